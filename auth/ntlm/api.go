@@ -1,0 +1,108 @@
+// Package ntlm implements NTLMSSP (MS-NLMP) for SMB: the server side
+// (anonymous and NTLMv2 verification, session keys) and the client side
+// (anonymous and NTLMv2 with a password or NT hash).
+//
+// Pure: bytes in, values out. One ServerHandshake or Client value per
+// authentication exchange; values are not safe for concurrent use.
+package ntlm
+
+import "errors"
+
+// Errors returned by ServerHandshake.Authenticate. Callers compare with errors.Is.
+var (
+	ErrNoSuchUser    = errors.New("ntlm: no such user")
+	ErrWrongPassword = errors.New("ntlm: wrong password")
+	ErrMalformed     = errors.New("ntlm: malformed message")
+	ErrBadMIC        = errors.New("ntlm: MIC check failed")
+)
+
+// ServerConfig is what a server needs to run handshakes. Zero value: no
+// accounts (every named user is unknown).
+type ServerConfig struct {
+	// Lookup returns the NT hash (MD4 of the UTF-16LE password) of an
+	// account; the name comparison is the caller's (case-insensitive).
+	Lookup func(user, domain string) (ntHash [16]byte, ok bool)
+	// TargetName is the NetBIOS domain or server name put in the CHALLENGE.
+	TargetName      string
+	NetBIOSComputer string
+	NetBIOSDomain   string
+	DNSComputer     string
+	DNSDomain       string
+	// Now returns the current FILETIME; nil means time.Now.
+	Now func() uint64
+	// Rand fills challenges and keys; nil means crypto/rand.
+	Rand func([]byte)
+}
+
+// Result is a successful authentication.
+type Result struct {
+	User        string
+	Domain      string
+	Workstation string
+	Anonymous   bool
+	// SessionKey is the exported session key (after KEY_EXCH), all zero
+	// for anonymous sessions. SMB2 uses it as Session.SessionKey.
+	SessionKey [16]byte
+	// Flags are the negotiated NTLMSSP flags.
+	Flags uint32
+}
+
+// ServerHandshake is the server side of one NTLMSSP exchange.
+type ServerHandshake struct {
+	cfg ServerConfig
+	st  serverState
+}
+
+// NewServerHandshake starts a server-side exchange.
+func NewServerHandshake(cfg ServerConfig) *ServerHandshake { return &ServerHandshake{cfg: cfg} }
+
+// Challenge consumes a NEGOTIATE_MESSAGE and returns the CHALLENGE_MESSAGE.
+func (s *ServerHandshake) Challenge(negotiate []byte) ([]byte, error) { return s.challenge(negotiate) }
+
+// Authenticate consumes the AUTHENTICATE_MESSAGE. For an unknown user it
+// returns a *Result with User/Domain filled and ErrNoSuchUser, so the caller
+// can decide to create a guest session.
+func (s *ServerHandshake) Authenticate(auth []byte) (*Result, error) { return s.authenticate(auth) }
+
+// MechListMIC computes the SPNEGO mechListMIC over mechList with the
+// negotiated signing key (server to client direction), and VerifyMechListMIC
+// checks the client's. Both are valid after a successful Authenticate.
+func (s *ServerHandshake) MechListMIC(mechList []byte) []byte { return s.mechListMIC(mechList) }
+
+// VerifyMechListMIC checks a client's mechListMIC.
+func (s *ServerHandshake) VerifyMechListMIC(mechList, mic []byte) bool {
+	return s.verifyMechListMIC(mechList, mic)
+}
+
+// Client is the client side of one exchange. Empty User and empty
+// Password/NTHash means an anonymous authentication.
+type Client struct {
+	User        string
+	Domain      string
+	Workstation string
+	Password    string
+	NTHash      []byte // 16 bytes; used when Password is empty
+	Now         func() uint64
+	Rand        func([]byte)
+	st          clientState
+}
+
+// Negotiate returns the NEGOTIATE_MESSAGE.
+func (c *Client) Negotiate() ([]byte, error) { return c.negotiate() }
+
+// Authenticate consumes the CHALLENGE_MESSAGE and returns the
+// AUTHENTICATE_MESSAGE and the exported session key.
+func (c *Client) Authenticate(challenge []byte) (auth []byte, sessionKey [16]byte, err error) {
+	return c.authenticate(challenge)
+}
+
+// MechListMIC / VerifyMechListMIC: client direction, valid after Authenticate.
+func (c *Client) MechListMIC(mechList []byte) []byte { return c.mechListMIC(mechList) }
+
+// VerifyMechListMIC checks the server's mechListMIC.
+func (c *Client) VerifyMechListMIC(mechList, mic []byte) bool {
+	return c.verifyMechListMIC(mechList, mic)
+}
+
+// NTHash returns MD4(UTF-16LE(password)).
+func NTHash(password string) [16]byte { return ntHash(password) }

@@ -1,0 +1,560 @@
+package pipe
+
+import (
+	"context"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+)
+
+// Named pipe states (FilePipeLocalInformation.NamedPipeState and
+// PeekInfo.State).
+const (
+	StateDisconnected uint32 = 1 // this end is closed
+	StateListening    uint32 = 2 // not used: instances are created connected
+	StateConnected    uint32 = 3
+	StateClosing      uint32 = 4 // the other end is closed; data may remain
+)
+
+// CompletionMode is FilePipeInformation.CompletionMode.
+type CompletionMode uint8
+
+// Completion modes.
+const (
+	// QueueOperation: reads wait for data and writes wait for quota (the
+	// default).
+	QueueOperation CompletionMode = 0
+	// CompleteOperation: reads on an empty pipe and writes that cannot be
+	// queued return ErrWouldBlock at once.
+	CompleteOperation CompletionMode = 1
+)
+
+// instance is one pipe instance: two ends and a queue in each direction,
+// all guarded by one mutex.
+type instance struct {
+	mu   sync.Mutex
+	pipe *Pipe
+	info any
+	ends [2]End // client, server
+}
+
+// End is one end of a pipe instance. It implements net.Conn; in message
+// read mode Read returns at most one message per call (the rest of a long
+// message on the next calls), see ReadMsg to learn whether a read was
+// partial.
+//
+// An End is safe for use by one reader (Read, ReadMsg, TryRead,
+// WaitReadable, AppendMessage) and one writer (Write, WriteContext, Flush)
+// at a time, plus Close, Peek, the getters and setters from any goroutine.
+// Transceive counts as both a reader and a writer.
+//
+// End of data: once the other end is closed and everything it wrote is
+// read, reads on the client end return ErrBroken and reads on the server
+// end return io.EOF. Writes to a closed peer fail with ErrBroken on both
+// ends. Operations on a closed End return ErrClosed (net.ErrClosed).
+type End struct {
+	inst   *instance
+	server bool
+	peer   *End
+	in     *queue        // what this end reads
+	out    *queue        // what this end writes (the peer's in)
+	done   chan struct{} // closed by Close
+	rdl    deadline
+	wdl    deadline
+	closed bool // guarded by inst.mu
+
+	readMode   Mode           // guarded by inst.mu
+	completion CompletionMode // guarded by inst.mu
+}
+
+func newInstance(p *Pipe, info any) (client, server *End) {
+	msg := p.cfg.Mode == MessageMode
+	toServer := newQueue(msg, p.cfg.InQuota)
+	toClient := newQueue(msg, p.cfg.OutQuota)
+	in := &instance{pipe: p, info: info}
+	client, server = &in.ends[0], &in.ends[1]
+	*client = End{inst: in, peer: server, in: toClient, out: toServer, done: make(chan struct{}), readMode: p.cfg.Mode}
+	*server = End{inst: in, server: true, peer: client, in: toServer, out: toClient, done: make(chan struct{}), readMode: p.cfg.Mode}
+	return client, server
+}
+
+// canRead reports whether the pipe's direction lets this end read.
+func (e *End) canRead() bool {
+	switch e.inst.pipe.cfg.Direction {
+	case Inbound:
+		return e.server
+	case Outbound:
+		return !e.server
+	}
+	return true
+}
+
+func (e *End) canWrite() bool {
+	switch e.inst.pipe.cfg.Direction {
+	case Inbound:
+		return !e.server
+	case Outbound:
+		return e.server
+	}
+	return true
+}
+
+// endErr is what a read returns once the peer is gone and the queue drained.
+func (e *End) endErr() error {
+	if e.server {
+		return io.EOF
+	}
+	return ErrBroken
+}
+
+// Read implements net.Conn. In message read mode it returns at most one
+// message; a partial read returns the first len(p) bytes with a nil error
+// and the rest on the next Read. A zero-length message reads as 0, nil.
+// Read honours the read deadline and the completion mode.
+func (e *End) Read(p []byte) (int, error) {
+	n, _, err := e.read(context.Background(), p, true)
+	return n, err
+}
+
+// ReadMsg reads up to len(p) bytes of the next message (byte read mode:
+// whatever is queued, across message boundaries). more reports that the
+// message continues (BUFFER_OVERFLOW); the rest stays queued for the next
+// read. Blocks until data arrives, ctx ends, the read deadline passes
+// (os.ErrDeadlineExceeded), or the peer closes (then ErrBroken once the
+// queue is drained; io.EOF for the server end). With CompleteOperation it
+// returns ErrWouldBlock instead of blocking. ReadMsg does not allocate.
+func (e *End) ReadMsg(ctx context.Context, p []byte) (n int, more bool, err error) {
+	return e.read(ctx, p, true)
+}
+
+// TryRead is ReadMsg that returns ErrWouldBlock instead of blocking.
+func (e *End) TryRead(p []byte) (n int, more bool, err error) {
+	return e.read(context.Background(), p, false)
+}
+
+// AppendMessage reads one whole message (byte read mode: what one read
+// returns) and appends it to dst, growing dst as needed.
+func (e *End) AppendMessage(ctx context.Context, dst []byte) ([]byte, error) {
+	for {
+		if len(dst) == cap(dst) {
+			dst = append(dst, 0)[:len(dst)]
+		}
+		n, more, err := e.read(ctx, dst[len(dst):cap(dst)], true)
+		dst = dst[:len(dst)+n]
+		if err != nil || !more {
+			return dst, err
+		}
+	}
+}
+
+func (e *End) read(ctx context.Context, p []byte, block bool) (n int, more bool, err error) {
+	in := e.inst
+	woken := false
+	for {
+		if block && isClosedRecv(e.rdl.wait()) {
+			return 0, false, os.ErrDeadlineExceeded
+		}
+		in.mu.Lock()
+		if e.closed {
+			in.mu.Unlock()
+			return 0, false, ErrClosed
+		}
+		if !e.canRead() {
+			in.mu.Unlock()
+			return 0, false, ErrDirection
+		}
+		if !e.in.empty() {
+			if e.readMode == MessageMode {
+				n, more = e.in.readMsg(p)
+			} else {
+				n = e.in.readBytes(p)
+			}
+			left := !e.in.empty()
+			in.mu.Unlock()
+			signal(e.in.writable)
+			if left && woken {
+				signal(e.in.readable)
+			}
+			return n, more, nil
+		}
+		if e.peer.closed {
+			in.mu.Unlock()
+			return 0, false, e.endErr()
+		}
+		nonBlocking := e.completion == CompleteOperation
+		in.mu.Unlock()
+		if !block || nonBlocking {
+			return 0, false, ErrWouldBlock
+		}
+		select {
+		case <-e.in.readable:
+			woken = true
+		case <-e.done:
+		case <-e.peer.done:
+		case <-ctx.Done():
+			return 0, false, ctx.Err()
+		case <-e.rdl.wait():
+			return 0, false, os.ErrDeadlineExceeded
+		}
+	}
+}
+
+// WaitReadable blocks until TryRead would not return ErrWouldBlock: data is
+// queued or the peer is closed. It returns nil then, ErrClosed when this
+// end is closed, ctx.Err() or os.ErrDeadlineExceeded (read deadline).
+// It consumes nothing and ignores the completion mode.
+func (e *End) WaitReadable(ctx context.Context) error {
+	in := e.inst
+	for {
+		in.mu.Lock()
+		closed, ready, peer := e.closed, !e.in.empty(), e.peer.closed
+		in.mu.Unlock()
+		switch {
+		case closed:
+			return ErrClosed
+		case ready:
+			signal(e.in.readable) // pass the token on to a reader
+			return nil
+		case peer:
+			return nil
+		}
+		select {
+		case <-e.in.readable:
+		case <-e.done:
+		case <-e.peer.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-e.rdl.wait():
+			return os.ErrDeadlineExceeded
+		}
+	}
+}
+
+// Write implements net.Conn: in a message-type pipe p is one message (a
+// zero-length p is a zero-length message); in a byte-type pipe p is queued
+// in pieces as the quota allows. Write blocks while the peer's queue is
+// full: it holds quota bytes or more (message mode: the message does not
+// fit the quota, unless the queue is empty; a message larger than the
+// quota is accepted into an empty queue). Honours the write deadline and
+// the completion mode. Write does not retain p and, once the queue has
+// grown to its working size, does not allocate.
+func (e *End) Write(p []byte) (int, error) {
+	return e.write(context.Background(), p)
+}
+
+// WriteContext is Write bounded by ctx.
+func (e *End) WriteContext(ctx context.Context, p []byte) (int, error) {
+	return e.write(ctx, p)
+}
+
+func (e *End) write(ctx context.Context, p []byte) (int, error) {
+	in := e.inst
+	written := 0
+	for {
+		if isClosedRecv(e.wdl.wait()) {
+			return written, os.ErrDeadlineExceeded
+		}
+		in.mu.Lock()
+		if e.closed {
+			in.mu.Unlock()
+			return written, ErrClosed
+		}
+		if !e.canWrite() {
+			in.mu.Unlock()
+			return 0, ErrDirection
+		}
+		if e.peer.closed {
+			in.mu.Unlock()
+			return written, ErrBroken
+		}
+		q := e.out
+		if q.message {
+			if q.fits(len(p)) {
+				q.pushMsg(p)
+				in.mu.Unlock()
+				signal(q.readable)
+				return len(p), nil
+			}
+		} else {
+			if k := min(q.room(), len(p)-written); k > 0 {
+				q.pushBytes(p[written : written+k])
+				written += k
+				signal(q.readable)
+			}
+			if written == len(p) {
+				in.mu.Unlock()
+				return written, nil
+			}
+		}
+		nonBlocking := e.completion == CompleteOperation
+		in.mu.Unlock()
+		if nonBlocking {
+			return written, ErrWouldBlock
+		}
+		select {
+		case <-q.writable:
+		case <-e.done:
+		case <-e.peer.done:
+		case <-ctx.Done():
+			return written, ctx.Err()
+		case <-e.wdl.wait():
+			return written, os.ErrDeadlineExceeded
+		}
+	}
+}
+
+// Flush waits until the peer has read everything this end wrote (FLUSH on
+// a pipe). It returns ErrBroken if the peer closes first, ErrClosed if this
+// end is closed, ctx.Err() when ctx ends.
+func (e *End) Flush(ctx context.Context) error {
+	in := e.inst
+	for {
+		in.mu.Lock()
+		closed, empty, peer := e.closed, e.out.empty(), e.peer.closed
+		in.mu.Unlock()
+		switch {
+		case closed:
+			return ErrClosed
+		case empty:
+			return nil
+		case peer:
+			return ErrBroken
+		}
+		select {
+		case <-e.out.writable:
+		case <-e.done:
+		case <-e.peer.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Transceive writes in as one message and reads one reply message into out
+// (more: the reply continues; read the rest with ReadMsg). It returns
+// ErrBadState unless the pipe is a duplex message-type pipe and this end's
+// read mode is MessageMode, ErrBusy if unread data is queued for this end,
+// ErrBroken if the peer is closed. It does not allocate in steady state.
+func (e *End) Transceive(ctx context.Context, in, out []byte) (n int, more bool, err error) {
+	inst := e.inst
+	inst.mu.Lock()
+	cfg := &inst.pipe.cfg
+	switch {
+	case e.closed:
+		err = ErrClosed
+	case cfg.Mode != MessageMode || cfg.Direction != Duplex || e.readMode != MessageMode:
+		err = ErrBadState
+	case !e.in.empty():
+		err = ErrBusy
+	case e.peer.closed:
+		err = ErrBroken
+	}
+	inst.mu.Unlock()
+	if err != nil {
+		return 0, false, err
+	}
+	if _, err := e.write(ctx, in); err != nil {
+		return 0, false, err
+	}
+	return e.read(ctx, out, true)
+}
+
+// Peek reports what is queued for this end and copies up to len(p) bytes
+// of it into p without consuming anything. In a message-type pipe it
+// copies from the first message only. It never blocks. On a closed end it
+// reports StateDisconnected and nothing queued.
+func (e *End) Peek(p []byte) (PeekInfo, int) {
+	in := e.inst
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if e.closed {
+		return PeekInfo{State: StateDisconnected}, 0
+	}
+	info := PeekInfo{State: StateConnected, Available: e.in.n}
+	if e.peer.closed {
+		info.State = StateClosing
+	}
+	if !e.in.message {
+		return info, e.in.peekAt(p, 0)
+	}
+	info.Messages = e.in.lcount
+	if e.in.lcount == 0 {
+		return info, 0
+	}
+	info.FirstMessageLen = e.in.firstLen()
+	return info, e.in.peekAt(p[:min(len(p), info.FirstMessageLen)], 0)
+}
+
+// State is the NamedPipeState of this end: StateConnected,
+// StateClosing (the other end is closed) or StateDisconnected (this end is
+// closed).
+func (e *End) State() uint32 {
+	e.inst.mu.Lock()
+	defer e.inst.mu.Unlock()
+	return e.stateLocked()
+}
+
+func (e *End) stateLocked() uint32 {
+	switch {
+	case e.closed:
+		return StateDisconnected
+	case e.peer.closed:
+		return StateClosing
+	}
+	return StateConnected
+}
+
+// SetReadMode sets this end's read mode (FilePipeInformation.ReadMode).
+// MessageMode on a byte-type pipe, or an unknown mode, is ErrBadState.
+// The initial read mode of both ends is the pipe's Mode.
+func (e *End) SetReadMode(m Mode) error {
+	if m > MessageMode || (m == MessageMode && e.inst.pipe.cfg.Mode != MessageMode) {
+		return ErrBadState
+	}
+	e.inst.mu.Lock()
+	defer e.inst.mu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
+	e.readMode = m
+	return nil
+}
+
+// ReadMode returns this end's read mode.
+func (e *End) ReadMode() Mode {
+	e.inst.mu.Lock()
+	defer e.inst.mu.Unlock()
+	return e.readMode
+}
+
+// SetCompletionMode sets this end's completion mode
+// (FilePipeInformation.CompletionMode); an unknown mode is ErrBadState.
+func (e *End) SetCompletionMode(m CompletionMode) error {
+	if m > CompleteOperation {
+		return ErrBadState
+	}
+	e.inst.mu.Lock()
+	defer e.inst.mu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
+	e.completion = m
+	return nil
+}
+
+// CompletionMode returns this end's completion mode.
+func (e *End) CompletionMode() CompletionMode {
+	e.inst.mu.Lock()
+	defer e.inst.mu.Unlock()
+	return e.completion
+}
+
+// LocalInfo is FilePipeLocalInformation as seen from one end.
+type LocalInfo struct {
+	Type                Mode
+	Configuration       Direction
+	MaxInstances        int // 0 = unlimited (the wire uses 0xFFFFFFFF)
+	CurrentInstances    int
+	InboundQuota        int // client to server
+	OutboundQuota       int // server to client
+	ReadDataAvailable   int // bytes queued for this end
+	WriteQuotaAvailable int // bytes this end may write before blocking
+	State               uint32
+	ServerEnd           bool
+}
+
+// LocalInfo reports FilePipeLocalInformation for this end.
+func (e *End) LocalInfo() LocalInfo {
+	p := e.inst.pipe
+	li := LocalInfo{
+		Type:             p.cfg.Mode,
+		Configuration:    p.cfg.Direction,
+		MaxInstances:     p.cfg.MaxInstances,
+		CurrentInstances: p.Instances(),
+		InboundQuota:     p.cfg.InQuota,
+		OutboundQuota:    p.cfg.OutQuota,
+		ServerEnd:        e.server,
+	}
+	e.inst.mu.Lock()
+	defer e.inst.mu.Unlock()
+	li.State = e.stateLocked()
+	if !e.closed {
+		li.ReadDataAvailable = e.in.n
+		if e.canWrite() {
+			li.WriteQuotaAvailable = e.out.room()
+		}
+	}
+	return li
+}
+
+// Info returns the value given to Namespace.Open (the same on both ends).
+func (e *End) Info() any { return e.inst.info }
+
+// Pipe returns the pipe this end belongs to.
+func (e *End) Pipe() *Pipe { return e.inst.pipe }
+
+// IsServer reports whether this is the server end.
+func (e *End) IsServer() bool { return e.server }
+
+// Close closes this end: what was queued for it is dropped, blocked
+// operations on it return ErrClosed, and the peer drains what this end
+// wrote before it sees the end (ErrBroken or io.EOF). The instance is
+// released when both ends are closed. Close is idempotent and returns nil.
+func (e *End) Close() error {
+	in := e.inst
+	in.mu.Lock()
+	if e.closed {
+		in.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	e.in.reset()
+	both := e.peer.closed
+	in.mu.Unlock()
+	close(e.done)
+	if both {
+		in.pipe.release()
+	}
+	return nil
+}
+
+// LocalAddr implements net.Conn; it is the pipe's Addr.
+func (e *End) LocalAddr() net.Addr { return Addr(e.inst.pipe.name) }
+
+// RemoteAddr implements net.Conn; it is the pipe's Addr.
+func (e *End) RemoteAddr() net.Addr { return Addr(e.inst.pipe.name) }
+
+// SetDeadline implements net.Conn.
+func (e *End) SetDeadline(t time.Time) error {
+	e.rdl.set(t)
+	e.wdl.set(t)
+	return nil
+}
+
+// SetReadDeadline implements net.Conn; it bounds Read, ReadMsg,
+// AppendMessage, WaitReadable and the read half of Transceive.
+func (e *End) SetReadDeadline(t time.Time) error {
+	e.rdl.set(t)
+	return nil
+}
+
+// SetWriteDeadline implements net.Conn; it bounds Write, WriteContext and
+// the write half of Transceive.
+func (e *End) SetWriteDeadline(t time.Time) error {
+	e.wdl.set(t)
+	return nil
+}
+
+func isClosedRecv(c <-chan struct{}) bool {
+	if c == nil {
+		return false
+	}
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}

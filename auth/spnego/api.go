@@ -33,6 +33,11 @@ type Init struct {
 	// RawMechTypes is the DER encoding of the MechTypeList as received (or
 	// produced), the input of the mechListMIC.
 	RawMechTypes []byte
+	// HintName is the negHints hintName of Microsoft's NegTokenInit2 (the
+	// server's NEGOTIATE response token), e.g. HintNotDefined; empty if absent.
+	// When set, EncodeInit puts the mechListMIC in field [4] as NegTokenInit2
+	// requires.
+	HintName string
 }
 
 // Resp is a NegTokenResp.
@@ -53,6 +58,7 @@ func DecodeInit(b []byte) (*Init, error) { return decodeInit(b) }
 func DecodeResp(b []byte) (*Resp, error) { return decodeResp(b) }
 
 // Decode parses either form; exactly one result is non-nil on success.
+// Byte slices in the results alias b.
 func Decode(b []byte) (*Init, *Resp, error) { return decode(b) }
 
 // EncodeInit produces a GSS-API wrapped NegTokenInit. For the server's

@@ -1,0 +1,153 @@
+package client
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/smbpipe/smbpipe/smb2"
+)
+
+// Config configures a Conn. The zero value is an anonymous session that
+// negotiates any dialect from 2.0.2 to 3.1.1 and signs only when the server
+// requires it. A Config is copied when a Conn is made; the caller may reuse
+// or change it afterwards.
+type Config struct {
+	// User, Domain and Password or NTHash are the NTLMv2 credentials. An
+	// empty User with an empty Password and no NTHash means an anonymous
+	// (null) session.
+	User     string
+	Domain   string
+	Password string
+	// NTHash (16 bytes, MD4 of the UTF-16LE password) is used when
+	// Password is empty.
+	NTHash      []byte
+	Workstation string
+
+	// MinDialect and MaxDialect bound the dialects offered; zero means
+	// 2.0.2 and 3.1.1.
+	MinDialect, MaxDialect smb2.Dialect
+
+	// RequireSigning sets SIGNING_REQUIRED in NEGOTIATE and SESSION_SETUP
+	// and signs every request of an authenticated session. Without it the
+	// session is signed only when the server requires signing. Anonymous
+	// and guest sessions are never signed.
+	RequireSigning bool
+
+	// SigningAlgorithms are offered in the 3.1.1 SIGNING_CAPABILITIES
+	// context, in order of preference; nil means AES-CMAC, AES-GMAC.
+	SigningAlgorithms []uint16
+
+	// ServerName is the host name put in \\server\IPC$; "" means the host
+	// part of the address dialed.
+	ServerName string
+
+	// ClientGUID is sent in NEGOTIATE; zero means random.
+	ClientGUID [16]byte
+
+	// Credits is the credit balance the client asks the server to keep
+	// granted; 0 means 128.
+	Credits uint16
+
+	// CancelTimeout bounds the wait for the final response of a request
+	// whose context ended (after SMB2 CANCEL was sent); 0 means 5 seconds.
+	// When it passes, the request is abandoned with ErrAbandoned.
+	CancelTimeout time.Duration
+
+	// Rand is the source of GUIDs, salts and NTLM client challenges; nil
+	// means crypto/rand.
+	Rand io.Reader
+}
+
+var allDialects = []smb2.Dialect{smb2.Dialect202, smb2.Dialect210, smb2.Dialect300, smb2.Dialect302, smb2.Dialect311}
+
+// anonymous reports whether the config describes a null session.
+func (c *Config) anonymous() bool { return c.User == "" && c.Password == "" && len(c.NTHash) == 0 }
+
+// withDefaults returns a copy of c with zero fields defaulted, and validates it.
+func (c *Config) withDefaults() (Config, error) {
+	var d Config
+	if c != nil {
+		d = *c
+	}
+	if d.MinDialect == 0 {
+		d.MinDialect = smb2.Dialect202
+	}
+	if d.MaxDialect == 0 {
+		d.MaxDialect = smb2.Dialect311
+	}
+	if len(d.dialects()) == 0 {
+		return d, fmt.Errorf("client: no dialect between %#04x and %#04x", uint16(d.MinDialect), uint16(d.MaxDialect))
+	}
+	if d.SigningAlgorithms == nil {
+		d.SigningAlgorithms = []uint16{smb2.SigningAESCMAC, smb2.SigningAESGMAC}
+	} else {
+		d.SigningAlgorithms = append([]uint16(nil), d.SigningAlgorithms...)
+	}
+	if d.NTHash != nil {
+		if len(d.NTHash) != 16 {
+			return d, errors.New("client: NTHash must be 16 bytes")
+		}
+		d.NTHash = append([]byte(nil), d.NTHash...)
+	}
+	if d.Credits == 0 {
+		d.Credits = 128
+	}
+	if d.CancelTimeout <= 0 {
+		d.CancelTimeout = 5 * time.Second
+	}
+	if d.Rand == nil {
+		d.Rand = rand.Reader
+	}
+	return d, nil
+}
+
+// dialects returns the dialects offered, ascending.
+func (c *Config) dialects() []smb2.Dialect {
+	var ds []smb2.Dialect
+	for _, d := range allDialects {
+		if d >= c.MinDialect && d <= c.MaxDialect {
+			ds = append(ds, d)
+		}
+	}
+	return ds
+}
+
+// ParseDialect parses a dialect as people write it: "2.0.2", "2.1", "3.0",
+// "3.0.2", "3.1.1", Samba's "SMB2_02" ... "SMB3_11", or hex "0x0311".
+func ParseDialect(s string) (smb2.Dialect, error) {
+	switch s {
+	case "2.0.2", "2.02", "SMB2_02", "0x0202", "202":
+		return smb2.Dialect202, nil
+	case "2.1", "2.10", "2.1.0", "SMB2_10", "0x0210", "210":
+		return smb2.Dialect210, nil
+	case "3.0", "3.00", "3.0.0", "SMB3_00", "0x0300", "300":
+		return smb2.Dialect300, nil
+	case "3.0.2", "3.02", "SMB3_02", "0x0302", "302":
+		return smb2.Dialect302, nil
+	case "3.1.1", "3.11", "SMB3_11", "0x0311", "311":
+		return smb2.Dialect311, nil
+	}
+	return 0, fmt.Errorf("client: unknown dialect %q (want 2.0.2, 2.1, 3.0, 3.0.2 or 3.1.1)", s)
+}
+
+// DialectString returns the dotted name of d, e.g. "3.1.1".
+func DialectString(d smb2.Dialect) string {
+	switch d {
+	case smb2.Dialect202:
+		return "2.0.2"
+	case smb2.Dialect210:
+		return "2.1"
+	case smb2.Dialect300:
+		return "3.0"
+	case smb2.Dialect302:
+		return "3.0.2"
+	case smb2.Dialect311:
+		return "3.1.1"
+	case smb2.DialectWildcard:
+		return "2.???"
+	}
+	return fmt.Sprintf("%#04x", uint16(d))
+}

@@ -1,0 +1,659 @@
+// Package client is an SMB2/SMB3 client for Windows named pipes on IPC$,
+// good enough for smbpipe's tests, its CLI and its benchmarks.
+//
+// A Conn is one TCP connection with one session and one tree connect to
+// IPC$. It is safe for concurrent use: many goroutines may have requests in
+// flight on it at once. One reader goroutine per Conn matches responses to
+// requests by MessageId, records the AsyncId of STATUS_PENDING interim
+// responses and waits for the final one, and counts credits; a request
+// waits for credits rather than exceed what the server granted.
+//
+// A Pipe is an open pipe handle. It is a net.Conn (Read, Write, Close,
+// deadlines) and also exposes the message view (ReadMsg reports a partial
+// read), FSCTL_PIPE_TRANSCEIVE, PEEK, QUERY_INFO and SET_INFO. Cancelling
+// the context of a request sends SMB2 CANCEL and waits for the server's
+// final response.
+//
+// Failures the server reports are *Error values that unwrap to the
+// ntstatus.Status, so callers write errors.Is(err, ntstatus.AccessDenied).
+package client
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/smbpipe/smbpipe/internal/smbcrypto"
+	"github.com/smbpipe/smbpipe/ntstatus"
+	"github.com/smbpipe/smbpipe/smb2"
+)
+
+var errDeadline = os.ErrDeadlineExceeded
+
+// Conn is a client connection. See the package documentation.
+type Conn struct {
+	nc   net.Conn
+	cfg  Config
+	host string // for \\host\IPC$
+
+	// negotiated state, written once by Negotiate before any other request
+	neg negotiated
+
+	writeMu sync.Mutex // serialises frame writes and the signer of sess
+
+	mu         sync.Mutex
+	pending    map[uint64]*call
+	credits    uint32
+	nextMID    uint64
+	creditWake chan struct{} // closed and replaced when credits arrive and someone waits
+	waiters    int
+	err        error // set once the connection is dead
+
+	sess   atomic.Pointer[session]
+	treeID atomic.Uint32
+
+	readerDone chan struct{}
+	closeOnce  sync.Once
+}
+
+// negotiated is what NEGOTIATE fixed.
+type negotiated struct {
+	done          bool
+	dialect       smb2.Dialect
+	serverSecMode uint16
+	serverCaps    uint32
+	serverGUID    [16]byte
+	maxRead       uint32
+	maxWrite      uint32
+	maxTransact   uint32
+	signAlg       uint16
+	multiCredit   bool
+	preauth       smbcrypto.PreauthHash // after the NEGOTIATE exchange (3.1.1)
+}
+
+// session is the established session. signer is used only under writeMu,
+// verifier only by the reader goroutine.
+type session struct {
+	id       uint64
+	flags    uint16
+	signing  bool
+	signer   smbcrypto.Signer
+	verifier smbcrypto.Signer
+}
+
+// call is one request in flight.
+type call struct {
+	mid     uint64
+	asyncID uint64 // set by the reader from an interim response, under Conn.mu
+	done    chan struct{}
+	// set by the reader before done is signalled:
+	hdr smb2.Header
+	msg []byte  // the response message (header first), aliases *buf
+	buf *[]byte // pooled frame buffer, released by release
+	err error
+}
+
+var callPool = sync.Pool{New: func() any { return &call{done: make(chan struct{}, 1)} }}
+
+// bufPool holds frame buffers (*[]byte) of any capacity.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+func getBuf(n int) *[]byte {
+	bp := bufPool.Get().(*[]byte)
+	if cap(*bp) < n {
+		bufPool.Put(bp)
+		b := make([]byte, n, n+n/4)
+		return &b
+	}
+	*bp = (*bp)[:n]
+	return bp
+}
+
+func putBuf(bp *[]byte) {
+	if bp != nil && cap(*bp) <= 8<<20 {
+		bufPool.Put(bp)
+	}
+}
+
+// reqPrefix is the transport header plus the SMB2 header, reserved at the
+// start of every request buffer.
+const reqPrefix = 4 + smb2.HeaderSize
+
+// newRequest returns a pooled buffer holding reqPrefix zero bytes; the
+// caller appends the body.
+func newRequest() *[]byte {
+	bp := getBuf(reqPrefix)
+	clear(*bp)
+	return bp
+}
+
+// NewConn starts a client on an established transport connection without
+// negotiating; the caller runs Negotiate, SessionSetup and TreeConnect (Dial
+// does all of it). The Conn owns nc from now on.
+func NewConn(nc net.Conn, cfg *Config) (*Conn, error) {
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	host := c.ServerName
+	if host == "" {
+		if h, _, err := net.SplitHostPort(nc.RemoteAddr().String()); err == nil {
+			host = h
+		}
+	}
+	cn := &Conn{
+		nc:         nc,
+		cfg:        c,
+		host:       host,
+		pending:    make(map[uint64]*call),
+		credits:    1,
+		creditWake: make(chan struct{}),
+		readerDone: make(chan struct{}),
+	}
+	go cn.readLoop()
+	return cn, nil
+}
+
+// Dial connects to addr ("host" or "host:port"; the port defaults to 445),
+// negotiates, sets up a session with cfg's credentials (nil: anonymous) and
+// connects the tree IPC$.
+func Dial(ctx context.Context, addr string, cfg *Config) (*Conn, error) {
+	var d net.Dialer
+	return dialWith(ctx, &d, addr, cfg)
+}
+
+func dialWith(ctx context.Context, d *net.Dialer, addr string, cfg *Config) (*Conn, error) {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		addr = net.JoinHostPort(trimBrackets(addr), "445")
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	var cc Config
+	if cfg != nil {
+		cc = *cfg
+	}
+	if cc.ServerName == "" {
+		cc.ServerName = host
+	}
+	c, err := NewConn(nc, &cc)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	if err := c.handshake(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func trimBrackets(h string) string {
+	if len(h) > 1 && h[0] == '[' && h[len(h)-1] == ']' {
+		return h[1 : len(h)-1]
+	}
+	return h
+}
+
+func (c *Conn) handshake(ctx context.Context) error {
+	if err := c.Negotiate(ctx); err != nil {
+		return err
+	}
+	if err := c.SessionSetup(ctx); err != nil {
+		return err
+	}
+	return c.TreeConnect(ctx)
+}
+
+// Close closes the transport at once (no LOGOFF); requests in flight fail
+// with net.ErrClosed. It waits for the reader goroutine to end.
+func (c *Conn) Close() error {
+	var err error
+	c.closeOnce.Do(func() {
+		c.fail(net.ErrClosed)
+		err = c.nc.Close()
+		<-c.readerDone
+	})
+	return err
+}
+
+// Dialect returns the negotiated dialect (0 before Negotiate).
+func (c *Conn) Dialect() smb2.Dialect { return c.neg.dialect }
+
+// SigningAlgorithm returns the negotiated signing algorithm (3.1.1), or
+// the one the dialect implies.
+func (c *Conn) SigningAlgorithm() uint16 { return c.neg.signAlg }
+
+// MaxReadSize, MaxWriteSize and MaxTransactSize return the server's limits
+// as the client applies them (capped at 64 KiB without multi-credit).
+func (c *Conn) MaxReadSize() int { return int(c.neg.maxRead) }
+
+// MaxWriteSize: see MaxReadSize.
+func (c *Conn) MaxWriteSize() int { return int(c.neg.maxWrite) }
+
+// MaxTransactSize: see MaxReadSize.
+func (c *Conn) MaxTransactSize() int { return int(c.neg.maxTransact) }
+
+// SessionID returns the current session id (0 when there is none).
+func (c *Conn) SessionID() uint64 {
+	if s := c.sess.Load(); s != nil {
+		return s.id
+	}
+	return 0
+}
+
+// SessionFlags returns the SESSION_SETUP response's SessionFlags
+// (smb2.SessionFlagIsGuest, SessionFlagIsNull).
+func (c *Conn) SessionFlags() uint16 {
+	if s := c.sess.Load(); s != nil {
+		return s.flags
+	}
+	return 0
+}
+
+// Signed reports whether the session signs its requests.
+func (c *Conn) Signed() bool {
+	s := c.sess.Load()
+	return s != nil && s.signing
+}
+
+// TreeID returns the IPC$ tree id (0 before TreeConnect).
+func (c *Conn) TreeID() uint32 { return c.treeID.Load() }
+
+// LocalAddr and RemoteAddr return the transport's addresses.
+func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
+
+// RemoteAddr: see LocalAddr.
+func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+
+// fail marks the connection dead and fails every request in flight.
+func (c *Conn) fail(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err == nil {
+		c.err = err
+	}
+	for mid, cl := range c.pending {
+		delete(c.pending, mid)
+		cl.err = c.err
+		cl.done <- struct{}{}
+	}
+	if c.waiters > 0 {
+		close(c.creditWake)
+		c.creditWake = make(chan struct{})
+	}
+}
+
+// readLoop reads frames until the transport fails.
+func (c *Conn) readLoop() {
+	defer close(c.readerDone)
+	br := bufio.NewReaderSize(c.nc, 64<<10)
+	for {
+		var pfx [4]byte
+		if _, err := io.ReadFull(br, pfx[:]); err != nil {
+			c.fail(readErr(err))
+			return
+		}
+		n, err := smb2.FrameLength(pfx)
+		if err != nil || n < smb2.HeaderSize {
+			c.fail(protocolErrorf("bad frame header % x", pfx))
+			c.nc.Close()
+			return
+		}
+		bp := getBuf(n)
+		if _, err := io.ReadFull(br, *bp); err != nil {
+			putBuf(bp)
+			c.fail(readErr(err))
+			return
+		}
+		if err := c.dispatchFrame(bp); err != nil {
+			c.fail(err)
+			c.nc.Close()
+			return
+		}
+	}
+}
+
+func readErr(err error) error {
+	if errors.Is(err, net.ErrClosed) {
+		return net.ErrClosed
+	}
+	if err == io.ErrUnexpectedEOF {
+		err = io.EOF
+	}
+	return err
+}
+
+// dispatchFrame splits a (possibly compound) frame and delivers each message.
+func (c *Conn) dispatchFrame(bp *[]byte) error {
+	frame := *bp
+	if len(frame) >= 4 && frame[0] == 0xFD && string(frame[1:4]) == "SMB" {
+		putBuf(bp)
+		return protocolErrorf("encrypted message received; encryption is not supported")
+	}
+	msg, rest, err := smb2.NextMessage(frame)
+	if err != nil {
+		putBuf(bp)
+		return protocolErrorf("bad message: %v", err)
+	}
+	if len(rest) == 0 {
+		c.deliver(msg, bp)
+		return nil
+	}
+	// Compound response: give each element a buffer of its own.
+	for {
+		cp := getBuf(len(msg))
+		copy(*cp, msg)
+		c.deliver(*cp, cp)
+		if len(rest) == 0 {
+			break
+		}
+		if msg, rest, err = smb2.NextMessage(rest); err != nil {
+			putBuf(bp)
+			return protocolErrorf("bad compound element: %v", err)
+		}
+	}
+	putBuf(bp)
+	return nil
+}
+
+// deliver hands one response message to its call. msg aliases *bp.
+func (c *Conn) deliver(msg []byte, bp *[]byte) {
+	var h smb2.Header
+	if err := h.Decode(msg); err != nil || !h.IsResponse() {
+		putBuf(bp)
+		return
+	}
+	interim := h.Status == ntstatus.Pending
+	var verr error
+	if s := c.sess.Load(); s != nil && s.verifier != nil && h.SessionID == s.id &&
+		h.Command != smb2.CmdSessionSetup && !interim {
+		if h.Flags&smb2.FlagSigned != 0 {
+			if !s.verifier.Verify(msg) {
+				verr = ErrSignature
+			}
+		} else if s.signing && h.Status != ntstatus.UserSessionDeleted && h.Status != ntstatus.NetworkSessionExpired {
+			verr = ErrSignature
+		}
+	}
+
+	c.mu.Lock()
+	c.credits += uint32(h.Credit)
+	if h.Credit > 0 && c.waiters > 0 {
+		close(c.creditWake)
+		c.creditWake = make(chan struct{})
+	}
+	cl := c.pending[h.MessageID]
+	if cl == nil || h.Command == smb2.CmdCancel {
+		c.mu.Unlock()
+		putBuf(bp)
+		return
+	}
+	if interim {
+		cl.asyncID = h.AsyncID
+		c.mu.Unlock()
+		putBuf(bp)
+		return
+	}
+	delete(c.pending, h.MessageID)
+	c.mu.Unlock()
+	cl.hdr, cl.msg, cl.buf, cl.err = h, msg, bp, verr
+	cl.done <- struct{}{}
+}
+
+// request describes one request to send. The body follows reqPrefix in *buf.
+type request struct {
+	hdr  smb2.Header // Command, Flags, TreeID, SessionID, ...; MessageID, Credit and CreditCharge are set by send
+	buf  *[]byte     // consumed by send
+	size int         // the larger of payload and expected response, for CreditCharge
+	// keepMID sends hdr.MessageID as given, charging no credits (raw use).
+	keepMID bool
+	// noSign sends the request unsigned even on a signing session.
+	noSign  bool
+	preauth *smbcrypto.PreauthHash // if set, updated with the request message
+}
+
+// creditCharge returns the CreditCharge for a request of size bytes.
+func (c *Conn) creditCharge(size int) uint16 {
+	if !c.neg.multiCredit || size <= 65536 {
+		if c.neg.multiCredit {
+			return 1
+		}
+		return 0
+	}
+	return uint16((size-1)/65536 + 1)
+}
+
+// send assigns a MessageId (waiting for credits), signs and writes the
+// request, and returns the call to wait on. It always consumes r.buf.
+func (c *Conn) send(ctx context.Context, r *request) (*call, error) {
+	defer putBuf(r.buf)
+	charge := c.creditCharge(r.size)
+	need := uint32(max(charge, 1))
+	cl := callPool.Get().(*call)
+
+	c.mu.Lock()
+	if !r.keepMID {
+		for c.credits < need && c.err == nil {
+			ch := c.creditWake
+			c.waiters++
+			c.mu.Unlock()
+			select {
+			case <-ch:
+			case <-ctx.Done():
+			}
+			c.mu.Lock()
+			c.waiters--
+			if err := ctx.Err(); err != nil && c.credits < need {
+				c.mu.Unlock()
+				callPool.Put(cl)
+				return nil, err
+			}
+		}
+	}
+	if c.err != nil {
+		err := c.err
+		c.mu.Unlock()
+		callPool.Put(cl)
+		return nil, err
+	}
+	if r.keepMID {
+		cl.mid = r.hdr.MessageID
+	} else {
+		c.credits -= need
+		cl.mid = c.nextMID
+		c.nextMID += uint64(need)
+		want := need
+		if target := uint32(c.cfg.Credits); c.credits < target {
+			want += target - c.credits
+		}
+		r.hdr.Credit = uint16(min(want, 0xFFFF))
+		r.hdr.CreditCharge = charge
+		r.hdr.MessageID = cl.mid
+	}
+	cl.asyncID = 0
+	c.pending[cl.mid] = cl
+	c.mu.Unlock()
+
+	if err := c.write(r); err != nil {
+		c.mu.Lock()
+		if c.pending[cl.mid] == cl {
+			delete(c.pending, cl.mid)
+			c.mu.Unlock()
+			callPool.Put(cl)
+		} else { // failed by fail(); drain its signal
+			c.mu.Unlock()
+			<-cl.done
+			callPool.Put(cl)
+		}
+		return nil, err
+	}
+	return cl, nil
+}
+
+// write encodes r's header in place, signs and writes the frame.
+func (c *Conn) write(r *request) error {
+	b := *r.buf
+	if hb := r.hdr.Append(b[:4]); len(hb) != reqPrefix || &hb[0] != &b[0] {
+		return protocolErrorf("header encoding failed")
+	}
+	smb2.PutFrameLength(b)
+	if r.preauth != nil {
+		r.preauth.Update(b[4:])
+	}
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if s := c.sess.Load(); s != nil && s.signing && s.signer != nil && !r.noSign && r.hdr.SessionID == s.id {
+		s.signer.Sign(b[4:])
+	}
+	if _, err := c.nc.Write(b); err != nil {
+		return err
+	}
+	return nil
+}
+
+// wait waits for cl's final response. When ctx ends first it sends CANCEL
+// (by AsyncId once an interim response gave one, else by MessageId) and
+// keeps waiting up to Config.CancelTimeout. On success the caller owns cl
+// and must release it.
+func (c *Conn) wait(ctx context.Context, cl *call, sessionID uint64, treeID uint32) error {
+	select {
+	case <-cl.done:
+		return cl.err
+	case <-ctx.Done():
+	}
+	sentAsync := c.cancel(cl, sessionID, treeID)
+	deadline := time.NewTimer(c.cfg.CancelTimeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-cl.done:
+			return cl.err
+		case <-tick.C:
+			if !sentAsync {
+				// An interim response may have come after a CANCEL by MessageId.
+				c.mu.Lock()
+				hasAsync := cl.asyncID != 0 && c.pending[cl.mid] == cl
+				c.mu.Unlock()
+				if hasAsync {
+					sentAsync = c.cancel(cl, sessionID, treeID)
+				}
+			}
+		case <-deadline.C:
+			c.mu.Lock()
+			if c.pending[cl.mid] == cl {
+				delete(c.pending, cl.mid)
+				c.mu.Unlock()
+				callPool.Put(cl)
+				return ErrAbandoned
+			}
+			c.mu.Unlock()
+			<-cl.done
+			return cl.err
+		}
+	}
+}
+
+// cancel sends SMB2 CANCEL for cl if it is still pending, and reports
+// whether it was sent by AsyncId.
+func (c *Conn) cancel(cl *call, sessionID uint64, treeID uint32) bool {
+	c.mu.Lock()
+	asyncID := cl.asyncID
+	live := c.pending[cl.mid] == cl && c.err == nil
+	c.mu.Unlock()
+	if !live {
+		return false
+	}
+	bp := newRequest()
+	*bp = (&smb2.CancelRequest{}).Append(*bp)
+	r := request{buf: bp, hdr: smb2.Header{Command: smb2.CmdCancel, MessageID: cl.mid, SessionID: sessionID, TreeID: treeID}}
+	if asyncID != 0 {
+		r.hdr.Flags |= smb2.FlagAsyncCommand
+		r.hdr.AsyncID = asyncID
+	}
+	_ = c.write(&r)
+	putBuf(bp)
+	return asyncID != 0
+}
+
+// release returns a completed call and its buffer to the pools.
+func (c *Conn) release(cl *call) {
+	putBuf(cl.buf)
+	cl.buf, cl.msg, cl.err = nil, nil, nil
+	select { // never leave a stale signal
+	case <-cl.done:
+	default:
+	}
+	callPool.Put(cl)
+}
+
+// roundTrip sends r, waits for the final response and returns the call (the
+// caller releases it). A non-nil error means there is no response.
+func (c *Conn) roundTrip(ctx context.Context, r *request) (*call, error) {
+	cl, err := c.send(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.wait(ctx, cl, r.hdr.SessionID, r.hdr.TreeID); err != nil {
+		if err != ErrAbandoned {
+			c.release(cl)
+		}
+		if ctx.Err() != nil && (err == ErrAbandoned || errors.Is(err, net.ErrClosed)) {
+			return nil, errors.Join(ctx.Err(), err)
+		}
+		return nil, err
+	}
+	return cl, nil
+}
+
+// sessionHeader returns a header for a request of the current session and
+// tree.
+func (c *Conn) sessionHeader(cmd smb2.Command) smb2.Header {
+	return smb2.Header{Command: cmd, SessionID: c.SessionID(), TreeID: c.treeID.Load()}
+}
+
+// simple sends a request whose body is already in bp and maps a non-success
+// status to *Error.
+func (c *Conn) simple(ctx context.Context, cmd smb2.Command, bp *[]byte, size int, op, name string) (*call, error) {
+	cl, err := c.roundTrip(ctx, &request{hdr: c.sessionHeader(cmd), buf: bp, size: size})
+	if err != nil {
+		return nil, err
+	}
+	if st := cl.hdr.Status; st != ntstatus.Success && st != ntstatus.BufferOverflow {
+		c.release(cl)
+		return nil, statusError(ctx, op, name, st)
+	}
+	return cl, nil
+}
+
+// statusError builds the error for a failed status; a cancellation caused
+// by ctx also wraps ctx.Err().
+func statusError(ctx context.Context, op, name string, st ntstatus.Status) error {
+	e := &Error{Op: op, Name: name, Status: st}
+	if st == ntstatus.Cancelled && ctx.Err() != nil {
+		return errors.Join(ctx.Err(), e)
+	}
+	return e
+}
+
+// Echo sends SMB2 ECHO and waits for the response.
+func (c *Conn) Echo(ctx context.Context) error {
+	bp := newRequest()
+	*bp = (&smb2.EchoRequest{}).Append(*bp)
+	cl, err := c.simple(ctx, smb2.CmdEcho, bp, 0, "echo", "")
+	if err != nil {
+		return err
+	}
+	c.release(cl)
+	return nil
+}

@@ -1,0 +1,402 @@
+package client
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/smbpipe/smbpipe/ntstatus"
+	"github.com/smbpipe/smbpipe/smb2"
+)
+
+// Access masks and create options the client sends on a pipe open, as a
+// Windows CreateFile(GENERIC_READ|GENERIC_WRITE) does.
+const (
+	pipeDesiredAccess = 0x0012019F
+	pipeShareAccess   = 0x00000003 // FILE_SHARE_READ|FILE_SHARE_WRITE
+	fileOpen          = 0x00000001
+	pipeCreateOptions = 0x00400040 // FILE_NON_DIRECTORY_FILE|FILE_OPEN_NO_RECALL
+)
+
+// OpenOptions tune a pipe open; the zero value is what Windows sends.
+type OpenOptions struct {
+	// DesiredAccess; 0 means 0x0012019F (FILE_GENERIC_READ|FILE_GENERIC_WRITE).
+	DesiredAccess uint32
+	// ImpersonationLevel; nil means Impersonation (2).
+	ImpersonationLevel *uint32
+}
+
+// Pipe is an open named pipe. It implements net.Conn: Read and Write use
+// the deadlines; ReadMsg, WriteMsg, Transact and the other methods take a
+// context. Cancelling a context (or a deadline passing) while a request is
+// pending sends SMB2 CANCEL. Methods are safe for concurrent use.
+type Pipe struct {
+	c      *Conn
+	name   string
+	fid    smb2.FileID
+	closed atomic.Bool
+	owns   bool // Close also logs off and closes c (pipes from Dialer)
+
+	dlMu          sync.Mutex
+	readDeadline  time.Time
+	writeDeadline time.Time
+}
+
+// OpenPipe opens \\server\pipe\name (name as sent in CREATE: "srvsvc",
+// no \pipe\ prefix) for reading and writing.
+func (c *Conn) OpenPipe(ctx context.Context, name string) (*Pipe, error) {
+	return c.OpenPipeOptions(ctx, name, OpenOptions{})
+}
+
+// OpenPipeOptions opens a pipe with explicit access and impersonation.
+func (c *Conn) OpenPipeOptions(ctx context.Context, name string, o OpenOptions) (*Pipe, error) {
+	req := smb2.CreateRequest{
+		ImpersonationLevel: smb2.ImpersonationImpersonation,
+		DesiredAccess:      pipeDesiredAccess,
+		ShareAccess:        pipeShareAccess,
+		CreateDisposition:  fileOpen,
+		CreateOptions:      pipeCreateOptions,
+		Name:               smb2.AppendUTF16(nil, name),
+	}
+	if o.DesiredAccess != 0 {
+		req.DesiredAccess = o.DesiredAccess
+	}
+	if o.ImpersonationLevel != nil {
+		req.ImpersonationLevel = *o.ImpersonationLevel
+	}
+	bp := newRequest()
+	*bp = req.Append(*bp)
+	cl, err := c.simple(ctx, smb2.CmdCreate, bp, 0, "create", name)
+	if err != nil {
+		return nil, err
+	}
+	defer c.release(cl)
+	var resp smb2.CreateResponse
+	if err := resp.Decode(cl.msg); err != nil {
+		return nil, protocolErrorf("create response: %v", err)
+	}
+	return &Pipe{c: c, name: name, fid: resp.FileID}, nil
+}
+
+// Name returns the pipe name as opened.
+func (p *Pipe) Name() string { return p.name }
+
+// FileID returns the SMB2 FileId of the open.
+func (p *Pipe) FileID() smb2.FileID { return p.fid }
+
+// Conn returns the connection the pipe was opened on.
+func (p *Pipe) Conn() *Conn { return p.c }
+
+// ReadMsg reads into b. In message mode it returns at most one message;
+// more is true when the message was longer than b (STATUS_BUFFER_OVERFLOW)
+// and the rest waits for the next ReadMsg. It blocks until data arrives; a
+// pending read ends with ctx (STATUS_CANCELLED, wrapped with ctx.Err()),
+// when the handle is closed (STATUS_PIPE_BROKEN) or when the server end
+// closes (STATUS_PIPE_BROKEN once the queue is drained). b longer than
+// the server's MaxReadSize is read up to that size.
+func (p *Pipe) ReadMsg(ctx context.Context, b []byte) (n int, more bool, err error) {
+	length := min(len(b), p.c.MaxReadSize())
+	bp := newRequest()
+	*bp = (&smb2.ReadRequest{Padding: 0x50, Length: uint32(length), FileID: p.fid}).Append(*bp)
+	cl, err := p.c.simple(ctx, smb2.CmdRead, bp, length, "read", p.name)
+	if err != nil {
+		return 0, false, err
+	}
+	defer p.c.release(cl)
+	var resp smb2.ReadResponse
+	if err := resp.Decode(cl.msg); err != nil {
+		return 0, false, protocolErrorf("read response: %v", err)
+	}
+	if len(resp.Data) > length {
+		return 0, false, protocolErrorf("read returned %d bytes for %d asked", len(resp.Data), length)
+	}
+	n = copy(b, resp.Data)
+	return n, cl.hdr.Status == ntstatus.BufferOverflow, nil
+}
+
+// WriteMsg writes b. In message mode each WRITE is one message; b longer
+// than MaxWriteSize is sent as several WRITEs (several messages).
+func (p *Pipe) WriteMsg(ctx context.Context, b []byte) (int, error) {
+	var n int
+	for {
+		chunk := b[n:min(len(b), n+p.c.MaxWriteSize())]
+		bp := newRequest()
+		*bp = (&smb2.WriteRequest{FileID: p.fid, Data: chunk}).Append(*bp)
+		cl, err := p.c.simple(ctx, smb2.CmdWrite, bp, len(chunk), "write", p.name)
+		if err != nil {
+			return n, err
+		}
+		var resp smb2.WriteResponse
+		err = resp.Decode(cl.msg)
+		p.c.release(cl)
+		if err != nil {
+			return n, protocolErrorf("write response: %v", err)
+		}
+		if int(resp.Count) > len(chunk) {
+			return n, protocolErrorf("write count %d for %d bytes", resp.Count, len(chunk))
+		}
+		n += int(resp.Count)
+		if int(resp.Count) < len(chunk) {
+			return n, io.ErrShortWrite
+		}
+		if n >= len(b) {
+			return n, nil
+		}
+	}
+}
+
+// Transact writes in as one message and reads one reply message into out
+// (FSCTL_PIPE_TRANSCEIVE). more is true when the reply was longer than out
+// (STATUS_BUFFER_OVERFLOW); read the rest with ReadMsg.
+func (p *Pipe) Transact(ctx context.Context, in, out []byte) (n int, more bool, err error) {
+	maxOut := min(len(out), p.c.MaxTransactSize())
+	bp := newRequest()
+	*bp = (&smb2.IoctlRequest{
+		CtlCode:           smb2.FsctlPipeTransceive,
+		FileID:            p.fid,
+		Input:             in,
+		MaxOutputResponse: uint32(maxOut),
+		Flags:             smb2.IoctlIsFsctl,
+	}).Append(*bp)
+	cl, err := p.c.simple(ctx, smb2.CmdIoctl, bp, max(len(in), maxOut), "transact", p.name)
+	if err != nil {
+		return 0, false, err
+	}
+	defer p.c.release(cl)
+	var resp smb2.IoctlResponse
+	if err := resp.Decode(cl.msg); err != nil {
+		return 0, false, protocolErrorf("transceive response: %v", err)
+	}
+	if len(resp.Output) > maxOut {
+		return 0, false, protocolErrorf("transceive returned %d bytes for %d asked", len(resp.Output), maxOut)
+	}
+	return copy(out, resp.Output), cl.hdr.Status == ntstatus.BufferOverflow, nil
+}
+
+// PeekInfo is the FSCTL_PIPE_PEEK header.
+type PeekInfo struct {
+	State           uint32 // 3 CONNECTED, 4 CLOSING
+	Available       uint32 // bytes queued for reading
+	Messages        uint32 // messages queued (0 on byte pipes)
+	FirstMessageLen uint32 // bytes left of the first message
+}
+
+// Peek returns the pipe's read state and copies up to len(b) queued bytes
+// into b without consuming them (FSCTL_PIPE_PEEK; never blocks). more is
+// true on STATUS_BUFFER_OVERFLOW (b shorter than what is queued).
+func (p *Pipe) Peek(ctx context.Context, b []byte) (info PeekInfo, n int, more bool, err error) {
+	maxOut := min(16+len(b), p.c.MaxTransactSize())
+	bp := newRequest()
+	*bp = (&smb2.IoctlRequest{CtlCode: smb2.FsctlPipePeek, FileID: p.fid, MaxOutputResponse: uint32(maxOut), Flags: smb2.IoctlIsFsctl}).Append(*bp)
+	cl, err := p.c.simple(ctx, smb2.CmdIoctl, bp, maxOut, "peek", p.name)
+	if err != nil {
+		return info, 0, false, err
+	}
+	defer p.c.release(cl)
+	var resp smb2.IoctlResponse
+	if err := resp.Decode(cl.msg); err != nil {
+		return info, 0, false, protocolErrorf("peek response: %v", err)
+	}
+	o := resp.Output
+	if len(o) < 16 || len(o) > maxOut {
+		return info, 0, false, protocolErrorf("peek returned %d bytes", len(o))
+	}
+	info = PeekInfo{
+		State:           binary.LittleEndian.Uint32(o[0:]),
+		Available:       binary.LittleEndian.Uint32(o[4:]),
+		Messages:        binary.LittleEndian.Uint32(o[8:]),
+		FirstMessageLen: binary.LittleEndian.Uint32(o[12:]),
+	}
+	return info, copy(b, o[16:]), cl.hdr.Status == ntstatus.BufferOverflow, nil
+}
+
+// QueryInfo sends QUERY_INFO for (infoType, class), e.g. (smb2.InfoFile,
+// smb2.FilePipeLocalInformation), and returns a copy of the raw output.
+func (p *Pipe) QueryInfo(ctx context.Context, infoType, class uint8, outputLength int) ([]byte, error) {
+	bp := newRequest()
+	*bp = (&smb2.QueryInfoRequest{InfoType: infoType, FileInfoClass: class, OutputBufferLength: uint32(outputLength), FileID: p.fid}).Append(*bp)
+	cl, err := p.c.simple(ctx, smb2.CmdQueryInfo, bp, outputLength, "query info", p.name)
+	if err != nil {
+		return nil, err
+	}
+	defer p.c.release(cl)
+	var resp smb2.QueryInfoResponse
+	if err := resp.Decode(cl.msg); err != nil {
+		return nil, protocolErrorf("query info response: %v", err)
+	}
+	return append([]byte(nil), resp.Output...), nil
+}
+
+// SetInfo sends SET_INFO for (infoType, class) with buf, e.g.
+// FilePipeInformation {ReadMode, CompletionMode}.
+func (p *Pipe) SetInfo(ctx context.Context, infoType, class uint8, buf []byte) error {
+	bp := newRequest()
+	*bp = (&smb2.SetInfoRequest{InfoType: infoType, FileInfoClass: class, Buffer: buf, FileID: p.fid}).Append(*bp)
+	cl, err := p.c.simple(ctx, smb2.CmdSetInfo, bp, len(buf), "set info", p.name)
+	if err != nil {
+		return err
+	}
+	p.c.release(cl)
+	return nil
+}
+
+// Flush sends SMB2 FLUSH (on a pipe: waits until the other end has read
+// what was written).
+func (p *Pipe) Flush(ctx context.Context) error {
+	bp := newRequest()
+	*bp = (&smb2.FlushRequest{FileID: p.fid}).Append(*bp)
+	cl, err := p.c.simple(ctx, smb2.CmdFlush, bp, 0, "flush", p.name)
+	if err != nil {
+		return err
+	}
+	p.c.release(cl)
+	return nil
+}
+
+// CloseContext sends SMB2 CLOSE. Requests pending on the handle end with
+// STATUS_PIPE_BROKEN. Later calls return net.ErrClosed.
+func (p *Pipe) CloseContext(ctx context.Context) error {
+	if p.closed.Swap(true) {
+		return net.ErrClosed
+	}
+	bp := newRequest()
+	*bp = (&smb2.CloseRequest{FileID: p.fid}).Append(*bp)
+	cl, err := p.c.simple(ctx, smb2.CmdClose, bp, 0, "close", p.name)
+	if err == nil {
+		p.c.release(cl)
+	}
+	if p.owns {
+		lctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if p.c.SessionID() != 0 {
+			_ = p.c.Logoff(lctx)
+		}
+		cancel()
+		if cerr := p.c.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// Close closes the handle (bounded by 10 seconds). See CloseContext.
+func (p *Pipe) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return p.CloseContext(ctx)
+}
+
+// Read implements io.Reader and net.Conn: it reads what one READ returns
+// (part of a message when b is short; the rest comes on the next Read). It
+// returns io.EOF when the server end has closed (STATUS_PIPE_BROKEN) and
+// net.ErrClosed after Close.
+func (p *Pipe) Read(b []byte) (int, error) {
+	if p.closed.Load() {
+		return 0, net.ErrClosed
+	}
+	if len(b) == 0 {
+		return 0, nil
+	}
+	ctx, cancel := p.deadlineContext(&p.readDeadline)
+	n, _, err := p.ReadMsg(ctx, b)
+	if cancel != nil {
+		cancel()
+	}
+	return n, p.streamErr("read", ctx, err)
+}
+
+// Write implements io.Writer and net.Conn (one WriteMsg per call).
+func (p *Pipe) Write(b []byte) (int, error) {
+	if p.closed.Load() {
+		return 0, net.ErrClosed
+	}
+	ctx, cancel := p.deadlineContext(&p.writeDeadline)
+	n, err := p.WriteMsg(ctx, b)
+	if cancel != nil {
+		cancel()
+	}
+	return n, p.streamErr("write", ctx, err)
+}
+
+func (p *Pipe) streamErr(op string, ctx context.Context, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case p.closed.Load():
+		return net.ErrClosed
+	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return &timeoutError{op: op}
+	case op == "read" && errors.Is(err, ntstatus.PipeBroken):
+		return io.EOF
+	}
+	return err
+}
+
+// deadlineContext returns a context ending at the deadline, or
+// context.Background (no allocation) when none is set.
+func (p *Pipe) deadlineContext(dl *time.Time) (context.Context, context.CancelFunc) {
+	p.dlMu.Lock()
+	t := *dl
+	p.dlMu.Unlock()
+	if t.IsZero() {
+		return context.Background(), nil
+	}
+	return context.WithDeadline(context.Background(), t)
+}
+
+// LocalAddr returns the local network address.
+func (p *Pipe) LocalAddr() net.Addr { return p.c.LocalAddr() }
+
+// RemoteAddr returns the server's network address.
+func (p *Pipe) RemoteAddr() net.Addr { return p.c.RemoteAddr() }
+
+// SetDeadline sets the read and write deadlines. Deadlines apply to calls
+// started after they are set.
+func (p *Pipe) SetDeadline(t time.Time) error {
+	p.dlMu.Lock()
+	p.readDeadline, p.writeDeadline = t, t
+	p.dlMu.Unlock()
+	return nil
+}
+
+// SetReadDeadline sets the deadline of future Read calls.
+func (p *Pipe) SetReadDeadline(t time.Time) error {
+	p.dlMu.Lock()
+	p.readDeadline = t
+	p.dlMu.Unlock()
+	return nil
+}
+
+// SetWriteDeadline sets the deadline of future Write calls.
+func (p *Pipe) SetWriteDeadline(t time.Time) error {
+	p.dlMu.Lock()
+	p.writeDeadline = t
+	p.dlMu.Unlock()
+	return nil
+}
+
+// WaitPipe sends FSCTL_PIPE_WAIT for name and waits up to timeout for a free
+// instance (STATUS_IO_TIMEOUT when none frees up). timeout <= 0 sends no
+// timeout (the server's default applies).
+func (c *Conn) WaitPipe(ctx context.Context, name string, timeout time.Duration) error {
+	in := make([]byte, 14, 14+2*len(name))
+	in = smb2.AppendUTF16(in, name)
+	if timeout > 0 {
+		// Relative time in 100 ns units, negative, as the NT API encodes it.
+		binary.LittleEndian.PutUint64(in[0:], uint64(-int64(timeout/100)))
+		in[12] = 1
+	}
+	binary.LittleEndian.PutUint32(in[8:], uint32(len(in)-14))
+	bp := newRequest()
+	*bp = (&smb2.IoctlRequest{CtlCode: smb2.FsctlPipeWait, FileID: smb2.WildcardFileID, Input: in, Flags: smb2.IoctlIsFsctl}).Append(*bp)
+	cl, err := c.simple(ctx, smb2.CmdIoctl, bp, len(in), "wait", name)
+	if err != nil {
+		return err
+	}
+	c.release(cl)
+	return nil
+}

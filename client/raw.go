@@ -1,0 +1,73 @@
+package client
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/smbpipe/smbpipe/smb2"
+)
+
+// RawRequest is a request sent as given, for tests that need to step
+// outside the protocol (hostile input, odd flags, replays).
+type RawRequest struct {
+	// Header is sent as given, except: MessageID, CreditCharge and Credit
+	// are assigned by the Conn (so credits stay consistent) unless
+	// KeepMessageID is set; FlagSigned and Signature are set when the
+	// session signs and NoSign is false.
+	Header smb2.Header
+	// Body is appended after the 64-byte header verbatim.
+	Body []byte
+	// Size is the payload size used to compute CreditCharge (0: len(Body)).
+	Size int
+	// KeepMessageID sends Header.MessageID, CreditCharge and Credit as
+	// given without taking credits. A response is still matched by
+	// MessageID.
+	KeepMessageID bool
+	// NoSign sends the request unsigned even on a signing session.
+	NoSign bool
+}
+
+// RawResponse is the final response to a RawRequest.
+type RawResponse struct {
+	Header smb2.Header
+	// Msg is the whole response message (header first), owned by the caller.
+	Msg []byte
+}
+
+// Body returns the bytes after the header.
+func (r *RawResponse) Body() []byte { return r.Msg[smb2.HeaderSize:] }
+
+// RoundTrip sends req and waits for its final response (interim
+// STATUS_PENDING responses are absorbed; ctx ending sends CANCEL). The
+// returned error is only for transport or protocol failures: the
+// NTSTATUS, whatever it is, is in the response header.
+func (c *Conn) RoundTrip(ctx context.Context, req *RawRequest) (*RawResponse, error) {
+	bp := newRequest()
+	*bp = append(*bp, req.Body...)
+	size := req.Size
+	if size == 0 {
+		size = len(req.Body)
+	}
+	r := &request{hdr: req.Header, buf: bp, size: size, keepMID: req.KeepMessageID, noSign: req.NoSign}
+	cl, err := c.roundTrip(ctx, r)
+	if err != nil {
+		return nil, fmt.Errorf("client: raw %v: %w", req.Header.Command, err)
+	}
+	defer c.release(cl)
+	return &RawResponse{Header: cl.hdr, Msg: append([]byte(nil), cl.msg...)}, nil
+}
+
+// WriteFrame writes payload as one transport frame (the 4-byte length
+// prefix is added) without registering any request: responses it provokes
+// are dropped unless their MessageID matches a request in flight. For
+// hostile-input tests; the payload is not signed.
+func (c *Conn) WriteFrame(payload []byte) error {
+	bp := getBuf(4 + len(payload))
+	defer putBuf(bp)
+	copy((*bp)[4:], payload)
+	smb2.PutFrameLength(*bp)
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	_, err := c.nc.Write(*bp)
+	return err
+}

@@ -40,8 +40,10 @@ const (
 	Duplex   Direction = 2
 )
 
-// Config describes a pipe. The zero value is a duplex byte-mode pipe with
-// unlimited instances and default quotas.
+// Config describes a pipe. The zero value is a byte-mode pipe with
+// unlimited instances and default quotas whose Direction is Inbound (the
+// wire value 0: client to server only); set Direction: Duplex for a
+// two-way pipe.
 type Config struct {
 	Mode         Mode
 	Direction    Direction

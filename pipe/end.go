@@ -306,8 +306,8 @@ func (e *End) write(ctx context.Context, p []byte) (int, error) {
 }
 
 // Flush waits until the peer has read everything this end wrote (FLUSH on
-// a pipe). It returns ErrBroken if the peer closes first, ErrClosed if this
-// end is closed, ctx.Err() when ctx ends.
+// a pipe). It returns ErrBroken if the peer is closed (what it had not read
+// is lost), ErrClosed if this end is closed, ctx.Err() when ctx ends.
 func (e *End) Flush(ctx context.Context) error {
 	in := e.inst
 	for {
@@ -317,10 +317,10 @@ func (e *End) Flush(ctx context.Context) error {
 		switch {
 		case closed:
 			return ErrClosed
-		case empty:
-			return nil
 		case peer:
 			return ErrBroken
+		case empty:
+			return nil
 		}
 		select {
 		case <-e.out.writable:

@@ -1,0 +1,147 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/smbpipe/smbpipe/auth/ntlm"
+	"github.com/smbpipe/smbpipe/policy"
+	"github.com/smbpipe/smbpipe/server"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func ntHashOf(password string) []byte {
+	h := ntlm.NTHash(password)
+	return h[:]
+}
+
+// e2eConfig is the issue's config contract plus a pipe anonymous callers
+// may not open (not in NullSessionPipes) and a byte-mode pipe.
+const e2eConfig = `
+listen = "127.0.0.1:0"
+server_name = "SMBPIPE"
+domain = "WORKGROUP"
+allow_anonymous = true
+guest = false
+signing = "%s"
+
+[LanmanServer]
+RestrictNullSessAccess = 1
+NullSessionPipes = ["echo"]
+
+[Lsa]
+EveryoneIncludesAnonymous = 0
+
+[[account]]
+name = "alice"
+password = "Passw0rd!"
+
+[[pipe]]
+name = "echo"
+backend = "echo"
+mode = "message"
+max_instances = 0
+sddl = "D:(A;;0x12019B;;;AN)(A;;0x12019B;;;AU)(A;;FA;;;SY)(A;;FA;;;BA)"
+
+[[pipe]]
+name = "private"
+backend = "echo"
+mode = "message"
+sddl = "D:(A;;0x12019B;;;AN)(A;;0x12019B;;;AU)"
+`
+
+// startServer runs our server in-process on a loopback port with the e2e
+// config (signing "enabled" or "required") and returns its address. It is
+// closed at cleanup.
+func startServer(t *testing.T, signing string) string {
+	t.Helper()
+	cfg, err := policy.Parse([]byte(fmt.Sprintf(e2eConfig, signing)), "e2e.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := policy.Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Options{Snapshot: snap, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { srv.Serve(l); close(done) }()
+	t.Cleanup(func() {
+		srv.Close()
+		l.Close()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("Serve did not return after Close")
+		}
+	})
+	return l.Addr().String()
+}
+
+var (
+	anonCfg  = Config{}
+	aliceCfg = Config{User: "alice", Password: "Passw0rd!", Domain: "WORKGROUP"}
+)
+
+// dialT dials with a test timeout and closes the Conn at cleanup.
+func dialT(t *testing.T, addr string, cfg Config) *Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, addr, &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// openT opens a pipe with a test timeout.
+func openT(t *testing.T, c *Conn, name string) *Pipe {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	p, err := c.OpenPipe(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// waitPending waits until n requests on c have had an interim response.
+func waitPending(t *testing.T, c *Conn, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c.mu.Lock()
+		var async int
+		for _, cl := range c.pending {
+			if cl.asyncID != 0 {
+				async++
+			}
+		}
+		c.mu.Unlock()
+		if async >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests went async, want %d", async, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -1,0 +1,308 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/smbpipe/smbpipe/ntstatus"
+	"github.com/smbpipe/smbpipe/smb2"
+)
+
+const (
+	smbdPath     = "/usr/sbin/smbd"
+	testUser     = "alice"
+	testPassword = "Passw0rd!"
+)
+
+// needTool skips the test when a third-party tool is missing, except in CI
+// (CI=true), where it fails.
+func needTool(t *testing.T, path string) {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is required in CI: %v", path, err)
+		}
+		t.Skipf("%s not installed", path)
+	}
+}
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startSmbd runs Samba's smbd on a free loopback port with a private
+// configuration and a passdb holding alice, and returns its address. smbd
+// needs a Unix account for alice: the helper creates one with useradd when
+// it is missing (and says so in the log). smbd and the samba-dcerpcd it
+// starts are stopped by their process ids at cleanup.
+func startSmbd(t *testing.T) string {
+	t.Helper()
+	needTool(t, smbdPath)
+	if _, err := exec.LookPath("pdbedit"); err != nil {
+		needTool(t, "/usr/bin/pdbedit")
+	}
+	if err := exec.Command("id", testUser).Run(); err != nil {
+		if os.Geteuid() != 0 {
+			t.Skipf("Unix user %s is missing and we are not root to create it", testUser)
+		}
+		t.Logf("creating Unix user %s for smbd (useradd)", testUser)
+		if out, err := exec.Command("useradd", "-M", "-s", "/usr/sbin/nologin", testUser).CombinedOutput(); err != nil {
+			t.Fatalf("useradd %s: %v\n%s", testUser, err, out)
+		}
+	}
+	dir := t.TempDir()
+	for _, d := range []string{"private", "lock", "state", "cache", "pid", "ncalrpc", "bind-dns"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	port := freePort(t)
+	conf := filepath.Join(dir, "smb.conf")
+	body := fmt.Sprintf(`[global]
+	workgroup = WORKGROUP
+	netbios name = SMBPEER
+	server role = standalone server
+	smb ports = %d
+	interfaces = lo
+	bind interfaces only = yes
+	disable netbios = yes
+	private dir = %[2]s/private
+	lock directory = %[2]s/lock
+	state directory = %[2]s/state
+	cache directory = %[2]s/cache
+	pid directory = %[2]s/pid
+	ncalrpc dir = %[2]s/ncalrpc
+	binddns dir = %[2]s/bind-dns
+	log file = %[2]s/log.%%m
+	log level = 1
+	passdb backend = tdbsam:%[2]s/private/passdb.tdb
+	load printers = no
+	printing = bsd
+	printcap name = /dev/null
+	disable spoolss = yes
+	restrict anonymous = 0
+	map to guest = never
+	server min protocol = SMB2_02
+`, port, dir)
+	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pdb := exec.Command("pdbedit", "--configfile="+conf, "-a", "-u", testUser, "-t")
+	pdb.Stdin = strings.NewReader(testPassword + "\n" + testPassword + "\n")
+	if out, err := pdb.CombinedOutput(); err != nil {
+		t.Fatalf("pdbedit: %v\n%s", err, out)
+	}
+
+	var logBuf bytes.Buffer
+	cmd := exec.Command(smbdPath, "--foreground", "--no-process-group", "--configfile="+conf, "--debug-stdout")
+	cmd.Stdout, cmd.Stderr = &logBuf, &logBuf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		// smbd runs in its own process group (Setpgid), samba-dcerpcd in
+		// the session it makes for itself; stop both groups by id.
+		if b, err := os.ReadFile(filepath.Join(dir, "pid", "samba-dcerpcd.pid")); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 {
+				syscall.Kill(-pid, syscall.SIGTERM)
+			}
+		}
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+		if t.Failed() {
+			logs, _ := filepath.Glob(filepath.Join(dir, "log.*"))
+			for _, l := range logs {
+				b, _ := os.ReadFile(l)
+				t.Logf("%s:\n%s", filepath.Base(l), b)
+			}
+		}
+	})
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return addr
+		}
+		select {
+		case <-exited:
+			t.Fatalf("smbd exited: %s", logBuf.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("smbd did not listen on %s: %s", addr, logBuf.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// dceBind returns a DCE/RPC bind PDU for srvsvc v3.0 over NDR.
+func dceBind() []byte {
+	uuid := func(s string) []byte {
+		var u [16]byte
+		p := strings.Split(s, "-")
+		a, _ := strconv.ParseUint(p[0], 16, 32)
+		b, _ := strconv.ParseUint(p[1], 16, 16)
+		c, _ := strconv.ParseUint(p[2], 16, 16)
+		binary.LittleEndian.PutUint32(u[0:], uint32(a))
+		binary.LittleEndian.PutUint16(u[4:], uint16(b))
+		binary.LittleEndian.PutUint16(u[6:], uint16(c))
+		rest := p[3] + p[4]
+		for i := 0; i < 8; i++ {
+			v, _ := strconv.ParseUint(rest[2*i:2*i+2], 16, 8)
+			u[8+i] = byte(v)
+		}
+		return u[:]
+	}
+	b := []byte{5, 0, 11, 0x03, 0x10, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0}
+	b = binary.LittleEndian.AppendUint16(b, 4280) // max xmit
+	b = binary.LittleEndian.AppendUint16(b, 4280) // max recv
+	b = binary.LittleEndian.AppendUint32(b, 0)    // assoc group
+	b = append(b, 1, 0, 0, 0)                     // one context item
+	b = append(b, 0, 0, 1, 0)                     // context id 0, one transfer syntax
+	b = append(b, uuid("4b324fc8-1670-01d3-1278-5a47bf6ee188")...)
+	b = binary.LittleEndian.AppendUint32(b, 3) // srvsvc v3.0
+	b = append(b, uuid("8a885d04-1ceb-11c9-9fe8-08002b104860")...)
+	b = binary.LittleEndian.AppendUint32(b, 2) // NDR v2
+	binary.LittleEndian.PutUint16(b[8:], uint16(len(b)))
+	return b
+}
+
+// checkBindAck checks a bind_ack: version 5, packet type 12.
+func checkBindAck(t *testing.T, b []byte) {
+	t.Helper()
+	if len(b) < 24 || b[0] != 5 || b[2] != 12 {
+		t.Fatalf("not a DCE/RPC bind_ack: % x", b[:min(len(b), 24)])
+	}
+	if fl := int(binary.LittleEndian.Uint16(b[8:])); fl != len(b) {
+		t.Fatalf("bind_ack frag length %d, got %d bytes", fl, len(b))
+	}
+}
+
+var testDialects = []smb2.Dialect{smb2.Dialect202, smb2.Dialect210, smb2.Dialect300, smb2.Dialect302, smb2.Dialect311}
+
+func TestSmbdInterop(t *testing.T) {
+	addr := startSmbd(t)
+	users := []struct {
+		name string
+		cfg  Config
+	}{
+		{"anonymous", Config{}},
+		{"alice-signed", Config{User: testUser, Password: testPassword, Domain: "WORKGROUP", RequireSigning: true}},
+		{"alice-nthash", Config{User: testUser, NTHash: ntHashOf(testPassword)}},
+	}
+	for _, d := range testDialects {
+		for _, u := range users {
+			t.Run(DialectString(d)+"/"+u.name, func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+				defer cancel()
+				cfg := u.cfg
+				cfg.MinDialect, cfg.MaxDialect = d, d
+				c, err := Dial(ctx, addr, &cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				if c.Dialect() != d {
+					t.Fatalf("dialect %s", DialectString(c.Dialect()))
+				}
+				anon := cfg.anonymous()
+				if got := c.SessionFlags()&smb2.SessionFlagIsGuest != 0; got {
+					t.Errorf("guest session (flags %#x)", c.SessionFlags())
+				}
+				if c.Signed() != cfg.RequireSigning {
+					t.Errorf("signed = %v", c.Signed())
+				}
+				if anon && c.SessionFlags()&smb2.SessionFlagIsNull == 0 {
+					t.Logf("anonymous session without IS_NULL (flags %#x)", c.SessionFlags())
+				}
+				if err := c.Echo(ctx); err != nil {
+					t.Fatal(err)
+				}
+				p, err := c.OpenPipe(ctx, "srvsvc")
+				if err != nil {
+					t.Fatal(err)
+				}
+				out := make([]byte, 4280)
+				n, more, err := p.Transact(ctx, dceBind(), out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if more {
+					t.Fatalf("bind_ack longer than %d", len(out))
+				}
+				checkBindAck(t, out[:n])
+				if err := p.CloseContext(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := c.OpenPipe(ctx, "nosuchpipe"); !errors.Is(err, ntstatus.ObjectNameNotFound) {
+					t.Errorf("open of a missing pipe: %v", err)
+				}
+				if err := c.Logoff(ctx); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+	}
+
+	t.Run("wrong password", func(t *testing.T) {
+		_, err := Dial(t.Context(), addr, &Config{User: testUser, Password: "nope"})
+		if !errors.Is(err, ntstatus.LogonFailure) {
+			t.Fatalf("got %v, want STATUS_LOGON_FAILURE", err)
+		}
+	})
+
+	t.Run("dialer write-read", func(t *testing.T) {
+		_, port, _ := net.SplitHostPort(addr)
+		for _, cfg := range []Config{{}, {User: testUser, Password: testPassword}} {
+			d := Dialer{Config: cfg}
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+			p, err := d.DialContext(ctx, `\\127.0.0.1:`+port+`\pipe\srvsvc`)
+			if err != nil {
+				cancel()
+				t.Fatal(err)
+			}
+			if _, err := p.Write(dceBind()); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 4280)
+			n, err := p.Read(buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkBindAck(t, buf[:n])
+			if err := p.Close(); err != nil {
+				t.Fatal(err)
+			}
+			cancel()
+		}
+	})
+}

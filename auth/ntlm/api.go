@@ -43,8 +43,12 @@ type Result struct {
 	// SessionKey is the exported session key (after KEY_EXCH), all zero
 	// for anonymous sessions. SMB2 uses it as Session.SessionKey.
 	SessionKey [16]byte
-	// Flags are the negotiated NTLMSSP flags.
+	// Flags are the negotiated NTLMSSP flags (Flag* constants).
 	Flags uint32
+	// MICPresent reports that the client protected the exchange with a
+	// MIC (MsvAvFlags bit 0x2), which was verified. Such clients (Samba,
+	// Windows) then expect a mechListMIC in the final SPNEGO token.
+	MICPresent bool
 }
 
 // ServerHandshake is the server side of one NTLMSSP exchange.
@@ -61,12 +65,18 @@ func (s *ServerHandshake) Challenge(negotiate []byte) ([]byte, error) { return s
 
 // Authenticate consumes the AUTHENTICATE_MESSAGE. For an unknown user it
 // returns a *Result with User/Domain filled and ErrNoSuchUser, so the caller
-// can decide to create a guest session.
+// can decide to create a guest session. Anonymous (null session) logons
+// succeed with Result.Anonymous and a zero key; NTLMv1 responses and wrong
+// proofs give ErrWrongPassword, a bad MIC ErrBadMIC, undecodable input or
+// calls out of order ErrMalformed. Only one Authenticate per handshake.
 func (s *ServerHandshake) Authenticate(auth []byte) (*Result, error) { return s.authenticate(auth) }
 
 // MechListMIC computes the SPNEGO mechListMIC over mechList with the
 // negotiated signing key (server to client direction), and VerifyMechListMIC
-// checks the client's. Both are valid after a successful Authenticate.
+// checks the client's. Both are valid after a successful, non-anonymous
+// Authenticate that negotiated extended session security; otherwise
+// MechListMIC returns nil and VerifyMechListMIC false. Each call signs with
+// sequence number 0 and a fresh RC4 handle (SPNEGO signs once per direction).
 func (s *ServerHandshake) MechListMIC(mechList []byte) []byte { return s.mechListMIC(mechList) }
 
 // VerifyMechListMIC checks a client's mechListMIC.

@@ -4,6 +4,24 @@
 // reload; and Decide, the one function that says whether a pipe open is
 // granted and why. The server, `smbpipe explain` and the audit log all call
 // Decide.
+//
+// The configuration keys are those of issue 2's contract (listen,
+// server_name, domain, allow_anonymous, guest, signing, [LanmanServer]
+// RestrictNullSessAccess and NullSessionPipes, [Lsa]
+// EveryoneIncludesAnonymous, [[account]] name/password/nt_hash/groups,
+// [[pipe]] name/backend/mode/max_instances/sddl) plus two that make SIDs
+// stable across restarts:
+//
+//   - machine_sid = "S-1-5-21-A-B-C": the machine SID. Absent, it is derived
+//     from server_name (a hash), so it stays the same while the name does.
+//     The Guest account is machine_sid-501.
+//   - [[account]] rid = N: the account's SID is machine_sid-N. Absent, the
+//     RID is 1000 plus a hash of the name (stable across restarts and
+//     reorderings; a collision is reported and asks for an explicit rid).
+//
+// An SDDL names one of this server's accounts by that SID, e.g.
+// (A;;FA;;;S-1-5-21-A-B-C-1001); `smbpipe explain --user NAME` prints the
+// account's token. DefaultTOML documents every key and its default.
 package policy
 
 import "github.com/smbpipe/smbpipe/ntstatus"
@@ -60,4 +78,7 @@ type Decision struct {
 	Steps []string
 	// Fix is the smallest change that would grant the request ("" if granted).
 	Fix string
+	// Desired is the desired access after generic mapping (before the npfs
+	// FILE_CREATE_PIPE_INSTANCE strip), as the audit log records it.
+	Desired uint32
 }

@@ -1,0 +1,355 @@
+package policy
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+	"github.com/pelletier/go-toml/v2/unstable"
+)
+
+//go:embed default.toml
+var defaultTOML []byte
+
+// DefaultTOML returns the text of the embedded default configuration.
+func DefaultTOML() []byte { return bytes.Clone(defaultTOML) }
+
+// Config mirrors the TOML file (see default.toml and the package doc).
+// Parse fills absent keys with their defaults. A Config built in Go must
+// set every field it relies on: the zero value means "not restricted"
+// (RestrictNullSessAccess 0), no anonymous sessions and so on. Compile
+// validates it.
+type Config struct {
+	Listen     string
+	ServerName string
+	Domain     string
+	// MachineSID is this server's machine SID (S-1-5-21-A-B-C); "" derives
+	// one from ServerName (see Snapshot.MachineSID).
+	MachineSID     string
+	AllowAnonymous bool
+	Guest          bool
+	Signing        string // "enabled" | "required"
+	LanmanServer   LanmanServer
+	Lsa            Lsa
+	Accounts       []Account
+	Pipes          []Pipe
+}
+
+// LanmanServer is HKLM\SYSTEM\CurrentControlSet\Services\LanmanServer\Parameters.
+type LanmanServer struct {
+	RestrictNullSessAccess int
+	NullSessionPipes       []string
+}
+
+// Lsa is HKLM\SYSTEM\CurrentControlSet\Control\Lsa.
+type Lsa struct{ EveryoneIncludesAnonymous int }
+
+// Account is one [[account]].
+type Account struct {
+	Name     string
+	Password string
+	NTHash   string
+	Groups   []string
+	// RID is the account's relative ID; 0 derives a stable one from the
+	// name.
+	RID uint32
+}
+
+// Pipe is one [[pipe]].
+type Pipe struct {
+	Name         string
+	Backend      string
+	Mode         string // "message" | "byte"
+	MaxInstances int
+	SDDL         string
+}
+
+// Clone returns a deep copy of c.
+func (c *Config) Clone() *Config {
+	n := *c
+	n.LanmanServer.NullSessionPipes = append([]string(nil), c.LanmanServer.NullSessionPipes...)
+	n.Accounts = append([]Account(nil), c.Accounts...)
+	for i := range n.Accounts {
+		n.Accounts[i].Groups = append([]string(nil), c.Accounts[i].Groups...)
+	}
+	n.Pipes = append([]Pipe(nil), c.Pipes...)
+	return &n
+}
+
+// ConfigError is one problem in a configuration: the file and line (when
+// known), the key path ("pipe[0].sddl") and what is wrong. It formats as
+// "smbpipe.toml:14: pipe[0].sddl: ACE 2 (A;;XX;;;WD): unknown right "XX"".
+type ConfigError struct {
+	File string
+	Line int
+	Key  string
+	Msg  string
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File)
+		if e.Line > 0 {
+			b.WriteString(":" + strconv.Itoa(e.Line))
+		}
+		b.WriteString(": ")
+	}
+	if e.Key != "" {
+		b.WriteString(e.Key + ": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// rawConfig is the TOML shape; pointers tell absent keys from zero values.
+type rawConfig struct {
+	Listen         *string `toml:"listen"`
+	ServerName     *string `toml:"server_name"`
+	Domain         *string `toml:"domain"`
+	MachineSID     *string `toml:"machine_sid"`
+	AllowAnonymous *bool   `toml:"allow_anonymous"`
+	Guest          *bool   `toml:"guest"`
+	Signing        *string `toml:"signing"`
+	LanmanServer   struct {
+		RestrictNullSessAccess *int     `toml:"RestrictNullSessAccess"`
+		NullSessionPipes       []string `toml:"NullSessionPipes"`
+	} `toml:"LanmanServer"`
+	Lsa struct {
+		EveryoneIncludesAnonymous *int `toml:"EveryoneIncludesAnonymous"`
+	} `toml:"Lsa"`
+	Account []struct {
+		Name     string   `toml:"name"`
+		Password string   `toml:"password"`
+		NTHash   string   `toml:"nt_hash"`
+		Groups   []string `toml:"groups"`
+		RID      *int64   `toml:"rid"`
+	} `toml:"account"`
+	Pipe []struct {
+		Name         string  `toml:"name"`
+		Backend      string  `toml:"backend"`
+		Mode         *string `toml:"mode"`
+		MaxInstances *int    `toml:"max_instances"`
+		SDDL         string  `toml:"sddl"`
+	} `toml:"pipe"`
+}
+
+// Default returns the embedded default configuration (a new copy on every
+// call).
+func Default() *Config {
+	c, err := Parse(defaultTOML, "default.toml")
+	if err != nil {
+		// The embedded file is covered by tests; reaching this is a build
+		// defect, not a runtime condition.
+		panic("policy: embedded default.toml: " + err.Error())
+	}
+	return c
+}
+
+// Load reads and parses the file at path; errors name the path as given.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	return Parse(data, path)
+}
+
+// Parse parses and validates a TOML config. Unknown keys, TOML syntax
+// errors and invalid values are errors; each names filename, line and key
+// (*ConfigError, several joined with errors.Join). Absent keys take the
+// defaults documented in default.toml, which follow Windows (e.g. an
+// absent RestrictNullSessAccess is 1).
+func Parse(data []byte, filename string) (*Config, error) {
+	var raw rawConfig
+	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return nil, tomlError(err, filename)
+	}
+	cfg := &Config{
+		Listen:         deref(raw.Listen, "127.0.0.1:4450"),
+		ServerName:     deref(raw.ServerName, "SMBPIPE"),
+		Domain:         deref(raw.Domain, "WORKGROUP"),
+		MachineSID:     deref(raw.MachineSID, ""),
+		AllowAnonymous: deref(raw.AllowAnonymous, true),
+		Guest:          deref(raw.Guest, false),
+		Signing:        deref(raw.Signing, "enabled"),
+		LanmanServer: LanmanServer{
+			RestrictNullSessAccess: deref(raw.LanmanServer.RestrictNullSessAccess, 1),
+			NullSessionPipes:       raw.LanmanServer.NullSessionPipes,
+		},
+		Lsa: Lsa{EveryoneIncludesAnonymous: deref(raw.Lsa.EveryoneIncludesAnonymous, 0)},
+	}
+	loc := newLocator(data)
+	var errs []error
+	for i, a := range raw.Account {
+		acc := Account{Name: a.Name, Password: a.Password, NTHash: a.NTHash, Groups: a.Groups}
+		if a.RID != nil {
+			if *a.RID <= 0 || *a.RID > 0xFFFFFFFF {
+				errs = append(errs, &ConfigError{File: filename, Line: loc.line(fmt.Sprintf("account[%d].rid", i)),
+					Key: fmt.Sprintf("account[%d].rid", i), Msg: fmt.Sprintf("%d is not a valid RID (1 to 4294967295)", *a.RID)})
+			}
+			acc.RID = uint32(*a.RID)
+		}
+		cfg.Accounts = append(cfg.Accounts, acc)
+	}
+	for _, p := range raw.Pipe {
+		cfg.Pipes = append(cfg.Pipes, Pipe{Name: p.Name, Backend: p.Backend, Mode: deref(p.Mode, "byte"),
+			MaxInstances: deref(p.MaxInstances, 0), SDDL: p.SDDL})
+	}
+	if _, cerrs := compile(cfg); len(cerrs) > 0 {
+		for _, e := range cerrs {
+			e.File, e.Line = filename, loc.line(e.Key)
+			errs = append(errs, e)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return cfg, nil
+}
+
+func deref[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+// tomlError turns go-toml's errors into ConfigErrors with lines.
+func tomlError(err error, file string) error {
+	var sm *toml.StrictMissingError
+	if errors.As(err, &sm) {
+		var errs []error
+		for _, e := range sm.Errors {
+			line, _ := e.Position()
+			errs = append(errs, &ConfigError{File: file, Line: line, Key: strings.Join(e.Key(), "."), Msg: "unknown key"})
+		}
+		return errors.Join(errs...)
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		line, _ := de.Position()
+		return &ConfigError{File: file, Line: line, Key: strings.Join(de.Key(), "."),
+			Msg: strings.TrimPrefix(de.Error(), "toml: ")}
+	}
+	return &ConfigError{File: file, Msg: err.Error()}
+}
+
+// locator maps key paths ("pipe[1].sddl", "LanmanServer.NullSessionPipes",
+// "account[0]") to the line they are written on, lower-cased.
+type locator map[string]int
+
+func newLocator(data []byte) locator {
+	loc := locator{}
+	var p unstable.Parser
+	p.Reset(data)
+	prefix := ""
+	arrays := map[string]int{}
+	keyOf := func(n *unstable.Node) string {
+		var parts []string
+		it := n.Key()
+		for it.Next() {
+			parts = append(parts, string(it.Node().Data))
+		}
+		return strings.ToLower(strings.Join(parts, "."))
+	}
+	lineOf := func(n *unstable.Node) int {
+		// Key nodes carry the position of the expression.
+		it := n.Key()
+		if it.Next() && it.Node().Raw.Length > 0 {
+			return p.Shape(it.Node().Raw).Start.Line
+		}
+		return 0
+	}
+	for p.NextExpression() {
+		e := p.Expression()
+		switch e.Kind {
+		case unstable.Table:
+			prefix = keyOf(e)
+			loc.set(prefix, lineOf(e))
+		case unstable.ArrayTable:
+			k := keyOf(e)
+			prefix = fmt.Sprintf("%s[%d]", k, arrays[k])
+			arrays[k]++
+			loc.set(prefix, lineOf(e))
+		case unstable.KeyValue:
+			k := keyOf(e)
+			if prefix != "" {
+				k = prefix + "." + k
+			}
+			loc.set(k, lineOf(e))
+		}
+	}
+	return loc
+}
+
+func (l locator) set(k string, line int) {
+	if _, ok := l[k]; !ok && line > 0 {
+		l[k] = line
+	}
+}
+
+// line finds the line of key, or of the closest enclosing table.
+func (l locator) line(key string) int {
+	k := strings.ToLower(key)
+	for k != "" {
+		if n, ok := l[k]; ok {
+			return n
+		}
+		i := strings.LastIndexAny(k, ".[")
+		if i < 0 {
+			break
+		}
+		k = k[:i]
+	}
+	return 0
+}
+
+// Backend is a parsed pipe backend.
+type Backend struct {
+	Kind string   // "echo", "tcp", "unix" or "exec"
+	Addr string   // tcp: HOST:PORT
+	Path string   // unix: socket path
+	Argv []string // exec: command and arguments (split on white space, no quoting)
+}
+
+// ParseBackend parses "echo", "tcp:HOST:PORT", "unix:PATH" or
+// "exec:COMMAND ARGS".
+func ParseBackend(s string) (Backend, error) {
+	kind, rest, _ := strings.Cut(s, ":")
+	switch kind {
+	case "echo":
+		if s != "echo" {
+			return Backend{}, fmt.Errorf("backend %q: echo takes no argument", s)
+		}
+		return Backend{Kind: "echo"}, nil
+	case "tcp":
+		host, port, err := net.SplitHostPort(rest)
+		if err != nil || host == "" {
+			return Backend{}, fmt.Errorf("backend %q: want tcp:HOST:PORT", s)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return Backend{}, fmt.Errorf("backend %q: invalid port %q", s, port)
+		}
+		return Backend{Kind: "tcp", Addr: rest}, nil
+	case "unix":
+		if rest == "" {
+			return Backend{}, fmt.Errorf("backend %q: want unix:PATH", s)
+		}
+		return Backend{Kind: "unix", Path: rest}, nil
+	case "exec":
+		argv := strings.Fields(rest)
+		if len(argv) == 0 {
+			return Backend{}, fmt.Errorf("backend %q: want exec:COMMAND ARGS", s)
+		}
+		return Backend{Kind: "exec", Argv: argv}, nil
+	}
+	return Backend{}, fmt.Errorf("unknown backend %q (want echo, tcp:HOST:PORT, unix:PATH or exec:COMMAND ARGS)", s)
+}

@@ -1,0 +1,419 @@
+package policy
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"net"
+	"strings"
+	"unicode/utf16"
+
+	"golang.org/x/crypto/md4"
+
+	"github.com/smbpipe/smbpipe/security"
+)
+
+// DefaultPipeSDDL is Windows' default named-pipe security descriptor
+// (RtlDefaultNpAcl), used for a pipe without sddl: full control for
+// LocalSystem, Administrators and the owner (LocalSystem: the server), read
+// (0x120089) for Everyone and ANONYMOUS LOGON.
+const DefaultPipeSDDL = "O:SYG:SYD:(A;;FA;;;SY)(A;;FA;;;BA)(A;;FR;;;WD)(A;;FR;;;AN)"
+
+// Snapshot is an immutable compiled policy. It is safe for concurrent use;
+// reload builds a new one.
+type Snapshot struct {
+	cfg        *Config
+	machine    security.SID
+	ctx        *security.SDDLContext
+	accounts   map[string]*account // lower-cased name
+	pipes      map[string]*compiledPipe
+	sds        map[string]*security.SecurityDescriptor // by SDDL text
+	defaultSD  *security.SecurityDescriptor
+	nullPipes  map[string]bool // normalised, lower-cased
+	anonToken  *security.Token
+	guestToken *security.Token
+}
+
+type account struct {
+	name  string
+	hash  [16]byte
+	sid   security.SID
+	token *security.Token
+}
+
+type compiledPipe struct {
+	cfg     Pipe
+	backend Backend
+	sd      *security.SecurityDescriptor
+}
+
+// Compile validates a config whole and builds a snapshot. cfg is copied;
+// the caller may reuse it. Errors are *ConfigError values joined with
+// errors.Join (without file and line: Parse adds those).
+func Compile(cfg *Config) (*Snapshot, error) {
+	if cfg == nil {
+		return nil, &ConfigError{Msg: "policy: nil config"}
+	}
+	s, errs := compile(cfg)
+	if len(errs) > 0 {
+		return nil, joinConfigErrors(errs)
+	}
+	return s, nil
+}
+
+func joinConfigErrors(errs []*ConfigError) error {
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	es := make([]error, len(errs))
+	for i, e := range errs {
+		es[i] = e
+	}
+	return errors.Join(es...)
+}
+
+func compile(in *Config) (*Snapshot, []*ConfigError) {
+	cfg := in.Clone()
+	var errs []*ConfigError
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, &ConfigError{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	s := &Snapshot{cfg: cfg, accounts: map[string]*account{}, pipes: map[string]*compiledPipe{},
+		sds: map[string]*security.SecurityDescriptor{}, nullPipes: map[string]bool{}}
+
+	if _, port, err := net.SplitHostPort(cfg.Listen); err != nil || port == "" {
+		bad("listen", "%q is not HOST:PORT", cfg.Listen)
+	}
+	if cfg.ServerName == "" {
+		bad("server_name", "must not be empty")
+	}
+	switch strings.ToLower(cfg.Signing) {
+	case "enabled", "required":
+		cfg.Signing = strings.ToLower(cfg.Signing)
+	default:
+		bad("signing", "%q: want \"enabled\" or \"required\"", cfg.Signing)
+	}
+	if v := cfg.LanmanServer.RestrictNullSessAccess; v != 0 && v != 1 {
+		bad("LanmanServer.RestrictNullSessAccess", "%d: want 0 or 1", v)
+	}
+	if v := cfg.Lsa.EveryoneIncludesAnonymous; v != 0 && v != 1 {
+		bad("Lsa.EveryoneIncludesAnonymous", "%d: want 0 or 1", v)
+	}
+
+	if cfg.MachineSID != "" {
+		m, err := security.ParseSID(cfg.MachineSID)
+		if err != nil || m.Authority() != 5 || len(m.SubAuthorities()) != 4 || m.SubAuthorities()[0] != 21 {
+			bad("machine_sid", "%q: want S-1-5-21-A-B-C", cfg.MachineSID)
+		}
+		s.machine = m
+	} else {
+		s.machine = deriveMachineSID(cfg.ServerName)
+	}
+	s.ctx = &security.SDDLContext{Machine: s.machine, Domain: s.machine}
+	guest, _ := s.machine.WithRID(security.RIDGuest)
+	s.guestToken = &security.Token{User: guest, Groups: []security.SID{security.Everyone(), security.BuiltinGuests(), security.Network()}}
+	s.anonToken = &security.Token{User: security.AnonymousLogon(), Groups: []security.SID{security.Network()}}
+	if cfg.Lsa.EveryoneIncludesAnonymous == 1 {
+		s.anonToken.Groups = append(s.anonToken.Groups, security.Everyone())
+	}
+
+	for i, n := range cfg.LanmanServer.NullSessionPipes {
+		k := normaliseNullSessionPipe(n)
+		if k == "" {
+			bad(fmt.Sprintf("LanmanServer.NullSessionPipes[%d]", i), "empty pipe name %q", n)
+			continue
+		}
+		s.nullPipes[k] = true
+	}
+
+	rids := map[uint32]string{}
+	for i, a := range cfg.Accounts {
+		key := fmt.Sprintf("account[%d]", i)
+		if a.Name == "" || strings.ContainsAny(a.Name, `\/@"[]:;|=,+*?<>`) {
+			bad(key+".name", "invalid account name %q", a.Name)
+			continue
+		}
+		low := strings.ToLower(a.Name)
+		if _, dup := s.accounts[low]; dup {
+			bad(key+".name", "duplicate account %q", a.Name)
+			continue
+		}
+		acc := &account{name: a.Name}
+		switch {
+		case a.Password != "" && a.NTHash != "":
+			bad(key, "set password or nt_hash, not both")
+		case a.NTHash != "":
+			h, err := hex.DecodeString(a.NTHash)
+			if err != nil || len(h) != 16 {
+				bad(key+".nt_hash", "want 32 hex digits")
+			}
+			copy(acc.hash[:], h)
+		case a.Password != "":
+			acc.hash = ntHash(a.Password)
+		default:
+			bad(key, "account %q has neither password nor nt_hash", a.Name)
+		}
+		rid, ridKey := a.RID, key+".rid"
+		if rid == 0 {
+			rid, ridKey = deriveRID(a.Name), key+".name"
+		}
+		if other, dup := rids[rid]; dup {
+			bad(ridKey, "RID %d of %q is also %q's; set rid explicitly", rid, a.Name, other)
+		}
+		if rid == security.RIDAdministrator || rid == security.RIDGuest {
+			bad(ridKey, "RID %d is reserved", rid)
+		}
+		rids[rid] = a.Name
+		acc.sid, _ = s.machine.WithRID(rid)
+		groups := []security.SID{security.Everyone(), security.BuiltinUsers(), security.Network(),
+			security.AuthenticatedUsers(), security.ThisOrganization(), security.NTLMAuthentication()}
+		for j, g := range a.Groups {
+			gs, err := groupSID(g, s.ctx)
+			if err != nil {
+				bad(fmt.Sprintf("%s.groups[%d]", key, j), "%v", err)
+				continue
+			}
+			if !containsSID(groups, gs) {
+				groups = append(groups, gs)
+			}
+		}
+		acc.token = &security.Token{User: acc.sid, Groups: groups}
+		s.accounts[low] = acc
+	}
+
+	def, err := security.ParseSDDL(DefaultPipeSDDL, s.ctx)
+	if err != nil {
+		bad("", "default pipe SDDL: %v", err)
+	} else {
+		s.defaultSD = def.MapGeneric(security.FileMapping())
+	}
+	for i, p := range cfg.Pipes {
+		key := fmt.Sprintf("pipe[%d]", i)
+		if err := validPipeName(p.Name); err != nil {
+			bad(key+".name", "%v", err)
+			continue
+		}
+		low := strings.ToLower(p.Name)
+		if _, dup := s.pipes[low]; dup {
+			bad(key+".name", "duplicate pipe %q", p.Name)
+			continue
+		}
+		cp := &compiledPipe{cfg: p}
+		if cp.backend, err = ParseBackend(p.Backend); err != nil {
+			bad(key+".backend", "%v", err)
+		}
+		switch strings.ToLower(p.Mode) {
+		case "message", "byte":
+			cp.cfg.Mode = strings.ToLower(p.Mode)
+			cfg.Pipes[i].Mode = cp.cfg.Mode
+		default:
+			bad(key+".mode", "%q: want \"message\" or \"byte\"", p.Mode)
+		}
+		if p.MaxInstances < 0 {
+			bad(key+".max_instances", "%d: want 0 (unlimited) or more", p.MaxInstances)
+		}
+		if p.SDDL == "" {
+			cp.sd = s.defaultSD
+		} else if sd, err := s.storeSDDL(p.SDDL); err != nil {
+			bad(key+".sddl", "%s", sddlDetail(err))
+		} else {
+			cp.sd = sd
+			s.sds[p.SDDL] = sd
+		}
+		s.pipes[low] = cp
+	}
+	return s, errs
+}
+
+// storeSDDL parses an SDDL as Windows stores a descriptor: generic bits
+// mapped, owner and group defaulted to LocalSystem when absent.
+func (s *Snapshot) storeSDDL(text string) (*security.SecurityDescriptor, error) {
+	sd, err := security.ParseSDDL(text, s.ctx)
+	if err != nil {
+		return nil, err
+	}
+	sd = sd.MapGeneric(security.FileMapping())
+	sy := security.LocalSystem()
+	if sd.Owner == nil {
+		o := sy
+		sd.Owner = &o
+	}
+	if sd.Group == nil {
+		g := sy
+		sd.Group = &g
+	}
+	return sd, nil
+}
+
+func sddlDetail(err error) string {
+	if se, ok := err.(*security.SDDLError); ok {
+		return se.Detail()
+	}
+	return err.Error()
+}
+
+func containsSID(l []security.SID, s security.SID) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// normaliseNullSessionPipe brings a NullSessionPipes entry to the form
+// compared with pipe names: leading backslashes and one "pipe\" prefix
+// removed, lower case.
+func normaliseNullSessionPipe(n string) string {
+	n = strings.TrimLeft(strings.TrimSpace(n), `\`)
+	if len(n) > 5 && strings.EqualFold(n[:5], `pipe\`) {
+		n = n[5:]
+	}
+	return strings.ToLower(n)
+}
+
+func validPipeName(n string) error {
+	switch {
+	case n == "":
+		return fmt.Errorf("empty pipe name")
+	case len(n) > 256:
+		return fmt.Errorf("pipe name longer than 256 characters")
+	case strings.HasPrefix(n, `\`) || (len(n) > 5 && strings.EqualFold(n[:5], `pipe\`)):
+		return fmt.Errorf("pipe name %q: write it without a leading backslash or \\pipe\\ prefix", n)
+	}
+	for _, r := range n {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("pipe name %q contains a control character", n)
+		}
+	}
+	return nil
+}
+
+// groupSID resolves a group given in an account: a BUILTIN group name
+// (with or without "BUILTIN\"), an SDDL alias or a SID.
+func groupSID(g string, ctx *security.SDDLContext) (security.SID, error) {
+	name := strings.ToLower(strings.TrimPrefix(strings.TrimPrefix(g, `BUILTIN\`), `builtin\`))
+	builtin := map[string]uint32{"administrators": 544, "users": 545, "guests": 546, "power users": 547,
+		"account operators": 548, "server operators": 549, "print operators": 550, "backup operators": 551,
+		"replicator": 552, "pre-windows 2000 compatible access": 554, "remote desktop users": 555,
+		"network configuration operators": 556}
+	if rid, ok := builtin[name]; ok {
+		return security.NewSID(5, 32, rid)
+	}
+	if s, err := security.ParseSIDToken(g, ctx); err == nil {
+		return s, nil
+	}
+	return security.SID{}, fmt.Errorf("unknown group %q (want a BUILTIN group name such as Administrators, an SDDL alias such as BA, or a SID)", g)
+}
+
+// deriveMachineSID derives S-1-5-21-A-B-C from the server name, so the
+// same name gives the same SIDs on every start.
+func deriveMachineSID(serverName string) security.SID {
+	h := sha256.Sum256([]byte("smbpipe machine sid\x00" + strings.ToUpper(serverName)))
+	s, _ := security.NewSID(5, 21, binary.LittleEndian.Uint32(h[0:]), binary.LittleEndian.Uint32(h[4:]), binary.LittleEndian.Uint32(h[8:]))
+	return s
+}
+
+// deriveRID derives an account RID from its name: 1000 + a hash, below
+// 2^30.
+func deriveRID(name string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(strings.ToLower(name)))
+	return 1000 + h.Sum32()%(1<<30-1000)
+}
+
+func ntHash(password string) [16]byte {
+	u := utf16.Encode([]rune(password))
+	b := make([]byte, 2*len(u))
+	for i, c := range u {
+		binary.LittleEndian.PutUint16(b[2*i:], c)
+	}
+	h := md4.New()
+	h.Write(b)
+	var out [16]byte
+	copy(out[:], h.Sum(nil))
+	return out
+}
+
+// Config returns the snapshot's config (read-only: callers must not modify
+// it).
+func (s *Snapshot) Config() *Config { return s.cfg }
+
+// MachineSID is the machine SID accounts are relative to (machine_sid, or
+// derived from server_name when absent).
+func (s *Snapshot) MachineSID() security.SID { return s.machine }
+
+// SDDLContext is the context the snapshot parses SDDL with (LA/LG relative
+// to the machine SID).
+func (s *Snapshot) SDDLContext() *security.SDDLContext { return s.ctx }
+
+// LookupAccount finds an account case-insensitively and returns its NT hash.
+func (s *Snapshot) LookupAccount(name string) (ntHash [16]byte, canonical string, ok bool) {
+	a, ok := s.accounts[strings.ToLower(name)]
+	if !ok {
+		return [16]byte{}, "", false
+	}
+	return a.hash, a.name, true
+}
+
+// Token returns the token of id: anonymous {S-1-5-7, S-1-5-2, plus S-1-1-0
+// when EveryoneIncludesAnonymous = 1}; guest {machine-501, S-1-1-0,
+// S-1-5-32-546, S-1-5-2}; a configured user {user SID, S-1-1-0,
+// S-1-5-32-545, S-1-5-2, S-1-5-11, S-1-5-15, S-1-5-64-10, plus its groups}.
+// ok is false for a User identity that names no account.
+func (s *Snapshot) Token(id Identity) (tok *security.Token, ok bool) {
+	switch id.Kind {
+	case Anonymous:
+		return s.anonToken, true
+	case Guest:
+		return s.guestToken, true
+	case User:
+		if a, ok := s.accounts[strings.ToLower(id.User)]; ok {
+			return a.token, true
+		}
+	}
+	return nil, false
+}
+
+// SIDs returns the string SIDs of the token of id (for the pipe server's
+// view of its caller and SMBPIPE_SIDS); nil for an unknown user.
+func (s *Snapshot) SIDs(id Identity) []string {
+	tok, ok := s.Token(id)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, x := range tok.SIDs() {
+		out = append(out, x.String())
+	}
+	return out
+}
+
+// Descriptor returns the stored security descriptor for a pipe's SDDL (""
+// is the default named-pipe descriptor), as QUERY_INFO returns it: generic
+// rights mapped, owner and group LocalSystem when the SDDL names none.
+func (s *Snapshot) Descriptor(sddl string) (*security.SecurityDescriptor, error) {
+	if sddl == "" {
+		return s.defaultSD, nil
+	}
+	if sd, ok := s.sds[sddl]; ok {
+		return sd, nil
+	}
+	return s.storeSDDL(sddl)
+}
+
+// Backend returns the parsed backend of the configured pipe name.
+func (s *Snapshot) Backend(name string) (Backend, bool) {
+	p, ok := s.pipes[strings.ToLower(name)]
+	if !ok {
+		return Backend{}, false
+	}
+	return p.backend, true
+}
+
+// NullSessionPipe reports whether name is listed in NullSessionPipes
+// (whole name, case-insensitive; entries normalised).
+func (s *Snapshot) NullSessionPipe(name string) bool { return s.nullPipes[strings.ToLower(name)] }

@@ -1,0 +1,187 @@
+package server
+
+import (
+	"context"
+	"errors"
+
+	"github.com/smbpipe/smbpipe/internal/smbcrypto"
+	"github.com/smbpipe/smbpipe/ntstatus"
+	"github.com/smbpipe/smbpipe/pipe"
+	"github.com/smbpipe/smbpipe/smb2"
+)
+
+// Causes with which an async operation is cancelled.
+var (
+	errCancelled  = errors.New("server: cancelled by the client")
+	errPipeBroken = errors.New("server: handle closed")
+)
+
+type opKind uint8
+
+const (
+	opRead       opKind = iota // READ of one message
+	opWrite                    // WRITE of data (done bytes already written)
+	opTransceive               // FSCTL_PIPE_TRANSCEIVE: write data if any, read one message
+)
+
+// asyncOp is a request answered with an interim STATUS_PENDING and
+// completed later by its own goroutine (MS-SMB2 3.3.4.2).
+type asyncOp struct {
+	id        uint64
+	messageID uint64
+	sessionID uint64
+	cmd       smb2.Command
+	kind      opKind
+	length    int    // read length
+	data      []byte // bytes still to write (owned by the op)
+	done      int    // bytes written before going async
+	open      *open  // identity only; compared, never dereferenced off the reader
+	end       *pipe.End
+	fileID    smb2.FileID
+	signer    smbcrypto.Signer // non-nil: sign the final response
+	ctx       context.Context
+	cancel    context.CancelCauseFunc
+}
+
+// goAsync registers op (kind, length, data and done set by the caller) as
+// the async continuation of r; the dispatcher sends the interim response and
+// starts the operation after it.
+func (c *conn) goAsync(r *request, buf []byte, op *asyncOp) ([]byte, ntstatus.Status, error) {
+	c.amu.Lock()
+	defer c.amu.Unlock()
+	if len(c.async) >= maxAsync {
+		return buf, ntstatus.InsufficientResources, nil
+	}
+	c.nextAsync++
+	op.id = c.nextAsync
+	op.messageID = r.hdr.MessageID
+	op.sessionID = r.respSession
+	op.cmd = r.hdr.Command
+	op.open = r.open
+	op.end = r.open.end
+	op.fileID = r.open.id
+	op.ctx, op.cancel = context.WithCancelCause(c.ctx)
+	if s := r.sess; s.signer != nil && (r.signed || s.signingRequired) {
+		op.signer = s.signer
+	}
+	c.async[op.id] = op
+	c.awg.Add(1)
+	r.op = op
+	return buf, ntstatus.Pending, nil
+}
+
+// startAsync runs op after its interim response was sent.
+func (c *conn) startAsync(op *asyncOp) { go c.runAsync(op) }
+
+func (c *conn) runAsync(op *asyncOp) {
+	defer c.awg.Done()
+	defer func() {
+		c.amu.Lock()
+		delete(c.async, op.id)
+		c.amu.Unlock()
+		op.cancel(nil)
+	}()
+	dp := c.srv.bufs.get()
+	defer c.srv.bufs.put(dp)
+	if cap(*dp) < op.length {
+		*dp = make([]byte, op.length)
+	}
+	data := (*dp)[:op.length]
+	var n int
+	var more bool
+	var err error
+	if len(op.data) > 0 {
+		n, err = op.end.WriteContext(op.ctx, op.data)
+		n += op.done
+	}
+	if err == nil && op.kind != opWrite {
+		n, more, err = op.end.ReadMsg(op.ctx, data)
+	}
+	st := ntstatus.Success
+	switch {
+	case err == nil && more:
+		st = ntstatus.BufferOverflow
+	case err == nil:
+	case op.ctx.Err() != nil:
+		switch cause := context.Cause(op.ctx); {
+		case errors.Is(cause, errCancelled):
+			st = ntstatus.Cancelled
+		case errors.Is(cause, errPipeBroken):
+			st = ntstatus.PipeBroken
+		default:
+			return // the connection is going away
+		}
+	default:
+		st = pipeStatus(err)
+	}
+
+	bp := c.srv.bufs.get()
+	defer c.srv.bufs.put(bp)
+	buf := append((*bp)[:0], 0, 0, 0, 0)
+	buf = append(buf, make([]byte, smb2.HeaderSize)...)
+	switch {
+	case isError(st):
+		buf = (&smb2.ErrorResponse{}).Append(buf)
+	case op.kind == opRead:
+		buf = (&smb2.ReadResponse{Data: data[:n]}).Append(buf)
+	case op.kind == opWrite:
+		buf = (&smb2.WriteResponse{Count: uint32(n)}).Append(buf)
+	default:
+		buf = (&smb2.IoctlResponse{CtlCode: smb2.FsctlPipeTransceive, FileID: op.fileID, Output: data[:n]}).Append(buf)
+	}
+	h := smb2.Header{
+		CreditCharge: 0,
+		Status:       st,
+		Command:      op.cmd,
+		Flags:        smb2.FlagServerToRedir | smb2.FlagAsyncCommand,
+		MessageID:    op.messageID,
+		AsyncID:      op.id,
+		SessionID:    op.sessionID,
+	}
+	h.Append(buf[4:4])
+	*bp = buf
+	var elems [1]elem
+	elems[0] = elem{start: 4, signer: op.signer}
+	if err := c.send(buf, elems[:]); err != nil {
+		c.log.Debug("smb async completion not sent", "err", err)
+	}
+}
+
+// handleCancel handles CANCEL: by AsyncId when async, else by MessageId.
+// It is never answered; the cancelled request completes with
+// STATUS_CANCELLED.
+func (c *conn) handleCancel(h *smb2.Header) {
+	c.amu.Lock()
+	defer c.amu.Unlock()
+	if h.IsAsync() {
+		if op := c.async[h.AsyncID]; op != nil {
+			op.cancel(errCancelled)
+		}
+		return
+	}
+	for _, op := range c.async {
+		if op.messageID == h.MessageID {
+			op.cancel(errCancelled)
+		}
+	}
+}
+
+// cancelAsyncFor ends every pending operation on o with cause.
+func (c *conn) cancelAsyncFor(o *open, cause error) {
+	c.amu.Lock()
+	defer c.amu.Unlock()
+	for _, op := range c.async {
+		if op.open == o {
+			op.cancel(cause)
+		}
+	}
+}
+
+// abandon forgets an operation whose interim response was never sent.
+func (c *conn) abandon(op *asyncOp) {
+	c.amu.Lock()
+	delete(c.async, op.id)
+	c.amu.Unlock()
+	op.cancel(nil)
+	c.awg.Done()
+}

@@ -1,0 +1,544 @@
+package server
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/smbpipe/smbpipe/internal/smbcrypto"
+	"github.com/smbpipe/smbpipe/ntstatus"
+	"github.com/smbpipe/smbpipe/smb2"
+)
+
+// Limits of one connection.
+const (
+	maxIOSize    = 8 << 20            // MaxTransact/Read/WriteSize offered on 2.1+
+	maxIOSize202 = 64 << 10           // on 2.0.2 (no CAP_LARGE_MTU)
+	maxFrame     = maxIOSize + 64<<10 // largest frame read
+	maxCredits   = 512                // most credits a client may hold
+	maxAsync     = 512                // outstanding async operations
+)
+
+// errDisconnect makes the reader drop the connection.
+var errDisconnect = errors.New("server: disconnect")
+
+// conn is one client connection. The reader goroutine (serve) owns every
+// field not marked otherwise; async completions touch only the write path
+// (wmu) and the async table (amu).
+type conn struct {
+	srv    *Server
+	nc     net.Conn
+	log    *slog.Logger
+	remote string
+	// ctx ends when the connection is torn down; async operations derive
+	// their contexts from it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	// done is an already cancelled context: pipe writes with it write what
+	// fits now and never block.
+	done    context.Context
+	closing atomic.Bool
+
+	// negotiation
+	dialect        smb2.Dialect // 0: none yet; DialectWildcard after SMB1 upgrade
+	negotiated     bool         // a final dialect is fixed
+	clientGUID     [16]byte
+	clientSecMode  uint16
+	clientCaps     uint32
+	clientDialects []smb2.Dialect
+	serverSecMode  uint16
+	serverCaps     uint32
+	signAlg        uint16
+	preauth        smbcrypto.PreauthHash
+	maxIO          uint32
+
+	credits  creditWindow
+	sessions map[uint64]*session
+	opens    map[uint64]*open // by FileId.Volatile
+	nextSess uint64
+	nextTree uint32
+	nextFile uint64
+
+	rhdr    [4]byte
+	rbuf    []byte
+	scratch []byte
+	req     request
+	elems   []elem
+	starts  []*asyncOp
+
+	// wmu serialises writes to nc and every use of a session's signer.
+	wmu sync.Mutex
+
+	amu       sync.Mutex
+	async     map[uint64]*asyncOp // by AsyncId
+	nextAsync uint64
+	awg       sync.WaitGroup
+}
+
+// elem is one response of a (compound) reply frame.
+type elem struct {
+	start   int
+	signer  smbcrypto.Signer       // non-nil: sign this response
+	preauth *smbcrypto.PreauthHash // non-nil: hash this response into it
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	ctx, cancel := context.WithCancel(context.Background())
+	done, stop := context.WithCancel(context.Background())
+	stop()
+	remote := nc.RemoteAddr().String()
+	return &conn{
+		srv:      s,
+		nc:       nc,
+		remote:   remote,
+		log:      s.log.With("client", remote),
+		ctx:      ctx,
+		cancel:   cancel,
+		done:     done,
+		credits:  newCreditWindow(maxCredits),
+		sessions: make(map[uint64]*session),
+		opens:    make(map[uint64]*open),
+		async:    make(map[uint64]*asyncOp),
+		nextSess: 1,
+		nextTree: 1,
+		nextFile: 1,
+		maxIO:    maxIOSize,
+	}
+}
+
+// serve runs the connection until the client leaves, a protocol violation,
+// or the server closes it. A panic ends this connection only.
+func (c *conn) serve() {
+	defer c.teardown()
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("smb connection panic; closing it", "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	c.log.Debug("smb connection open")
+	for {
+		payload, err := c.readFrame()
+		if err != nil {
+			if !c.closing.Load() && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				c.log.Debug("smb connection read ended", "err", err)
+			}
+			return
+		}
+		if err := c.handleFrame(payload); err != nil {
+			c.log.Info("smb connection dropped", "reason", err)
+			return
+		}
+		if c.closing.Load() {
+			return
+		}
+	}
+}
+
+// drain asks the connection to stop after the request being processed.
+func (c *conn) drain() {
+	c.closing.Store(true)
+	c.nc.SetReadDeadline(time.Now())
+}
+
+// close closes the socket at once; serve then tears down.
+func (c *conn) close() {
+	c.closing.Store(true)
+	c.nc.Close()
+}
+
+func (c *conn) teardown() {
+	c.closing.Store(true)
+	c.nc.Close()
+	c.cancel()
+	for _, s := range c.sessions {
+		c.endSession(s)
+	}
+	c.awg.Wait()
+	c.log.Debug("smb connection closed")
+}
+
+func (c *conn) readFrame() ([]byte, error) {
+	if _, err := io.ReadFull(c.nc, c.rhdr[:]); err != nil {
+		return nil, err
+	}
+	n, err := smb2.FrameLength(c.rhdr)
+	if err != nil {
+		return nil, err
+	}
+	if n > maxFrame {
+		return nil, errors.New("server: frame too large")
+	}
+	if cap(c.rbuf) < n {
+		c.rbuf = make([]byte, n, max(n, 64<<10))
+	}
+	c.rbuf = c.rbuf[:n]
+	if _, err := io.ReadFull(c.nc, c.rbuf); err != nil {
+		return nil, err
+	}
+	return c.rbuf, nil
+}
+
+// chain carries what related compound requests inherit.
+type chain struct {
+	sessionID uint64
+	treeID    uint32
+	fileID    smb2.FileID
+	status    ntstatus.Status
+}
+
+// handleFrame processes one frame (a single request or a compound) and
+// sends the responses in one frame. An error drops the connection.
+func (c *conn) handleFrame(payload []byte) error {
+	if smb2.IsSMB1(payload) {
+		return c.handleSMB1(payload)
+	}
+	if len(payload) >= 4 && payload[0] == 0xFD && string(payload[1:4]) == "SMB" {
+		return errors.New("server: encrypted message (encryption is not offered)")
+	}
+	bp := c.srv.bufs.get()
+	defer c.srv.bufs.put(bp)
+	buf := append((*bp)[:0], 0, 0, 0, 0)
+	c.elems = c.elems[:0]
+	c.starts = c.starts[:0]
+	var ch chain
+	first := true
+	for rest := payload; len(rest) > 0; {
+		msg, next, err := smb2.NextMessage(rest)
+		if err != nil {
+			return err
+		}
+		rest = next
+		var hdr smb2.Header
+		if err := hdr.Decode(msg); err != nil {
+			return err
+		}
+		if hdr.IsResponse() {
+			return errors.New("server: response received")
+		}
+		buf, err = c.handleMessage(buf, msg, &hdr, &ch, first)
+		if err != nil {
+			return err
+		}
+		first = false
+	}
+	*bp = buf
+	if len(c.elems) > 0 {
+		if err := c.send(buf, c.elems); err != nil {
+			for _, op := range c.starts {
+				c.abandon(op)
+			}
+			c.starts = c.starts[:0]
+			return err
+		}
+	}
+	for _, op := range c.starts {
+		c.startAsync(op)
+	}
+	c.starts = c.starts[:0]
+	return nil
+}
+
+// send finishes a reply frame (transport header, preauth hashes,
+// signatures) and writes it.
+func (c *conn) send(buf []byte, elems []elem) error {
+	smb2.PutFrameLength(buf)
+	for i, e := range elems {
+		if e.preauth != nil {
+			e.preauth.Update(buf[e.start:elemEnd(buf, elems, i)])
+		}
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	for i, e := range elems {
+		if e.signer != nil {
+			e.signer.Sign(buf[e.start:elemEnd(buf, elems, i)])
+		}
+	}
+	_, err := c.nc.Write(buf)
+	return err
+}
+
+func elemEnd(buf []byte, elems []elem, i int) int {
+	if i+1 < len(elems) {
+		return elems[i+1].start
+	}
+	return len(buf)
+}
+
+// beginElem pads the previous response to 8 bytes, links it to the new one
+// and reserves the new response's header.
+func (c *conn) beginElem(buf []byte) ([]byte, int) {
+	if n := len(c.elems); n > 0 {
+		prev := c.elems[n-1].start
+		for (len(buf)-prev)%8 != 0 {
+			buf = append(buf, 0)
+		}
+		binary.LittleEndian.PutUint32(buf[prev+20:], uint32(len(buf)-prev))
+	}
+	start := len(buf)
+	buf = append(buf, make([]byte, smb2.HeaderSize)...)
+	return buf, start
+}
+
+// isError reports whether st is an error status whose response body is an
+// ERROR response. STATUS_BUFFER_OVERFLOW carries data and is not one, nor is
+// MORE_PROCESSING_REQUIRED on SESSION_SETUP.
+func isError(st ntstatus.Status) bool {
+	switch st {
+	case ntstatus.Success, ntstatus.BufferOverflow, ntstatus.MoreProcessingRequired, ntstatus.Pending:
+		return false
+	}
+	return st&0xC0000000 == 0xC0000000 || st&0xC0000000 == 0x80000000
+}
+
+// request is the state of one request being dispatched.
+type request struct {
+	hdr  smb2.Header
+	msg  []byte
+	sess *session // the session of the request (after related substitution)
+	tree *tree
+	open *open
+	// signed: the request carried a valid signature.
+	signed bool
+	// chain: what a related request inherits (set by handlers that create
+	// a session, tree or open).
+	ch *chain
+	// outputs
+	respSession uint64
+	respTree    uint32
+	signer      smbcrypto.Signer // set by SESSION_SETUP for the final response
+	noSign      bool
+	preauth     *smbcrypto.PreauthHash
+	op          *asyncOp // set when the request went async
+}
+
+func (c *conn) handleMessage(buf, msg []byte, hdr *smb2.Header, ch *chain, first bool) ([]byte, error) {
+	if hdr.Command == smb2.CmdCancel {
+		c.handleCancel(hdr)
+		return buf, nil
+	}
+	if !c.negotiated && hdr.Command != smb2.CmdNegotiate {
+		return buf, errors.New("server: request before NEGOTIATE")
+	}
+	charge := hdr.CreditCharge
+	if c.dialect == smb2.Dialect202 {
+		charge = 1
+	}
+	if !c.credits.consume(hdr.MessageID, charge) {
+		return buf, errors.New("server: MessageId outside the credit window")
+	}
+	granted := c.credits.grant(hdr.Credit)
+
+	r := &c.req
+	*r = request{hdr: *hdr, msg: msg, ch: ch}
+	related := hdr.Flags&smb2.FlagRelatedOperations != 0
+	if related && !first {
+		if hdr.SessionID == ^uint64(0) {
+			r.hdr.SessionID = ch.sessionID
+		}
+		if hdr.TreeID == ^uint32(0) {
+			r.hdr.TreeID = ch.treeID
+		}
+	}
+	r.respSession = r.hdr.SessionID
+	r.respTree = r.hdr.TreeID
+
+	var st ntstatus.Status
+	var err error
+	bodyStart := 0
+	buf, start := c.beginElem(buf)
+	bodyStart = len(buf)
+	switch {
+	case related && first:
+		st = ntstatus.InvalidParameter
+	case related && isError(ch.status):
+		st = ch.status
+	default:
+		buf, st, err = c.dispatch(buf, r)
+		if err != nil {
+			return buf, err
+		}
+	}
+
+	rh := smb2.Header{
+		CreditCharge: hdr.CreditCharge,
+		Status:       st,
+		Command:      hdr.Command,
+		Credit:       granted,
+		Flags:        smb2.FlagServerToRedir | hdr.Flags&(smb2.FlagRelatedOperations|smb2.FlagPriorityMask),
+		MessageID:    hdr.MessageID,
+		ProcessID:    hdr.ProcessID,
+		TreeID:       r.respTree,
+		SessionID:    r.respSession,
+	}
+	e := elem{start: start, preauth: r.preauth}
+	if r.op != nil {
+		rh.Status = ntstatus.Pending
+		rh.Flags |= smb2.FlagAsyncCommand
+		rh.AsyncID = r.op.id
+		st = ntstatus.Pending
+		buf = buf[:bodyStart]
+		buf = (&smb2.ErrorResponse{}).Append(buf)
+		c.starts = append(c.starts, r.op)
+	} else if isError(st) {
+		buf = buf[:bodyStart]
+		buf = (&smb2.ErrorResponse{}).Append(buf)
+	}
+	hdrBytes := rh.Append(buf[start:start])
+	if len(hdrBytes) != smb2.HeaderSize {
+		return buf, errors.New("server: header encoding failed")
+	}
+	switch {
+	case r.signer != nil:
+		e.signer = r.signer
+	case r.noSign || r.op != nil:
+	case r.sess != nil && r.sess.signer != nil && (r.signed || r.sess.signingRequired):
+		e.signer = r.sess.signer
+	}
+	c.elems = append(c.elems, e)
+
+	ch.sessionID = r.respSession
+	ch.treeID = r.respTree
+	if r.open != nil {
+		ch.fileID = r.open.id
+	}
+	ch.status = st
+	return buf, nil
+}
+
+// dispatch checks the command's preconditions from the table and runs its
+// handler, which appends the response body.
+func (c *conn) dispatch(buf []byte, r *request) ([]byte, ntstatus.Status, error) {
+	if int(r.hdr.Command) >= len(commands) || commands[r.hdr.Command].fn == nil {
+		return buf, ntstatus.NotSupported, nil
+	}
+	spec := &commands[r.hdr.Command]
+
+	// The session, for signing and for the commands that need one.
+	if sid := r.hdr.SessionID; sid != 0 && r.hdr.Command != smb2.CmdNegotiate {
+		if s := c.sessions[sid]; s != nil {
+			r.sess = s
+			if s.verifier != nil {
+				if r.hdr.Flags&smb2.FlagSigned != 0 {
+					if !s.verifier.Verify(r.msg) {
+						c.log.Warn("smb request with a bad signature", "session", sid, "command", spec.name)
+						r.noSign = true
+						return buf, ntstatus.AccessDenied, nil
+					}
+					r.signed = true
+				} else if s.signingRequired && r.hdr.Command != smb2.CmdSessionSetup {
+					r.noSign = true
+					return buf, ntstatus.AccessDenied, nil
+				}
+			}
+		}
+	}
+	if spec.session {
+		if r.sess == nil {
+			r.noSign = true
+			return buf, ntstatus.UserSessionDeleted, nil
+		}
+		if !r.sess.valid {
+			return buf, ntstatus.AccessDenied, nil
+		}
+	}
+	if spec.tree {
+		r.tree = r.sess.trees[r.hdr.TreeID]
+		if r.tree == nil {
+			return buf, ntstatus.NetworkNameDeleted, nil
+		}
+	}
+	if spec.fileIDAt > 0 {
+		fid, ok := fileIDAt(r.msg, spec.fileIDAt)
+		if !ok {
+			return buf, ntstatus.InvalidParameter, nil
+		}
+		if st := c.resolveOpen(r, fid); st != ntstatus.Success {
+			return buf, st, nil
+		}
+	}
+	return spec.fn(c, r, buf)
+}
+
+// fileIDAt reads the FileId at body offset off of msg.
+func fileIDAt(msg []byte, off int) (smb2.FileID, bool) {
+	p := smb2.HeaderSize + off
+	if len(msg) < p+16 {
+		return smb2.FileID{}, false
+	}
+	return smb2.FileID{
+		Persistent: binary.LittleEndian.Uint64(msg[p:]),
+		Volatile:   binary.LittleEndian.Uint64(msg[p+8:]),
+	}, true
+}
+
+// resolveOpen finds the open fid names on the request's tree (the wildcard
+// FileId of a related request names the previous request's open).
+func (c *conn) resolveOpen(r *request, fid smb2.FileID) ntstatus.Status {
+	if fid == smb2.WildcardFileID && r.hdr.Flags&smb2.FlagRelatedOperations != 0 {
+		fid = r.ch.fileID
+	}
+	o := c.opens[fid.Volatile]
+	if o == nil || o.id != fid || o.tree != r.tree {
+		return ntstatus.FileClosed
+	}
+	r.open = o
+	return ntstatus.Success
+}
+
+// handleSMB1 answers an SMB1 NEGOTIATE offering SMB2 with an SMB2 NEGOTIATE
+// response (MS-SMB2 3.3.5.3); anything else drops the connection.
+func (c *conn) handleSMB1(msg []byte) error {
+	if c.dialect != 0 || len(msg) < 5 || msg[4] != 0x72 {
+		return errors.New("server: unexpected SMB1 message")
+	}
+	dialects, err := smb2.ParseSMB1Negotiate(msg)
+	if err != nil {
+		return err
+	}
+	var wildcard, d202 bool
+	for _, d := range dialects {
+		switch d {
+		case "SMB 2.???":
+			wildcard = true
+		case "SMB 2.002":
+			d202 = true
+		}
+	}
+	var d smb2.Dialect
+	switch {
+	case wildcard:
+		d = smb2.DialectWildcard
+	case d202:
+		d = smb2.Dialect202
+	default:
+		return errors.New("server: SMB1 NEGOTIATE without an SMB2 dialect")
+	}
+	if !c.credits.consume(0, 1) {
+		return errors.New("server: SMB1 NEGOTIATE after MessageId 0")
+	}
+	granted := c.credits.grant(1)
+	c.dialect = d
+	if d == smb2.Dialect202 {
+		c.negotiated = true
+		c.maxIO = maxIOSize202
+	}
+	c.serverSecMode = c.securityMode()
+	bp := c.srv.bufs.get()
+	defer c.srv.bufs.put(bp)
+	buf := append((*bp)[:0], 0, 0, 0, 0)
+	c.elems = c.elems[:0]
+	buf, start := c.beginElem(buf)
+	buf = c.appendNegotiateResponse(buf, d, nil)
+	rh := smb2.Header{Command: smb2.CmdNegotiate, Credit: granted, Flags: smb2.FlagServerToRedir}
+	rh.Append(buf[start:start])
+	*bp = buf
+	return c.send(buf, []elem{{start: start}})
+}

@@ -1,0 +1,84 @@
+package server
+
+// creditWindow is the server's view of the command sequence window
+// (MS-SMB2 3.3.1.1, 3.3.1.2, 3.3.5.2.3): the MessageIds the client may use,
+// those it has used, and how many credits it holds. It is owned by the
+// connection's reader goroutine.
+type creditWindow struct {
+	low  uint64 // lowest MessageId not yet used
+	high uint64 // one past the highest MessageId granted
+	used [ringWords]uint64
+	// nUsed counts used ids in [low, high).
+	nUsed uint64
+	max   uint64 // most credits a client may hold
+}
+
+const (
+	ringBits  = 1 << 14
+	ringWords = ringBits / 64
+)
+
+func newCreditWindow(max uint64) creditWindow {
+	return creditWindow{low: 0, high: 1, max: min(max, ringBits/2)}
+}
+
+func (w *creditWindow) isUsed(id uint64) bool {
+	return w.used[(id%ringBits)/64]&(1<<(id%64)) != 0
+}
+
+func (w *creditWindow) setUsed(id uint64, v bool) {
+	if v {
+		w.used[(id%ringBits)/64] |= 1 << (id % 64)
+	} else {
+		w.used[(id%ringBits)/64] &^= 1 << (id % 64)
+	}
+}
+
+// consume marks MessageIds id..id+charge-1 used; false if any of them is
+// outside the window or already used (the caller then disconnects).
+func (w *creditWindow) consume(id uint64, charge uint16) bool {
+	n := uint64(max(charge, 1))
+	if id < w.low || id >= w.high || n > w.high-id {
+		return false
+	}
+	for i := id; i < id+n; i++ {
+		if w.isUsed(i) {
+			return false
+		}
+	}
+	for i := id; i < id+n; i++ {
+		w.setUsed(i, true)
+	}
+	w.nUsed += n
+	for w.low < w.high && w.isUsed(w.low) {
+		w.setUsed(w.low, false)
+		w.low++
+		w.nUsed--
+	}
+	return true
+}
+
+// outstanding is the number of credits the client holds.
+func (w *creditWindow) outstanding() uint64 { return w.high - w.low - w.nUsed }
+
+// grant extends the window by up to req credits (at least one when the
+// client would otherwise hold none) and returns the number granted.
+func (w *creditWindow) grant(req uint16) uint16 {
+	want := uint64(max(req, 1))
+	have := w.outstanding()
+	room := uint64(0)
+	if have < w.max {
+		room = w.max - have
+	}
+	if span := w.high - w.low; span < ringBits {
+		room = min(room, ringBits-span)
+	} else {
+		room = 0
+	}
+	want = min(want, room)
+	if want == 0 && have == 0 && w.high-w.low < ringBits {
+		want = 1
+	}
+	w.high += want
+	return uint16(want)
+}

@@ -1,0 +1,170 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"slices"
+
+	"github.com/smbpipe/smbpipe/ntstatus"
+	"github.com/smbpipe/smbpipe/pipe"
+	"github.com/smbpipe/smbpipe/smb2"
+)
+
+// ioctl handles IOCTL: the pipe FSCTLs (TRANSCEIVE, PEEK, WAIT) and
+// FSCTL_VALIDATE_NEGOTIATE_INFO (MS-SMB2 3.3.5.15).
+func (c *conn) ioctl(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
+	var req smb2.IoctlRequest
+	if err := req.Decode(r.msg); err != nil {
+		return buf, ntstatus.InvalidParameter, nil
+	}
+	if req.Flags&smb2.IoctlIsFsctl == 0 {
+		return buf, ntstatus.NotSupported, nil
+	}
+	if uint32(len(req.Input)) > c.maxIO || req.MaxOutputResponse > c.maxIO || req.MaxInputResponse > c.maxIO {
+		return buf, ntstatus.InvalidParameter, nil
+	}
+	if st := c.checkCharge(r, max(uint32(len(req.Input)), req.MaxOutputResponse)); st != ntstatus.Success {
+		return buf, st, nil
+	}
+	switch req.CtlCode {
+	case smb2.FsctlPipeTransceive:
+		if st := c.resolveOpen(r, req.FileID); st != ntstatus.Success {
+			return buf, st, nil
+		}
+		return c.transceive(r, buf, &req)
+	case smb2.FsctlPipePeek:
+		if st := c.resolveOpen(r, req.FileID); st != ntstatus.Success {
+			return buf, st, nil
+		}
+		return c.peek(r, buf, &req)
+	case smb2.FsctlPipeWait:
+		return c.wait(r, buf, &req)
+	case smb2.FsctlValidateNegotiate:
+		return c.validateNegotiate(r, buf, &req)
+	}
+	return buf, ntstatus.FSDriverRequired, nil
+}
+
+// transceive writes the input as one message and returns one reply
+// message, going async when the reply is not there yet.
+func (c *conn) transceive(r *request, buf []byte, req *smb2.IoctlRequest) ([]byte, ntstatus.Status, error) {
+	o := r.open
+	if o.granted&(fileReadData|fileWriteData) != fileReadData|fileWriteData {
+		return buf, ntstatus.AccessDenied, nil
+	}
+	cfg := o.end.Pipe().Config()
+	if cfg.Mode != pipe.MessageMode || cfg.Direction != pipe.Duplex || o.end.ReadMode() != pipe.MessageMode {
+		return buf, ntstatus.InvalidPipeState, nil
+	}
+	if info, _ := o.end.Peek(nil); info.Available > 0 {
+		return buf, ntstatus.PipeBusy, nil
+	}
+	length := int(req.MaxOutputResponse)
+	_, err := o.end.WriteContext(c.done, req.Input)
+	if errors.Is(err, context.Canceled) {
+		// Over quota: write and read in the async operation.
+		return c.goAsync(r, buf, &asyncOp{kind: opTransceive, length: length, data: bytes.Clone(req.Input)})
+	}
+	if err != nil {
+		return buf, pipeStatus(err), nil
+	}
+	p := c.scratchBuf(length)
+	n, more, err := c.tryRead(o, p)
+	if errors.Is(err, pipe.ErrWouldBlock) {
+		return c.goAsync(r, buf, &asyncOp{kind: opTransceive, length: length})
+	}
+	if err != nil {
+		return buf, pipeStatus(err), nil
+	}
+	buf = (&smb2.IoctlResponse{CtlCode: req.CtlCode, FileID: o.id, Output: p[:n]}).Append(buf)
+	if more {
+		return buf, ntstatus.BufferOverflow, nil
+	}
+	return buf, ntstatus.Success, nil
+}
+
+// peek reports what is queued without consuming it (FSCC 2.3.46).
+func (c *conn) peek(r *request, buf []byte, req *smb2.IoctlRequest) ([]byte, ntstatus.Status, error) {
+	o := r.open
+	if o.granted&fileReadData == 0 {
+		return buf, ntstatus.AccessDenied, nil
+	}
+	if req.MaxOutputResponse < 16 {
+		return buf, ntstatus.InvalidParameter, nil
+	}
+	out := c.scratchBuf(int(req.MaxOutputResponse))
+	info, n := o.end.Peek(out[16:])
+	switch {
+	case info.State == 4 && info.Available == 0:
+		return buf, ntstatus.PipeBroken, nil
+	case info.State != 3 && info.State != 4:
+		return buf, ntstatus.InvalidPipeState, nil
+	}
+	le := binary.LittleEndian
+	le.PutUint32(out[0:], info.State)
+	le.PutUint32(out[4:], uint32(info.Available))
+	le.PutUint32(out[8:], uint32(info.Messages))
+	le.PutUint32(out[12:], uint32(info.FirstMessageLen))
+	st := ntstatus.Success
+	if info.Available > 0 && (n == 0 || o.end.Pipe().Config().Mode == pipe.MessageMode && n < info.FirstMessageLen) {
+		st = ntstatus.BufferOverflow
+	}
+	return (&smb2.IoctlResponse{CtlCode: req.CtlCode, FileID: req.FileID, Output: out[:16+n]}).Append(buf), st, nil
+}
+
+// wait answers FSCTL_PIPE_WAIT as Samba does: success when the pipe exists.
+func (c *conn) wait(r *request, buf []byte, req *smb2.IoctlRequest) ([]byte, ntstatus.Status, error) {
+	if req.FileID != smb2.WildcardFileID {
+		return buf, ntstatus.InvalidParameter, nil
+	}
+	in := req.Input
+	if len(in) < 14 {
+		return buf, ntstatus.InvalidParameter, nil
+	}
+	nameLen := binary.LittleEndian.Uint32(in[8:])
+	if uint64(nameLen) > uint64(len(in)-14) {
+		return buf, ntstatus.InvalidParameter, nil
+	}
+	name, err := smb2.UTF16ToString(in[14 : 14+nameLen])
+	if err != nil {
+		return buf, ntstatus.InvalidParameter, nil
+	}
+	if _, ok := c.srv.ns.Lookup(name); !ok {
+		return buf, ntstatus.ObjectNameNotFound, nil
+	}
+	return (&smb2.IoctlResponse{CtlCode: req.CtlCode, FileID: smb2.WildcardFileID}).Append(buf), ntstatus.Success, nil
+}
+
+// validateNegotiate answers FSCTL_VALIDATE_NEGOTIATE_INFO (MS-SMB2
+// 3.3.5.15.12); a mismatch means a tampered negotiation and drops the
+// connection.
+func (c *conn) validateNegotiate(r *request, buf []byte, req *smb2.IoctlRequest) ([]byte, ntstatus.Status, error) {
+	if req.FileID != smb2.WildcardFileID {
+		return buf, ntstatus.InvalidParameter, nil
+	}
+	in := req.Input
+	if len(in) < 24 || req.MaxOutputResponse < 24 {
+		return buf, ntstatus.InvalidParameter, nil
+	}
+	le := binary.LittleEndian
+	count := int(le.Uint16(in[22:]))
+	if len(in) < 24+2*count {
+		return buf, ntstatus.InvalidParameter, nil
+	}
+	dialects := make([]smb2.Dialect, count)
+	for i := range dialects {
+		dialects[i] = smb2.Dialect(le.Uint16(in[24+2*i:]))
+	}
+	if le.Uint32(in[0:]) != c.clientCaps || [16]byte(in[4:20]) != c.clientGUID ||
+		le.Uint16(in[20:]) != c.clientSecMode || !slices.Equal(dialects, c.clientDialects) {
+		return buf, 0, errors.New("server: VALIDATE_NEGOTIATE_INFO mismatch")
+	}
+	var out [24]byte
+	le.PutUint32(out[0:], c.serverCaps)
+	copy(out[4:20], c.srv.guid[:])
+	le.PutUint16(out[20:], c.serverSecMode)
+	le.PutUint16(out[22:], uint16(c.dialect))
+	return (&smb2.IoctlResponse{CtlCode: req.CtlCode, FileID: smb2.WildcardFileID, Output: out[:]}).Append(buf), ntstatus.Success, nil
+}

@@ -1,0 +1,129 @@
+package server
+
+import (
+	"crypto/rand"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/smbpipe/smbpipe/auth/spnego"
+	"github.com/smbpipe/smbpipe/ntstatus"
+	"github.com/smbpipe/smbpipe/smb2"
+)
+
+// supportedDialects in order of preference (highest first).
+var supportedDialects = [...]smb2.Dialect{
+	smb2.Dialect311, smb2.Dialect302, smb2.Dialect300, smb2.Dialect210, smb2.Dialect202,
+}
+
+// securityMode is the server's SecurityMode under the current policy.
+func (c *conn) securityMode() uint16 {
+	m := smb2.SigningEnabled
+	if cfg := c.srv.snapshot().Config(); cfg != nil && cfg.Signing == "required" {
+		m |= smb2.SigningRequired
+	}
+	return m
+}
+
+// filetime converts t to a Windows FILETIME.
+func filetime(t time.Time) uint64 {
+	return uint64(t.UnixNano()/100) + 116444736000000000
+}
+
+// negotiate handles SMB2 NEGOTIATE (MS-SMB2 3.3.5.4). A NEGOTIATE after a
+// dialect was fixed drops the connection.
+func (c *conn) negotiate(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
+	if c.negotiated {
+		return buf, 0, errors.New("server: second NEGOTIATE")
+	}
+	var req smb2.NegotiateRequest
+	if err := req.Decode(r.msg); err != nil || len(req.Dialects) == 0 {
+		return buf, ntstatus.InvalidParameter, nil
+	}
+	var d smb2.Dialect
+	for _, sd := range supportedDialects {
+		if slices.Contains(req.Dialects, sd) {
+			d = sd
+			break
+		}
+	}
+	if d == 0 {
+		return buf, ntstatus.NotSupported, nil
+	}
+	c.clientGUID = req.ClientGUID
+	c.clientSecMode = req.SecurityMode
+	c.clientCaps = req.Capabilities
+	c.clientDialects = slices.Clone(req.Dialects)
+	c.serverSecMode = c.securityMode()
+
+	var ctxs []smb2.NegotiateContext
+	if d == smb2.Dialect311 {
+		var havePreauth bool
+		c.signAlg = smb2.SigningAESCMAC
+		var signCtx bool
+		for _, nc := range req.Contexts {
+			switch nc.Type {
+			case smb2.CtxPreauthIntegrity:
+				var p smb2.PreauthIntegrityCaps
+				if err := p.Decode(nc.Data); err != nil {
+					return buf, ntstatus.InvalidParameter, nil
+				}
+				havePreauth = slices.Contains(p.HashAlgorithms, smb2.HashSHA512)
+			case smb2.CtxSigning:
+				var sc smb2.SigningCaps
+				if err := sc.Decode(nc.Data); err != nil {
+					return buf, ntstatus.InvalidParameter, nil
+				}
+				// The client lists algorithms in its order of preference.
+				for _, a := range sc.SigningAlgorithms {
+					if a == smb2.SigningAESGMAC || a == smb2.SigningAESCMAC || a == smb2.SigningHMACSHA256 {
+						c.signAlg, signCtx = a, true
+						break
+					}
+				}
+			}
+		}
+		if !havePreauth {
+			return buf, ntstatus.InvalidParameter, nil
+		}
+		salt := make([]byte, 32)
+		_, _ = rand.Read(salt)
+		pc := smb2.PreauthIntegrityCaps{HashAlgorithms: []uint16{smb2.HashSHA512}, Salt: salt}
+		ctxs = append(ctxs, smb2.NegotiateContext{Type: smb2.CtxPreauthIntegrity, Data: pc.Append(nil)})
+		if signCtx {
+			sc := smb2.SigningCaps{SigningAlgorithms: []uint16{c.signAlg}}
+			ctxs = append(ctxs, smb2.NegotiateContext{Type: smb2.CtxSigning, Data: sc.Append(nil)})
+		}
+		c.preauth.Update(r.msg)
+		r.preauth = &c.preauth
+	}
+	c.dialect = d
+	c.negotiated = true
+	if d == smb2.Dialect202 {
+		c.maxIO = maxIOSize202
+	}
+	r.noSign = true
+	return c.appendNegotiateResponse(buf, d, ctxs), ntstatus.Success, nil
+}
+
+// appendNegotiateResponse appends a NEGOTIATE response body for dialect d.
+func (c *conn) appendNegotiateResponse(buf []byte, d smb2.Dialect, ctxs []smb2.NegotiateContext) []byte {
+	var caps uint32
+	if d != smb2.Dialect202 {
+		caps |= smb2.CapLargeMTU
+	}
+	c.serverCaps = caps
+	resp := smb2.NegotiateResponse{
+		SecurityMode:    c.serverSecMode,
+		DialectRevision: d,
+		ServerGUID:      c.srv.guid,
+		Capabilities:    caps,
+		MaxTransactSize: c.maxIO,
+		MaxReadSize:     c.maxIO,
+		MaxWriteSize:    c.maxIO,
+		SystemTime:      filetime(time.Now()),
+		SecurityBuffer:  spnego.EncodeInit(&spnego.Init{MechTypes: []string{spnego.OIDNTLMSSP}}),
+		Contexts:        ctxs,
+	}
+	return resp.Append(buf)
+}

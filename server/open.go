@@ -1,0 +1,351 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"runtime"
+
+	"github.com/smbpipe/smbpipe/ntstatus"
+	"github.com/smbpipe/smbpipe/pipe"
+	"github.com/smbpipe/smbpipe/policy"
+	"github.com/smbpipe/smbpipe/smb2"
+)
+
+// Access rights checked on an open (MS-DTYP 2.4.3, MS-SMB2 3.3.5.12-13).
+const (
+	fileReadData   = 0x00000001
+	fileWriteData  = 0x00000002
+	fileAppendData = 0x00000004
+)
+
+// defaultQuota is the pipe package's quota when a Config leaves it 0.
+const defaultQuota = 64 << 10
+
+// open is one CREATE of a pipe: the client end of an instance.
+type open struct {
+	id      smb2.FileID
+	tree    *tree
+	end     *pipe.End
+	name    string
+	granted uint32
+}
+
+// create handles CREATE on IPC$: the policy decides, then the namespace
+// opens an instance (MS-SMB2 3.3.5.9, docs/SEMANTICS.md 1.4 and 2.4).
+func (c *conn) create(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
+	var req smb2.CreateRequest
+	if err := req.Decode(r.msg); err != nil {
+		return buf, ntstatus.InvalidParameter, nil
+	}
+	name, err := smb2.UTF16ToString(req.Name)
+	if err != nil {
+		return buf, ntstatus.InvalidParameter, nil
+	}
+	var mxac bool
+	for ctxs := req.CreateContexts; len(ctxs) > 0; {
+		cc, rest, err := smb2.NextCreateContext(ctxs)
+		if err != nil {
+			return buf, ntstatus.InvalidParameter, nil
+		}
+		switch string(cc.Name) {
+		case "DHnQ", "DH2Q", "DHnC", "DH2C":
+			// Durable handles on IPC$ are refused as Samba does.
+			return buf, ntstatus.ObjectNameNotFound, nil
+		case "MxAc":
+			mxac = true
+		}
+		ctxs = rest
+	}
+
+	snap := c.srv.snapshot()
+	preq := policy.Request{
+		Identity:           r.sess.ident,
+		PipeName:           name,
+		DesiredAccess:      req.DesiredAccess,
+		ImpersonationLevel: req.ImpersonationLevel,
+		Pipe:               c.srv.pipeInfo(snap, name),
+	}
+	d := snap.Decide(preq)
+	st := d.Status
+	var end *pipe.End
+	if st == ntstatus.Success {
+		end, err = c.srv.ns.Open(name, c.caller(r.sess))
+		if err != nil {
+			st = pipeStatus(err)
+		}
+	}
+	c.audit(r, &preq, &d, st)
+	if st != ntstatus.Success {
+		return buf, st, nil
+	}
+
+	o := &open{
+		id:      smb2.FileID{Persistent: c.nextFile, Volatile: c.nextFile},
+		tree:    r.tree,
+		end:     end,
+		name:    name,
+		granted: d.Granted,
+	}
+	c.nextFile++
+	c.opens[o.id.Volatile] = o
+	r.tree.opens[o.id.Volatile] = o
+	r.open = o
+
+	resp := smb2.CreateResponse{
+		CreateAction:   smb2.FileOpened,
+		AllocationSize: 4096,
+		FileAttributes: smb2.FileAttributeNormal,
+		FileID:         o.id,
+	}
+	if mxac {
+		var data [8]byte // QueryStatus 0, MaximalAccess
+		binary.LittleEndian.PutUint32(data[4:], d.Granted)
+		resp.CreateContexts = smb2.AppendCreateContexts(nil, smb2.CreateContext{Name: []byte("MxAc"), Data: data[:]})
+	}
+	return resp.Append(buf), ntstatus.Success, nil
+}
+
+// closeFile handles CLOSE.
+func (c *conn) closeFile(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
+	var req smb2.CloseRequest
+	if err := req.Decode(r.msg); err != nil {
+		return buf, ntstatus.InvalidParameter, nil
+	}
+	c.closeOpen(r.open)
+	var resp smb2.CloseResponse
+	if req.Flags&smb2.CloseFlagPostQueryAttrib != 0 {
+		resp.Flags = smb2.CloseFlagPostQueryAttrib
+		resp.AllocationSize = 4096
+		resp.FileAttributes = smb2.FileAttributeNormal
+	}
+	return resp.Append(buf), ntstatus.Success, nil
+}
+
+// closeOpen ends o: its pending operations complete with
+// STATUS_PIPE_BROKEN, then the client end is closed.
+func (c *conn) closeOpen(o *open) {
+	c.cancelAsyncFor(o, errPipeBroken)
+	o.end.Close()
+	delete(c.opens, o.id.Volatile)
+	delete(o.tree.opens, o.id.Volatile)
+}
+
+// flush handles FLUSH: pipe writes are not buffered by the server.
+func (c *conn) flush(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
+	if r.open.granted&(fileWriteData|fileAppendData) == 0 {
+		return buf, ntstatus.AccessDenied, nil
+	}
+	return (&smb2.FlushResponse{}).Append(buf), ntstatus.Success, nil
+}
+
+// checkCharge validates the CreditCharge of a request moving size bytes
+// (MS-SMB2 3.3.5.2.5).
+func (c *conn) checkCharge(r *request, size uint32) ntstatus.Status {
+	if c.dialect == smb2.Dialect202 || size <= 65536 {
+		return ntstatus.Success
+	}
+	if need := (size-1)/65536 + 1; uint32(r.hdr.CreditCharge) < need {
+		return ntstatus.InvalidParameter
+	}
+	return ntstatus.Success
+}
+
+// scratchBuf returns the reader's scratch buffer with at least n bytes.
+func (c *conn) scratchBuf(n int) []byte {
+	if cap(c.scratch) < n {
+		c.scratch = make([]byte, n)
+	}
+	return c.scratch[:n]
+}
+
+// tryRead reads what is queued for o without blocking, giving a peer that
+// is about to answer a few chances to run first.
+func (c *conn) tryRead(o *open, p []byte) (int, bool, error) {
+	for i := 0; ; i++ {
+		n, more, err := o.end.TryRead(p)
+		if !errors.Is(err, pipe.ErrWouldBlock) || i == 3 {
+			return n, more, err
+		}
+		runtime.Gosched()
+	}
+}
+
+// read handles READ: data at once, or an async completion when the pipe
+// is empty (MS-SMB2 3.3.5.12, docs/SEMANTICS.md 2.6 and 2.9).
+func (c *conn) read(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
+	var req smb2.ReadRequest
+	if err := req.Decode(r.msg); err != nil {
+		return buf, ntstatus.InvalidParameter, nil
+	}
+	o := r.open
+	switch {
+	case o.granted&fileReadData == 0:
+		return buf, ntstatus.AccessDenied, nil
+	case req.Length > c.maxIO:
+		return buf, ntstatus.InvalidParameter, nil
+	case c.dialect >= smb2.Dialect302 && req.Flags&smb2.ReadFlagUnbuffered != 0:
+		return buf, ntstatus.InvalidParameter, nil
+	}
+	if st := c.checkCharge(r, req.Length); st != ntstatus.Success {
+		return buf, st, nil
+	}
+	p := c.scratchBuf(int(req.Length))
+	n, more, err := c.tryRead(o, p)
+	if errors.Is(err, pipe.ErrWouldBlock) {
+		if o.end.CompletionMode() == pipe.CompleteOperation {
+			return buf, ntstatus.PipeEmpty, nil
+		}
+		return c.goAsync(r, buf, &asyncOp{kind: opRead, length: int(req.Length)})
+	}
+	if err != nil {
+		return buf, pipeStatus(err), nil
+	}
+	buf = (&smb2.ReadResponse{Data: p[:n]}).Append(buf)
+	if more {
+		return buf, ntstatus.BufferOverflow, nil
+	}
+	return buf, ntstatus.Success, nil
+}
+
+// write handles WRITE: one message in message mode.
+func (c *conn) write(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
+	var req smb2.WriteRequest
+	if err := req.Decode(r.msg); err != nil {
+		return buf, ntstatus.InvalidParameter, nil
+	}
+	o := r.open
+	switch {
+	case o.granted&(fileWriteData|fileAppendData) == 0:
+		return buf, ntstatus.AccessDenied, nil
+	case uint32(len(req.Data)) > c.maxIO:
+		return buf, ntstatus.InvalidParameter, nil
+	case c.dialect >= smb2.Dialect300 && req.Flags&(smb2.WriteFlagWriteThrough|smb2.WriteFlagWriteUnbuffered) != 0:
+		return buf, ntstatus.InvalidParameter, nil
+	}
+	if st := c.checkCharge(r, uint32(len(req.Data))); st != ntstatus.Success {
+		return buf, st, nil
+	}
+	// Write what fits now; the rest goes async rather than stalling the
+	// connection (a message is written whole or not at all).
+	n, err := o.end.WriteContext(c.done, req.Data)
+	if errors.Is(err, context.Canceled) && o.end.CompletionMode() == pipe.QueueOperation {
+		return c.goAsync(r, buf, &asyncOp{kind: opWrite, data: bytes.Clone(req.Data[n:]), done: n})
+	}
+	if err != nil {
+		return buf, pipeStatus(err), nil
+	}
+	return (&smb2.WriteResponse{Count: uint32(n)}).Append(buf), ntstatus.Success, nil
+}
+
+// queryInfo handles QUERY_INFO for the pipe classes and
+// FileStandardInformation.
+func (c *conn) queryInfo(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
+	var req smb2.QueryInfoRequest
+	if err := req.Decode(r.msg); err != nil {
+		return buf, ntstatus.InvalidParameter, nil
+	}
+	if req.InfoType != smb2.InfoFile {
+		return buf, ntstatus.NotSupported, nil
+	}
+	o := r.open
+	var out [40]byte
+	var n int
+	le := binary.LittleEndian
+	switch req.FileInfoClass {
+	case smb2.FileStandardInformation:
+		le.PutUint64(out[0:], 4096) // AllocationSize
+		le.PutUint64(out[8:], 0)    // EndOfFile
+		le.PutUint32(out[16:], 1)   // NumberOfLinks
+		out[20] = 1                 // DeletePending: a pipe goes away on close
+		n = 24
+	case smb2.FilePipeInformation:
+		le.PutUint32(out[0:], uint32(o.end.ReadMode()))
+		le.PutUint32(out[4:], uint32(o.end.CompletionMode()))
+		n = 8
+	case smb2.FilePipeLocalInformation:
+		li := o.end.LocalInfo()
+		maxInst := uint32(0xFFFFFFFF)
+		if li.MaxInstances > 0 {
+			maxInst = uint32(li.MaxInstances)
+		}
+		le.PutUint32(out[0:], uint32(li.Type))
+		le.PutUint32(out[4:], uint32(li.Configuration))
+		le.PutUint32(out[8:], maxInst)
+		le.PutUint32(out[12:], uint32(li.CurrentInstances))
+		le.PutUint32(out[16:], quota(li.InboundQuota))
+		le.PutUint32(out[20:], uint32(li.ReadDataAvailable))
+		le.PutUint32(out[24:], quota(li.OutboundQuota))
+		le.PutUint32(out[28:], uint32(li.WriteQuotaAvailable))
+		le.PutUint32(out[32:], li.State)
+		le.PutUint32(out[36:], 0) // NamedPipeEnd: the client end
+		n = 40
+	default:
+		return buf, ntstatus.InvalidInfoClass, nil
+	}
+	if req.OutputBufferLength < uint32(n) {
+		return buf, ntstatus.InfoLengthMismatch, nil
+	}
+	return (&smb2.QueryInfoResponse{Output: out[:n]}).Append(buf), ntstatus.Success, nil
+}
+
+func quota(q int) uint32 {
+	if q <= 0 {
+		return defaultQuota
+	}
+	return uint32(q)
+}
+
+// setInfo handles SET_INFO FilePipeInformation (read and completion mode).
+func (c *conn) setInfo(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
+	var req smb2.SetInfoRequest
+	if err := req.Decode(r.msg); err != nil {
+		return buf, ntstatus.InvalidParameter, nil
+	}
+	if req.InfoType != smb2.InfoFile || req.FileInfoClass != smb2.FilePipeInformation {
+		return buf, ntstatus.NotSupported, nil
+	}
+	if len(req.Buffer) < 8 {
+		return buf, ntstatus.InfoLengthMismatch, nil
+	}
+	readMode := binary.LittleEndian.Uint32(req.Buffer)
+	completion := binary.LittleEndian.Uint32(req.Buffer[4:])
+	if readMode > uint32(pipe.MessageMode) || completion > uint32(pipe.CompleteOperation) {
+		return buf, ntstatus.InvalidParameter, nil
+	}
+	if err := r.open.end.SetReadMode(pipe.Mode(readMode)); err != nil {
+		return buf, ntstatus.InvalidParameter, nil
+	}
+	if err := r.open.end.SetCompletionMode(pipe.CompletionMode(completion)); err != nil {
+		return buf, ntstatus.InvalidParameter, nil
+	}
+	return (&smb2.SetInfoResponse{}).Append(buf), ntstatus.Success, nil
+}
+
+// pipeStatus maps pipe package errors to NTSTATUS.
+func pipeStatus(err error) ntstatus.Status {
+	switch {
+	case err == nil:
+		return ntstatus.Success
+	case errors.Is(err, pipe.ErrNotFound):
+		return ntstatus.ObjectNameNotFound
+	case errors.Is(err, pipe.ErrNotAvailable):
+		return ntstatus.PipeNotAvailable
+	case errors.Is(err, pipe.ErrBroken):
+		return ntstatus.PipeBroken
+	case errors.Is(err, pipe.ErrWouldBlock):
+		return ntstatus.PipeEmpty
+	case errors.Is(err, pipe.ErrBusy):
+		return ntstatus.PipeBusy
+	case errors.Is(err, pipe.ErrBadState):
+		return ntstatus.InvalidPipeState
+	case errors.Is(err, pipe.ErrDirection):
+		return ntstatus.InvalidParameter
+	case errors.Is(err, pipe.ErrClosed):
+		return ntstatus.FileClosed
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return ntstatus.Cancelled
+	}
+	return ntstatus.Unsuccessful
+}

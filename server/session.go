@@ -1,0 +1,279 @@
+package server
+
+import (
+	"errors"
+	"slices"
+
+	"github.com/smbpipe/smbpipe/auth/ntlm"
+	"github.com/smbpipe/smbpipe/auth/spnego"
+	"github.com/smbpipe/smbpipe/internal/smbcrypto"
+	"github.com/smbpipe/smbpipe/ntstatus"
+	"github.com/smbpipe/smbpipe/policy"
+	"github.com/smbpipe/smbpipe/smb2"
+)
+
+// session is one SMB2 session of a connection, owned by its reader.
+type session struct {
+	id    uint64
+	valid bool // authentication completed
+
+	// The exchange in progress (a new session or a re-authentication).
+	hs        *ntlm.ServerHandshake
+	spnego    bool
+	mechTypes []byte // the client's DER MechTypeList (mechListMIC input)
+	preauth   smbcrypto.PreauthHash
+
+	ident           policy.Identity
+	sids            []string
+	signingRequired bool
+	signer          smbcrypto.Signer // signs responses; used under conn.wmu
+	verifier        smbcrypto.Signer // verifies requests; reader only
+	trees           map[uint32]*tree
+}
+
+// NTLMSSP message types (byte 8 of a message).
+const (
+	ntlmNegotiate    = 1
+	ntlmAuthenticate = 3
+)
+
+// ntlmConfig is the NTLM server configuration under snap.
+func (c *conn) ntlmConfig(snap *policy.Snapshot) ntlm.ServerConfig {
+	cfg := snap.Config()
+	return ntlm.ServerConfig{
+		Lookup: func(user, _ string) ([16]byte, bool) {
+			h, _, ok := snap.LookupAccount(user)
+			return h, ok
+		},
+		TargetName:      cfg.ServerName,
+		NetBIOSComputer: cfg.ServerName,
+		NetBIOSDomain:   cfg.Domain,
+		DNSComputer:     cfg.ServerName,
+		DNSDomain:       cfg.Domain,
+	}
+}
+
+// sessionSetup handles SESSION_SETUP (MS-SMB2 3.3.5.5) with SPNEGO-wrapped
+// or raw NTLMSSP: new sessions and re-authentication of existing ones.
+func (c *conn) sessionSetup(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
+	var req smb2.SessionSetupRequest
+	if err := req.Decode(r.msg); err != nil {
+		r.noSign = true
+		return buf, ntstatus.InvalidParameter, nil
+	}
+	if req.Flags&smb2.SessionSetupBinding != 0 {
+		r.noSign = true
+		return buf, ntstatus.RequestNotAccepted, nil
+	}
+	var s *session
+	if r.hdr.SessionID == 0 {
+		s = &session{id: c.nextSess, trees: make(map[uint32]*tree)}
+		c.nextSess++
+		if c.dialect == smb2.Dialect311 {
+			s.preauth = c.preauth
+		}
+		c.sessions[s.id] = s
+	} else if s = c.sessions[r.hdr.SessionID]; s == nil {
+		r.noSign = true
+		return buf, ntstatus.UserSessionDeleted, nil
+	}
+	r.sess = s
+	r.respSession = s.id
+	hashing := c.dialect == smb2.Dialect311 && !s.valid
+	if hashing {
+		s.preauth.Update(r.msg)
+	}
+
+	token, mic, wrapped, err := s.unwrap(req.SecurityBuffer)
+	if err != nil || len(token) < 12 {
+		if err == nil && wrapped && len(token) == 0 && s.hs == nil {
+			// SPNEGO without an NTLMSSP token yet: ask for one.
+			resp := spnego.EncodeResp(&spnego.Resp{NegState: spnego.AcceptIncomplete, SupportedMech: spnego.OIDNTLMSSP})
+			r.noSign = true
+			if hashing {
+				r.preauth = &s.preauth
+			}
+			return (&smb2.SessionSetupResponse{SecurityBuffer: resp}).Append(buf), ntstatus.MoreProcessingRequired, nil
+		}
+		c.failSession(s, r, "undecodable security token")
+		return buf, ntstatus.InvalidParameter, nil
+	}
+	snap := c.srv.snapshot()
+	switch token[8] {
+	case ntlmNegotiate:
+		s.hs = ntlm.NewServerHandshake(c.ntlmConfig(snap))
+		chal, err := s.hs.Challenge(token)
+		if err != nil {
+			c.failSession(s, r, "bad NTLMSSP NEGOTIATE: "+err.Error())
+			return buf, ntstatus.InvalidParameter, nil
+		}
+		out := chal
+		if wrapped {
+			out = spnego.EncodeResp(&spnego.Resp{NegState: spnego.AcceptIncomplete, SupportedMech: spnego.OIDNTLMSSP, ResponseToken: chal})
+		}
+		r.noSign = true
+		if hashing {
+			r.preauth = &s.preauth
+		}
+		return (&smb2.SessionSetupResponse{SecurityBuffer: out}).Append(buf), ntstatus.MoreProcessingRequired, nil
+	case ntlmAuthenticate:
+		if s.hs == nil {
+			c.failSession(s, r, "NTLMSSP AUTHENTICATE without NEGOTIATE")
+			return buf, ntstatus.InvalidParameter, nil
+		}
+		return c.authenticate(r, buf, s, snap, &req, token, mic, wrapped)
+	}
+	c.failSession(s, r, "unexpected NTLMSSP message")
+	return buf, ntstatus.InvalidParameter, nil
+}
+
+// authenticate completes an exchange with the client's AUTHENTICATE_MESSAGE.
+func (c *conn) authenticate(r *request, buf []byte, s *session, snap *policy.Snapshot,
+	req *smb2.SessionSetupRequest, token, mic []byte, wrapped bool) ([]byte, ntstatus.Status, error) {
+	cfg := snap.Config()
+	hs := s.hs
+	s.hs = nil
+	res, err := hs.Authenticate(token)
+	var ident policy.Identity
+	var flags uint16
+	switch {
+	case err == nil && res.Anonymous:
+		if !cfg.AllowAnonymous {
+			c.failSession(s, r, "anonymous logon refused (allow_anonymous = false)")
+			return buf, ntstatus.AccessDenied, nil
+		}
+		ident = policy.Identity{Kind: policy.Anonymous}
+		flags = smb2.SessionFlagIsNull
+	case errors.Is(err, ntlm.ErrNoSuchUser) && cfg.Guest && res != nil:
+		ident = policy.Identity{Kind: policy.Guest, User: res.User, Domain: res.Domain}
+		flags = smb2.SessionFlagIsGuest
+	case err != nil:
+		user := ""
+		if res != nil {
+			user = res.Domain + `\` + res.User
+		}
+		c.failSession(s, r, "logon failure", "user", user, "err", err)
+		return buf, ntstatus.LogonFailure, nil
+	default:
+		_, name, ok := snap.LookupAccount(res.User)
+		if !ok {
+			name = res.User
+		}
+		ident = policy.Identity{Kind: policy.User, User: name, Domain: res.Domain}
+	}
+
+	var out []byte
+	if wrapped {
+		resp := spnego.Resp{NegState: spnego.AcceptCompleted}
+		if mic != nil && ident.Kind == policy.User {
+			if !hs.VerifyMechListMIC(s.mechTypes, mic) {
+				c.failSession(s, r, "bad SPNEGO mechListMIC", "user", ident.User)
+				return buf, ntstatus.LogonFailure, nil
+			}
+			resp.MechListMIC = hs.MechListMIC(s.mechTypes)
+		}
+		out = spnego.EncodeResp(&resp)
+	}
+
+	reauth := s.valid
+	if ident.Kind == policy.User && (!reauth || s.signer == nil) {
+		keys := smbcrypto.DeriveKeys(uint16(c.dialect), res.SessionKey[:], &s.preauth)
+		s.signer = smbcrypto.NewSigner(uint16(c.dialect), c.signAlg, keys.Signing)
+		s.verifier = smbcrypto.NewSigner(uint16(c.dialect), c.signAlg, keys.Signing)
+	}
+	if ident.Kind == policy.User {
+		s.signingRequired = cfg.Signing == "required" ||
+			uint16(req.SecurityMode)&smb2.SigningRequired != 0 ||
+			c.clientSecMode&smb2.SigningRequired != 0
+		if c.dialect == smb2.Dialect311 || s.signingRequired {
+			r.signer = s.signer
+		}
+	} else {
+		s.signer, s.verifier, s.signingRequired = nil, nil, false
+		r.noSign = true
+	}
+	s.ident = ident
+	s.sids = snap.SIDs(ident)
+	s.valid = true
+	s.mechTypes = nil
+	c.log.Info("smb session established", "session", s.id, "kind", kindName(ident.Kind),
+		"user", ident.User, "domain", ident.Domain, "dialect", dialectName(c.dialect),
+		"signing", s.signingRequired, "reauth", reauth)
+	return (&smb2.SessionSetupResponse{SessionFlags: flags, SecurityBuffer: out}).Append(buf), ntstatus.Success, nil
+}
+
+// unwrap extracts the NTLMSSP token (and the client's mechListMIC) from a
+// security buffer, SPNEGO-wrapped or raw.
+func (s *session) unwrap(b []byte) (token, mic []byte, wrapped bool, err error) {
+	if spnego.IsNTLMSSP(b) {
+		return b, nil, false, nil
+	}
+	init, resp, err := spnego.Decode(b)
+	if err != nil {
+		return nil, nil, true, err
+	}
+	s.spnego = true
+	if init != nil {
+		if !slices.Contains(init.MechTypes, spnego.OIDNTLMSSP) {
+			return nil, nil, true, errors.New("server: client does not offer NTLMSSP")
+		}
+		s.mechTypes = slices.Clone(init.RawMechTypes)
+		if len(init.MechTypes) > 0 && init.MechTypes[0] != spnego.OIDNTLMSSP {
+			// An optimistic token for another mechanism is ignored.
+			return nil, nil, true, nil
+		}
+		return init.MechToken, init.MechListMIC, true, nil
+	}
+	return resp.ResponseToken, resp.MechListMIC, true, nil
+}
+
+// failSession ends a failed exchange: a session never established is
+// removed; the response is not signed.
+func (c *conn) failSession(s *session, r *request, msg string, args ...any) {
+	c.log.Info("smb session setup failed: "+msg, append([]any{"session", s.id}, args...)...)
+	r.noSign = true
+	s.hs = nil
+	c.endSession(s)
+	delete(c.sessions, s.id)
+}
+
+// logoff handles LOGOFF: every tree and open of the session ends (pending
+// reads complete with STATUS_PIPE_BROKEN).
+func (c *conn) logoff(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
+	c.endSession(r.sess)
+	delete(c.sessions, r.sess.id)
+	return (&smb2.LogoffResponse{}).Append(buf), ntstatus.Success, nil
+}
+
+// endSession disconnects every tree of s.
+func (c *conn) endSession(s *session) {
+	for _, t := range s.trees {
+		c.endTree(t)
+	}
+}
+
+func kindName(k policy.Kind) string {
+	switch k {
+	case policy.Anonymous:
+		return "anonymous"
+	case policy.Guest:
+		return "guest"
+	}
+	return "user"
+}
+
+func dialectName(d smb2.Dialect) string {
+	switch d {
+	case smb2.Dialect202:
+		return "2.0.2"
+	case smb2.Dialect210:
+		return "2.1"
+	case smb2.Dialect300:
+		return "3.0"
+	case smb2.Dialect302:
+		return "3.0.2"
+	case smb2.Dialect311:
+		return "3.1.1"
+	}
+	return "none"
+}

@@ -1,12 +1,162 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
 	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/smbpipe/smbpipe/policy"
+	"github.com/smbpipe/smbpipe/server"
 )
 
-// STUB: replaced by the real implementation.
+const serveUsage = `usage: smbpipe serve [--config FILE] [--listen ADDR] [--log-format text|json]
+
+Serves the named pipes of the configuration over SMB2/SMB3 (IPC$). Without
+--config it serves the embedded default: a demo "echo" pipe on
+127.0.0.1:4450 that anonymous clients may use. The config file is watched
+and SIGHUP reloads it; SIGINT or SIGTERM shut down gracefully.
+
+flags:
+  --config FILE        TOML configuration file
+  --listen ADDR        address to listen on (overrides the file's listen)
+  --log-format FORMAT  text (default) or json, on stderr
+  --shutdown-timeout D how long in-flight requests may take at shutdown (default 10s)
+`
+
+// serveOptions is the parsed command line.
+type serveOptions struct {
+	config, listen, logFormat string
+	shutdownTimeout           time.Duration
+}
+
+func parseServeArgs(args []string) (*serveOptions, error) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	o := &serveOptions{}
+	fs.StringVar(&o.config, "config", "", "")
+	fs.StringVar(&o.listen, "listen", "", "")
+	fs.StringVar(&o.logFormat, "log-format", "text", "")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if o.logFormat != "text" && o.logFormat != "json" {
+		return nil, fmt.Errorf("--log-format %q: want text or json", o.logFormat)
+	}
+	return o, nil
+}
+
+func newLogger(format string, w io.Writer) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
 func runServe(args []string) int {
-	fmt.Fprintln(os.Stderr, "smbpipe serve: not implemented yet")
-	return 2
+	o, err := parseServeArgs(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Print(serveUsage)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "smbpipe serve: %v\n%s", err, serveUsage)
+		return 2
+	}
+	log := newLogger(o.logFormat, os.Stderr)
+	if err := serve(o, log); err != nil {
+		log.Error("smbpipe serve failed", "error", err.Error())
+		return 1
+	}
+	return 0
+}
+
+// serve runs the server until SIGINT or SIGTERM.
+func serve(o *serveOptions, log *slog.Logger) error {
+	store, err := policy.NewStore(o.config, log)
+	if err != nil {
+		return err
+	}
+	snap := store.Current()
+	addr := snap.Config().Listen
+	if o.listen != "" {
+		addr = o.listen
+	}
+	srv, err := server.New(server.Options{Snapshot: snap, Logger: log})
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		srv.Close()
+		return err
+	}
+
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	apply := func(s *policy.Snapshot) {
+		if s.Config().Listen != snap.Config().Listen && o.listen == "" {
+			log.Warn("policy reload: a new listen address applies after a restart", "listen", s.Config().Listen)
+		}
+		if err := srv.SetPolicy(s); err != nil {
+			log.Error("policy reload: some pipes could not be updated", "error", err.Error())
+		}
+	}
+	if o.config != "" {
+		go func() {
+			if err := policy.Watch(ctx, o.config, store, log, apply); err != nil {
+				log.Warn("config file not watched; SIGHUP still reloads", "error", err.Error())
+			}
+		}()
+	}
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	log.Info("smbpipe listening", "addr", l.Addr().String(), "config", configName(o.config))
+
+	for {
+		select {
+		case err := <-served:
+			srv.Close()
+			return err
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				if s, err := store.Reload(); err == nil {
+					apply(s)
+				}
+				continue
+			}
+			log.Info("shutting down", "signal", sig.String())
+			sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
+			err := srv.Shutdown(sctx)
+			cancel()
+			<-served
+			if err != nil {
+				log.Warn("shutdown timed out; connections closed", "error", err.Error())
+			}
+			return nil
+		}
+	}
+}
+
+func configName(path string) string {
+	if path == "" {
+		return "(embedded default)"
+	}
+	return path
 }

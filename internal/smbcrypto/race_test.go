@@ -1,0 +1,5 @@
+//go:build race
+
+package smbcrypto
+
+const raceEnabled = true

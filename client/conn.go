@@ -296,13 +296,13 @@ func (c *Conn) fail(err error) {
 func (c *Conn) readLoop() {
 	defer close(c.readerDone)
 	br := bufio.NewReaderSize(c.nc, 64<<10)
+	pfx := make([]byte, 4) // one allocation: a [4]byte in the loop would escape
 	for {
-		var pfx [4]byte
-		if _, err := io.ReadFull(br, pfx[:]); err != nil {
+		if _, err := io.ReadFull(br, pfx); err != nil {
 			c.fail(readErr(err))
 			return
 		}
-		n, err := smb2.FrameLength(pfx)
+		n, err := smb2.FrameLength([4]byte(pfx))
 		if err != nil || n < smb2.HeaderSize {
 			c.fail(protocolErrorf("bad frame header % x", pfx))
 			c.nc.Close()
@@ -489,9 +489,13 @@ func (c *Conn) send(ctx context.Context, r *request) (*call, error) {
 			delete(c.pending, cl.mid)
 			c.mu.Unlock()
 			callPool.Put(cl)
-		} else { // failed by fail(); drain its signal
+		} else { // failed by fail(): report the connection's error
 			c.mu.Unlock()
 			<-cl.done
+			if cl.err != nil {
+				err = cl.err
+			}
+			cl.err = nil
 			callPool.Put(cl)
 		}
 		return nil, err

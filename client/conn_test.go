@@ -250,4 +250,3 @@ func TestCreditCharge(t *testing.T) {
 		}
 	}
 }
-

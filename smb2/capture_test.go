@@ -84,13 +84,17 @@ func bodyFor(msg []byte) Body {
 	if resp && HasErrorBody(msg) {
 		return &ErrorResponse{}
 	}
-	if int(cmd) >= len(bodyTable) || bodyTable[cmd].req == nil {
+	if int(cmd) >= len(bodyTable) {
 		return nil
 	}
+	mk := bodyTable[cmd].req
 	if resp {
-		return bodyTable[cmd].resp()
+		mk = bodyTable[cmd].resp
 	}
-	return bodyTable[cmd].req()
+	if mk == nil {
+		return nil
+	}
+	return mk()
 }
 
 var bodyTable = [NumCommands]struct{ req, resp func() Body }{

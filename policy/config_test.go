@@ -1,0 +1,167 @@
+package policy_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/smbpipe/smbpipe/policy"
+)
+
+func TestDefault(t *testing.T) {
+	c := policy.Default()
+	if c.Listen != "127.0.0.1:4450" || !c.AllowAnonymous || c.Guest || c.Signing != "enabled" ||
+		c.LanmanServer.RestrictNullSessAccess != 1 || c.Lsa.EveryoneIncludesAnonymous != 0 ||
+		strings.Join(c.LanmanServer.NullSessionPipes, ",") != "echo" || len(c.Accounts) != 0 || len(c.Pipes) != 1 {
+		t.Fatalf("%+v", c)
+	}
+	p := c.Pipes[0]
+	if p.Name != "echo" || p.Backend != "echo" || p.Mode != "message" || p.MaxInstances != 0 ||
+		p.SDDL != "D:(A;;0x12019B;;;AN)(A;;0x12019B;;;AU)(A;;FA;;;SY)(A;;FA;;;BA)" {
+		t.Fatalf("%+v", p)
+	}
+	// Default returns a fresh copy each time.
+	c.Pipes[0].Name = "x"
+	if policy.Default().Pipes[0].Name != "echo" {
+		t.Fatal("Default shares state")
+	}
+}
+
+func TestParseDefaults(t *testing.T) {
+	c, err := policy.Parse([]byte("[[pipe]]\nname = \"p\"\nbackend = \"echo\"\n"), "min.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LanmanServer.RestrictNullSessAccess != 1 || c.Listen != "127.0.0.1:4450" || !c.AllowAnonymous ||
+		c.Pipes[0].Mode != "byte" || c.ServerName != "SMBPIPE" || c.Domain != "WORKGROUP" {
+		t.Fatalf("%+v", c)
+	}
+	c, err = policy.Parse([]byte("[LanmanServer]\nRestrictNullSessAccess = 0\n"), "zero.toml")
+	if err != nil || c.LanmanServer.RestrictNullSessAccess != 0 {
+		t.Fatalf("%+v %v", c, err)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name, text string
+		want       []string
+	}{
+		{"sddl names file line key ACE", `
+[[pipe]]
+name = "echo"
+backend = "echo"
+
+[[pipe]]
+name = "two"
+backend = "echo"
+sddl = "D:(A;;FA;;;SY)(A;;XX;;;WD)"
+`, []string{`smbpipe.toml:9: pipe[1].sddl: ACE 2 (A;;XX;;;WD): unknown right "XX"`}},
+		{"unknown top key", "listen = \"127.0.0.1:1\"\nlisten_addr = \"x\"\n", []string{"smbpipe.toml:2: listen_addr: unknown key"}},
+		{"unknown pipe key", "[[pipe]]\nname = \"a\"\nbackend = \"echo\"\nsdl = \"D:\"\n", []string{"smbpipe.toml:4: pipe.sdl: unknown key"}},
+		{"syntax", "listen = \"a\nguest = true\n", []string{"smbpipe.toml:1: "}},
+		{"type", "guest = \"yes\"\n", []string{"smbpipe.toml:1: guest: "}},
+		{"signing", "\n\nsigning = \"sometimes\"\n", []string{`smbpipe.toml:3: signing: "sometimes": want "enabled" or "required"`}},
+		{"restrict value", "[LanmanServer]\nRestrictNullSessAccess = 2\n", []string{"smbpipe.toml:2: LanmanServer.RestrictNullSessAccess: 2: want 0 or 1"}},
+		{"eia value", "[Lsa]\nEveryoneIncludesAnonymous = -1\n", []string{"smbpipe.toml:2: Lsa.EveryoneIncludesAnonymous"}},
+		{"empty null session pipe", "[LanmanServer]\nNullSessionPipes = [\"\\\\\"]\n", []string{"smbpipe.toml:2: LanmanServer.NullSessionPipes[0]: empty pipe name"}},
+		{"nt hash", "[[account]]\nname = \"a\"\nnt_hash = \"abc\"\n", []string{"smbpipe.toml:3: account[0].nt_hash: want 32 hex digits"}},
+		{"both secrets", "[[account]]\nname = \"a\"\nnt_hash = \"00000000000000000000000000000000\"\npassword = \"x\"\n", []string{"smbpipe.toml:1: account[0]: set password or nt_hash, not both"}},
+		{"no secret", "[[account]]\nname = \"a\"\n", []string{"account[0]: account \"a\" has neither"}},
+		{"duplicate account", "[[account]]\nname = \"a\"\npassword = \"x\"\n[[account]]\nname = \"A\"\npassword = \"y\"\n", []string{"smbpipe.toml:5: account[1].name: duplicate account \"A\""}},
+		{"duplicate rid", "[[account]]\nname = \"a\"\npassword = \"x\"\nrid = 1001\n[[account]]\nname = \"b\"\npassword = \"y\"\nrid = 1001\n", []string{"smbpipe.toml:8: account[1].rid: RID 1001"}},
+		{"bad rid", "[[account]]\nname = \"a\"\npassword = \"x\"\nrid = 0\n", []string{"smbpipe.toml:4: account[0].rid"}},
+		{"bad group", "[[account]]\nname = \"a\"\npassword = \"x\"\ngroups = [\"Wizards\"]\n", []string{"smbpipe.toml:4: account[0].groups[0]: unknown group \"Wizards\""}},
+		{"duplicate pipe", "[[pipe]]\nname = \"e\"\nbackend = \"echo\"\n[[pipe]]\nname = \"E\"\nbackend = \"echo\"\n", []string{"smbpipe.toml:5: pipe[1].name: duplicate pipe"}},
+		{"pipe name prefix", "[[pipe]]\nname = \"\\\\pipe\\\\e\"\nbackend = \"echo\"\n", []string{"pipe[0].name: pipe name"}},
+		{"backend", "[[pipe]]\nname = \"e\"\nbackend = \"ftp:x\"\n", []string{"smbpipe.toml:3: pipe[0].backend: unknown backend \"ftp:x\""}},
+		{"tcp backend", "[[pipe]]\nname = \"e\"\nbackend = \"tcp:host\"\n", []string{"pipe[0].backend: backend \"tcp:host\": want tcp:HOST:PORT"}},
+		{"mode", "[[pipe]]\nname = \"e\"\nbackend = \"echo\"\nmode = \"stream\"\n", []string{"smbpipe.toml:4: pipe[0].mode"}},
+		{"max instances", "[[pipe]]\nname = \"e\"\nbackend = \"echo\"\nmax_instances = -1\n", []string{"smbpipe.toml:4: pipe[0].max_instances"}},
+		{"ace type", "[[pipe]]\nname = \"e\"\nbackend = \"echo\"\nsddl = \"D:(OA;;FA;;;WD)\"\n", []string{`pipe[0].sddl: ACE 1 (OA;;FA;;;WD): ACE type "OA" is not supported (only A and D)`}},
+		{"machine sid", "machine_sid = \"S-1-5-32\"\n", []string{"smbpipe.toml:1: machine_sid"}},
+		{"listen", "listen = \"nohost\"\n", []string{"smbpipe.toml:1: listen"}},
+		{"several at once", "signing = \"x\"\n[[pipe]]\nname = \"e\"\nbackend = \"zz\"\n", []string{"smbpipe.toml:1: signing", "smbpipe.toml:4: pipe[0].backend"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := policy.Parse([]byte(tt.text), "smbpipe.toml")
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q\nwant it to contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestCompileWithoutFile(t *testing.T) {
+	c := policy.Default()
+	c.Pipes[0].SDDL = "D:(A;;QQ;;;WD)"
+	_, err := policy.Compile(c)
+	if err == nil || err.Error() != `pipe[0].sddl: ACE 1 (A;;QQ;;;WD): unknown right "QQ"` {
+		t.Fatalf("%v", err)
+	}
+	var ce *policy.ConfigError
+	if !asConfigError(err, &ce) || ce.Key != "pipe[0].sddl" {
+		t.Fatalf("%T", err)
+	}
+}
+
+func asConfigError(err error, out **policy.ConfigError) bool {
+	e, ok := err.(*policy.ConfigError)
+	*out = e
+	return ok
+}
+
+func TestParseBackend(t *testing.T) {
+	tests := []struct {
+		in   string
+		want policy.Backend
+		ok   bool
+	}{
+		{"echo", policy.Backend{Kind: "echo"}, true},
+		{"tcp:127.0.0.1:80", policy.Backend{Kind: "tcp", Addr: "127.0.0.1:80"}, true},
+		{"tcp:[::1]:80", policy.Backend{Kind: "tcp", Addr: "[::1]:80"}, true},
+		{"unix:/run/x.sock", policy.Backend{Kind: "unix", Path: "/run/x.sock"}, true},
+		{"exec:cat -u", policy.Backend{Kind: "exec", Argv: []string{"cat", "-u"}}, true},
+		{"exec:", policy.Backend{}, false},
+		{"tcp:h:0", policy.Backend{}, false},
+		{"tcp::80", policy.Backend{}, false},
+		{"unix:", policy.Backend{}, false},
+		{"echo:x", policy.Backend{}, false},
+		{"", policy.Backend{}, false},
+	}
+	for _, tt := range tests {
+		got, err := policy.ParseBackend(tt.in)
+		if (err == nil) != tt.ok || strings.Join(got.Argv, " ") != strings.Join(tt.want.Argv, " ") ||
+			got.Kind != tt.want.Kind || got.Addr != tt.want.Addr || got.Path != tt.want.Path {
+			t.Errorf("ParseBackend(%q) = %+v, %v", tt.in, got, err)
+		}
+	}
+}
+
+func FuzzParseConfig(f *testing.F) {
+	f.Add(policy.DefaultTOML())
+	f.Add([]byte(base))
+	f.Add([]byte("[[account]]\nname = \"a\"\nnt_hash = \"zz\"\ngroups = [\"BA\"]\nrid = 99999999999\n"))
+	f.Add([]byte("[LanmanServer]\nNullSessionPipes = 3\n[x.y]\nz = [1,{a=2}]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := policy.Parse(data, "fuzz.toml")
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "fuzz.toml") {
+				t.Fatalf("error without file name: %v", err)
+			}
+			return
+		}
+		s, err := policy.Compile(cfg)
+		if err != nil {
+			t.Fatalf("Parse accepted what Compile rejects: %v", err)
+		}
+		for _, p := range cfg.Pipes {
+			s.Decide(policy.Request{Identity: policy.Identity{Kind: policy.Anonymous}, PipeName: p.Name, DesiredAccess: 0x12019F, Pipe: s.PipeInfo(p.Name)})
+		}
+	})
+}

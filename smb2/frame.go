@@ -122,3 +122,9 @@ func ParseSMB1Negotiate(msg []byte) ([]string, error) {
 	}
 	return dialects, nil
 }
+
+// Pad8 appends zero bytes to dst until len(dst)-start is a multiple of 8.
+// A compound builder calls it after each message but the last (start is
+// where that message's header begins), then sets that message's
+// NextCommand to len(dst)-start with PutNextCommand.
+func Pad8(dst []byte, start int) []byte { return padTo8(dst, start) }

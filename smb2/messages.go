@@ -134,7 +134,7 @@ type CreateResponse struct {
 	EndOfFile      uint64
 	FileAttributes uint32
 	FileID         FileID
-	CreateContexts []byte // raw chain, built with AppendCreateContext
+	CreateContexts []byte // raw chain, built with AppendCreateContexts
 }
 
 // CloseRequest is SMB2 CLOSE request (StructureSize 24).

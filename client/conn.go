@@ -417,8 +417,11 @@ type request struct {
 	// keepMID sends hdr.MessageID as given, charging no credits (raw use).
 	keepMID bool
 	// noSign sends the request unsigned even on a signing session.
-	noSign  bool
-	preauth *smbcrypto.PreauthHash // if set, updated with the request message
+	noSign bool
+	// forceSign signs the request on any session with a signing key, even
+	// when the session does not sign in general (3.1.1 TREE_CONNECT).
+	forceSign bool
+	preauth   *smbcrypto.PreauthHash // if set, updated with the request message
 }
 
 // creditCharge returns the CreditCharge for a request of size bytes.
@@ -515,7 +518,7 @@ func (c *Conn) write(r *request) error {
 	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	if s := c.sess.Load(); s != nil && s.signing && s.signer != nil && !r.noSign && r.hdr.SessionID == s.id {
+	if s := c.sess.Load(); s != nil && (s.signing || r.forceSign) && s.signer != nil && !r.noSign && r.hdr.SessionID == s.id {
 		s.signer.Sign(b[4:])
 	}
 	if _, err := c.nc.Write(b); err != nil {

@@ -275,7 +275,9 @@ func (c *Conn) TreeConnect(ctx context.Context) error {
 	*bp = (&smb2.TreeConnectRequest{Path: smb2.AppendUTF16(nil, path)}).Append(*bp)
 	h := c.sessionHeader(smb2.CmdTreeConnect)
 	h.TreeID = 0
-	cl, err := c.roundTrip(ctx, &request{hdr: h, buf: bp})
+	// MS-SMB2 3.2.4.2.4 / 3.3.5.7: on 3.1.1 an authenticated session signs
+	// TREE_CONNECT even when it does not sign otherwise.
+	cl, err := c.roundTrip(ctx, &request{hdr: h, buf: bp, forceSign: c.neg.dialect == smb2.Dialect311})
 	if err != nil {
 		return fmt.Errorf("client: tree connect: %w", err)
 	}

@@ -30,6 +30,7 @@ type asyncOp struct {
 	id        uint64
 	messageID uint64
 	sessionID uint64
+	charge    uint16 // the request's CreditCharge, echoed in the final response
 	cmd       smb2.Command
 	kind      opKind
 	length    int    // read length
@@ -57,6 +58,7 @@ func (c *conn) goAsync(r *request, buf []byte, op *asyncOp) ([]byte, ntstatus.St
 	op.messageID = r.hdr.MessageID
 	op.sessionID = r.respSession
 	op.cmd = r.hdr.Command
+	op.charge = r.hdr.CreditCharge
 	op.open = r.open
 	op.end = r.open.end
 	op.fileID = r.open.id
@@ -130,7 +132,7 @@ func (c *conn) runAsync(op *asyncOp) {
 		buf = (&smb2.IoctlResponse{CtlCode: smb2.FsctlPipeTransceive, FileID: op.fileID, Output: data[:n]}).Append(buf)
 	}
 	h := smb2.Header{
-		CreditCharge: 0,
+		CreditCharge: op.charge, // clients (impacket) advance their MessageIds by it
 		Status:       st,
 		Command:      op.cmd,
 		Flags:        smb2.FlagServerToRedir | smb2.FlagAsyncCommand,

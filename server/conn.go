@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -332,9 +333,14 @@ func (c *conn) handleMessage(buf, msg []byte, hdr *smb2.Header, ch *chain, first
 		charge = 1
 	}
 	if !c.credits.consume(hdr.MessageID, charge) {
-		return buf, errors.New("server: MessageId outside the credit window")
+		return buf, fmt.Errorf("server: MessageId %d (charge %d, %s) outside the credit window [%d, %d)",
+			hdr.MessageID, charge, commands[hdr.Command%smb2.NumCommands].name, c.credits.low, c.credits.high)
 	}
 	granted := c.credits.grant(hdr.Credit)
+	if c.log.Enabled(context.Background(), slog.LevelDebug) {
+		c.log.Debug("smb request", "command", commands[hdr.Command%smb2.NumCommands].name, "mid", hdr.MessageID,
+			"charge", hdr.CreditCharge, "req", hdr.Credit, "granted", granted, "window", c.credits.high-c.credits.low)
+	}
 
 	r := &c.req
 	*r = request{hdr: *hdr, msg: msg, ch: ch}

@@ -28,12 +28,13 @@ flags:
   --config FILE        TOML configuration file
   --listen ADDR        address to listen on (overrides the file's listen)
   --log-format FORMAT  text (default) or json, on stderr
+  --log-level LEVEL    debug, info (default), warn or error
   --shutdown-timeout D how long in-flight requests may take at shutdown (default 10s)
 `
 
 // serveOptions is the parsed command line.
 type serveOptions struct {
-	config, listen, logFormat string
+	config, listen, logFormat, logLevel string
 	shutdownTimeout           time.Duration
 }
 
@@ -44,6 +45,7 @@ func parseServeArgs(args []string) (*serveOptions, error) {
 	fs.StringVar(&o.config, "config", "", "")
 	fs.StringVar(&o.listen, "listen", "", "")
 	fs.StringVar(&o.logFormat, "log-format", "text", "")
+	fs.StringVar(&o.logLevel, "log-level", "info", "")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -54,14 +56,21 @@ func parseServeArgs(args []string) (*serveOptions, error) {
 	if o.logFormat != "text" && o.logFormat != "json" {
 		return nil, fmt.Errorf("--log-format %q: want text or json", o.logFormat)
 	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel)
+	}
 	return o, nil
 }
 
-func newLogger(format string, w io.Writer) *slog.Logger {
+func newLogger(format, level string, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lvl}
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, nil))
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(w, nil))
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 func runServe(args []string) int {
@@ -74,7 +83,7 @@ func runServe(args []string) int {
 		fmt.Fprintf(os.Stderr, "smbpipe serve: %v\n%s", err, serveUsage)
 		return 2
 	}
-	log := newLogger(o.logFormat, os.Stderr)
+	log := newLogger(o.logFormat, o.logLevel, os.Stderr)
 	if err := serve(o, log); err != nil {
 		log.Error("smbpipe serve failed", "error", err.Error())
 		return 1

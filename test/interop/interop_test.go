@@ -1,0 +1,203 @@
+// Package interop drives real third-party SMB clients (impacket, Samba's
+// smbclient) against a real `smbpipe serve` process on loopback.
+//
+// A missing client skips its tests, except when the environment variable CI
+// is "true": then it fails them, so CI cannot pass without running them.
+package interop
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// smbpipeBin is the binary built once by TestMain.
+var smbpipeBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "smbpipe-interop-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	smbpipeBin = filepath.Join(dir, "smbpipe")
+	build := exec.Command("go", "build", "-o", smbpipeBin, "../../cmd/smbpipe")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "interop: building smbpipe:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// need returns the path of an external client, skipping the test when it
+// is missing (failing it when CI=true).
+func need(t *testing.T, path string, args ...string) string {
+	t.Helper()
+	if _, err := os.Stat(path); err == nil {
+		if len(args) == 0 {
+			return path
+		}
+		if err := exec.Command(path, args...).Run(); err == nil {
+			return path
+		}
+	}
+	msg := fmt.Sprintf("%s %s is not available", path, strings.Join(args, " "))
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg + " (CI=true: interop clients are required)")
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// testConfig is the policy the tests run against: the issue's config
+// contract with alice and a pipe anonymous sessions may not open.
+const testConfig = `
+listen = "127.0.0.1:4450"
+server_name = "SMBPIPE"
+domain = "WORKGROUP"
+allow_anonymous = true
+guest = false
+signing = "enabled"
+
+[LanmanServer]
+RestrictNullSessAccess = 1
+NullSessionPipes = ["echo"]
+
+[Lsa]
+EveryoneIncludesAnonymous = 0
+
+[[account]]
+name = "alice"
+password = "Passw0rd!"
+
+[[pipe]]
+name = "echo"
+backend = "echo"
+mode = "message"
+max_instances = 0
+sddl = "D:(A;;0x12019B;;;AN)(A;;0x12019B;;;AU)(A;;FA;;;SY)(A;;FA;;;BA)"
+
+[[pipe]]
+name = "private"
+backend = "echo"
+mode = "message"
+sddl = "D:(A;;0x12019B;;;AU)(A;;FA;;;SY)"
+`
+
+// server is a running `smbpipe serve` child process.
+type server struct {
+	addr string // host:port it listens on
+	port string
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	log  bytes.Buffer
+}
+
+// Log returns what the server wrote to stderr so far.
+func (s *server) Log() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.log.String()
+}
+
+var listeningRE = regexp.MustCompile(`msg="smbpipe listening" addr=(\S+)`)
+
+// startServer runs `smbpipe serve` with config on a free loopback port,
+// waits for its listening line, and stops it (by its PID) when the test
+// ends. The server's log is printed if the test failed.
+func startServer(t *testing.T, config string) *server {
+	t.Helper()
+	cfgPath := filepath.Join(t.TempDir(), "smbpipe.toml")
+	if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{cmd: exec.Command(smbpipeBin, "serve", "--config", cfgPath, "--listen", "127.0.0.1:0", "--log-level", "debug")}
+	stderr, err := s.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addrc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			s.mu.Lock()
+			s.log.WriteString(line + "\n")
+			s.mu.Unlock()
+			if m := listeningRE.FindStringSubmatch(line); m != nil {
+				select {
+				case addrc <- m[1]:
+				default:
+				}
+			}
+		}
+		close(addrc)
+	}()
+	t.Cleanup(func() {
+		pid := s.cmd.Process.Pid
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- s.cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("smbpipe serve (pid %d) exited with %v", pid, err)
+			}
+		case <-time.After(15 * time.Second):
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			<-done
+			t.Errorf("smbpipe serve (pid %d) did not stop on SIGTERM", pid)
+		}
+		if t.Failed() {
+			t.Logf("smbpipe serve log:\n%s", s.Log())
+		}
+	})
+	select {
+	case addr, ok := <-addrc:
+		if !ok {
+			t.Fatalf("smbpipe serve exited before listening:\n%s", s.Log())
+		}
+		s.addr = addr
+		s.port = addr[strings.LastIndexByte(addr, ':')+1:]
+	case <-time.After(20 * time.Second):
+		t.Fatalf("smbpipe serve did not report listening:\n%s", s.Log())
+	}
+	return s
+}
+
+// run runs a client with a timeout and returns its combined output.
+func run(t *testing.T, timeout time.Duration, name string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return "", err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return out.String(), err
+	case <-time.After(timeout):
+		_ = cmd.Process.Kill()
+		<-done
+		return out.String(), fmt.Errorf("%s timed out after %v", name, timeout)
+	}
+}

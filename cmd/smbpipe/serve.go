@@ -35,7 +35,7 @@ flags:
 // serveOptions is the parsed command line.
 type serveOptions struct {
 	config, listen, logFormat, logLevel string
-	shutdownTimeout           time.Duration
+	shutdownTimeout                     time.Duration
 }
 
 func parseServeArgs(args []string) (*serveOptions, error) {

@@ -22,15 +22,20 @@ type ServerConfig struct {
 	// Lookup returns the NT hash (MD4 of the UTF-16LE password) of an
 	// account; the name comparison is the caller's (case-insensitive).
 	Lookup func(user, domain string) (ntHash [16]byte, ok bool)
-	// TargetName is the NetBIOS domain or server name put in the CHALLENGE.
-	TargetName      string
+	// TargetName is the NetBIOS domain or server name put in the CHALLENGE;
+	// empty means NetBIOSDomain.
+	TargetName string
+	// NetBIOSComputer and NetBIOSDomain go into the target info (empty:
+	// TargetName, else "SMBPIPE"; the domain defaults to the computer name,
+	// as for a workgroup server). DNSComputer and DNSDomain are sent when set.
 	NetBIOSComputer string
 	NetBIOSDomain   string
 	DNSComputer     string
 	DNSDomain       string
-	// Now returns the current FILETIME; nil means time.Now.
+	// Now returns the current FILETIME (MsvAvTimestamp); nil means time.Now.
 	Now func() uint64
-	// Rand fills challenges and keys; nil means crypto/rand.
+	// Rand fills challenges and keys; nil means crypto/rand. The first call
+	// of a handshake fills the 8-byte server challenge (a test hook).
 	Rand func([]byte)
 }
 
@@ -92,9 +97,13 @@ type Client struct {
 	Workstation string
 	Password    string
 	NTHash      []byte // 16 bytes; used when Password is empty
-	Now         func() uint64
-	Rand        func([]byte)
-	st          clientState
+	// Now returns the current FILETIME, used only when the CHALLENGE
+	// carries no MsvAvTimestamp; nil means time.Now.
+	Now func() uint64
+	// Rand fills the client challenge and the random session key; nil
+	// means crypto/rand.
+	Rand func([]byte)
+	st   clientState
 }
 
 // Negotiate returns the NEGOTIATE_MESSAGE.

@@ -2,9 +2,15 @@ package main
 
 import (
 	"bytes"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/smbpipe/smbpipe/policy"
+	"github.com/smbpipe/smbpipe/server"
 	"github.com/smbpipe/smbpipe/smb2"
 )
 
@@ -132,5 +138,88 @@ func TestDialMainConnectFailure(t *testing.T) {
 	var stderr bytes.Buffer
 	if code := dialMain(t.Context(), o, bytes.NewReader(nil), &bytes.Buffer{}, &stderr); code != 1 {
 		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+}
+
+const dialTestConfig = `
+listen = "127.0.0.1:0"
+allow_anonymous = true
+signing = "enabled"
+
+[LanmanServer]
+RestrictNullSessAccess = 1
+NullSessionPipes = ["echo"]
+
+[[account]]
+name = "alice"
+password = "Passw0rd!"
+
+[[pipe]]
+name = "echo"
+backend = "echo"
+mode = "message"
+sddl = "D:(A;;0x12019B;;;AN)(A;;0x12019B;;;AU)"
+
+[[pipe]]
+name = "private"
+backend = "echo"
+mode = "message"
+sddl = "D:(A;;0x12019B;;;AN)(A;;0x12019B;;;AU)"
+`
+
+// startDialTestServer runs our server in-process on a loopback port.
+func startDialTestServer(t *testing.T) string {
+	t.Helper()
+	cfg, err := policy.Parse([]byte(dialTestConfig), "dial.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := policy.Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Options{Snapshot: snap, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { srv.Serve(l); close(done) }()
+	t.Cleanup(func() { srv.Close(); <-done })
+	return l.Addr().String()
+}
+
+func TestDialMain(t *testing.T) {
+	addr := startDialTestServer(t)
+	tests := []struct {
+		name       string
+		args       []string
+		stdin      string
+		wantCode   int
+		wantStdout string
+		wantStderr string
+	}{
+		{name: "anonymous echo", args: []string{"--idle", "200ms", "//" + addr + "/pipe/echo"}, stdin: "hello\n", wantStdout: "hello\n"},
+		{name: "alice signed 2.0.2", args: []string{"-U", "alice%Passw0rd!", "--sign", "--dialect", "2.0.2", "--idle", "200ms", `\\` + addr + `\pipe\echo`}, stdin: "x", wantStdout: "x"},
+		{name: "alice private", args: []string{"-U", `WORKGROUP\alice%Passw0rd!`, "--idle", "200ms", "//" + addr + "/pipe/private"}, stdin: "secret", wantStdout: "secret"},
+		{name: "anonymous denied", args: []string{"//" + addr + "/pipe/private"}, stdin: "x", wantCode: 1, wantStderr: "STATUS_ACCESS_DENIED"},
+		{name: "missing pipe", args: []string{"-U", "alice%Passw0rd!", "//" + addr + "/pipe/nosuch"}, wantCode: 1, wantStderr: "STATUS_OBJECT_NAME_NOT_FOUND"},
+		{name: "wrong password", args: []string{"-U", "alice%bad", "//" + addr + "/pipe/echo"}, wantCode: 1, wantStderr: "STATUS_LOGON_FAILURE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := parseDialArgs(tt.args, func(string) string { return "" })
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stdout, stderr bytes.Buffer
+			code := dialMain(t.Context(), o, strings.NewReader(tt.stdin), &stdout, &stderr)
+			if code != tt.wantCode || stdout.String() != tt.wantStdout || !strings.Contains(stderr.String(), tt.wantStderr) {
+				t.Fatalf("exit %d stdout %q stderr %q; want %d %q %q", code, stdout.String(), stderr.String(), tt.wantCode, tt.wantStdout, tt.wantStderr)
+			}
+		})
 	}
 }

@@ -179,7 +179,7 @@ func (s *Snapshot) explainDenial(sd *security.SecurityDescriptor, tok *security.
 	if res.DeniedBy > 0 {
 		ace := sd.DACL.ACEs[res.DeniedBy-1]
 		text := security.FormatACE(ace, s.ctx)
-		return fmt.Sprintf("ACE %d %s denies 0x%08X to %s, a SID this session's token holds", res.DeniedBy, text, res.Missing, sidName(ace.SID, s.ctx)),
+		return fmt.Sprintf("ACE %d %s denies 0x%08X to %s, a SID this session's token holds", res.DeniedBy, text, res.Missing, s.sidName(ace.SID)),
 			fmt.Sprintf("remove ACE %d %s from the pipe's sddl, or put an allow ACE for %s before it", res.DeniedBy, text, who)
 	}
 	want := res.Desired &^ security.MaximumAllowed
@@ -234,7 +234,7 @@ func describeMask(m uint32) string {
 func (s *Snapshot) describeStep(t security.TraceStep) string {
 	switch t.Kind {
 	case security.StepACE:
-		head := fmt.Sprintf("ACE %d %s %s: ", t.Index, security.FormatACE(t.ACE, s.ctx), sidName(t.ACE.SID, s.ctx))
+		head := fmt.Sprintf("ACE %d %s %s: ", t.Index, security.FormatACE(t.ACE, s.ctx), s.sidName(t.ACE.SID))
 		switch {
 		case t.Note != "":
 			return head + t.Note
@@ -249,11 +249,16 @@ func (s *Snapshot) describeStep(t security.TraceStep) string {
 	return t.Note
 }
 
-func sidName(x security.SID, ctx *security.SDDLContext) string {
+func (s *Snapshot) sidName(x security.SID) string {
 	if n := x.Name(); n != "" {
 		return n
 	}
-	if x.Prefix(ctx.Machine) {
+	for _, a := range s.accounts {
+		if a.sid == x {
+			return a.name
+		}
+	}
+	if x.Prefix(s.machine) {
 		switch x.RID() {
 		case security.RIDAdministrator:
 			return "Administrator"
@@ -287,7 +292,7 @@ func (s *Snapshot) describeToken(tok *security.Token) string {
 	}
 	var parts []string
 	for _, x := range tok.SIDs() {
-		parts = append(parts, fmt.Sprintf("%s %s", x, sidName(x, s.ctx)))
+		parts = append(parts, fmt.Sprintf("%s %s", x, s.sidName(x)))
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
 }

@@ -1,12 +1,171 @@
 package main
 
 import (
+	"flag"
 	"fmt"
+	"io"
 	"os"
+	"strconv"
+	"strings"
+
+	"github.com/smbpipe/smbpipe/ntstatus"
+	"github.com/smbpipe/smbpipe/policy"
+	"github.com/smbpipe/smbpipe/security"
 )
 
-// STUB: replaced by the real implementation.
-func runExplain(args []string) int {
-	fmt.Fprintln(os.Stderr, "smbpipe explain: not implemented yet")
-	return 2
+const explainUsage = `usage: smbpipe explain [--config FILE] --user anonymous|guest|NAME --pipe NAME
+                       [--access read,write|0xMASK] [--impersonation N]
+
+Shows how the access policy decides an open of \\server\pipe\NAME: each gate,
+every ACE considered with the bits it granted or denied, the NTSTATUS and the
+Win32 error a Windows client sees, and, when denied, the smallest change that
+would grant. A pipe exists if the config lists it; instances are assumed free.
+Exit status: 0 granted, 1 denied, 2 bad input.
+
+--access takes a mask (0x12019F) or names joined by commas: read, write
+(GENERIC_READ, GENERIC_WRITE), execute, all, max (MAXIMUM_ALLOWED),
+read_data, write_data, append_data, read_control, write_dac, synchronize.
+The default is read,write, what Windows clients ask for.
+`
+
+func runExplain(args []string) int { return explain(args, os.Stdout, os.Stderr) }
+
+// explain is runExplain with its output streams injected (for tests).
+func explain(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, explainUsage) }
+	configPath := fs.String("config", "", "config file (default: the embedded default)")
+	user := fs.String("user", "", "anonymous, guest or an account name")
+	pipeName := fs.String("pipe", "", "pipe name as the client opens it")
+	access := fs.String("access", "read,write", "desired access")
+	imp := fs.Uint("impersonation", uint(policy.ImpersonationImpersonation), "impersonation level (0-3)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 || *user == "" || *pipeName == "" {
+		fmt.Fprint(stderr, explainUsage)
+		return 2
+	}
+	mask, err := parseAccess(*access)
+	if err != nil {
+		fmt.Fprintf(stderr, "smbpipe explain: --access: %v\n", err)
+		return 2
+	}
+	var cfg *policy.Config
+	if *configPath == "" {
+		cfg = policy.Default()
+	} else if cfg, err = policy.Load(*configPath); err != nil {
+		fmt.Fprintf(stderr, "smbpipe explain: %v\n", err)
+		return 2
+	}
+	snap, err := policy.Compile(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "smbpipe explain: %v\n", err)
+		return 2
+	}
+	source := "embedded default"
+	if *configPath != "" {
+		source = *configPath
+	}
+
+	w := &lineWriter{w: stdout}
+	w.printf("config:   %s", source)
+	w.printf("request:  user %s, pipe %q, desired access 0x%08X (%s), impersonation level %d", *user, *pipeName, mask, security.RightsNames(mask), *imp)
+
+	// The session first: SESSION_SETUP decides whether this caller gets a
+	// session at all, and of which kind.
+	var id policy.Identity
+	var sd policy.SessionDecision
+	switch strings.ToLower(*user) {
+	case "anonymous", "":
+		sd = snap.CheckSession(true, "")
+		id = policy.Identity{Kind: policy.Anonymous}
+	case "guest":
+		if snap.Config().Guest {
+			sd = policy.SessionDecision{Status: ntstatus.Success, Kind: policy.Guest, Reason: "guest sessions are enabled (guest = true)"}
+		} else {
+			sd = policy.SessionDecision{Status: ntstatus.LogonFailure, Rule: policy.RuleLogonFailure,
+				Reason: "guest sessions are disabled (guest = false): an unknown user name gets STATUS_LOGON_FAILURE"}
+		}
+		id = policy.Identity{Kind: policy.Guest, User: "guest"}
+	default:
+		sd = snap.CheckSession(false, *user)
+		id = policy.Identity{Kind: sd.Kind, User: *user, Domain: snap.Config().Domain}
+		if _, canonical, ok := snap.LookupAccount(*user); ok {
+			id.User = canonical
+		}
+	}
+	w.printf("session setup: %s", sd.Reason)
+	if sd.Status != ntstatus.Success {
+		code, name := sd.Status.Win32()
+		w.printf("result: %s (0x%08X), Win32 %d %s", sd.Status, uint32(sd.Status), code, name)
+		w.printf("rule:     %s", sd.Rule)
+		switch sd.Rule {
+		case policy.RuleNullSessionRefused:
+			w.printf("fix:      set allow_anonymous = true")
+		case policy.RuleLogonFailure:
+			if id.Kind == policy.Guest && strings.EqualFold(*user, "guest") {
+				w.printf("fix:      set guest = true")
+				break
+			}
+			w.printf("fix:      add an [[account]] named %q, or set guest = true", *user)
+		default:
+			w.printf("fix:      add an [[account]] named %q, or set guest = true", *user)
+		}
+		return 1
+	}
+
+	d := snap.Decide(policy.Request{
+		Identity:           id,
+		PipeName:           *pipeName,
+		DesiredAccess:      mask,
+		ImpersonationLevel: uint32(*imp),
+		Pipe:               snap.PipeInfo(*pipeName),
+	})
+	for _, s := range d.Steps {
+		w.printf("%s", s)
+	}
+	w.printf("rule:     %s", d.Rule)
+	w.printf("reason:   %s", d.Reason)
+	if d.Status != ntstatus.Success {
+		w.printf("fix:      %s", d.Fix)
+		return 1
+	}
+	return 0
+}
+
+type lineWriter struct{ w io.Writer }
+
+func (l *lineWriter) printf(format string, args ...any) { fmt.Fprintf(l.w, format+"\n", args...) }
+
+// parseAccess parses --access: a number, or comma-separated names.
+func parseAccess(s string) (uint32, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, fmt.Errorf("empty")
+	}
+	if s[0] >= '0' && s[0] <= '9' {
+		v, err := strconv.ParseUint(s, 0, 32)
+		if err != nil {
+			return 0, fmt.Errorf("invalid mask %q", s)
+		}
+		return uint32(v), nil
+	}
+	names := map[string]uint32{
+		"read": security.GenericRead, "write": security.GenericWrite, "execute": security.GenericExecute,
+		"all": security.GenericAll, "max": security.MaximumAllowed, "maximum_allowed": security.MaximumAllowed,
+		"read_data": security.FileReadData, "write_data": security.FileWriteData, "append_data": security.FileAppendData,
+		"read_control": security.ReadControl, "write_dac": security.WriteDAC, "synchronize": security.Synchronize,
+		"access_system_security": security.AccessSystemSecurity,
+	}
+	var m uint32
+	for _, n := range strings.Split(s, ",") {
+		v, ok := names[strings.ToLower(strings.TrimSpace(n))]
+		if !ok {
+			return 0, fmt.Errorf("unknown access %q", n)
+		}
+		m |= v
+	}
+	return m, nil
 }

@@ -16,6 +16,7 @@ commands:
   serve     run the SMB2/3 named-pipe server (embedded default config without --config)
   dial      open a pipe and copy stdin to it and it to stdout
   explain   show how the access policy decides a pipe open
+  bench     load generator: connect/transact/stream/echo/sessions, TCP floor
 `
 
 func main() {
@@ -31,6 +32,8 @@ func main() {
 		code = runDial(args)
 	case "explain":
 		code = runExplain(args)
+	case "bench":
+		code = runBench(args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:

@@ -1,0 +1,173 @@
+package bench
+
+import (
+	"context"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smbpipe/smbpipe/client"
+)
+
+// transactPipe dials addr with cfg and opens the echo pipe; both are
+// closed at cleanup.
+func transactPipe(tb testing.TB, addr string, cfg client.Config) *client.Pipe {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, addr, &cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	p, err := c.OpenPipe(ctx, "echo")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { p.Close() })
+	return p
+}
+
+// BenchmarkTransactInProcess measures one FSCTL_PIPE_TRANSCEIVE round trip
+// on the echo pipe, server and client in this process over loopback TCP.
+// Besides allocs/op (client and server together) it reports server-allocs/op
+// and client-allocs/op, attributed from an allocation profile (see
+// allocsBySide); the target is at most 2 server allocations per
+// round trip.
+func BenchmarkTransactInProcess(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		size int
+		cfg  client.Config
+	}{
+		{"64B", 64, client.Config{}},
+		{"4KiB", 4 << 10, client.Config{}},
+		{"64B-signed", 64, aliceConfig},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			addr := startServer(b)
+			p := transactPipe(b, addr, tc.cfg)
+			ctx := context.Background()
+			msg := message(&Options{Size: tc.size})
+			out := make([]byte, len(msg))
+			transact := func() {
+				if n, _, err := p.Transact(ctx, msg, out); err != nil || n != len(msg) {
+					b.Fatalf("transact: %d bytes, %v", n, err)
+				}
+			}
+			for range 100 {
+				transact()
+			}
+			b.SetBytes(int64(len(msg)))
+			b.ReportAllocs()
+			for b.Loop() {
+				transact()
+			}
+			b.StopTimer()
+			srv, cli, other := allocsBySide(1000, transact)
+			b.ReportMetric(srv, "server-allocs/op")
+			b.ReportMetric(cli, "client-allocs/op")
+			b.ReportMetric(other, "unattributed-allocs/op")
+		})
+	}
+}
+
+// TestServerAllocsPerTransact pins the server's allocations per transact
+// round trip in steady state at the target: at most 2 (measured:
+// 1, the echo backend's message). The client's share is logged.
+func TestServerAllocsPerTransact(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocation profile at rate 1 is slow")
+	}
+	addr := startServer(t)
+	for _, size := range []int{64, 4 << 10} {
+		p := transactPipe(t, addr, client.Config{})
+		ctx := context.Background()
+		msg := message(&Options{Size: size})
+		out := make([]byte, len(msg))
+		transact := func() {
+			if n, _, err := p.Transact(ctx, msg, out); err != nil || n != len(msg) {
+				t.Fatalf("transact: %d bytes, %v", n, err)
+			}
+		}
+		for range 200 {
+			transact()
+		}
+		srv, cli, other := allocsBySide(2000, transact)
+		t.Logf("%5d B: server %.2f allocs/op, client %.2f, unattributed %.2f (target: server <= 2)", size, srv, cli, other)
+		if srv > 2 {
+			t.Errorf("%d B: server allocates %.1f times per transact", size, srv)
+		}
+	}
+}
+
+// allocsBySide runs f n times with every allocation profiled
+// (runtime.MemProfileRate = 1) and splits the allocations per call by the
+// side they were made on. A stack belongs to the client when its
+// outermost smbpipe frame is in package client or bench (the benchmark
+// goroutine and the client's reader), to the server when it is in server,
+// pipe or backend (connection goroutines, echo handler); anything else
+// (stacks truncated before reaching a root, runtime-only stacks) is
+// "other".
+func allocsBySide(n int, f func()) (server, client, other float64) {
+	old := runtime.MemProfileRate
+	runtime.MemProfileRate = 1
+	defer func() { runtime.MemProfileRate = old }()
+	for range 50 { // allocate past the sampling point set by the old rate
+		f()
+	}
+	before := profileBySide()
+	for range n {
+		f()
+	}
+	after := profileBySide()
+	d := func(side string) float64 { return float64(after[side]-before[side]) / float64(n) }
+	return d("server"), d("client"), d("other")
+}
+
+// profileBySide sums AllocObjects of the allocation profile by side.
+func profileBySide() map[string]int64 {
+	// The profile is published at the end of a GC cycle and may lag
+	// by up to two cycles.
+	runtime.GC()
+	runtime.GC()
+	var recs []runtime.MemProfileRecord
+	for {
+		n, ok := runtime.MemProfile(recs, true)
+		if ok {
+			recs = recs[:n]
+			break
+		}
+		recs = make([]runtime.MemProfileRecord, n+64)
+	}
+	sum := map[string]int64{}
+	for i := range recs {
+		sum[stackSide(recs[i].Stack())] += recs[i].AllocObjects
+	}
+	return sum
+}
+
+// stackSide classifies an allocation stack; see allocsBySide.
+func stackSide(stk []uintptr) string {
+	const mod = "github.com/smbpipe/smbpipe/"
+	outer := ""
+	frames := runtime.CallersFrames(stk)
+	for {
+		fr, more := frames.Next()
+		if rest, ok := strings.CutPrefix(fr.Function, mod); ok {
+			outer = rest
+		}
+		if !more {
+			break
+		}
+	}
+	pkg, _, _ := strings.Cut(outer, ".")
+	switch pkg {
+	case "client", "bench":
+		return "client"
+	case "server", "pipe", "backend":
+		return "server"
+	}
+	return "other"
+}

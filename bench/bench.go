@@ -180,10 +180,11 @@ func (o Options) withDefaults() (Options, error) {
 }
 
 // Run runs one workload and returns what it measured. It returns an error
-// when the workload cannot start (bad options, no server, setup failures
-// of every worker) or when no operation succeeded; failures of single
+// when the workload cannot start (bad options, no server, a worker whose
+// setup failed) or when no operation succeeded; failures of single
 // operations are counted in Result.Errors. Cancelling ctx ends the run
-// early.
+// early; the figures of the operations done so far are returned
+// without error when there were any.
 func Run(ctx context.Context, opts Options) (*Result, error) {
 	o, err := opts.withDefaults()
 	if err != nil {

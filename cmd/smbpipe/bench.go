@@ -186,7 +186,7 @@ func runBench(args []string) int {
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "smbpipe bench: %v\n\n%s", err, benchUsage)
+		fmt.Fprintf(os.Stderr, "smbpipe bench: %v (smbpipe bench --help for usage)\n", err)
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -201,7 +201,7 @@ func runBench(args []string) int {
 func benchMain(ctx context.Context, o *benchOptions, stdout, stderr io.Writer) int {
 	res, err := bench.Run(ctx, o.run)
 	if err != nil {
-		fmt.Fprintf(stderr, "smbpipe bench: %v\n", err)
+		fmt.Fprintf(stderr, "smbpipe bench: %s\n", strings.TrimPrefix(err.Error(), "bench: "))
 		return 1
 	}
 	switch o.format {

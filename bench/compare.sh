@@ -1,0 +1,364 @@
+#!/usr/bin/env bash
+# compare.sh - run the same workloads with the same client (smbpipe bench)
+# against `smbpipe serve`, Samba's smbd and a raw TCP echo server (the
+# floor), in one run, and print one table with the ratios.
+#
+# Usage: bench/compare.sh            (from anywhere in the checkout)
+#
+# Environment (all optional):
+#   DUR=5s            duration of each timed run
+#   SESSIONS=10000    sessions held by the sessions workload (0: skip it)
+#   SESSIONS_DUR=10s  how long the sessions do their one transact per second
+#   CONC=32           clients of the unpinned concurrent transact run
+#   LAYOUT=pinned|unpinned   default: pinned when taskset and 2+ CPUs exist
+#   RESULTS=DIR       where the table goes (default bench/results)
+#
+# Servers run on CPU 0 and the client on CPU 1 (taskset) in the pinned
+# layout; the concurrent run unpins everything. Samba is installed from
+# Debian when smbd is missing. Only processes this script started are
+# stopped, by their process-group ids, also on error or Ctrl-C.
+set -euo pipefail
+
+DUR=${DUR:-5s}
+SESSIONS=${SESSIONS:-10000}
+SESSIONS_DUR=${SESSIONS_DUR:-10s}
+CONC=${CONC:-32}
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+RESULTS=${RESULTS:-$ROOT/bench/results}
+
+say() { printf 'compare: %s\n' "$*" >&2; }
+
+# --- Samba ------------------------------------------------------------------
+SMBD=$(command -v smbd || true)
+[ -z "$SMBD" ] && [ -x /usr/sbin/smbd ] && SMBD=/usr/sbin/smbd
+if [ -z "$SMBD" ]; then
+	say "smbd not found: installing samba from Debian"
+	SUDO=""
+	[ "$(id -u)" -ne 0 ] && SUDO=sudo
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq samba
+	SMBD=/usr/sbin/smbd
+fi
+PDBEDIT=$(command -v pdbedit || echo /usr/bin/pdbedit)
+
+# --- work directory, process bookkeeping --------------------------------------
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/smbpipe-compare.XXXXXX")
+GROUPS_STARTED=()
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	# samba-dcerpcd puts itself in a session of its own; its pid file
+	# names it. Everything else runs in the groups setsid made for it.
+	if [ -f "$WORK/samba/pid/samba-dcerpcd.pid" ]; then
+		local dpid
+		dpid=$(cat "$WORK/samba/pid/samba-dcerpcd.pid")
+		[ -n "$dpid" ] && [ "$dpid" -gt 1 ] && kill -TERM -- "-$dpid" 2>/dev/null || true
+	fi
+	for pgid in "${GROUPS_STARTED[@]}"; do
+		kill -TERM -- "-$pgid" 2>/dev/null || true
+	done
+	for pgid in "${GROUPS_STARTED[@]}"; do
+		for _ in $(seq 50); do
+			kill -0 -- "-$pgid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL -- "-$pgid" 2>/dev/null || true
+	done
+	if [ "$rc" -ne 0 ]; then
+		say "failed (exit $rc); logs were in $WORK:"
+		tail -n 20 "$WORK"/*.log 2>/dev/null >&2 || true
+	fi
+	rm -rf "$WORK"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start LOGNAME CMD...: runs CMD in a new session/process group (setsid
+# execs it, so $! is CMD's pid and its group id) and records the group.
+start() {
+	local log=$1
+	shift
+	setsid "$@" >"$WORK/$log.log" 2>&1 </dev/null &
+	GROUPS_STARTED+=("$!")
+	LAST_PID=$!
+}
+
+# free_port: a loopback TCP port nobody listens on right now.
+free_port() {
+	local p
+	for _ in $(seq 200); do
+		p=$((20000 + RANDOM % 30000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return
+		fi
+	done
+	return 1
+}
+
+wait_port() {
+	local port=$1 name=$2
+	for _ in $(seq 150); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+		sleep 0.1
+	done
+	say "$name did not listen on port $port"
+	return 1
+}
+
+# --- layout ------------------------------------------------------------------
+NCPU=$(nproc)
+if [ -z "${LAYOUT:-}" ]; then
+	if command -v taskset >/dev/null && [ "$NCPU" -ge 2 ]; then LAYOUT=pinned; else LAYOUT=unpinned; fi
+fi
+if [ "$LAYOUT" = pinned ]; then
+	SRV=(taskset -c 0)
+	CLI=(taskset -c 1)
+	LAYOUT_DESC="pinned: servers on CPU 0, client on CPU 1 (taskset)"
+else
+	SRV=()
+	CLI=()
+	LAYOUT_DESC="unpinned: the scheduler places server and client ($NCPU CPUs)"
+fi
+ALLCPUS="0-$((NCPU - 1))"
+say "layout: $LAYOUT_DESC"
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+# --- build ---------------------------------------------------------------------
+say "building smbpipe"
+(cd "$ROOT" && go build -o "$WORK/smbpipe" ./cmd/smbpipe)
+BIN=$WORK/smbpipe
+
+# --- start the servers ------------------------------------------------------------
+SP_PORT=$(free_port)
+SA_PORT=$(free_port)
+TCP_PORT=$(free_port)
+
+cat >"$WORK/smbpipe.toml" <<EOF
+listen = "127.0.0.1:$SP_PORT"
+server_name = "SMBPIPE"
+domain = "WORKGROUP"
+allow_anonymous = true
+signing = "enabled"
+
+[LanmanServer]
+RestrictNullSessAccess = 1
+NullSessionPipes = ["echo"]
+
+[[account]]
+name = "alice"
+password = "Passw0rd!"
+
+[[pipe]]
+name = "echo"
+backend = "echo"
+mode = "message"
+sddl = "D:(A;;0x12019B;;;AN)(A;;0x12019B;;;AU)(A;;FA;;;SY)(A;;FA;;;BA)"
+EOF
+
+S=$WORK/samba
+mkdir -p "$S"/{private,lock,state,cache,pid,ncalrpc,bind-dns}
+cat >"$S/smb.conf" <<EOF
+[global]
+	workgroup = WORKGROUP
+	netbios name = SMBPEER
+	server role = standalone server
+	smb ports = $SA_PORT
+	interfaces = lo
+	bind interfaces only = yes
+	disable netbios = yes
+	private dir = $S/private
+	lock directory = $S/lock
+	state directory = $S/state
+	cache directory = $S/cache
+	pid directory = $S/pid
+	ncalrpc dir = $S/ncalrpc
+	binddns dir = $S/bind-dns
+	log file = $S/log.%m
+	log level = 0
+	passdb backend = tdbsam:$S/private/passdb.tdb
+	load printers = no
+	printing = bsd
+	printcap name = /dev/null
+	disable spoolss = yes
+	restrict anonymous = 0
+	map to guest = never
+	server min protocol = SMB2_02
+EOF
+# Signed runs against Samba need the Unix account alice (not created here).
+SAMBA_ALICE=no
+if id alice >/dev/null 2>&1 &&
+	printf 'Passw0rd!\nPassw0rd!\n' | "$PDBEDIT" --configfile="$S/smb.conf" -a -u alice -t >/dev/null 2>&1; then
+	SAMBA_ALICE=yes
+fi
+
+start smbd "${SRV[@]}" "$SMBD" --foreground --no-process-group --configfile="$S/smb.conf" --debug-stdout
+SMBD_PID=$LAST_PID
+start smbpipe "${SRV[@]}" "$BIN" serve --config "$WORK/smbpipe.toml" --log-level warn
+SP_PID=$LAST_PID
+start tcpecho "${SRV[@]}" "$BIN" bench --tcp-echo-server "127.0.0.1:$TCP_PORT"
+wait_port "$SP_PORT" "smbpipe serve"
+wait_port "$SA_PORT" smbd
+wait_port "$TCP_PORT" "TCP echo server"
+SP=127.0.0.1:$SP_PORT
+SA=127.0.0.1:$SA_PORT
+FLOOR=127.0.0.1:$TCP_PORT
+SAMBA_VERSION=$("$SMBD" --version | sed 's/^Version //')
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- runs ----------------------------------------------------------------------
+RES=$WORK/results.tsv
+: >"$RES"
+
+# run ROW TARGET ARGS...: one smbpipe bench run; appends "ROW TARGET <tsv>".
+run() {
+	local row=$1 target=$2
+	shift 2
+	local out
+	say "$row / $target: smbpipe bench $*"
+	if out=$("${CLI[@]}" "$BIN" bench --format tsv --progress 0 "$@" 2>>"$WORK/client.log"); then
+		printf '%s\t%s\t%s\n' "$row" "$target" "$out" >>"$RES"
+	else
+		say "$row / $target FAILED (see below)"
+		tail -n 3 "$WORK/client.log" >&2
+		printf '%s\t%s\tFAILED\n' "$row" "$target" >>"$RES"
+	fi
+}
+
+T0=$(date +%s)
+run connect smbpipe -w connect -d "$DUR" --addr "$SP"
+run connect samba -w connect -d "$DUR" --addr "$SA" --pipe srvsvc
+
+run transact-rpc smbpipe -w transact --rpc -d "$DUR" --addr "$SP"
+run transact-rpc samba -w transact --rpc -d "$DUR" --addr "$SA" --pipe srvsvc
+run transact-rpc floor -w tcp --size 68 -d "$DUR" --addr "$FLOOR"
+
+run writeread-rpc smbpipe -w writeread --rpc -d "$DUR" --addr "$SP"
+run writeread-rpc samba -w writeread --rpc -d "$DUR" --addr "$SA" --pipe srvsvc
+
+for size in 64 4096 65536; do
+	run "transact-$size" smbpipe -w transact --size "$size" -d "$DUR" --addr "$SP"
+	run "transact-$size" floor -w tcp --size "$size" -d "$DUR" --addr "$FLOOR"
+done
+
+run echo smbpipe -w echo -d "$DUR" --addr "$SP"
+run echo samba -w echo -d "$DUR" --addr "$SA"
+run echo floor -w tcp --size 68 -d "$DUR" --addr "$FLOOR"
+
+run stream smbpipe -w stream -d "$DUR" --addr "$SP"
+run stream floor -w tcp-stream -d "$DUR" --addr "$FLOOR"
+
+run transact-rpc-signed smbpipe -w transact --rpc -d "$DUR" --addr "$SP" --dialect 3.1.1 -U 'alice%Passw0rd!'
+if [ "$SAMBA_ALICE" = yes ]; then
+	run transact-rpc-signed samba -w transact --rpc -d "$DUR" --addr "$SA" --pipe srvsvc --dialect 3.1.1 -U 'alice%Passw0rd!'
+fi
+
+# Unpinned concurrent run: let every process we started use every CPU.
+unpin() {
+	local sids=("$@") sid pid
+	for sid in "${sids[@]}"; do
+		for pid in $(ps -o pid= --sid "$sid" 2>/dev/null); do
+			taskset -a -p -c "$ALLCPUS" "$pid" >/dev/null 2>&1 || true
+		done
+	done
+}
+DCERPCD=$(cat "$S/pid/samba-dcerpcd.pid" 2>/dev/null || true)
+unpin "${GROUPS_STARTED[@]}" ${DCERPCD:+"$DCERPCD"}
+run "transact-rpc-c$CONC" smbpipe -w transact --rpc -c "$CONC" -d "$DUR" --addr "$SP"
+run "transact-rpc-c$CONC" samba -w transact --rpc -c "$CONC" -d "$DUR" --addr "$SA" --pipe srvsvc
+
+if [ "$SESSIONS" -gt 0 ]; then
+	run "sessions-$SESSIONS" smbpipe -w sessions -c "$SESSIONS" -d "$SESSIONS_DUR" --addr "$SP" --server-pid "$SP_PID"
+fi
+T1=$(date +%s)
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- table -------------------------------------------------------------------------
+DATE=$(date -u +%Y-%m-%d)
+mkdir -p "$RESULTS"
+OUTFILE=$RESULTS/$DATE-$LAYOUT.md
+GOVER=$(go env GOVERSION)
+COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+{
+	echo "# smbpipe vs Samba vs TCP floor, $DATE"
+	echo
+	echo "- layout: $LAYOUT_DESC; the c$CONC row is unpinned"
+	echo "- smbpipe $COMMIT ($GOVER), Samba smbd $SAMBA_VERSION, $NCPU CPUs ($(uname -m)), load average $LOAD_START at start, $LOAD_END at end"
+	echo "- $DUR per run, single client unless noted, anonymous unsigned SMB 3.1.1 unless noted; runs took $((T1 - T0)) s"
+	echo "- rpc: DCE/RPC bind on the pipe, then the same 68-byte NetrServerGetInfo request each time (Samba: srvsvc, reply ~156 B; smbpipe: echo pipe)"
+	echo "- cells: ops/s, p50 / p99 latency. smbpipe/Samba: ratio of rates (higher is better);"
+	echo "  smbpipe/floor: ratio of p50 latencies for round trips (lower is better), of MB/s for stream (higher is better)"
+	echo
+	awk -F'\t' -v conc="$CONC" -v sessions="$SESSIONS" '
+	# columns: row target workload ops_per_sec p50_us p99_us max_us mb_per_sec errors open failed rss dialect signed
+	function cell(k,   s) {
+		if (!(k in ops)) return "-"
+		if (ops[k] == "FAILED") return "failed"
+		if (k ~ /^stream/) s = sprintf("%.0f MB/s", mb[k])
+		else s = sprintf("%s/s", commas(ops[k]))
+		s = s sprintf(", %s / %s", us(p50[k]), us(p99[k]))
+		if (err[k] > 0) s = s sprintf(", %d errors", err[k])
+		return s
+	}
+	function commas(x,   s, n) {
+		s = sprintf("%.0f", x); n = ""
+		while (length(s) > 3) { n = "," substr(s, length(s) - 2) n; s = substr(s, 1, length(s) - 3) }
+		return s n
+	}
+	function us(x) { return x >= 1000 ? sprintf("%.2f ms", x / 1000) : sprintf("%.0f µs", x) }
+	function ratio(a, b) { return (b > 0 && a > 0) ? sprintf("%.2f×", a / b) : "-" }
+	{
+		k = $1 SUBSEP $2
+		if ($3 == "FAILED") { ops[k] = "FAILED"; next }
+		ops[k] = $4; p50[k] = $5; p99[k] = $6; mx[k] = $7; mb[k] = $8; err[k] = $9
+		open[k] = $10; failed[k] = $11; rss[k] = $12; dialect[k] = $13; signed[k] = $14
+		if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 }
+	}
+	END {
+		label["connect"] = "connect + negotiate + session + IPC$ + open + close + logoff + disconnect"
+		label["transact-rpc"] = "transact rpc (68 B request)"
+		label["writeread-rpc"] = "write + read rpc (68 B request)"
+		label["transact-64"] = "transact 64 B (echo)"
+		label["transact-4096"] = "transact 4 KiB (echo)"
+		label["transact-65536"] = "transact 64 KiB (echo)"
+		label["echo"] = "SMB2 ECHO (floor: 68 B TCP ping-pong)"
+		label["stream"] = "stream, 1 MiB writes, echoed back"
+		label["transact-rpc-signed"] = "transact rpc, alice, signed AES-CMAC 3.1.1"
+		label["transact-rpc-c" conc] = "transact rpc, " conc " clients, unpinned (aggregate)"
+		print "| workload | smbpipe | Samba | TCP floor | smbpipe/Samba | smbpipe/floor |"
+		print "|---|---|---|---|---|---|"
+		for (i = 1; i <= n; i++) {
+			r = order[i]; s = r SUBSEP "smbpipe"; a = r SUBSEP "samba"; f = r SUBSEP "floor"
+			if (r ~ /^sessions/) continue
+			rs = (s in ops && a in ops && ops[s] != "FAILED" && ops[a] != "FAILED") ? ratio(ops[s], ops[a]) : "-"
+			if (r ~ /^stream/) rf = (s in ops && f in ops && ops[f] != "FAILED") ? ratio(mb[s], mb[f]) : "-"
+			else rf = (s in ops && f in ops && ops[s] != "FAILED" && ops[f] != "FAILED") ? ratio(p50[s], p50[f]) : "-"
+			print "| " (r in label ? label[r] : r) " | " cell(s) " | " cell(a) " | " cell(f) " | " rs " | " rf " |"
+		}
+		for (i = 1; i <= n; i++) {
+			r = order[i]; s = r SUBSEP "smbpipe"
+			if (r !~ /^sessions/ || !(s in ops)) continue
+			print ""
+			if (ops[s] == "FAILED") { print "sessions: failed"; continue }
+			printf "sessions (smbpipe only; Samba forks a process per connection): %s held, %s failed to open; " \
+				"one transact per second each: %s/s, p50 %s, p99 %s, max %s, %d errors; server RSS %.1f KiB per session\n",
+				commas(open[s]), failed[s], commas(ops[s]), us(p50[s]), us(p99[s]), us(mx[s]), err[s], rss[s] / 1024
+		}
+		u = "transact-rpc" SUBSEP "smbpipe"; g = "transact-rpc-signed" SUBSEP "smbpipe"
+		if ((u in ops) && (g in ops) && ops[u] != "FAILED" && ops[g] != "FAILED")
+			printf "\nsmbpipe signed/unsigned transact rate: %.2f×\n", ops[g] / ops[u]
+		u = "transact-rpc" SUBSEP "samba"; g = "transact-rpc-signed" SUBSEP "samba"
+		if ((u in ops) && (g in ops) && ops[u] != "FAILED" && ops[g] != "FAILED")
+			printf "Samba signed/unsigned transact rate: %.2f×\n", ops[g] / ops[u]
+	}' "$RES"
+	echo
+	echo "Reproduce: \`bench/compare.sh\` (DUR, SESSIONS, SESSIONS_DUR, CONC, LAYOUT to change the run)."
+} >"$WORK/table.md"
+
+cp "$WORK/table.md" "$OUTFILE"
+cat "$WORK/table.md"
+say "table written to $OUTFILE"

@@ -10,6 +10,8 @@
 #   SESSIONS=10000    sessions held by the sessions workload (0: skip it)
 #   SESSIONS_DUR=10s  how long the sessions do their one transact per second
 #   CONC=32           clients of the unpinned concurrent transact run
+#   SETTLE=1          seconds of quiet before each run (lets the previous
+#                     server's processes finish)
 #   LAYOUT=pinned|unpinned   default: pinned when taskset and 2+ CPUs exist
 #   RESULTS=DIR       where the table goes (default bench/results)
 #
@@ -23,6 +25,7 @@ DUR=${DUR:-5s}
 SESSIONS=${SESSIONS:-10000}
 SESSIONS_DUR=${SESSIONS_DUR:-10s}
 CONC=${CONC:-32}
+SETTLE=${SETTLE:-1}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RESULTS=${RESULTS:-$ROOT/bench/results}
@@ -68,7 +71,7 @@ cleanup() {
 	done
 	if [ "$rc" -ne 0 ]; then
 		say "failed (exit $rc); logs were in $WORK:"
-		tail -n 20 "$WORK"/*.log 2>/dev/null >&2 || true
+		tail -n 20 "$WORK"/*.log >&2 2>/dev/null || true
 	fi
 	rm -rf "$WORK"
 	exit "$rc"
@@ -218,6 +221,7 @@ run() {
 	local row=$1 target=$2
 	shift 2
 	local out
+	sleep "$SETTLE"
 	say "$row / $target: smbpipe bench $*"
 	if out=$("${CLI[@]}" "$BIN" bench --format tsv --progress 0 "$@" 2>>"$WORK/client.log"); then
 		printf '%s\t%s\t%s\n' "$row" "$target" "$out" >>"$RES"
@@ -356,7 +360,7 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 			printf "Samba signed/unsigned transact rate: %.2f×\n", ops[g] / ops[u]
 	}' "$RES"
 	echo
-	echo "Reproduce: \`bench/compare.sh\` (DUR, SESSIONS, SESSIONS_DUR, CONC, LAYOUT to change the run)."
+	echo "Reproduce: \`bench/compare.sh\` (DUR, SESSIONS, SESSIONS_DUR, CONC, SETTLE, LAYOUT to change the run)."
 } >"$WORK/table.md"
 
 cp "$WORK/table.md" "$OUTFILE"

@@ -115,14 +115,16 @@ func setupTransact(ctx context.Context, o *Options) (*worker, error) {
 	}
 	msg := message(o)
 	out := make([]byte, max(len(msg), 64<<10))
-	check := func(n int, more bool) error {
+	// check validates the first n bytes of a reply: any DCE/RPC PDU for
+	// RPC (Samba answers, the echo pipe echoes), else the message itself.
+	check := func(n int) error {
 		if o.RPC {
-			if n == 0 {
+			if _, ok := dcePacketType(out[:n]); !ok && n < len(out) {
 				return errShortReply
 			}
 			return nil
 		}
-		if n != len(msg) || more || !bytes.Equal(out[:n], msg) {
+		if n != len(msg) || !bytes.Equal(out[:n], msg) {
 			return errShortReply
 		}
 		return nil
@@ -135,14 +137,14 @@ func setupTransact(ctx context.Context, o *Options) (*worker, error) {
 			if err != nil {
 				return 0, err
 			}
+			if err := check(n); err != nil {
+				return 0, err
+			}
 			// A reply longer than out: read its rest (RPC replies only).
 			for more && err == nil {
 				_, more, err = p.ReadMsg(ctx, out)
 			}
-			if err != nil {
-				return 0, err
-			}
-			return int64(len(msg)), check(n, false)
+			return int64(len(msg)), err
 		}
 	case WriteRead:
 		w.op = func(ctx context.Context) (int64, error) {
@@ -153,14 +155,13 @@ func setupTransact(ctx context.Context, o *Options) (*worker, error) {
 			if err != nil {
 				return 0, err
 			}
-			first := n
+			if err := check(n); err != nil {
+				return 0, err
+			}
 			for more && err == nil {
 				_, more, err = p.ReadMsg(ctx, out)
 			}
-			if err != nil {
-				return 0, err
-			}
-			return int64(len(msg)), check(first, false)
+			return int64(len(msg)), err
 		}
 	}
 	return describeConn(w, c), nil

@@ -71,6 +71,7 @@ type conn struct {
 	rbuf    []byte
 	scratch []byte
 	req     request
+	ch      chain
 	elems   []elem
 	starts  []*asyncOp
 
@@ -161,6 +162,9 @@ func (c *conn) teardown() {
 	for _, s := range c.sessions {
 		c.endSession(s)
 	}
+	for _, o := range c.opens { // none left, unless a table is inconsistent
+		c.closeOpen(o)
+	}
 	c.awg.Wait()
 	c.log.Debug("smb connection closed")
 }
@@ -208,7 +212,8 @@ func (c *conn) handleFrame(payload []byte) error {
 	buf := append((*bp)[:0], 0, 0, 0, 0)
 	c.elems = c.elems[:0]
 	c.starts = c.starts[:0]
-	var ch chain
+	ch := &c.ch
+	*ch = chain{}
 	first := true
 	for rest := payload; len(rest) > 0; {
 		msg, next, err := smb2.NextMessage(rest)
@@ -223,7 +228,7 @@ func (c *conn) handleFrame(payload []byte) error {
 		if hdr.IsResponse() {
 			return errors.New("server: response received")
 		}
-		buf, err = c.handleMessage(buf, msg, &hdr, &ch, first)
+		buf, err = c.handleMessage(buf, msg, &hdr, ch, first)
 		if err != nil {
 			return err
 		}

@@ -445,7 +445,7 @@ func (c *conn) dispatch(buf []byte, r *request) ([]byte, ntstatus.Status, error)
 					}
 					r.signed = true
 				} else if s.signingRequired && r.hdr.Command != smb2.CmdSessionSetup {
-					r.noSign = true
+					// Refused, in a signed response (the session signs).
 					return buf, ntstatus.AccessDenied, nil
 				}
 			}

@@ -212,6 +212,14 @@ func (c *conn) handleFrame(payload []byte) error {
 	buf := append((*bp)[:0], 0, 0, 0, 0)
 	c.elems = c.elems[:0]
 	c.starts = c.starts[:0]
+	defer func() {
+		// Operations whose interim response was never sent (the frame
+		// failed) are dropped.
+		for _, op := range c.starts {
+			c.abandon(op)
+		}
+		c.starts = c.starts[:0]
+	}()
 	ch := &c.ch
 	*ch = chain{}
 	first := true
@@ -237,10 +245,6 @@ func (c *conn) handleFrame(payload []byte) error {
 	*bp = buf
 	if len(c.elems) > 0 {
 		if err := c.send(buf, c.elems); err != nil {
-			for _, op := range c.starts {
-				c.abandon(op)
-			}
-			c.starts = c.starts[:0]
 			return err
 		}
 	}

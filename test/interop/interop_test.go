@@ -99,11 +99,12 @@ sddl = "D:(A;;0x12019B;;;AU)(A;;FA;;;SY)"
 
 // server is a running `smbpipe serve` child process.
 type server struct {
-	addr string // host:port it listens on
-	port string
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	log  bytes.Buffer
+	addr      string // host:port it listens on
+	port      string
+	configDir string // holds smbpipe.toml
+	cmd       *exec.Cmd
+	mu        sync.Mutex
+	log       bytes.Buffer
 }
 
 // Log returns what the server wrote to stderr so far.
@@ -120,11 +121,13 @@ var listeningRE = regexp.MustCompile(`msg="smbpipe listening" addr=(\S+)`)
 // ends. The server's log is printed if the test failed.
 func startServer(t *testing.T, config string) *server {
 	t.Helper()
-	cfgPath := filepath.Join(t.TempDir(), "smbpipe.toml")
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "smbpipe.toml")
 	if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	s := &server{cmd: exec.Command(smbpipeBin, "serve", "--config", cfgPath, "--listen", "127.0.0.1:0", "--log-level", "debug")}
+	s.configDir = dir
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

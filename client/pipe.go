@@ -232,6 +232,25 @@ func (p *Pipe) QueryInfo(ctx context.Context, infoType, class uint8, outputLengt
 	return append([]byte(nil), resp.Output...), nil
 }
 
+// QueryInfoSecurity sends QUERY_INFO SMB2_0_INFO_SECURITY with
+// AdditionalInformation info (OWNER 0x1, GROUP 0x2, DACL 0x4, SACL 0x8) and
+// returns a copy of the self-relative security descriptor.
+func (p *Pipe) QueryInfoSecurity(ctx context.Context, info uint32, outputLength int) ([]byte, error) {
+	bp := newRequest()
+	*bp = (&smb2.QueryInfoRequest{InfoType: smb2.InfoSecurity, AdditionalInformation: info,
+		OutputBufferLength: uint32(outputLength), FileID: p.fid}).Append(*bp)
+	cl, err := p.c.simple(ctx, smb2.CmdQueryInfo, bp, outputLength, "query security", p.name)
+	if err != nil {
+		return nil, err
+	}
+	defer p.c.release(cl)
+	var resp smb2.QueryInfoResponse
+	if err := resp.Decode(cl.msg); err != nil {
+		return nil, protocolErrorf("query info response: %v", err)
+	}
+	return append([]byte(nil), resp.Output...), nil
+}
+
 // SetInfo sends SET_INFO for (infoType, class) with buf, e.g.
 // FilePipeInformation {ReadMode, CompletionMode}.
 func (p *Pipe) SetInfo(ctx context.Context, infoType, class uint8, buf []byte) error {

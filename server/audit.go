@@ -8,9 +8,23 @@ import (
 	"github.com/smbpipe/smbpipe/policy"
 )
 
-// audit logs one record per pipe-open decision: who, from where, which
-// pipe, the access asked and granted, the outcome and why. st is the final
-// status (the decision's, or the namespace's when the open itself failed).
+// audit logs one record per pipe-open decision, granted or denied, with
+// the message "pipe open" and these attributes (slog adds the time):
+//
+//	client         remote address of the connection
+//	session        SMB2 SessionId
+//	kind           anonymous, guest or user
+//	user, domain   as authenticated ("" for anonymous)
+//	pipe           the name the client sent
+//	desired        DesiredAccess as sent
+//	desired_mapped the same with generic rights mapped (file/pipe mapping)
+//	impersonation  the ImpersonationLevel sent
+//	granted        the access kept on the handle (0 when denied)
+//	status         NTSTATUS name; status_code its value
+//	rule, reason   the policy rule that decided, in words
+//
+// st is the final status (the decision's, or the namespace's when the open
+// itself failed).
 func (c *conn) audit(r *request, req *policy.Request, d *policy.Decision, st ntstatus.Status) {
 	granted := d.Granted
 	rule, reason := d.Rule, d.Reason
@@ -30,8 +44,11 @@ func (c *conn) audit(r *request, req *policy.Request, d *policy.Decision, st nts
 		slog.String("domain", req.Identity.Domain),
 		slog.String("pipe", req.PipeName),
 		slog.String("desired", hex32(req.DesiredAccess)),
+		slog.String("desired_mapped", hex32(d.Desired)),
+		slog.Uint64("impersonation", uint64(req.ImpersonationLevel)),
 		slog.String("granted", hex32(granted)),
 		slog.String("status", st.String()),
+		slog.String("status_code", hex32(uint32(st))),
 		slog.String("rule", rule),
 		slog.String("reason", reason),
 	)

@@ -327,6 +327,11 @@ type request struct {
 	noSign      bool
 	preauth     *smbcrypto.PreauthHash
 	op          *asyncOp // set when the request went async
+	// errData[:errLen] is the ErrorData of an error response, with
+	// errContexts error contexts (setErrorData); errLen 0 means none.
+	errData     [12]byte
+	errLen      uint8
+	errContexts uint8
 }
 
 func (c *conn) handleMessage(buf, msg []byte, hdr *smb2.Header, ch *chain, first bool) ([]byte, error) {
@@ -404,7 +409,7 @@ func (c *conn) handleMessage(buf, msg []byte, hdr *smb2.Header, ch *chain, first
 		c.starts = append(c.starts, r.op)
 	} else if isError(st) {
 		buf = buf[:bodyStart]
-		buf = (&smb2.ErrorResponse{}).Append(buf)
+		buf = (&smb2.ErrorResponse{ErrorContextCount: r.errContexts, ErrorData: r.errData[:r.errLen]}).Append(buf)
 	}
 	hdrBytes := rh.Append(buf[start:start])
 	if len(hdrBytes) != smb2.HeaderSize {

@@ -239,12 +239,15 @@ func (c *conn) write(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
 	return (&smb2.WriteResponse{Count: uint32(n)}).Append(buf), ntstatus.Success, nil
 }
 
-// queryInfo handles QUERY_INFO for the pipe classes and
-// FileStandardInformation.
+// queryInfo handles QUERY_INFO for the pipe classes,
+// FileStandardInformation and the security descriptor.
 func (c *conn) queryInfo(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
 	var req smb2.QueryInfoRequest
 	if err := req.Decode(r.msg); err != nil {
 		return buf, ntstatus.InvalidParameter, nil
+	}
+	if req.InfoType == smb2.InfoSecurity {
+		return c.querySecurity(r, buf, &req)
 	}
 	if req.InfoType != smb2.InfoFile {
 		return buf, ntstatus.NotSupported, nil

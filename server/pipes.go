@@ -131,16 +131,24 @@ func (s *Server) pipeInfo(snap *policy.Snapshot, name string) *policy.PipeInfo {
 		Direction:    uint8(cfg.Direction),
 		FreeInstance: cfg.MaxInstances <= 0 || p.Instances() < cfg.MaxInstances,
 	}
-	if m, ok := cfg.Meta.(*PipeMeta); ok {
-		info.SDDL = m.SDDL
-		if m.Config {
-			for _, cp := range snap.Config().Pipes {
-				if strings.EqualFold(cp.Name, p.Name()) {
-					info.SDDL = cp.SDDL
-					break
-				}
+	info.SDDL = s.pipeSDDL(snap, p)
+	return info
+}
+
+// pipeSDDL is the SDDL of p under snap: a config pipe's sddl from the
+// snapshot's [[pipe]] table, a Go pipe's PipeMeta.SDDL, or "" (Windows'
+// default named-pipe DACL) for a pipe without PipeMeta.
+func (s *Server) pipeSDDL(snap *policy.Snapshot, p *pipe.Pipe) string {
+	m, ok := p.Config().Meta.(*PipeMeta)
+	if !ok {
+		return ""
+	}
+	if m.Config {
+		for _, cp := range snap.Config().Pipes {
+			if strings.EqualFold(cp.Name, p.Name()) {
+				return cp.SDDL
 			}
 		}
 	}
-	return info
+	return m.SDDL
 }

@@ -76,7 +76,11 @@ type Decision struct {
 	Reason string
 	// Steps is the trace through each gate, one line each (for explain).
 	Steps []string
-	// Fix is the smallest change that would grant the request ("" if granted).
+	// Fixes are the changes that together would grant the request, in gate
+	// order: the deciding gate's first, then any later gate that would
+	// still deny (nil if granted).
+	Fixes []string
+	// Fix is Fixes as one line ("" if granted).
 	Fix string
 	// Desired is the desired access after generic mapping (before the npfs
 	// FILE_CREATE_PIPE_INSTANCE strip), as the audit log records it.

@@ -55,14 +55,50 @@ const (
 // On success Granted is the AccessCheck result plus FILE_READ_DATA when
 // FILE_EXECUTE is granted (MS-SMB2 3.3.5.9). Decide is a pure function of
 // the snapshot and r.
-func (s *Snapshot) Decide(r Request) Decision {
+//
+// When denied, Fixes lists the smallest set of changes that would grant:
+// the fix of the deciding gate, then those of the later gates that would
+// still deny once it passed (e.g. a pipe missing from NullSessionPipes whose
+// DACL is also too narrow needs both changes). Fix joins them.
+func (s *Snapshot) Decide(r Request) Decision { return s.decide(r, 0) }
+
+// gate names one check of decide, as a bit of the set of gates a
+// hypothetical re-run assumes passed.
+type gate uint8
+
+const (
+	gateNullSessionPipes gate = 1 << iota
+	gateImpersonation
+	gateExistence
+	gateDACL
+	gateDirection
+	gateInstances
+)
+
+// chainable are the gates after which decide looks further for the fixes
+// of the next gates. Existence is not: the DACL of a pipe yet to be added
+// is whatever its author writes.
+const chainable = gateNullSessionPipes | gateImpersonation | gateDACL | gateDirection
+
+// decide is Decide with the gates in bypass assumed passed (for Fixes).
+func (s *Snapshot) decide(r Request, bypass gate) Decision {
 	d := Decision{Desired: security.FileMapping().Map(r.DesiredAccess)}
-	step := func(format string, args ...any) { d.Steps = append(d.Steps, fmt.Sprintf(format, args...)) }
-	done := func(st ntstatus.Status, rule, reason, fix string) Decision {
-		d.Status, d.Rule, d.Reason, d.Fix = st, rule, reason, fix
-		if st != ntstatus.Success {
-			d.Granted = 0
+	step := func(format string, args ...any) {
+		if bypass == 0 {
+			d.Steps = append(d.Steps, fmt.Sprintf(format, args...))
 		}
+	}
+	deny := func(g gate, st ntstatus.Status, rule, reason, fix string) Decision {
+		d.Status, d.Rule, d.Reason, d.Granted = st, rule, reason, 0
+		if fix != "" {
+			d.Fixes = []string{fix}
+		}
+		if fix != "" && g&chainable != 0 && bypass&g == 0 {
+			if next := s.decide(r, bypass|g); next.Status != ntstatus.Success {
+				d.Fixes = append(d.Fixes, next.Fixes...)
+			}
+		}
+		d.Fix = joinFixes(d.Fixes)
 		code, name := st.Win32()
 		step("result: %s (0x%08X), Win32 %d %s", st, uint32(st), code, name)
 		return d
@@ -72,13 +108,14 @@ func (s *Snapshot) Decide(r Request) Decision {
 	tok, ok := s.Token(r.Identity)
 	step("session: %s; token %s", describeIdentity(r.Identity), s.describeToken(tok))
 	if !ok {
-		return done(ntstatus.AccessDenied, RuleUnknownUser,
+		return deny(0, ntstatus.AccessDenied, RuleUnknownUser,
 			fmt.Sprintf("the session names user %q, which is not an account of this server", r.Identity.User),
 			fmt.Sprintf("add an [[account]] named %q", r.Identity.User))
 	}
 
 	// Gate 1: NullSessionPipes, before the name is resolved.
 	switch {
+	case bypass&gateNullSessionPipes != 0:
 	case r.Identity.Kind != Anonymous:
 		step("gate NullSessionPipes: not applied (not a null session)")
 	case s.cfg.LanmanServer.RestrictNullSessAccess != 1:
@@ -89,17 +126,14 @@ func (s *Snapshot) Decide(r Request) Decision {
 		step("gate NullSessionPipes: RestrictNullSessAccess = 1 and %q is not in NullSessionPipes %s: deny (checked before the name is looked up)",
 			name, quoteList(s.cfg.LanmanServer.NullSessionPipes))
 		fix := fmt.Sprintf(`add %s to LanmanServer\NullSessionPipes`, name)
-		if r.Pipe == nil {
-			fix += fmt.Sprintf(" (the pipe does not exist either: add a [[pipe]] named %q)", name)
-		}
-		return done(ntstatus.AccessDenied, RuleNullSessionPipes,
+		return deny(gateNullSessionPipes, ntstatus.AccessDenied, RuleNullSessionPipes,
 			fmt.Sprintf("anonymous (null session) callers may open only the pipes listed in LanmanServer NullSessionPipes, and %q is not listed", name), fix)
 	}
 
 	// Gate 2: impersonation level.
-	if r.ImpersonationLevel >= ImpersonationDelegate {
+	if r.ImpersonationLevel >= ImpersonationDelegate && bypass&gateImpersonation == 0 {
 		step("gate impersonation level: %d (%s): deny", r.ImpersonationLevel, impersonationName(r.ImpersonationLevel))
-		return done(ntstatus.BadImpersonationLevel, RuleImpersonation,
+		return deny(gateImpersonation, ntstatus.BadImpersonationLevel, RuleImpersonation,
 			"the client asked for Delegate impersonation, which a pipe open never allows",
 			"the client must request impersonation level Impersonation (2) or lower; no server setting allows Delegate")
 	}
@@ -108,7 +142,7 @@ func (s *Snapshot) Decide(r Request) Decision {
 	// Gate 3: existence.
 	if r.Pipe == nil {
 		step("gate existence: no pipe named %q", name)
-		return done(ntstatus.ObjectNameNotFound, RuleNotFound,
+		return deny(gateExistence, ntstatus.ObjectNameNotFound, RuleNotFound,
 			fmt.Sprintf("there is no pipe named %q", name), fmt.Sprintf("add a [[pipe]] named %q (or start the program that serves it)", name))
 	}
 	step("gate existence: pipe %q exists", r.Pipe.Name)
@@ -117,7 +151,7 @@ func (s *Snapshot) Decide(r Request) Decision {
 	sd, err := s.Descriptor(r.Pipe.SDDL)
 	if err != nil {
 		step("gate DACL: the pipe's SDDL does not parse (%s): deny", sddlDetail(err))
-		return done(ntstatus.AccessDenied, RuleDACL, "the pipe's security descriptor is invalid", "fix the pipe's sddl: "+sddlDetail(err))
+		return deny(0, ntstatus.AccessDenied, RuleDACL, "the pipe's security descriptor is invalid", "fix the pipe's sddl: "+sddlDetail(err))
 	}
 	src := "the pipe's sddl"
 	if r.Pipe.SDDL == "" {
@@ -128,21 +162,30 @@ func (s *Snapshot) Decide(r Request) Decision {
 	for _, t := range res.Trace {
 		step("  %s", s.describeStep(t))
 	}
-	if res.Status != ntstatus.Success {
-		reason, fix := s.explainDenial(sd, tok, r.Identity, res)
-		return done(res.Status, RuleDACL, reason, fix)
-	}
 	granted := res.Granted
+	switch {
+	case res.Status == ntstatus.Success:
+	case bypass&gateDACL != 0:
+		// Assume the fix grants what was asked.
+		granted = res.Desired
+		if granted&security.MaximumAllowed != 0 {
+			granted = security.FileAllAccess
+		}
+	default:
+		reason, fix := s.explainDenial(sd, tok, r.Identity, res)
+		return deny(gateDACL, res.Status, RuleDACL, reason, fix)
+	}
 
 	// Gate 5: direction.
 	switch {
+	case bypass&gateDirection != 0:
 	case r.Pipe.Direction == DirectionInbound && granted&security.FileReadData != 0:
 		step("gate direction: the pipe is inbound (client to server) and READ_DATA was granted: deny")
-		return done(ntstatus.AccessDenied, RuleDirection, "the pipe only carries data from client to server, and the open asks to read",
+		return deny(gateDirection, ntstatus.AccessDenied, RuleDirection, "the pipe only carries data from client to server, and the open asks to read",
 			"open the pipe for writing only, or make the pipe duplex")
 	case r.Pipe.Direction == DirectionOutbound && granted&security.FileWriteData != 0:
 		step("gate direction: the pipe is outbound (server to client) and WRITE_DATA was granted: deny")
-		return done(ntstatus.AccessDenied, RuleDirection, "the pipe only carries data from server to client, and the open asks to write",
+		return deny(gateDirection, ntstatus.AccessDenied, RuleDirection, "the pipe only carries data from server to client, and the open asks to write",
 			"open the pipe for reading only, or make the pipe duplex")
 	}
 	step("gate direction: %s: pass", directionName(r.Pipe.Direction))
@@ -154,7 +197,7 @@ func (s *Snapshot) Decide(r Request) Decision {
 		if p, ok := s.pipes[strings.ToLower(r.Pipe.Name)]; ok {
 			fix = fmt.Sprintf("raise max_instances of pipe %q (now %d), or retry when an instance closes", p.cfg.Name, p.cfg.MaxInstances)
 		}
-		return done(ntstatus.PipeNotAvailable, RuleInstances, "the pipe has no free instance", fix)
+		return deny(gateInstances, ntstatus.PipeNotAvailable, RuleInstances, "the pipe has no free instance", fix)
 	}
 	step("gate instances: a free instance: pass")
 
@@ -162,7 +205,30 @@ func (s *Snapshot) Decide(r Request) Decision {
 		granted |= security.FileReadData
 	}
 	d.Granted = granted
-	return done(ntstatus.Success, RuleGranted, fmt.Sprintf("granted 0x%08X (%s)", granted, security.RightsNames(granted)), "")
+	d.Status, d.Rule, d.Reason = ntstatus.Success, RuleGranted, fmt.Sprintf("granted 0x%08X (%s)", granted, security.RightsNames(granted))
+	code, win32 := ntstatus.Success.Win32()
+	step("result: %s (0x%08X), Win32 %d %s", ntstatus.Success, uint32(ntstatus.Success), code, win32)
+	return d
+}
+
+// joinFixes writes the changes of Fixes as one line: one change as is,
+// several numbered, all needed.
+func joinFixes(fixes []string) string {
+	switch len(fixes) {
+	case 0:
+		return ""
+	case 1:
+		return fixes[0]
+	}
+	var b strings.Builder
+	b.WriteString("all of: ")
+	for i, f := range fixes {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "(%d) %s", i+1, f)
+	}
+	return b.String()
 }
 
 // explainDenial turns a failed AccessCheck into a reason and the smallest

@@ -19,7 +19,8 @@ const explainUsage = `usage: smbpipe explain [--config FILE] --user anonymous|gu
 Shows how the access policy decides an open of \\server\pipe\NAME: each gate,
 every ACE considered with the bits it granted or denied, the NTSTATUS and the
 Win32 error a Windows client sees, and, when denied, the smallest change that
-would grant. A pipe exists if the config lists it; instances are assumed free.
+would grant (when several gates deny, one line per change, all needed). A
+pipe exists if the config lists it; instances are assumed free.
 Exit status: 0 granted, 1 denied, 2 bad input.
 
 --access takes a mask (0x12019F) or names joined by commas: read, write
@@ -129,7 +130,13 @@ func explain(args []string, stdout, stderr io.Writer) int {
 	w.printf("rule:     %s", d.Rule)
 	w.printf("reason:   %s", d.Reason)
 	if d.Status != ntstatus.Success {
-		w.printf("fix:      %s", d.Fix)
+		// Several gates deny: each change on its own line, all needed.
+		for i, f := range d.Fixes {
+			if len(d.Fixes) > 1 {
+				f = fmt.Sprintf("(%d) %s", i+1, f)
+			}
+			w.printf("fix:      %s", f)
+		}
 		return 1
 	}
 	return 0

@@ -29,6 +29,11 @@ func TestExplainGolden(t *testing.T) {
 	}{
 		// Denials, each for a different reason.
 		{"deny-null-session-pipes", []string{"--config", cfg, "--user", "anonymous", "--pipe", "secret"}, 1},
+		// Several gates deny: the fix names every change needed.
+		{"deny-unlisted-and-default-dacl", []string{"--config", cfg, "--user", "anonymous", "--pipe", "private"}, 1},
+		{"deny-unlisted-and-missing", []string{"--config", cfg, "--user", "anonymous", "--pipe", "nosuch"}, 1},
+		{"deny-unlisted-impersonation-and-dacl", []string{"--config", cfg, "--user", "anonymous", "--pipe", "secret", "--impersonation", "3"}, 1},
+		{"deny-unlisted-null-dacl", []string{"--config", cfg, "--user", "anonymous", "--pipe", "open"}, 1},
 		{"deny-not-found", []string{"--config", cfg, "--user", "alice", "--pipe", "nosuch"}, 1},
 		{"deny-default-dacl-read-only", []string{"--config", cfg, "--user", "anonymous", "--pipe", "readonly"}, 1},
 		{"deny-network-ace", []string{"--config", cfg, "--user", "alice", "--pipe", "localonly", "--access", "0x3"}, 1},

@@ -417,3 +417,35 @@ func (s *Snapshot) Backend(name string) (Backend, bool) {
 // NullSessionPipe reports whether name is listed in NullSessionPipes
 // (whole name, case-insensitive; entries normalised).
 func (s *Snapshot) NullSessionPipe(name string) bool { return s.nullPipes[strings.ToLower(name)] }
+
+// LookupSID resolves a name to a SID the way an administrator writes it in
+// this server's terms: an account (case-insensitive; canonical is its
+// configured name), "guest" or "Guest" (machine-501), "Administrator"
+// (machine-500), "anonymous" (S-1-5-7), "machine" (the machine SID), a
+// BUILTIN group ("Administrators", `BUILTIN\Users`), an SDDL alias ("AU")
+// or a literal S-1-… string. ok is false for anything else.
+func (s *Snapshot) LookupSID(name string) (sid security.SID, canonical string, ok bool) {
+	if a, found := s.accounts[strings.ToLower(name)]; found {
+		return a.sid, a.name, true
+	}
+	switch strings.ToLower(name) {
+	case "guest":
+		g, _ := s.machine.WithRID(security.RIDGuest)
+		return g, "Guest", true
+	case "administrator":
+		a, _ := s.machine.WithRID(security.RIDAdministrator)
+		return a, "Administrator", true
+	case "anonymous":
+		return security.AnonymousLogon(), "ANONYMOUS LOGON", true
+	case "machine":
+		return s.machine, "machine", true
+	}
+	if g, err := groupSID(name, s.ctx); err == nil {
+		return g, s.sidName(g), true
+	}
+	return security.SID{}, "", false
+}
+
+// SIDName names a SID for people: a well-known name, an account of this
+// server, Administrator or Guest of its machine SID, else the SID string.
+func (s *Snapshot) SIDName(x security.SID) string { return s.sidName(x) }

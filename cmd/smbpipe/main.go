@@ -3,6 +3,7 @@
 //	smbpipe serve   [--config FILE] [--listen ADDR]
 //	smbpipe dial    [-U USER[%PASS]] [-p PORT] //HOST/pipe/NAME
 //	smbpipe explain --config FILE --user WHO --pipe NAME [--access MASK]
+//	smbpipe sid     [--config FILE] [--token] NAME...
 package main
 
 import (
@@ -16,6 +17,7 @@ commands:
   serve     run the SMB2/3 named-pipe server (embedded default config without --config)
   dial      open a pipe and copy stdin to it and it to stdout
   explain   show how the access policy decides a pipe open
+  sid       print the SID (and token) of an account, guest, anonymous or group
   bench     load generator: connect/transact/stream/echo/sessions, TCP floor
 `
 
@@ -32,6 +34,8 @@ func main() {
 		code = runDial(args)
 	case "explain":
 		code = runExplain(args)
+	case "sid":
+		code = runSID(args)
 	case "bench":
 		code = runBench(args)
 	case "help", "-h", "--help":

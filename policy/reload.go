@@ -96,8 +96,8 @@ func (st *Store) load() ([]byte, *Snapshot, error) {
 
 // Reload re-reads the file (the CLI calls it on SIGHUP). On success the
 // new snapshot is current and returned. On failure nothing changes: the
-// error (with file, line and reason) is logged and returned and Failures
-// rises.
+// error (with file, line and reason) is logged with the new Failures count
+// ("failures") and returned.
 func (st *Store) Reload() (*Snapshot, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -124,8 +124,8 @@ func (st *Store) reloadLocked(force bool) (*Snapshot, error) {
 		err = fmt.Errorf("policy: %w", err)
 	}
 	if err != nil {
-		st.failures.Add(1)
-		st.logger.Error("policy reload failed; keeping the previous policy", "file", st.path, "error", err.Error())
+		n := st.failures.Add(1)
+		st.logger.Error("policy reload failed; keeping the previous policy", "file", st.path, "error", err.Error(), "failures", n)
 		return nil, err
 	}
 	st.lastData = data

@@ -114,19 +114,27 @@ func (s *server) Log() string {
 	return s.log.String()
 }
 
-var listeningRE = regexp.MustCompile(`msg="smbpipe listening" addr=(\S+)`)
+var listeningRE = regexp.MustCompile(`msg="smbpipe listening" addr=(\S+)|"msg":"smbpipe listening".*"addr":"([^"]+)"`)
 
 // startServer runs `smbpipe serve` with config on a free loopback port,
 // waits for its listening line, and stops it (by its PID) when the test
 // ends. The server's log is printed if the test failed.
 func startServer(t *testing.T, config string) *server {
 	t.Helper()
+	return startServerArgs(t, config)
+}
+
+// startServerArgs is startServer with extra serve flags (e.g.
+// "--log-format", "json").
+func startServerArgs(t *testing.T, config string, extra ...string) *server {
+	t.Helper()
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "smbpipe.toml")
 	if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: exec.Command(smbpipeBin, "serve", "--config", cfgPath, "--listen", "127.0.0.1:0", "--log-level", "debug")}
+	args := append([]string{"serve", "--config", cfgPath, "--listen", "127.0.0.1:0", "--log-level", "debug"}, extra...)
+	s := &server{cmd: exec.Command(smbpipeBin, args...)}
 	s.configDir = dir
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
@@ -145,7 +153,7 @@ func startServer(t *testing.T, config string) *server {
 			s.mu.Unlock()
 			if m := listeningRE.FindStringSubmatch(line); m != nil {
 				select {
-				case addrc <- m[1]:
+				case addrc <- m[1] + m[2]:
 				default:
 				}
 			}

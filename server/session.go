@@ -138,13 +138,14 @@ func (c *conn) authenticate(r *request, buf []byte, s *session, snap *policy.Sna
 	var flags uint16
 	switch {
 	case err == nil && res.Anonymous:
-		if !cfg.AllowAnonymous {
-			c.failSession(s, r, "anonymous logon refused (allow_anonymous = false)")
-			return buf, ntstatus.AccessDenied, nil
+		// The same session rules as `smbpipe explain` (allow_anonymous).
+		if sd := snap.CheckSession(true, ""); sd.Status != ntstatus.Success {
+			c.failSession(s, r, "anonymous logon refused: "+sd.Reason, "rule", sd.Rule)
+			return buf, sd.Status, nil
 		}
 		ident = policy.Identity{Kind: policy.Anonymous}
 		flags = smb2.SessionFlagIsNull
-	case errors.Is(err, ntlm.ErrNoSuchUser) && cfg.Guest && res != nil:
+	case errors.Is(err, ntlm.ErrNoSuchUser) && res != nil && guestAllowed(snap, res.User):
 		ident = policy.Identity{Kind: policy.Guest, User: res.User, Domain: res.Domain}
 		flags = smb2.SessionFlagIsGuest
 	case err != nil:
@@ -200,6 +201,13 @@ func (c *conn) authenticate(r *request, buf []byte, s *session, snap *policy.Sna
 		"user", ident.User, "domain", ident.Domain, "dialect", dialectName(c.dialect),
 		"signing", s.signingRequired, "reauth", reauth)
 	return (&smb2.SessionSetupResponse{SessionFlags: flags, SecurityBuffer: out}).Append(buf), ntstatus.Success, nil
+}
+
+// guestAllowed reports whether the session rules make an unknown user name
+// a guest session (guest = true).
+func guestAllowed(snap *policy.Snapshot, user string) bool {
+	sd := snap.CheckSession(false, user)
+	return sd.Status == ntstatus.Success && sd.Kind == policy.Guest
 }
 
 // unwrap extracts the NTLMSSP token (and the client's mechListMIC) from a

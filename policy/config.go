@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pelletier/go-toml/v2"
 	"github.com/pelletier/go-toml/v2/unstable"
@@ -39,6 +40,73 @@ type Config struct {
 	Lsa            Lsa
 	Accounts       []Account
 	Pipes          []Pipe
+	Limits         Limits
+}
+
+// Limits bound what clients may take from the server ([limits]). Parse
+// fills absent keys with the defaults below; in a Config built in Go a zero
+// field means that default (Limits.WithDefaults), so every limit is always
+// in force. A reload applies to connections accepted afterwards, except
+// MaxConnections, which applies at once.
+type Limits struct {
+	// MaxConnections is the most client connections at once; further
+	// connections are closed on accept (4096).
+	MaxConnections int
+	// MaxSessionsPerConnection: a further SESSION_SETUP is answered
+	// STATUS_REQUEST_NOT_ACCEPTED (64).
+	MaxSessionsPerConnection int
+	// MaxOpensPerSession: a further CREATE is answered
+	// STATUS_TOO_MANY_OPENED_FILES (1024).
+	MaxOpensPerSession int
+	// MaxAsyncPerConnection is the most outstanding async operations
+	// (pending READ, WRITE, TRANSCEIVE) of one connection; a further one is
+	// answered STATUS_INSUFFICIENT_RESOURCES (512).
+	MaxAsyncPerConnection int
+	// MaxMessageSize is the largest transport frame accepted, in bytes; a
+	// longer frame closes the connection. The sizes offered in NEGOTIATE
+	// are lowered to fit (8 MiB + 64 KiB; at least 128 KiB).
+	MaxMessageSize int
+	// HandshakeTimeout is how long a new connection has to finish NEGOTIATE
+	// and its first SESSION_SETUP, and how long the rest of a frame may take
+	// once its first byte arrived (a client trickling bytes is dropped)
+	// (30s).
+	HandshakeTimeout time.Duration
+	// IdleTimeout closes a connection that sent nothing for this long and
+	// has no pipe open (15m).
+	IdleTimeout time.Duration
+}
+
+// Default limits (see Limits).
+const (
+	DefaultMaxConnections           = 4096
+	DefaultMaxSessionsPerConnection = 64
+	DefaultMaxOpensPerSession       = 1024
+	DefaultMaxAsyncPerConnection    = 512
+	DefaultMaxMessageSize           = 8<<20 + 64<<10
+	MinMaxMessageSize               = 128 << 10
+	DefaultHandshakeTimeout         = 30 * time.Second
+	DefaultIdleTimeout              = 15 * time.Minute
+)
+
+// WithDefaults returns l with every zero field set to its default.
+func (l Limits) WithDefaults() Limits {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&l.MaxConnections, DefaultMaxConnections)
+	def(&l.MaxSessionsPerConnection, DefaultMaxSessionsPerConnection)
+	def(&l.MaxOpensPerSession, DefaultMaxOpensPerSession)
+	def(&l.MaxAsyncPerConnection, DefaultMaxAsyncPerConnection)
+	def(&l.MaxMessageSize, DefaultMaxMessageSize)
+	if l.HandshakeTimeout == 0 {
+		l.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if l.IdleTimeout == 0 {
+		l.IdleTimeout = DefaultIdleTimeout
+	}
+	return l
 }
 
 // LanmanServer is HKLM\SYSTEM\CurrentControlSet\Services\LanmanServer\Parameters.
@@ -138,6 +206,15 @@ type rawConfig struct {
 		MaxInstances *int    `toml:"max_instances"`
 		SDDL         string  `toml:"sddl"`
 	} `toml:"pipe"`
+	Limits struct {
+		MaxConnections           *int    `toml:"max_connections"`
+		MaxSessionsPerConnection *int    `toml:"max_sessions_per_connection"`
+		MaxOpensPerSession       *int    `toml:"max_opens_per_session"`
+		MaxAsyncPerConnection    *int    `toml:"max_async_per_connection"`
+		MaxMessageSize           *int    `toml:"max_message_size"`
+		HandshakeTimeout         *string `toml:"handshake_timeout"`
+		IdleTimeout              *string `toml:"idle_timeout"`
+	} `toml:"limits"`
 }
 
 // Default returns the embedded default configuration (a new copy on every
@@ -188,6 +265,49 @@ func Parse(data []byte, filename string) (*Config, error) {
 	}
 	loc := newLocator(data)
 	var errs []error
+	rl := &raw.Limits
+	cfg.Limits = Limits{
+		MaxConnections:           deref(rl.MaxConnections, DefaultMaxConnections),
+		MaxSessionsPerConnection: deref(rl.MaxSessionsPerConnection, DefaultMaxSessionsPerConnection),
+		MaxOpensPerSession:       deref(rl.MaxOpensPerSession, DefaultMaxOpensPerSession),
+		MaxAsyncPerConnection:    deref(rl.MaxAsyncPerConnection, DefaultMaxAsyncPerConnection),
+		MaxMessageSize:           deref(rl.MaxMessageSize, DefaultMaxMessageSize),
+		HandshakeTimeout:         DefaultHandshakeTimeout,
+		IdleTimeout:              DefaultIdleTimeout,
+	}
+	for _, n := range []struct {
+		key string
+		v   *int
+	}{
+		{"limits.max_connections", rl.MaxConnections},
+		{"limits.max_sessions_per_connection", rl.MaxSessionsPerConnection},
+		{"limits.max_opens_per_session", rl.MaxOpensPerSession},
+		{"limits.max_async_per_connection", rl.MaxAsyncPerConnection},
+	} {
+		if n.v != nil && *n.v <= 0 {
+			errs = append(errs, &ConfigError{File: filename, Line: loc.line(n.key), Key: n.key,
+				Msg: fmt.Sprintf("%d: want a positive number", *n.v)})
+		}
+	}
+	for _, d := range []struct {
+		key string
+		in  *string
+		out *time.Duration
+	}{
+		{"limits.handshake_timeout", rl.HandshakeTimeout, &cfg.Limits.HandshakeTimeout},
+		{"limits.idle_timeout", rl.IdleTimeout, &cfg.Limits.IdleTimeout},
+	} {
+		if d.in == nil {
+			continue
+		}
+		v, err := time.ParseDuration(*d.in)
+		if err != nil || v <= 0 {
+			errs = append(errs, &ConfigError{File: filename, Line: loc.line(d.key), Key: d.key,
+				Msg: fmt.Sprintf("%q: want a positive duration such as \"30s\" or \"15m\"", *d.in)})
+			continue
+		}
+		*d.out = v
+	}
 	for i, a := range raw.Account {
 		acc := Account{Name: a.Name, Password: a.Password, NTHash: a.NTHash, Groups: a.Groups}
 		if a.RID != nil {

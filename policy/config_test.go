@@ -3,6 +3,7 @@ package policy_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/smbpipe/smbpipe/policy"
 )
@@ -38,6 +39,36 @@ func TestParseDefaults(t *testing.T) {
 	c, err = policy.Parse([]byte("[LanmanServer]\nRestrictNullSessAccess = 0\n"), "zero.toml")
 	if err != nil || c.LanmanServer.RestrictNullSessAccess != 0 {
 		t.Fatalf("%+v %v", c, err)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	c, err := policy.Parse(nil, "empty.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := policy.Limits{}.WithDefaults()
+	if c.Limits != want {
+		t.Fatalf("absent [limits] = %+v, want %+v", c.Limits, want)
+	}
+	if d := policy.Default().Limits; d != want {
+		t.Fatalf("default.toml [limits] = %+v, want the documented defaults %+v", d, want)
+	}
+	c, err = policy.Parse([]byte("[limits]\nmax_connections = 7\nidle_timeout = \"2m\"\n"), "l.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Limits.MaxConnections != 7 || c.Limits.IdleTimeout != 2*time.Minute || c.Limits.MaxOpensPerSession != policy.DefaultMaxOpensPerSession {
+		t.Fatalf("%+v", c.Limits)
+	}
+	// A Config built in Go: zero limits mean the defaults; negative ones
+	// are refused.
+	if _, err := policy.Compile(&policy.Config{Listen: "127.0.0.1:1", ServerName: "S", Signing: "enabled"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = policy.Compile(&policy.Config{Listen: "127.0.0.1:1", ServerName: "S", Signing: "enabled", Limits: policy.Limits{IdleTimeout: -1}})
+	if err == nil || !strings.Contains(err.Error(), "limits.idle_timeout") {
+		t.Fatalf("negative limit: %v", err)
 	}
 }
 
@@ -80,6 +111,12 @@ sddl = "D:(A;;FA;;;SY)(A;;XX;;;WD)"
 		{"ace type", "[[pipe]]\nname = \"e\"\nbackend = \"echo\"\nsddl = \"D:(OA;;FA;;;WD)\"\n", []string{`pipe[0].sddl: ACE 1 (OA;;FA;;;WD): ACE type "OA" is not supported (only A and D)`}},
 		{"machine sid", "machine_sid = \"S-1-5-32\"\n", []string{"smbpipe.toml:1: machine_sid"}},
 		{"listen", "listen = \"nohost\"\n", []string{"smbpipe.toml:1: listen"}},
+		{"limits unknown key", "[limits]\nmax_conns = 3\n", []string{"smbpipe.toml:2: limits.max_conns: unknown key"}},
+		{"limits zero", "[limits]\nmax_connections = 0\n", []string{"smbpipe.toml:2: limits.max_connections: 0: want a positive number"}},
+		{"limits negative", "\n[limits]\nmax_opens_per_session = -5\n", []string{"smbpipe.toml:3: limits.max_opens_per_session"}},
+		{"limits message size", "[limits]\nmax_message_size = 1000\n", []string{"smbpipe.toml:2: limits.max_message_size: 1000: want 131072"}},
+		{"limits duration", "[limits]\nidle_timeout = \"soon\"\n", []string{`smbpipe.toml:2: limits.idle_timeout: "soon": want a positive duration`}},
+		{"limits zero duration", "[limits]\n\nhandshake_timeout = \"0s\"\n", []string{"smbpipe.toml:3: limits.handshake_timeout"}},
 		{"several at once", "signing = \"x\"\n[[pipe]]\nname = \"e\"\nbackend = \"zz\"\n", []string{"smbpipe.toml:1: signing", "smbpipe.toml:4: pipe[0].backend"}},
 	}
 	for _, tt := range tests {

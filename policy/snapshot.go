@@ -99,6 +99,25 @@ func compile(in *Config) (*Snapshot, []*ConfigError) {
 	if v := cfg.LanmanServer.RestrictNullSessAccess; v != 0 && v != 1 {
 		bad("LanmanServer.RestrictNullSessAccess", "%d: want 0 or 1", v)
 	}
+	for _, l := range []struct {
+		key string
+		v   int64
+	}{
+		{"limits.max_connections", int64(cfg.Limits.MaxConnections)},
+		{"limits.max_sessions_per_connection", int64(cfg.Limits.MaxSessionsPerConnection)},
+		{"limits.max_opens_per_session", int64(cfg.Limits.MaxOpensPerSession)},
+		{"limits.max_async_per_connection", int64(cfg.Limits.MaxAsyncPerConnection)},
+		{"limits.max_message_size", int64(cfg.Limits.MaxMessageSize)},
+		{"limits.handshake_timeout", int64(cfg.Limits.HandshakeTimeout)},
+		{"limits.idle_timeout", int64(cfg.Limits.IdleTimeout)},
+	} {
+		if l.v < 0 {
+			bad(l.key, "%d: must not be negative", l.v)
+		}
+	}
+	if v := cfg.Limits.MaxMessageSize; v != 0 && (v < MinMaxMessageSize || v > 1<<30) {
+		bad("limits.max_message_size", "%d: want %d to %d bytes", v, MinMaxMessageSize, 1<<30)
+	}
 	if v := cfg.Lsa.EveryoneIncludesAnonymous; v != 0 && v != 1 {
 		bad("Lsa.EveryoneIncludesAnonymous", "%d: want 0 or 1", v)
 	}

@@ -25,6 +25,10 @@ type RawRequest struct {
 	KeepMessageID bool
 	// NoSign sends the request unsigned even on a signing session.
 	NoSign bool
+	// Sign signs the request whenever the session has a signing key, even
+	// when the session does not sign in general (as a 3.1.1 TREE_CONNECT
+	// must be). NoSign wins.
+	Sign bool
 }
 
 // RawResponse is the final response to a RawRequest.
@@ -48,7 +52,7 @@ func (c *Conn) RoundTrip(ctx context.Context, req *RawRequest) (*RawResponse, er
 	if size == 0 {
 		size = len(req.Body)
 	}
-	r := &request{hdr: req.Header, buf: bp, size: size, keepMID: req.KeepMessageID, noSign: req.NoSign}
+	r := &request{hdr: req.Header, buf: bp, size: size, keepMID: req.KeepMessageID, noSign: req.NoSign, forceSign: req.Sign}
 	cl, err := c.roundTrip(ctx, r)
 	if err != nil {
 		return nil, fmt.Errorf("client: raw %v: %w", req.Header.Command, err)

@@ -50,7 +50,8 @@ type asyncOp struct {
 func (c *conn) goAsync(r *request, buf []byte, op *asyncOp) ([]byte, ntstatus.Status, error) {
 	c.amu.Lock()
 	defer c.amu.Unlock()
-	if len(c.async) >= maxAsync {
+	if len(c.async) >= c.lim.MaxAsyncPerConnection {
+		c.limitHit(limAsync, "max", c.lim.MaxAsyncPerConnection)
 		return buf, ntstatus.InsufficientResources, nil
 	}
 	c.nextAsync++

@@ -15,16 +15,16 @@ import (
 
 	"github.com/smbpipe/smbpipe/internal/smbcrypto"
 	"github.com/smbpipe/smbpipe/ntstatus"
+	"github.com/smbpipe/smbpipe/policy"
 	"github.com/smbpipe/smbpipe/smb2"
 )
 
-// Limits of one connection.
+// Limits of one connection; the configurable ones are in policy.Limits.
 const (
-	maxIOSize    = 8 << 20            // MaxTransact/Read/WriteSize offered on 2.1+
-	maxIOSize202 = 64 << 10           // on 2.0.2 (no CAP_LARGE_MTU)
-	maxFrame     = maxIOSize + 64<<10 // largest frame read
-	maxCredits   = 512                // most credits a client may hold
-	maxAsync     = 512                // outstanding async operations
+	maxIOSize    = 8 << 20  // MaxTransact/Read/WriteSize offered on 2.1+ (at most)
+	maxIOSize202 = 64 << 10 // on 2.0.2 (no CAP_LARGE_MTU)
+	frameSlack   = 64 << 10 // room for headers and compounds beyond maxIO in a frame
+	maxCredits   = 512      // most credits a client may hold
 )
 
 // errDisconnect makes the reader drop the connection.
@@ -46,6 +46,14 @@ type conn struct {
 	// fits now and never block.
 	done    context.Context
 	closing atomic.Bool
+
+	// lim are the limits in force when the connection was accepted.
+	lim policy.Limits
+	// handshakeDeadline ends the time to finish NEGOTIATE and the first
+	// SESSION_SETUP; established is set once a session is valid.
+	handshakeDeadline time.Time
+	established       bool
+	limitsLogged      atomic.Uint32 // bit per limit already logged
 
 	// negotiation
 	dialect        smb2.Dialect // 0: none yet; DialectWildcard after SMB1 upgrade
@@ -91,7 +99,7 @@ type elem struct {
 	preauth *smbcrypto.PreauthHash // non-nil: hash this response into it
 }
 
-func newConn(s *Server, nc net.Conn) *conn {
+func newConn(s *Server, nc net.Conn, lim policy.Limits) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	done, stop := context.WithCancel(context.Background())
 	stop()
@@ -111,7 +119,10 @@ func newConn(s *Server, nc net.Conn) *conn {
 		nextSess: 1,
 		nextTree: 1,
 		nextFile: 1,
-		maxIO:    maxIOSize,
+		maxIO:    uint32(min(maxIOSize, lim.MaxMessageSize-frameSlack)),
+		lim:      lim,
+
+		handshakeDeadline: time.Now().Add(lim.HandshakeTimeout),
 	}
 }
 
@@ -121,6 +132,7 @@ func (c *conn) serve() {
 	defer c.teardown()
 	defer func() {
 		if r := recover(); r != nil {
+			c.srv.metrics.panics.Inc()
 			c.log.Error("smb connection panic; closing it", "panic", r, "stack", string(debug.Stack()))
 		}
 	}()
@@ -160,7 +172,7 @@ func (c *conn) teardown() {
 	c.nc.Close()
 	c.cancel()
 	for _, s := range c.sessions {
-		c.endSession(s)
+		c.dropSession(s)
 	}
 	for _, o := range c.opens { // none left, unless a table is inconsistent
 		c.closeOpen(o)
@@ -169,25 +181,89 @@ func (c *conn) teardown() {
 	c.log.Debug("smb connection closed")
 }
 
+// readFrame reads one transport frame. Waiting for a frame's first byte is
+// bounded by the handshake deadline until a session is established, then
+// by the idle timeout (which does not apply while a pipe is open); the rest
+// of the frame must follow within HandshakeTimeout. The returned payload is
+// valid until the next call.
 func (c *conn) readFrame() ([]byte, error) {
-	if _, err := io.ReadFull(c.nc, c.rhdr[:]); err != nil {
+	var dl time.Time
+	if c.established {
+		dl = time.Now().Add(c.lim.IdleTimeout)
+	} else {
+		dl = c.handshakeDeadline
+	}
+	for {
+		if err := c.setReadDeadline(dl); err != nil {
+			return nil, err
+		}
+		_, err := io.ReadFull(c.nc, c.rhdr[:1])
+		if err == nil {
+			break
+		}
+		if !isTimeout(err) || c.closing.Load() {
+			return nil, err
+		}
+		if !c.established {
+			c.limitHit(limHandshake, "timeout", c.lim.HandshakeTimeout)
+			return nil, err
+		}
+		if len(c.opens) == 0 {
+			c.limitHit(limIdle, "timeout", c.lim.IdleTimeout)
+			return nil, err
+		}
+		dl = time.Now().Add(c.lim.IdleTimeout) // not idle: a pipe is open
+	}
+	fdl := time.Now().Add(c.lim.HandshakeTimeout)
+	if !c.established && c.handshakeDeadline.Before(fdl) {
+		fdl = c.handshakeDeadline
+	}
+	if err := c.setReadDeadline(fdl); err != nil {
 		return nil, err
+	}
+	if _, err := io.ReadFull(c.nc, c.rhdr[1:]); err != nil {
+		return nil, c.frameErr(err)
 	}
 	n, err := smb2.FrameLength(c.rhdr)
 	if err != nil {
 		return nil, err
 	}
-	if n > maxFrame {
-		return nil, errors.New("server: frame too large")
+	if n > c.lim.MaxMessageSize {
+		c.limitHit(limMessageSize, "length", n, "max", c.lim.MaxMessageSize)
+		return nil, fmt.Errorf("server: frame of %d bytes exceeds max_message_size %d", n, c.lim.MaxMessageSize)
 	}
 	if cap(c.rbuf) < n {
 		c.rbuf = make([]byte, n, max(n, 64<<10))
 	}
 	c.rbuf = c.rbuf[:n]
 	if _, err := io.ReadFull(c.nc, c.rbuf); err != nil {
-		return nil, err
+		return nil, c.frameErr(err)
 	}
 	return c.rbuf, nil
+}
+
+// setReadDeadline sets the socket's read deadline unless the connection
+// is closing (drain sets closing before its own deadline, so a drain is
+// never overwritten).
+func (c *conn) setReadDeadline(t time.Time) error {
+	c.nc.SetReadDeadline(t)
+	if c.closing.Load() {
+		return net.ErrClosed
+	}
+	return nil
+}
+
+// frameErr accounts a read error in the middle of a frame.
+func (c *conn) frameErr(err error) error {
+	if isTimeout(err) && !c.closing.Load() {
+		c.limitHit(limHandshake, "what", "a frame begun was not finished in time", "timeout", c.lim.HandshakeTimeout)
+	}
+	return err
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // chain carries what related compound requests inherit.
@@ -548,7 +624,7 @@ func (c *conn) handleSMB1(msg []byte) error {
 	c.dialect = d
 	if d == smb2.Dialect202 {
 		c.negotiated = true
-		c.maxIO = maxIOSize202
+		c.maxIO = min(c.maxIO, maxIOSize202)
 	}
 	c.serverSecMode = c.securityMode()
 	bp := c.srv.bufs.get()

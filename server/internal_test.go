@@ -76,7 +76,7 @@ func newTestServer(t testing.TB) (*Server, *pipe.Listener) {
 func newTestConn(t testing.TB, srv *Server, pipeName string) (*conn, *fakeConn) {
 	t.Helper()
 	fc := &fakeConn{}
-	c := newConn(srv, fc)
+	c := newConn(srv, fc, policy.Limits{}.WithDefaults())
 	c.dialect, c.negotiated = smb2.Dialect210, true
 	s := &session{id: 1, valid: true, ident: policy.Identity{Kind: policy.User, User: "alice"}, trees: map[uint32]*tree{}}
 	c.sessions[1] = s
@@ -332,7 +332,7 @@ func TestSMB1Upgrade(t *testing.T) {
 	}
 	for _, tc := range tests {
 		fc := &fakeConn{}
-		c := newConn(srv, fc)
+		c := newConn(srv, fc, policy.Limits{}.WithDefaults())
 		if err := c.handleFrame(smb1(tc.dialects...)); err != nil {
 			t.Fatal(err)
 		}
@@ -346,7 +346,7 @@ func TestSMB1Upgrade(t *testing.T) {
 		}
 		c.teardown()
 	}
-	c := newConn(srv, &fakeConn{})
+	c := newConn(srv, &fakeConn{}, policy.Limits{}.WithDefaults())
 	if err := c.handleFrame(smb1("NT LM 0.12")); err == nil {
 		t.Error("SMB1-only NEGOTIATE accepted")
 	}

@@ -100,7 +100,7 @@ func (c *conn) negotiate(r *request, buf []byte) ([]byte, ntstatus.Status, error
 	c.dialect = d
 	c.negotiated = true
 	if d == smb2.Dialect202 {
-		c.maxIO = maxIOSize202
+		c.maxIO = min(c.maxIO, maxIOSize202)
 	}
 	r.noSign = true
 	return c.appendNegotiateResponse(buf, d, ctxs), ntstatus.Success, nil

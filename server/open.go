@@ -39,6 +39,10 @@ func (c *conn) create(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
 	if err := req.Decode(r.msg); err != nil {
 		return buf, ntstatus.InvalidParameter, nil
 	}
+	if r.sess.nOpens >= c.lim.MaxOpensPerSession {
+		c.limitHit(limOpens, "max", c.lim.MaxOpensPerSession)
+		return buf, ntstatus.TooManyOpenedFiles, nil
+	}
 	name, err := smb2.UTF16ToString(req.Name)
 	if err != nil {
 		return buf, ntstatus.InvalidParameter, nil
@@ -78,6 +82,11 @@ func (c *conn) create(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
 	}
 	c.audit(r, &preq, &d, st)
 	if st != ntstatus.Success {
+		rule := d.Rule
+		if st != d.Status {
+			rule = "open"
+		}
+		c.srv.metrics.denials.WithLabelValues(rule).Inc()
 		return buf, st, nil
 	}
 
@@ -91,6 +100,9 @@ func (c *conn) create(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
 	c.nextFile++
 	c.opens[o.id.Volatile] = o
 	r.tree.opens[o.id.Volatile] = o
+	r.sess.nOpens++
+	c.srv.metrics.opensOpen.Inc()
+	c.srv.metrics.opensTotal.Inc()
 	r.open = o
 
 	resp := smb2.CreateResponse{
@@ -130,6 +142,8 @@ func (c *conn) closeOpen(o *open) {
 	o.end.Close()
 	delete(c.opens, o.id.Volatile)
 	delete(o.tree.opens, o.id.Volatile)
+	o.tree.sess.nOpens--
+	c.srv.metrics.opensOpen.Dec()
 }
 
 // flush handles FLUSH: pipe writes are not buffered by the server.

@@ -28,6 +28,9 @@ type Server struct {
 	guid  [16]byte
 	start time.Time
 
+	metrics        *metrics
+	lastRefusalLog atomic.Int64 // unix nanoseconds; see refuseConn
+
 	mu        sync.Mutex
 	closed    bool
 	listeners map[net.Listener]struct{}
@@ -48,6 +51,7 @@ func New(opts Options) (*Server, error) {
 		log:       opts.Logger,
 		ns:        opts.Namespace,
 		start:     time.Now(),
+		metrics:   newMetrics(),
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*conn]struct{}),
 		pipes:     make(map[string]*configPipe),
@@ -82,6 +86,7 @@ func (s *Server) SetPolicy(snap *policy.Snapshot) error {
 		return errors.New("server: nil snapshot")
 	}
 	s.snap.Store(snap)
+	s.metrics.reloads.Inc()
 	return s.syncPipes(snap)
 }
 
@@ -119,18 +124,29 @@ func (s *Server) Serve(l net.Listener) error {
 			return err
 		}
 		delay = 0
-		c := newConn(s, nc)
+		s.metrics.connsTotal.Inc()
+		lim := s.snapshot().Config().Limits.WithDefaults()
+		c := newConn(s, nc, lim)
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
 			nc.Close()
 			return ErrServerClosed
 		}
+		if len(s.conns) >= lim.MaxConnections {
+			s.mu.Unlock()
+			nc.Close()
+			c.cancel()
+			s.refuseConn(c.remote, lim.MaxConnections)
+			continue
+		}
 		s.conns[c] = struct{}{}
 		s.connWG.Add(1)
 		s.mu.Unlock()
+		s.metrics.connsOpen.Inc()
 		go func() {
 			defer s.connWG.Done()
+			defer s.metrics.connsOpen.Dec()
 			c.serve()
 			s.mu.Lock()
 			delete(s.conns, c)

@@ -198,6 +198,7 @@ func TestTreeConnect(t *testing.T) {
 		resp, err := c.RoundTrip(t.Context(), &client.RawRequest{
 			Header: smb2.Header{Command: smb2.CmdTreeConnect, SessionID: c.SessionID()},
 			Body:   (&smb2.TreeConnectRequest{Path: smb2.AppendUTF16(nil, share)}).Append(nil),
+			Sign:   true,
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -29,6 +29,8 @@ type session struct {
 	signer          smbcrypto.Signer // signs responses; used under conn.wmu
 	verifier        smbcrypto.Signer // verifies requests; reader only
 	trees           map[uint32]*tree
+	nOpens          int  // opens on all its trees (max_opens_per_session)
+	counted         bool // in the sessions gauge
 }
 
 // NTLMSSP message types (byte 8 of a message).
@@ -67,6 +69,11 @@ func (c *conn) sessionSetup(r *request, buf []byte) ([]byte, ntstatus.Status, er
 	}
 	var s *session
 	if r.hdr.SessionID == 0 {
+		if len(c.sessions) >= c.lim.MaxSessionsPerConnection {
+			c.limitHit(limSessions, "max", c.lim.MaxSessionsPerConnection)
+			r.noSign = true
+			return buf, ntstatus.RequestNotAccepted, nil
+		}
 		s = &session{id: c.nextSess, trees: make(map[uint32]*tree)}
 		c.nextSess++
 		if c.dialect == smb2.Dialect311 {
@@ -140,6 +147,7 @@ func (c *conn) authenticate(r *request, buf []byte, s *session, snap *policy.Sna
 	case err == nil && res.Anonymous:
 		// The same session rules as `smbpipe explain` (allow_anonymous).
 		if sd := snap.CheckSession(true, ""); sd.Status != ntstatus.Success {
+			c.srv.metrics.denials.WithLabelValues(sd.Rule).Inc()
 			c.failSession(s, r, "anonymous logon refused: "+sd.Reason, "rule", sd.Rule)
 			return buf, sd.Status, nil
 		}
@@ -153,6 +161,7 @@ func (c *conn) authenticate(r *request, buf []byte, s *session, snap *policy.Sna
 		if res != nil {
 			user = res.Domain + `\` + res.User
 		}
+		c.srv.metrics.denials.WithLabelValues("logon-failure").Inc()
 		c.failSession(s, r, "logon failure", "user", user, "err", err)
 		return buf, ntstatus.LogonFailure, nil
 	default:
@@ -197,6 +206,12 @@ func (c *conn) authenticate(r *request, buf []byte, s *session, snap *policy.Sna
 	s.sids = snap.SIDs(ident)
 	s.valid = true
 	s.mechTypes = nil
+	c.established = true
+	if !s.counted {
+		s.counted = true
+		c.srv.metrics.sessionsOpen.Inc()
+	}
+	c.srv.metrics.sessionsTotal.WithLabelValues(kindName(ident.Kind)).Inc()
 	c.log.Info("smb session established", "session", s.id, "kind", kindName(ident.Kind),
 		"user", ident.User, "domain", ident.Domain, "dialect", dialectName(c.dialect),
 		"signing", s.signingRequired, "reauth", reauth)
@@ -241,16 +256,24 @@ func (c *conn) failSession(s *session, r *request, msg string, args ...any) {
 	c.log.Info("smb session setup failed: "+msg, append([]any{"session", s.id}, args...)...)
 	r.noSign = true
 	s.hs = nil
-	c.endSession(s)
-	delete(c.sessions, s.id)
+	c.dropSession(s)
 }
 
 // logoff handles LOGOFF: every tree and open of the session ends (pending
 // reads complete with STATUS_PIPE_BROKEN).
 func (c *conn) logoff(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
-	c.endSession(r.sess)
-	delete(c.sessions, r.sess.id)
+	c.dropSession(r.sess)
 	return (&smb2.LogoffResponse{}).Append(buf), ntstatus.Success, nil
+}
+
+// dropSession ends s and forgets it.
+func (c *conn) dropSession(s *session) {
+	c.endSession(s)
+	delete(c.sessions, s.id)
+	if s.counted {
+		s.counted = false
+		c.srv.metrics.sessionsOpen.Dec()
+	}
 }
 
 // endSession disconnects every tree of s.

@@ -8,16 +8,20 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/smbpipe/smbpipe/policy"
 	"github.com/smbpipe/smbpipe/server"
 )
 
-const serveUsage = `usage: smbpipe serve [--config FILE] [--listen ADDR] [--log-format text|json]
+const serveUsage = `usage: smbpipe serve [--config FILE] [--listen ADDR] [--metrics ADDR] [--log-format text|json]
 
 Serves the named pipes of the configuration over SMB2/SMB3 (IPC$). Without
 --config it serves the embedded default: a demo "echo" pipe on
@@ -27,6 +31,9 @@ and SIGHUP reloads it; SIGINT or SIGTERM shut down gracefully.
 flags:
   --config FILE        TOML configuration file
   --listen ADDR        address to listen on (overrides the file's listen)
+  --metrics ADDR       serve Prometheus metrics at http://ADDR/metrics on a
+                       separate listener (default: off). A bare port
+                       (":9464") listens on 127.0.0.1 only.
   --log-format FORMAT  text (default) or json, on stderr
   --log-level LEVEL    debug, info (default), warn or error
   --shutdown-timeout D how long in-flight requests may take at shutdown (default 10s)
@@ -34,8 +41,8 @@ flags:
 
 // serveOptions is the parsed command line.
 type serveOptions struct {
-	config, listen, logFormat, logLevel string
-	shutdownTimeout                     time.Duration
+	config, listen, metrics, logFormat, logLevel string
+	shutdownTimeout                              time.Duration
 }
 
 func parseServeArgs(args []string) (*serveOptions, error) {
@@ -44,11 +51,21 @@ func parseServeArgs(args []string) (*serveOptions, error) {
 	o := &serveOptions{}
 	fs.StringVar(&o.config, "config", "", "")
 	fs.StringVar(&o.listen, "listen", "", "")
+	fs.StringVar(&o.metrics, "metrics", "", "")
 	fs.StringVar(&o.logFormat, "log-format", "text", "")
 	fs.StringVar(&o.logLevel, "log-level", "info", "")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if o.metrics != "" {
+		host, port, err := net.SplitHostPort(o.metrics)
+		if err != nil {
+			return nil, fmt.Errorf("--metrics %q: want HOST:PORT or :PORT", o.metrics)
+		}
+		if host == "" {
+			o.metrics = net.JoinHostPort("127.0.0.1", port)
+		}
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -111,6 +128,15 @@ func serve(o *serveOptions, log *slog.Logger) error {
 		srv.Close()
 		return err
 	}
+	if o.metrics != "" {
+		stopMetrics, err := serveMetrics(o.metrics, srv, store, log)
+		if err != nil {
+			l.Close()
+			srv.Close()
+			return err
+		}
+		defer stopMetrics()
+	}
 
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
@@ -161,6 +187,34 @@ func serve(o *serveOptions, log *slog.Logger) error {
 			return nil
 		}
 	}
+}
+
+// serveMetrics serves the server's metrics registry, with the policy
+// store's reload failures and the Go runtime's and process's collectors
+// added, on its own listener at addr. The returned func stops it.
+func serveMetrics(addr string, srv *server.Server, store *policy.Store, log *slog.Logger) (func(), error) {
+	reg := srv.Metrics()
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "smbpipe_policy_reload_failures_total",
+			Help: "Config reloads (file change or SIGHUP) that failed to read, parse or validate."},
+			func() float64 { return float64(store.Failures()) }),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	ml, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", srv.MetricsHandler())
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := hs.Serve(ml); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics listener failed", "error", err.Error())
+		}
+	}()
+	log.Info("metrics listening", "addr", ml.Addr().String())
+	return func() { hs.Close() }, nil
 }
 
 func configName(path string) string {

@@ -1,0 +1,306 @@
+// Package robust runs hostile and overloading clients against a live,
+// in-process smbpipe server over loopback: malformed frames and messages,
+// limits, and authentication attacks. Each case ends with the right status
+// or the close of that one connection; a well-behaved client on the same
+// server keeps working throughout, and goroutines and memory return to
+// their baseline.
+package robust
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/smbpipe/smbpipe/client"
+	"github.com/smbpipe/smbpipe/ntstatus"
+	"github.com/smbpipe/smbpipe/policy"
+	"github.com/smbpipe/smbpipe/server"
+	"github.com/smbpipe/smbpipe/smb2"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// baseConfig: anonymous and alice may use "echo"; %s is appended (a
+// [limits] table, guest = ..., signing = ...).
+const baseConfig = `
+server_name = "SMBPIPE"
+allow_anonymous = true
+%s
+
+[LanmanServer]
+NullSessionPipes = ["echo"]
+
+[[account]]
+name = "alice"
+password = "Passw0rd!"
+
+[[pipe]]
+name = "echo"
+backend = "echo"
+mode = "message"
+sddl = "D:(A;;0x12019B;;;AN)(A;;0x12019B;;;AU)(A;;0x12019B;;;WD)(A;;FA;;;SY)"
+`
+
+var (
+	anon  = client.Config{}
+	alice = client.Config{User: "alice", Password: "Passw0rd!", Domain: "WORKGROUP"}
+)
+
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type testServer struct {
+	srv  *server.Server
+	addr string
+	log  *syncBuffer
+}
+
+// start runs a server with baseConfig plus extra until the test ends.
+func start(t *testing.T, extra string) *testServer {
+	t.Helper()
+	cfg, err := policy.Parse(fmt.Appendf(nil, baseConfig, extra), "robust.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := policy.Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := &testServer{log: &syncBuffer{}}
+	ts.srv, err = server.New(server.Options{Snapshot: snap, Logger: slog.New(slog.NewTextHandler(ts.log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.addr = l.Addr().String()
+	done := make(chan error, 1)
+	go func() { done <- ts.srv.Serve(l) }()
+	t.Cleanup(func() {
+		ts.srv.Close()
+		if err := <-done; !errors.Is(err, server.ErrServerClosed) {
+			t.Errorf("Serve returned %v", err)
+		}
+		if strings.Contains(ts.log.String(), "panic") {
+			t.Errorf("the server logged a panic:\n%s", ts.log)
+		}
+	})
+	return ts
+}
+
+// metric returns the value of a counter or gauge sample of the server,
+// e.g. `smbpipe_limit_hits_total{limit="max_message_size"}`.
+func (ts *testServer) metric(t *testing.T, name string) float64 {
+	t.Helper()
+	mfs, err := ts.srv.Metrics().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, label, _ := strings.Cut(strings.TrimSuffix(name, "}"), "{")
+	for _, mf := range mfs {
+		if mf.GetName() != base {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			var ls []string
+			for _, lp := range m.GetLabel() {
+				ls = append(ls, fmt.Sprintf("%s=%q", lp.GetName(), lp.GetValue()))
+			}
+			if strings.Join(ls, ",") != label {
+				continue
+			}
+			if m.Counter != nil {
+				return m.Counter.GetValue()
+			}
+			return m.Gauge.GetValue()
+		}
+	}
+	return 0
+}
+
+// dial connects, negotiates, sets up a session and connects IPC$.
+func dial(t *testing.T, addr string, cfg client.Config) *client.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, addr, &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// negotiated returns a connection that negotiated and did nothing else.
+func negotiated(t *testing.T, addr string, cfg client.Config) *client.Conn {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.NewConn(nc, &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := c.Negotiate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// rawDial opens a plain TCP connection to the server.
+func rawDial(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	return nc
+}
+
+// frame prefixes payload with a transport header.
+func frame(payload []byte) []byte {
+	b := make([]byte, 4, 4+len(payload))
+	b = append(b, payload...)
+	smb2.PutFrameLength(b)
+	return b
+}
+
+// message encodes one request.
+func message(h smb2.Header, body []byte) []byte {
+	b := h.Append(nil)
+	return append(b, body...)
+}
+
+// readStatus reads one response frame from nc and returns its first
+// header's status; closed reports that the server closed the connection.
+func readStatus(t *testing.T, nc net.Conn) (st ntstatus.Status, closed bool) {
+	t.Helper()
+	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var hdr [4]byte
+	if _, err := io.ReadFull(nc, hdr[:]); err != nil {
+		if isTimeout(err) {
+			t.Fatal("no response and no close within 10s")
+		}
+		return 0, true
+	}
+	n, err := smb2.FrameLength(hdr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(nc, b); err != nil {
+		return 0, true
+	}
+	var h smb2.Header
+	if err := h.Decode(b); err != nil {
+		t.Fatalf("undecodable response: %v", err)
+	}
+	return h.Status, false
+}
+
+// expectClosed waits until the server closes nc (reading and discarding
+// anything it still sends).
+func expectClosed(t *testing.T, nc net.Conn, within time.Duration) {
+	t.Helper()
+	nc.SetReadDeadline(time.Now().Add(within))
+	_, err := io.Copy(io.Discard, nc)
+	if isTimeout(err) {
+		t.Fatalf("the server did not close the connection within %v", within)
+	}
+}
+
+// expectConnGone checks that the server dropped a client Conn.
+func expectConnGone(t *testing.T, c *client.Conn) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if err := c.Echo(ctx); err == nil {
+		t.Fatal("the connection still answers ECHO; want it closed")
+	} else if errors.Is(err, context.DeadlineExceeded) {
+		t.Fatal("ECHO timed out; want the connection closed")
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// raw sends one request on c and returns its status.
+func raw(t *testing.T, c *client.Conn, req *client.RawRequest) ntstatus.Status {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	resp, err := c.RoundTrip(ctx, req)
+	if err != nil {
+		t.Fatalf("%v: %v", req.Header.Command, err)
+	}
+	return resp.Header.Status
+}
+
+// transact checks one round trip on the well-behaved client's pipe.
+func transact(t *testing.T, p *client.Pipe, i int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	in := fmt.Appendf(nil, "ping %d", i)
+	out := make([]byte, 64)
+	n, _, err := p.Transact(ctx, in, out)
+	if err != nil || !bytes.Equal(out[:n], in) {
+		t.Fatalf("the well-behaved client's transact %d: %q, %v", i, out[:n], err)
+	}
+}
+
+// settle waits until the number of goroutines is at most want, and fails
+// the test after a bound.
+func settle(t *testing.T, want int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n := runtime.NumGoroutine()
+		if n <= want {
+			return
+		}
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines, want at most %d:\n%s", n, want, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func le32(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }

@@ -182,6 +182,7 @@ func TestParseBackend(t *testing.T) {
 
 func FuzzParseConfig(f *testing.F) {
 	f.Add(policy.DefaultTOML())
+	f.Add([]byte("[limits]\nmax_connections = 1\nmax_message_size = 131072\nhandshake_timeout = \"1ms\"\nidle_timeout = \"-1s\"\n"))
 	f.Add([]byte(base))
 	f.Add([]byte("[[account]]\nname = \"a\"\nnt_hash = \"zz\"\ngroups = [\"BA\"]\nrid = 99999999999\n"))
 	f.Add([]byte("[LanmanServer]\nNullSessionPipes = 3\n[x.y]\nz = [1,{a=2}]\n"))

@@ -2,9 +2,13 @@ package server
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -436,6 +440,9 @@ func FuzzHandleFrame(f *testing.F) {
 		msg(reqHeader(smb2.CmdRead, 2), &smb2.ReadRequest{FileID: smb2.WildcardFileID, Length: 10}),
 		msg(reqHeader(smb2.CmdClose, 3), &smb2.CloseRequest{FileID: smb2.WildcardFileID})))
 	f.Add([]byte{0xFF, 'S', 'M', 'B', 0x72})
+	for _, p := range capturedClientFrames(f) {
+		f.Add(p)
+	}
 
 	srv, _ := newTestServer(f)
 	f.Fuzz(func(t *testing.T, payload []byte) {
@@ -444,4 +451,31 @@ func FuzzHandleFrame(f *testing.F) {
 		_ = c.handleFrame(payload)
 		c.teardown()
 	})
+}
+
+// capturedClientFrames returns the payloads of the client-to-server frames
+// of real impacket, smbclient and rpcclient traffic (the smb2 package's
+// testdata/*.frames, see its README).
+func capturedClientFrames(tb testing.TB) [][]byte {
+	files, err := filepath.Glob(filepath.Join("..", "smb2", "testdata", "*.frames"))
+	if err != nil || len(files) == 0 {
+		tb.Fatalf("no ../smb2/testdata/*.frames: %v", err)
+	}
+	var out [][]byte
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			hx, ok := strings.CutPrefix(line, "C ")
+			if !ok {
+				continue
+			}
+			if b, err := hex.DecodeString(hx); err == nil && len(b) > 4 {
+				out = append(out, b[4:])
+			}
+		}
+	}
+	return out
 }

@@ -41,7 +41,7 @@ func newMetrics() *metrics {
 		opensTotal: prometheus.NewCounter(prometheus.CounterOpts{Name: "smbpipe_opens_total",
 			Help: "Successful pipe opens."}),
 		denials: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smbpipe_denials_total",
-			Help: "Refused pipe opens by the deciding policy rule, and refused logons (rule logon-failure, anonymous-refused)."},
+			Help: "Refused pipe opens by the deciding policy rule, and refused logons (rules logon-failure, null-session-refused)."},
 			[]string{"rule"}),
 		reloads: prometheus.NewCounter(prometheus.CounterOpts{Name: "smbpipe_policy_reloads_total",
 			Help: "Policies applied with SetPolicy (hot reloads)."}),

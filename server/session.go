@@ -161,7 +161,7 @@ func (c *conn) authenticate(r *request, buf []byte, s *session, snap *policy.Sna
 		if res != nil {
 			user = res.Domain + `\` + res.User
 		}
-		c.srv.metrics.denials.WithLabelValues("logon-failure").Inc()
+		c.srv.metrics.denials.WithLabelValues(policy.RuleLogonFailure).Inc()
 		c.failSession(s, r, "logon failure", "user", user, "err", err)
 		return buf, ntstatus.LogonFailure, nil
 	default:

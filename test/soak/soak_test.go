@@ -18,6 +18,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -107,15 +108,25 @@ func TestSoak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// Several listeners: every reconnect leaves a socket in TIME_WAIT for
+	// 60 s, and one loopback address and port pair offers only ~28,000
+	// ephemeral ports; spreading clients over listeners multiplies that.
+	const listeners = 8
+	served := make(chan error, listeners)
+	addrs := make([]string, listeners)
+	for i := range addrs {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { served <- srv.Serve(l) }()
+		addrs[i] = l.Addr().String()
 	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(l) }()
-	addr := l.Addr().String()
 	runtime.GC()
 	g0, rss0 := runtime.NumGoroutine(), rss(t)
+	var ms0 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	heap0 := ms0.HeapInuse
 	t.Logf("start: %d clients for %v; goroutines %d, RSS %d MiB", clients, duration, g0, rss0>>20)
 
 	var st stats
@@ -125,7 +136,7 @@ func TestSoak(t *testing.T) {
 	for id := range clients {
 		wg.Go(func() {
 			time.Sleep(time.Duration(id) * 2 * time.Millisecond) // ramp up over 2s
-			runClient(ctx, addr, id, &st)
+			runClient(ctx, addrs[id%listeners], id, &st)
 		})
 	}
 	// Reload the policy every 2s.
@@ -158,22 +169,31 @@ func TestSoak(t *testing.T) {
 	for runtime.NumGoroutine() > g0+5 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	runtime.GC()
+	// Return freed pages to the OS so RSS shows what is still live, and
+	// read the live heap too: RSS alone also counts what the runtime keeps.
+	debug.FreeOSMemory()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
 	g1, rss1 := runtime.NumGoroutine(), rss(t)
 	srv.Close()
-	<-served
+	for range listeners {
+		<-served
+	}
 
 	t.Logf("sessions %d, transacts %d, pending reads completed %d, random disconnects %d, reloads %d",
 		st.sessions.Load(), st.transacts.Load(), st.pendingReads.Load(), st.disconnects.Load(), st.reloads.Load())
 	t.Logf("mid-run: goroutines %d, RSS %d MiB; after the run (before close): %s", midG, midRSS>>20, srvStats)
-	t.Logf("end: goroutines %d (baseline %d), RSS %d MiB (baseline %d MiB), unexpected errors %d",
-		g1, g0, rss1>>20, rss0>>20, st.unexpected.Load())
+	t.Logf("end: goroutines %d (baseline %d), RSS %d MiB (baseline %d MiB), live heap %d MiB (baseline %d MiB), unexpected errors %d",
+		g1, g0, rss1>>20, rss0>>20, ms.HeapInuse>>20, heap0>>20, st.unexpected.Load())
 	for _, e := range st.firstErrs {
 		t.Errorf("unexpected: %s", e)
 	}
 	if g1 > g0+5 {
 		buf := make([]byte, 1<<20)
 		t.Errorf("goroutines %d, baseline %d:\n%s", g1, g0, buf[:runtime.Stack(buf, true)])
+	}
+	if ms.HeapInuse > heap0+32<<20 {
+		t.Errorf("live heap %d MiB at the end, baseline %d MiB: memory not released", ms.HeapInuse>>20, heap0>>20)
 	}
 	if midRSS > 0 && rss1 > midRSS+64<<20 {
 		t.Errorf("RSS grew: %d MiB at the end, %d MiB mid-run", rss1>>20, midRSS>>20)
@@ -233,6 +253,7 @@ func runClient(ctx context.Context, addr string, id int, st *stats) {
 		cancel()
 		if err != nil && ctx.Err() == nil {
 			st.fail("client %d: connect/open: %v", id, err)
+			time.Sleep(100 * time.Millisecond) // no busy loop on a failing dial
 		}
 		if c != nil {
 			c.Close()

@@ -391,20 +391,23 @@ const MaxMessageSize = 16 << 20
 var ErrMessageTooLarge = errors.New("smbpipe: message too large")
 
 // ReadMessage reads one whole message from c (in byte mode: what one read
-// returns) and appends it to dst, growing it as needed.
+// returns) and appends it to dst, growing it as needed. A message longer
+// than MaxMessageSize ends with ErrMessageTooLarge after MaxMessageSize
+// bytes; its rest stays queued.
 func ReadMessage(ctx context.Context, c MessageConn, dst []byte) ([]byte, error) {
-	start := len(dst)
+	limit := len(dst) + MaxMessageSize
 	for {
-		if len(dst) == cap(dst) {
-			dst = append(dst, make([]byte, min(max(cap(dst), 4<<10), 1<<20))...)[:len(dst)]
+		if len(dst) == limit {
+			return dst, ErrMessageTooLarge
 		}
-		n, more, err := c.ReadMsg(ctx, dst[len(dst):cap(dst)])
+		if len(dst) == cap(dst) {
+			grow := min(max(cap(dst), 4<<10), 1<<20, limit-len(dst))
+			dst = append(dst, make([]byte, grow)...)[:len(dst)]
+		}
+		n, more, err := c.ReadMsg(ctx, dst[len(dst):min(cap(dst), limit)])
 		dst = dst[:len(dst)+n]
 		if err != nil || !more {
 			return dst, err
-		}
-		if len(dst)-start >= MaxMessageSize {
-			return dst, ErrMessageTooLarge
 		}
 	}
 }

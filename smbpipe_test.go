@@ -798,3 +798,21 @@ func TestPendingCap(t *testing.T) {
 		}
 	}
 }
+
+// endless is a MessageConn whose one message never ends.
+type endless struct{ net.Conn }
+
+func (endless) ReadMsg(_ context.Context, p []byte) (int, bool, error) {
+	for i := range p {
+		p[i] = 'x'
+	}
+	return len(p), true, nil
+}
+
+// TestReadMessageLimit: ReadMessage stops at MaxMessageSize.
+func TestReadMessageLimit(t *testing.T) {
+	msg, err := smbpipe.ReadMessage(context.Background(), endless{}, []byte("head"))
+	if !errors.Is(err, smbpipe.ErrMessageTooLarge) || len(msg) != 4+smbpipe.MaxMessageSize || string(msg[:5]) != "headx" {
+		t.Fatalf("len %d, %v", len(msg), err)
+	}
+}

@@ -59,7 +59,7 @@ type Limits struct {
 	// STATUS_TOO_MANY_OPENED_FILES (1024).
 	MaxOpensPerSession int
 	// MaxAsyncPerConnection is the most outstanding async operations
-	// (pending READ, WRITE, TRANSCEIVE) of one connection; a further one is
+	// (pending READ, WRITE, TRANSCEIVE, WAIT) of one connection; a further one is
 	// answered STATUS_INSUFFICIENT_RESOURCES (512).
 	MaxAsyncPerConnection int
 	// MaxMessageSize is the largest transport frame accepted, in bytes; a

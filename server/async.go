@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/smbpipe/smbpipe/internal/smbcrypto"
 	"github.com/smbpipe/smbpipe/ntstatus"
@@ -22,6 +23,7 @@ const (
 	opRead       opKind = iota // READ of one message
 	opWrite                    // WRITE of data (done bytes already written)
 	opTransceive               // FSCTL_PIPE_TRANSCEIVE: write data if any, read one message
+	opWait                     // FSCTL_PIPE_WAIT: wait for a free instance of name
 )
 
 // asyncOp is a request answered with an interim STATUS_PENDING and
@@ -39,6 +41,8 @@ type asyncOp struct {
 	open      *open  // identity only; compared, never dereferenced off the reader
 	end       *pipe.End
 	fileID    smb2.FileID
+	name      string           // opWait: the pipe waited for
+	timeout   time.Duration    // opWait: how long to wait
 	signer    smbcrypto.Signer // non-nil: sign the final response
 	ctx       context.Context
 	cancel    context.CancelCauseFunc
@@ -60,9 +64,12 @@ func (c *conn) goAsync(r *request, buf []byte, op *asyncOp) ([]byte, ntstatus.St
 	op.sessionID = r.respSession
 	op.cmd = r.hdr.Command
 	op.charge = r.hdr.CreditCharge
-	op.open = r.open
-	op.end = r.open.end
-	op.fileID = r.open.id
+	op.fileID = smb2.WildcardFileID
+	if r.open != nil {
+		op.open = r.open
+		op.end = r.open.end
+		op.fileID = r.open.id
+	}
 	op.ctx, op.cancel = context.WithCancelCause(c.ctx)
 	if s := r.sess; s.signer != nil && (r.signed || s.signingRequired) {
 		op.signer = s.signer
@@ -93,11 +100,14 @@ func (c *conn) runAsync(op *asyncOp) {
 	var n int
 	var more bool
 	var err error
+	if op.kind == opWait {
+		err = c.waitFree(op)
+	}
 	if len(op.data) > 0 {
 		n, err = op.end.WriteContext(op.ctx, op.data)
 		n += op.done
 	}
-	if err == nil && op.kind != opWrite {
+	if err == nil && op.kind != opWrite && op.kind != opWait {
 		n, more, err = op.end.ReadMsg(op.ctx, data)
 	}
 	st := ntstatus.Success
@@ -105,6 +115,8 @@ func (c *conn) runAsync(op *asyncOp) {
 	case err == nil && more:
 		st = ntstatus.BufferOverflow
 	case err == nil:
+	case errTimeout == err:
+		st = ntstatus.IOTimeout
 	case op.ctx.Err() != nil:
 		switch cause := context.Cause(op.ctx); {
 		case errors.Is(cause, errCancelled):
@@ -129,6 +141,8 @@ func (c *conn) runAsync(op *asyncOp) {
 		buf = (&smb2.ReadResponse{Data: data[:n]}).Append(buf)
 	case op.kind == opWrite:
 		buf = (&smb2.WriteResponse{Count: uint32(n)}).Append(buf)
+	case op.kind == opWait:
+		buf = (&smb2.IoctlResponse{CtlCode: smb2.FsctlPipeWait, FileID: smb2.WildcardFileID}).Append(buf)
 	default:
 		buf = (&smb2.IoctlResponse{CtlCode: smb2.FsctlPipeTransceive, FileID: op.fileID, Output: data[:n]}).Append(buf)
 	}
@@ -148,6 +162,21 @@ func (c *conn) runAsync(op *asyncOp) {
 	if err := c.send(buf, elems[:]); err != nil {
 		c.log.Debug("smb async completion not sent", "err", err)
 	}
+}
+
+// errTimeout ends a WAIT whose timeout passed (STATUS_IO_TIMEOUT).
+var errTimeout = errors.New("server: pipe wait timed out")
+
+// waitFree waits until op.name has a free instance, op.timeout passes
+// (errTimeout) or op.ctx ends.
+func (c *conn) waitFree(op *asyncOp) error {
+	ctx, cancel := context.WithTimeout(op.ctx, op.timeout)
+	defer cancel()
+	err := c.srv.ns.Wait(ctx, op.name)
+	if err != nil && op.ctx.Err() == nil && ctx.Err() != nil {
+		return errTimeout
+	}
+	return err
 }
 
 // handleCancel handles CANCEL: by AsyncId when async, else by MessageId.

@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/pipe"
@@ -114,7 +116,50 @@ func (c *conn) peek(r *request, buf []byte, req *smb2.IoctlRequest) ([]byte, nts
 	return (&smb2.IoctlResponse{CtlCode: req.CtlCode, FileID: req.FileID, Output: out[:16+n]}).Append(buf), st, nil
 }
 
-// wait answers FSCTL_PIPE_WAIT as Samba does: success when the pipe exists.
+// Bounds of FSCTL_PIPE_WAIT.
+const (
+	// defaultPipeWait applies when the request specifies no timeout: npfs
+	// uses the pipe's default timeout, 50 ms unless its creator chose one.
+	defaultPipeWait = 50 * time.Millisecond
+	// maxPipeWait bounds every wait; longer timeouts are cut to it.
+	maxPipeWait = 10 * time.Minute
+	// filetime2000 is 2000-01-01 as a FILETIME: a positive Timeout at or
+	// after it is an absolute time, below it a relative 100 ns count.
+	filetime2000 = 125911584000000000
+	// filetimeUnixEpoch is 1970-01-01 as a FILETIME.
+	filetimeUnixEpoch = 116444736000000000
+)
+
+// pipeWaitTimeout decodes FSCTL_PIPE_WAIT's Timeout (docs/SEMANTICS.md
+// 2.7). The field is read the way both encodings in use are meant: a
+// negative value is relative, in 100 ns units (the NT API, Windows
+// clients); a positive value at or after the year 2000 is an absolute
+// FILETIME; a smaller positive value is again relative 100 ns units
+// (impacket sends seconds*100000). Without TimeoutSpecified the pipe's
+// default applies. The result is within [0, maxPipeWait].
+func pipeWaitTimeout(raw int64, specified bool, now time.Time) time.Duration {
+	const maxTicks = int64(maxPipeWait / 100)
+	var d time.Duration
+	switch {
+	case !specified:
+		d = defaultPipeWait
+	case raw < 0:
+		d = time.Duration(min(-max(raw, -maxTicks), maxTicks)) * 100
+	case raw >= filetime2000:
+		unix100ns := raw - filetimeUnixEpoch
+		d = time.Unix(unix100ns/1e7, unix100ns%1e7*100).Sub(now)
+	default:
+		d = time.Duration(min(raw, maxTicks)) * 100
+	}
+	return min(max(d, 0), maxPipeWait)
+}
+
+// wait answers FSCTL_PIPE_WAIT: success at once when the pipe has a free
+// instance, else the request goes async until an instance frees up
+// (success), the timeout passes (STATUS_IO_TIMEOUT) or the pipe goes away
+// (STATUS_OBJECT_NAME_NOT_FOUND). Waiting does not hold up the
+// connection's other requests; it counts against the per-connection
+// async cap.
 func (c *conn) wait(r *request, buf []byte, req *smb2.IoctlRequest) ([]byte, ntstatus.Status, error) {
 	if req.FileID != smb2.WildcardFileID {
 		return buf, ntstatus.InvalidParameter, nil
@@ -123,18 +168,29 @@ func (c *conn) wait(r *request, buf []byte, req *smb2.IoctlRequest) ([]byte, nts
 	if len(in) < 14 {
 		return buf, ntstatus.InvalidParameter, nil
 	}
-	nameLen := binary.LittleEndian.Uint32(in[8:])
+	le := binary.LittleEndian
+	nameLen := le.Uint32(in[8:])
 	if uint64(nameLen) > uint64(len(in)-14) {
 		return buf, ntstatus.InvalidParameter, nil
 	}
 	name, err := smb2.UTF16ToString(in[14 : 14+nameLen])
-	if err != nil {
-		return buf, ntstatus.InvalidParameter, nil
-	}
-	if _, ok := c.srv.ns.Lookup(name); !ok {
+	if err != nil || name == "" {
 		return buf, ntstatus.ObjectNameNotFound, nil
 	}
-	return (&smb2.IoctlResponse{CtlCode: req.CtlCode, FileID: smb2.WildcardFileID}).Append(buf), ntstatus.Success, nil
+	// Names are sent without \pipe\; tolerate a client that keeps it.
+	if len(name) > 6 && strings.EqualFold(name[:6], `\pipe\`) {
+		name = name[6:]
+	}
+	timeout := pipeWaitTimeout(int64(le.Uint64(in[0:])), in[12] != 0, time.Now())
+	switch err := c.srv.ns.Wait(c.done, name); {
+	case err == nil:
+		return (&smb2.IoctlResponse{CtlCode: req.CtlCode, FileID: smb2.WildcardFileID}).Append(buf), ntstatus.Success, nil
+	case errors.Is(err, pipe.ErrNotFound):
+		return buf, ntstatus.ObjectNameNotFound, nil
+	case timeout == 0:
+		return buf, ntstatus.IOTimeout, nil
+	}
+	return c.goAsync(r, buf, &asyncOp{kind: opWait, name: name, timeout: timeout})
 }
 
 // validateNegotiate answers FSCTL_VALIDATE_NEGOTIATE_INFO (MS-SMB2

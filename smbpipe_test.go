@@ -816,3 +816,46 @@ func TestReadMessageLimit(t *testing.T) {
 		t.Fatalf("len %d, %v", len(msg), err)
 	}
 }
+
+// TestFlushWaitsForReader: FLUSH on a pipe completes only once the server
+// end has read what the client wrote (docs/SEMANTICS.md 2.6); it goes async
+// meanwhile, and completes at once on an empty pipe.
+func TestFlushWaitsForReader(t *testing.T) {
+	srv := &smbpipe.Server{Config: testConfig()}
+	addr := start(t, srv)
+	got := make(chan *smbpipe.Conn, 1)
+	done := make(chan struct{})
+	defer close(done)
+	listen(t, srv, "flush", &smbpipe.PipeConfig{MessageMode: true, SecurityDescriptor: rw},
+		func(c *smbpipe.Conn) { got <- c; <-done })
+	c := dialConn(t, addr, alice)
+	ctx := ctxT(t)
+	p := open(t, c, "flush")
+	s := <-got
+
+	if err := p.Flush(ctx); err != nil {
+		t.Fatalf("flush of an empty pipe: %v", err)
+	}
+	if _, err := p.WriteMsg(ctx, []byte("unread")); err != nil {
+		t.Fatal(err)
+	}
+	flushed := make(chan error, 1)
+	go func() { flushed <- p.Flush(ctx) }()
+	select {
+	case err := <-flushed:
+		t.Fatalf("flush returned (%v) while the message was unread", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	msg, err := smbpipe.ReadMessage(ctx, s, nil)
+	if err != nil || string(msg) != "unread" {
+		t.Fatalf("server read %q, %v", msg, err)
+	}
+	select {
+	case err := <-flushed:
+		if err != nil {
+			t.Fatalf("flush after the read: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("flush still pending after the server read the message")
+	}
+}

@@ -24,6 +24,7 @@ const (
 	opWrite                    // WRITE of data (done bytes already written)
 	opTransceive               // FSCTL_PIPE_TRANSCEIVE: write data if any, read one message
 	opWait                     // FSCTL_PIPE_WAIT: wait for a free instance of name
+	opFlush                    // FLUSH: wait until the reader has consumed what was written
 )
 
 // asyncOp is a request answered with an interim STATUS_PENDING and
@@ -100,14 +101,17 @@ func (c *conn) runAsync(op *asyncOp) {
 	var n int
 	var more bool
 	var err error
-	if op.kind == opWait {
+	switch op.kind {
+	case opWait:
 		err = c.waitFree(op)
+	case opFlush:
+		err = op.end.Flush(op.ctx)
 	}
 	if len(op.data) > 0 {
 		n, err = op.end.WriteContext(op.ctx, op.data)
 		n += op.done
 	}
-	if err == nil && op.kind != opWrite && op.kind != opWait {
+	if err == nil && (op.kind == opRead || op.kind == opTransceive) {
 		n, more, err = op.end.ReadMsg(op.ctx, data)
 	}
 	st := ntstatus.Success
@@ -143,6 +147,8 @@ func (c *conn) runAsync(op *asyncOp) {
 		buf = (&smb2.WriteResponse{Count: uint32(n)}).Append(buf)
 	case op.kind == opWait:
 		buf = (&smb2.IoctlResponse{CtlCode: smb2.FsctlPipeWait, FileID: smb2.WildcardFileID}).Append(buf)
+	case op.kind == opFlush:
+		buf = (&smb2.FlushResponse{}).Append(buf)
 	default:
 		buf = (&smb2.IoctlResponse{CtlCode: smb2.FsctlPipeTransceive, FileID: op.fileID, Output: data[:n]}).Append(buf)
 	}

@@ -146,10 +146,20 @@ func (c *conn) closeOpen(o *open) {
 	c.srv.metrics.opensOpen.Dec()
 }
 
-// flush handles FLUSH: pipe writes are not buffered by the server.
+// flush handles FLUSH: on a pipe it completes once the other end has read
+// everything this handle wrote, going async while data is still queued
+// (docs/SEMANTICS.md 2.6).
 func (c *conn) flush(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
-	if r.open.granted&(fileWriteData|fileAppendData) == 0 {
+	o := r.open
+	if o.granted&(fileWriteData|fileAppendData) == 0 {
 		return buf, ntstatus.AccessDenied, nil
+	}
+	err := o.end.Flush(c.done) // c.done is already done: a non-blocking check
+	if errors.Is(err, context.Canceled) {
+		return c.goAsync(r, buf, &asyncOp{kind: opFlush})
+	}
+	if err != nil {
+		return buf, pipeStatus(err), nil
 	}
 	return (&smb2.FlushResponse{}).Append(buf), ntstatus.Success, nil
 }

@@ -1,0 +1,65 @@
+// Package archtest guards the package layering of docs/ARCHITECTURE.md:
+// dependencies point downwards only, and the pure packages do no I/O.
+package archtest
+
+import (
+	"go/build"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/smbpipe/smbpipe/"
+
+// rules: for each package (relative to the module root), the project
+// packages it may import directly, and standard packages it must not.
+var rules = []struct {
+	pkg      string
+	allowed  []string // project packages
+	noStdlib []string
+}{
+	{"ntstatus", nil, []string{"net", "os"}},
+	{"smb2", []string{"ntstatus"}, []string{"net", "os"}},
+	{"auth/ntlm", nil, []string{"net", "os"}},
+	{"auth/spnego", nil, []string{"net", "os"}},
+	{"internal/smbcrypto", nil, []string{"net", "os"}},
+	{"security", []string{"ntstatus"}, []string{"net", "os"}},
+	{"pipe", nil, nil}, // no SMB: knows nothing of smb2
+	{"backend", []string{"pipe"}, nil},
+	{"policy", []string{"ntstatus", "security"}, []string{"net/http"}},
+	{"client", []string{"auth/ntlm", "auth/spnego", "internal/smbcrypto", "ntstatus", "smb2"}, nil},
+	{"server", []string{"auth/ntlm", "auth/spnego", "backend", "internal/smbcrypto", "ntstatus", "pipe", "policy", "security", "smb2"}, nil},
+}
+
+func root(t *testing.T) string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("no caller information")
+	}
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+func TestLayering(t *testing.T) {
+	dir := root(t)
+	for _, r := range rules {
+		t.Run(r.pkg, func(t *testing.T) {
+			p, err := build.ImportDir(filepath.Join(dir, filepath.FromSlash(r.pkg)), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, imp := range p.Imports {
+				if rel, ok := strings.CutPrefix(imp, module); ok {
+					if !slices.Contains(r.allowed, rel) {
+						t.Errorf("%s imports %s: not allowed by the layering (allowed: %v)", r.pkg, rel, r.allowed)
+					}
+					continue
+				}
+				if slices.Contains(r.noStdlib, imp) {
+					t.Errorf("%s imports %s: a pure package does no I/O", r.pkg, imp)
+				}
+			}
+		})
+	}
+}

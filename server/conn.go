@@ -25,6 +25,17 @@ const (
 	maxIOSize202 = 64 << 10 // on 2.0.2 (no CAP_LARGE_MTU)
 	frameSlack   = 64 << 10 // room for headers and compounds beyond maxIO in a frame
 	maxCredits   = 512      // most credits a client may hold
+
+	// readBufSize is the connection's read buffer: one read system call
+	// takes in a whole frame of up to this size (a 4 KiB payload with its
+	// headers), and any requests pipelined behind it. Larger frames are
+	// read straight into a pooled frame buffer.
+	readBufSize = 4<<10 + 512
+
+	// deadlineSlack: an unchanged read deadline is not set again unless it
+	// would move by more than this (setting it costs a timer update per
+	// frame).
+	deadlineSlack = time.Second
 )
 
 // errDisconnect makes the reader drop the connection.
@@ -75,8 +86,14 @@ type conn struct {
 	nextTree uint32
 	nextFile uint64
 
-	rhdr    [4]byte
-	rbuf    []byte
+	// rd[rr:rw] is read from nc and not yet consumed (see readFrame).
+	rd     []byte
+	rr, rw int
+	// big holds the last frame too large for rd (pooled; released by the
+	// next readFrame).
+	big *[]byte
+	// readDL is the read deadline last set by readFrame.
+	readDL  time.Time
 	scratch []byte
 	req     request
 	ch      chain
@@ -186,45 +203,32 @@ func (c *conn) teardown() {
 // by the idle timeout (which does not apply while a pipe is open); the rest
 // of the frame must follow within HandshakeTimeout. The returned payload is
 // valid until the next call.
+//
+// A frame that fits the read buffer usually costs one read system call
+// (none when it was read along with the previous one); a larger one is
+// read into a pooled buffer, its bulk straight from the socket.
 func (c *conn) readFrame() ([]byte, error) {
-	var dl time.Time
-	if c.established {
-		dl = time.Now().Add(c.lim.IdleTimeout)
-	} else {
-		dl = c.handshakeDeadline
+	if c.big != nil {
+		c.srv.bufs.put(c.big)
+		c.big = nil
 	}
-	for {
-		if err := c.setReadDeadline(dl); err != nil {
+	if c.rd == nil {
+		c.rd = make([]byte, readBufSize)
+	}
+	if c.rr == c.rw {
+		if err := c.awaitFrame(); err != nil {
 			return nil, err
 		}
-		_, err := io.ReadFull(c.nc, c.rhdr[:1])
-		if err == nil {
-			break
-		}
-		if !isTimeout(err) || c.closing.Load() {
+	}
+	if c.rw-c.rr < 4 {
+		if err := c.frameDeadline(); err != nil {
 			return nil, err
 		}
-		if !c.established {
-			c.limitHit(limHandshake, "timeout", c.lim.HandshakeTimeout)
-			return nil, err
+		if err := c.fill(4); err != nil {
+			return nil, c.frameErr(err)
 		}
-		if len(c.opens) == 0 {
-			c.limitHit(limIdle, "timeout", c.lim.IdleTimeout)
-			return nil, err
-		}
-		dl = time.Now().Add(c.lim.IdleTimeout) // not idle: a pipe is open
 	}
-	fdl := time.Now().Add(c.lim.HandshakeTimeout)
-	if !c.established && c.handshakeDeadline.Before(fdl) {
-		fdl = c.handshakeDeadline
-	}
-	if err := c.setReadDeadline(fdl); err != nil {
-		return nil, err
-	}
-	if _, err := io.ReadFull(c.nc, c.rhdr[1:]); err != nil {
-		return nil, c.frameErr(err)
-	}
-	n, err := smb2.FrameLength(c.rhdr)
+	n, err := smb2.FrameLength([4]byte(c.rd[c.rr:]))
 	if err != nil {
 		return nil, err
 	}
@@ -232,14 +236,118 @@ func (c *conn) readFrame() ([]byte, error) {
 		c.limitHit(limMessageSize, "length", n, "max", c.lim.MaxMessageSize)
 		return nil, fmt.Errorf("server: frame of %d bytes exceeds max_message_size %d", n, c.lim.MaxMessageSize)
 	}
-	if cap(c.rbuf) < n {
-		c.rbuf = make([]byte, n, max(n, 64<<10))
+	if 4+n <= len(c.rd) {
+		if c.rw-c.rr < 4+n {
+			if err := c.frameDeadline(); err != nil {
+				return nil, err
+			}
+			if err := c.fill(4 + n); err != nil {
+				return nil, c.frameErr(err)
+			}
+		}
+		p := c.rd[c.rr+4 : c.rr+4+n]
+		c.rr += 4 + n
+		return p, nil
 	}
-	c.rbuf = c.rbuf[:n]
-	if _, err := io.ReadFull(c.nc, c.rbuf); err != nil {
+	bp := c.srv.bufs.get()
+	if cap(*bp) < n {
+		*bp = make([]byte, n)
+	}
+	c.big = bp
+	p := (*bp)[:n]
+	have := copy(p, c.rd[c.rr+4:c.rw]) // the frame is longer than what is buffered
+	c.rr, c.rw = 0, 0
+	if err := c.frameDeadline(); err != nil {
+		return nil, err
+	}
+	if _, err := io.ReadFull(c.nc, p[have:]); err != nil {
 		return nil, c.frameErr(err)
 	}
-	return c.rbuf, nil
+	return p, nil
+}
+
+// awaitFrame waits for the first bytes of a frame into the empty read
+// buffer, under the handshake deadline or the idle timeout (see
+// readFrame).
+func (c *conn) awaitFrame() error {
+	var dl time.Time
+	if c.established {
+		dl = time.Now().Add(c.lim.IdleTimeout)
+	} else {
+		dl = c.handshakeDeadline
+	}
+	for {
+		if err := c.readDeadline(dl); err != nil {
+			return err
+		}
+		err := c.fill(1)
+		if err == nil {
+			return nil
+		}
+		if !isTimeout(err) || c.closing.Load() {
+			return err
+		}
+		if time.Now().Before(dl) {
+			// readDeadline kept an earlier deadline: wait until dl itself.
+			c.readDL = time.Time{}
+			continue
+		}
+		if !c.established {
+			c.limitHit(limHandshake, "timeout", c.lim.HandshakeTimeout)
+			return err
+		}
+		if len(c.opens) == 0 {
+			c.limitHit(limIdle, "timeout", c.lim.IdleTimeout)
+			return err
+		}
+		dl = time.Now().Add(c.lim.IdleTimeout) // not idle: a pipe is open
+	}
+}
+
+// readDeadline sets the read deadline to dl for awaitFrame. Setting it
+// costs a timer update, so a deadline set earlier and at most
+// deadlineSlack before dl is kept; awaitFrame waits on when it expires
+// before dl.
+func (c *conn) readDeadline(dl time.Time) error {
+	if d := dl.Sub(c.readDL); d < 0 || d > deadlineSlack {
+		if err := c.setReadDeadline(dl); err != nil {
+			return err
+		}
+		c.readDL = dl
+	}
+	if c.closing.Load() {
+		return net.ErrClosed
+	}
+	return nil
+}
+
+// frameDeadline bounds the rest of a frame begun by HandshakeTimeout.
+func (c *conn) frameDeadline() error {
+	fdl := time.Now().Add(c.lim.HandshakeTimeout)
+	if !c.established && c.handshakeDeadline.Before(fdl) {
+		fdl = c.handshakeDeadline
+	}
+	c.readDL = fdl
+	return c.setReadDeadline(fdl)
+}
+
+// fill reads until rd[rr:rw] holds at least n <= len(rd) bytes, first
+// moving the unread bytes to the front when n would not fit behind rr (or
+// to reset an empty buffer). It returns io.EOF only at a frame boundary.
+func (c *conn) fill(n int) error {
+	if c.rw-c.rr >= n {
+		return nil
+	}
+	if c.rr+n > len(c.rd) || c.rr == c.rw {
+		c.rw = copy(c.rd, c.rd[c.rr:c.rw])
+		c.rr = 0
+	}
+	k, err := io.ReadAtLeast(c.nc, c.rd[c.rw:], c.rr+n-c.rw)
+	c.rw += k
+	if err == io.EOF && c.rw > c.rr {
+		err = io.ErrUnexpectedEOF // the stream ended inside a frame
+	}
+	return err
 }
 
 // setReadDeadline sets the socket's read deadline unless the connection

@@ -94,7 +94,7 @@ type conn struct {
 	big *[]byte
 	// readDL is the read deadline last set by readFrame.
 	readDL  time.Time
-	scratch []byte
+	scratch *[]byte // pooled, held while a frame is processed
 	req     request
 	ch      chain
 	elems   []elem
@@ -403,6 +403,7 @@ func (c *conn) handleFrame(payload []byte) error {
 			c.abandon(op)
 		}
 		c.starts = c.starts[:0]
+		c.releaseScratch()
 	}()
 	ch := &c.ch
 	*ch = chain{}

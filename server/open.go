@@ -176,12 +176,25 @@ func (c *conn) checkCharge(r *request, size uint32) ntstatus.Status {
 	return ntstatus.Success
 }
 
-// scratchBuf returns the reader's scratch buffer with at least n bytes.
+// scratchBuf returns a scratch buffer of n bytes, taken from the server's
+// pool and held until the frame being processed is answered (see
+// releaseScratch), so that an idle connection holds none.
 func (c *conn) scratchBuf(n int) []byte {
-	if cap(c.scratch) < n {
-		c.scratch = make([]byte, n)
+	if c.scratch == nil {
+		c.scratch = c.srv.bufs.get()
 	}
-	return c.scratch[:n]
+	if cap(*c.scratch) < n {
+		*c.scratch = make([]byte, n)
+	}
+	return (*c.scratch)[:n]
+}
+
+// releaseScratch returns the scratch buffer to the pool.
+func (c *conn) releaseScratch() {
+	if c.scratch != nil {
+		c.srv.bufs.put(c.scratch)
+		c.scratch = nil
+	}
 }
 
 // tryRead reads what is queued for o without blocking, giving a peer that

@@ -12,6 +12,7 @@ import (
 	"github.com/smbpipe/smbpipe/client"
 	"github.com/smbpipe/smbpipe/policy"
 	"github.com/smbpipe/smbpipe/server"
+	"github.com/smbpipe/smbpipe/smb2"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -41,6 +42,11 @@ sddl = "D:(A;;0x12019B;;;AN)(A;;0x12019B;;;AU)(A;;FA;;;SY)(A;;FA;;;BA)"
 `
 
 var aliceConfig = client.Config{User: "alice", Password: "Passw0rd!", Domain: "WORKGROUP", RequireSigning: true}
+
+// aliceCMAC is aliceConfig offering only AES-CMAC (the issue's signing
+// target is stated for it).
+var aliceCMAC = client.Config{User: "alice", Password: "Passw0rd!", Domain: "WORKGROUP", RequireSigning: true,
+	SigningAlgorithms: []uint16{smb2.SigningAESCMAC}}
 
 // startServer runs smbpipe's server in this process on a loopback port and
 // returns its address; it is closed at cleanup.

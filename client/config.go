@@ -37,7 +37,8 @@ type Config struct {
 	RequireSigning bool
 
 	// SigningAlgorithms are offered in the 3.1.1 SIGNING_CAPABILITIES
-	// context, in order of preference; nil means AES-CMAC, AES-GMAC.
+	// context, in order of preference; nil means AES-GMAC, AES-CMAC (the
+	// order Windows 11 and Samba's clients use; GMAC is the cheaper one).
 	SigningAlgorithms []uint16
 
 	// ServerName is the host name put in \\server\IPC$; "" means the host
@@ -82,7 +83,7 @@ func (c *Config) withDefaults() (Config, error) {
 		return d, fmt.Errorf("client: no dialect between %#04x and %#04x", uint16(d.MinDialect), uint16(d.MaxDialect))
 	}
 	if d.SigningAlgorithms == nil {
-		d.SigningAlgorithms = []uint16{smb2.SigningAESCMAC, smb2.SigningAESGMAC}
+		d.SigningAlgorithms = []uint16{smb2.SigningAESGMAC, smb2.SigningAESCMAC}
 	} else {
 		d.SigningAlgorithms = append([]uint16(nil), d.SigningAlgorithms...)
 	}

@@ -74,13 +74,10 @@ func (c *conn) negotiate(r *request, buf []byte) ([]byte, ntstatus.Status, error
 				if err := sc.Decode(nc.Data); err != nil {
 					return buf, ntstatus.InvalidParameter, nil
 				}
-				// The client lists algorithms in its order of preference.
-				for _, a := range sc.SigningAlgorithms {
-					if a == smb2.SigningAESGMAC || a == smb2.SigningAESCMAC || a == smb2.SigningHMACSHA256 {
-						c.signAlg, signCtx = a, true
-						break
-					}
+				if len(sc.SigningAlgorithms) == 0 {
+					return buf, ntstatus.InvalidParameter, nil
 				}
+				c.signAlg, signCtx = chooseSigningAlgorithm(sc.SigningAlgorithms), true
 			}
 		}
 		if !havePreauth {
@@ -126,4 +123,21 @@ func (c *conn) appendNegotiateResponse(buf []byte, d smb2.Dialect, ctxs []smb2.N
 		Contexts:        ctxs,
 	}
 	return resp.Append(buf)
+}
+
+// chooseSigningAlgorithm picks the 3.1.1 signing algorithm from the
+// client's SIGNING_CAPABILITIES list. MS-SMB2 3.3.5.4 lets the server pick
+// any algorithm both sides support (AES-CMAC when there is none): AES-GMAC
+// when offered, as it costs a fraction of AES-CMAC per message; otherwise
+// the client's first supported choice.
+func chooseSigningAlgorithm(offered []uint16) uint16 {
+	if slices.Contains(offered, smb2.SigningAESGMAC) {
+		return smb2.SigningAESGMAC
+	}
+	for _, a := range offered {
+		if a == smb2.SigningAESCMAC || a == smb2.SigningHMACSHA256 {
+			return a
+		}
+	}
+	return smb2.SigningAESCMAC
 }

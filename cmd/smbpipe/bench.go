@@ -16,6 +16,7 @@ import (
 
 	"github.com/smbpipe/smbpipe/bench"
 	"github.com/smbpipe/smbpipe/client"
+	"github.com/smbpipe/smbpipe/smb2"
 )
 
 const benchUsage = `usage: smbpipe bench [flags]
@@ -52,6 +53,8 @@ flags:
   -U USER%PASS       authenticated, signed session (DOMAIN\USER also);
                      default anonymous
   --dialect X        pin the dialect: 2.0.2, 2.1, 3.0, 3.0.2 or 3.1.1
+  --signing ALG      offer only this 3.1.1 signing algorithm: cmac, gmac or
+                     hmac (default: gmac, then cmac; the server picks)
   --server-pid PID   server process for the sessions workload's RSS figures
   --format F         text (default), json or tsv (one line; --tsv-header
                      prints the header line first)
@@ -73,10 +76,10 @@ func parseBenchArgs(args []string) (*benchOptions, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var (
-		o                       benchOptions
-		workload, user, dialect string
-		size                    = "64"
-		progress                time.Duration
+		o                                benchOptions
+		workload, user, dialect, signing string
+		size                             = "64"
+		progress                         time.Duration
 	)
 	fs.StringVar(&workload, "w", "transact", "")
 	fs.StringVar(&o.run.Addr, "addr", "", "")
@@ -88,6 +91,7 @@ func parseBenchArgs(args []string) (*benchOptions, error) {
 	fs.BoolVar(&o.run.RPC, "rpc", false, "")
 	fs.StringVar(&user, "U", "", "")
 	fs.StringVar(&dialect, "dialect", "", "")
+	fs.StringVar(&signing, "signing", "", "")
 	fs.IntVar(&o.run.ServerPID, "server-pid", 0, "")
 	fs.StringVar(&o.format, "format", "text", "")
 	fs.BoolVar(&o.tsvHeader, "tsv-header", false, "")
@@ -134,6 +138,17 @@ func parseBenchArgs(args []string) (*benchOptions, error) {
 			return nil, err
 		}
 		o.run.Client.MinDialect, o.run.Client.MaxDialect = d, d
+	}
+	switch signing {
+	case "":
+	case "cmac":
+		o.run.Client.SigningAlgorithms = []uint16{smb2.SigningAESCMAC}
+	case "gmac":
+		o.run.Client.SigningAlgorithms = []uint16{smb2.SigningAESGMAC}
+	case "hmac":
+		o.run.Client.SigningAlgorithms = []uint16{smb2.SigningHMACSHA256}
+	default:
+		return nil, fmt.Errorf("--signing %q: want cmac, gmac or hmac", signing)
 	}
 	if user != "" && user != "%" {
 		name, pass, _ := strings.Cut(user, "%")

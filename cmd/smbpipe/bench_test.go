@@ -68,7 +68,13 @@ func TestParseBenchArgs(t *testing.T) {
 		{name: "size zero", args: []string{"--size", "0"}, wantErr: "1 B to 64 KiB"},
 		{name: "zero concurrency", args: []string{"-c", "0"}, wantErr: "-c"},
 		{name: "both -n and -d", args: []string{"-n", "5", "-d", "1s"}, wantErr: "not both"},
+		{name: "signing algorithm", args: []string{"--signing", "cmac"}, check: func(t *testing.T, o *benchOptions) {
+			if a := o.run.Client.SigningAlgorithms; len(a) != 1 || a[0] != smb2.SigningAESCMAC {
+				t.Errorf("offered %v", a)
+			}
+		}},
 		{name: "bad dialect", args: []string{"--dialect", "4.0"}, wantErr: "dialect"},
+		{name: "bad signing algorithm", args: []string{"--signing", "sha1"}, wantErr: "--signing"},
 		{name: "bad format", args: []string{"--format", "xml"}, wantErr: "--format"},
 		{name: "empty user", args: []string{"-U", "%pw"}, wantErr: "empty user"},
 		{name: "positional", args: []string{"extra"}, wantErr: "unexpected argument"},

@@ -255,9 +255,13 @@ run echo floor -w tcp --size 68 -d "$DUR" --addr "$FLOOR"
 run stream smbpipe -w stream -d "$DUR" --addr "$SP"
 run stream floor -w tcp-stream -d "$DUR" --addr "$FLOOR"
 
-run transact-rpc-signed smbpipe -w transact --rpc -d "$DUR" --addr "$SP" --dialect 3.1.1 -U 'alice%Passw0rd!'
+run transact-rpc-signed smbpipe -w transact --rpc -d "$DUR" --addr "$SP" --dialect 3.1.1 --signing cmac -U 'alice%Passw0rd!'
 if [ "$SAMBA_ALICE" = yes ]; then
-	run transact-rpc-signed samba -w transact --rpc -d "$DUR" --addr "$SA" --pipe srvsvc --dialect 3.1.1 -U 'alice%Passw0rd!'
+	run transact-rpc-signed samba -w transact --rpc -d "$DUR" --addr "$SA" --pipe srvsvc --dialect 3.1.1 --signing cmac -U 'alice%Passw0rd!'
+fi
+run transact-rpc-gmac smbpipe -w transact --rpc -d "$DUR" --addr "$SP" --dialect 3.1.1 --signing gmac -U 'alice%Passw0rd!'
+if [ "$SAMBA_ALICE" = yes ]; then
+	run transact-rpc-gmac samba -w transact --rpc -d "$DUR" --addr "$SA" --pipe srvsvc --dialect 3.1.1 --signing gmac -U 'alice%Passw0rd!'
 fi
 
 # Unpinned concurrent run: let every process we started use every CPU.
@@ -332,6 +336,7 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 		label["echo"] = "SMB2 ECHO (floor: 68 B TCP ping-pong)"
 		label["stream"] = "stream, 1 MiB writes, echoed back"
 		label["transact-rpc-signed"] = "transact rpc, alice, signed AES-CMAC 3.1.1"
+		label["transact-rpc-gmac"] = "transact rpc, alice, signed AES-GMAC 3.1.1"
 		label["transact-rpc-c" conc] = "transact rpc, " conc " clients, unpinned (aggregate)"
 		print "| workload | smbpipe | Samba | TCP floor | smbpipe/Samba | smbpipe/floor |"
 		print "|---|---|---|---|---|---|"
@@ -354,10 +359,13 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 		}
 		u = "transact-rpc" SUBSEP "smbpipe"; g = "transact-rpc-signed" SUBSEP "smbpipe"
 		if ((u in ops) && (g in ops) && ops[u] != "FAILED" && ops[g] != "FAILED")
-			printf "\nsmbpipe signed/unsigned transact rate: %.2f×\n", ops[g] / ops[u]
+			printf "\nsmbpipe signed (AES-CMAC)/unsigned transact rate: %.2f×\n", ops[g] / ops[u]
+		g = "transact-rpc-gmac" SUBSEP "smbpipe"
+		if ((u in ops) && (g in ops) && ops[u] != "FAILED" && ops[g] != "FAILED")
+			printf "smbpipe signed (AES-GMAC)/unsigned transact rate: %.2f×\n", ops[g] / ops[u]
 		u = "transact-rpc" SUBSEP "samba"; g = "transact-rpc-signed" SUBSEP "samba"
 		if ((u in ops) && (g in ops) && ops[u] != "FAILED" && ops[g] != "FAILED")
-			printf "Samba signed/unsigned transact rate: %.2f×\n", ops[g] / ops[u]
+			printf "Samba signed (AES-CMAC)/unsigned transact rate: %.2f×\n", ops[g] / ops[u]
 	}' "$RES"
 	echo
 	echo "Reproduce: \`bench/compare.sh\` (DUR, SESSIONS, SESSIONS_DUR, CONC, SETTLE, LAYOUT to change the run)."

@@ -84,7 +84,7 @@ func EchoHandler() Handler { return HandlerFunc(echo) }
 func echo(e *pipe.End) {
 	defer e.Close()
 	ctx := context.Background()
-	buf := make([]byte, 0, 4<<10)
+	buf := make([]byte, 0, 512) // on the stack until a longer message moves it to the heap
 	for {
 		msg, err := e.AppendMessage(ctx, buf[:0])
 		if err != nil {

@@ -34,7 +34,7 @@ func transactPipe(tb testing.TB, addr string, cfg client.Config) *client.Pipe {
 // Besides allocs/op (client and server together) it reports server-allocs/op
 // and client-allocs/op, attributed from an allocation profile (see
 // allocsBySide); the issue's target is at most 2 server allocations per
-// round trip.
+// round trip (0 is reached).
 func BenchmarkTransactInProcess(b *testing.B) {
 	for _, tc := range []struct {
 		name string
@@ -75,11 +75,15 @@ func BenchmarkTransactInProcess(b *testing.B) {
 }
 
 // TestServerAllocsPerTransact pins the server's allocations per transact
-// round trip in steady state at the issue's target: at most 2 (measured:
-// 1, the echo backend's message). The client's share is logged.
+// round trip in steady state at zero (the issue allows 2): the average
+// stays under 0.1, what pools refilled after a GC cost. The client's share
+// is logged.
 func TestServerAllocsPerTransact(t *testing.T) {
 	if testing.Short() {
 		t.Skip("allocation profile at rate 1 is slow")
+	}
+	if raceEnabled {
+		t.Skip("the race detector allocates, and sync.Pool drops items at random under it")
 	}
 	addr := startServer(t)
 	for _, size := range []int{64, 4 << 10} {
@@ -96,9 +100,9 @@ func TestServerAllocsPerTransact(t *testing.T) {
 			transact()
 		}
 		srv, cli, other := allocsBySide(2000, transact)
-		t.Logf("%5d B: server %.2f allocs/op, client %.2f, unattributed %.2f (target: server <= 2)", size, srv, cli, other)
-		if srv > 2 {
-			t.Errorf("%d B: server allocates %.1f times per transact", size, srv)
+		t.Logf("%5d B: server %.2f allocs/op, client %.2f, unattributed %.2f (target: server 0)", size, srv, cli, other)
+		if srv >= 0.1 {
+			t.Errorf("%d B: server allocates %.2f times per transact, want 0", size, srv)
 		}
 	}
 }

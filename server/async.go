@@ -92,12 +92,7 @@ func (c *conn) runAsync(op *asyncOp) {
 		c.amu.Unlock()
 		op.cancel(nil)
 	}()
-	dp := c.srv.bufs.get()
-	defer c.srv.bufs.put(dp)
-	if cap(*dp) < op.length {
-		*dp = make([]byte, op.length)
-	}
-	data := (*dp)[:op.length]
+	var data []byte
 	var n int
 	var more bool
 	var err error
@@ -112,7 +107,18 @@ func (c *conn) runAsync(op *asyncOp) {
 		n += op.done
 	}
 	if err == nil && (op.kind == opRead || op.kind == opTransceive) {
-		n, more, err = op.end.ReadMsg(op.ctx, data)
+		// Take the buffer once there is something to read: a READ may
+		// stay pending for as long as the pipe is idle.
+		err = op.end.WaitReadable(op.ctx)
+		if err == nil {
+			dp := c.srv.bufs.get()
+			defer c.srv.bufs.put(dp)
+			if cap(*dp) < op.length {
+				*dp = make([]byte, op.length)
+			}
+			data = (*dp)[:op.length]
+			n, more, err = op.end.ReadMsg(op.ctx, data)
+		}
 	}
 	st := ntstatus.Success
 	switch {

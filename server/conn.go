@@ -26,15 +26,18 @@ const (
 	frameSlack   = 64 << 10 // room for headers and compounds beyond maxIO in a frame
 	maxCredits   = 512      // most credits a client may hold
 
-	// readBufSize is the connection's read buffer: one read system call
-	// takes in a whole frame of up to this size (a 4 KiB payload with its
-	// headers), and any requests pipelined behind it. Larger frames are
-	// read straight into a pooled frame buffer.
+	// readBufSize is the read buffer (see readFrame): one read system
+	// call takes in a whole frame up to this size (a 4 KiB payload with
+	// its headers) and any requests pipelined behind it; larger frames are
+	// read straight into a pooled frame buffer. On a socket with raw reads
+	// (Unix) it is taken from a pool for the read system call that fills
+	// it and returned once everything in it is consumed, so an idle
+	// connection holds none; other connections keep one.
 	readBufSize = 4<<10 + 512
 
-	// deadlineSlack: an unchanged read deadline is not set again unless it
-	// would move by more than this (setting it costs a timer update per
-	// frame).
+	// deadlineSlack: waiting for a frame keeps the read deadline set
+	// before unless the new one is later by more than this (setting it
+	// costs a timer update per frame); see readDeadline.
 	deadlineSlack = time.Second
 )
 
@@ -89,6 +92,8 @@ type conn struct {
 	// rd[rr:rw] is read from nc and not yet consumed (see readFrame).
 	rd     []byte
 	rr, rw int
+	rdp    *[]byte // pooled storage of rd (raw reads)
+	raw    rawReader
 	// big holds the last frame too large for rd (pooled; released by the
 	// next readFrame).
 	big *[]byte
@@ -121,7 +126,7 @@ func newConn(s *Server, nc net.Conn, lim policy.Limits) *conn {
 	done, stop := context.WithCancel(context.Background())
 	stop()
 	remote := nc.RemoteAddr().String()
-	return &conn{
+	c := &conn{
 		srv:      s,
 		nc:       nc,
 		remote:   remote,
@@ -141,6 +146,8 @@ func newConn(s *Server, nc net.Conn, lim policy.Limits) *conn {
 
 		handshakeDeadline: time.Now().Add(lim.HandshakeTimeout),
 	}
+	c.raw.init(nc)
+	return c
 }
 
 // serve runs the connection until the client leaves, a protocol violation,
@@ -212,10 +219,8 @@ func (c *conn) readFrame() ([]byte, error) {
 		c.srv.bufs.put(c.big)
 		c.big = nil
 	}
-	if c.rd == nil {
-		c.rd = make([]byte, readBufSize)
-	}
 	if c.rr == c.rw {
+		c.releaseRead()
 		if err := c.awaitFrame(); err != nil {
 			return nil, err
 		}
@@ -331,23 +336,58 @@ func (c *conn) frameDeadline() error {
 	return c.setReadDeadline(fdl)
 }
 
-// fill reads until rd[rr:rw] holds at least n <= len(rd) bytes, first
-// moving the unread bytes to the front when n would not fit behind rr (or
-// to reset an empty buffer). It returns io.EOF only at a frame boundary.
+// fill reads until rd[rr:rw] holds at least n <= len(rd) bytes (n <= 4
+// when rd is not there yet), first moving the unread bytes to the front
+// when n would not fit behind rr. It returns io.EOF only at a frame
+// boundary.
 func (c *conn) fill(n int) error {
-	if c.rw-c.rr >= n {
-		return nil
+	for c.rw-c.rr < n {
+		if c.rd != nil && (c.rr+n > len(c.rd) || c.rr == c.rw) {
+			c.rw = copy(c.rd, c.rd[c.rr:c.rw])
+			c.rr = 0
+		}
+		k, err := c.readSome()
+		c.rw += k
+		if err != nil {
+			if err == io.EOF && c.rw > c.rr {
+				err = io.ErrUnexpectedEOF // the stream ended inside a frame
+			}
+			return err
+		}
 	}
-	if c.rr+n > len(c.rd) || c.rr == c.rw {
-		c.rw = copy(c.rd, c.rd[c.rr:c.rw])
-		c.rr = 0
+	return nil
+}
+
+// readSome reads once into rd[rw:], taking the read buffer first if the
+// connection has none.
+func (c *conn) readSome() (int, error) {
+	if c.raw.rc != nil {
+		return c.raw.read(c)
 	}
-	k, err := io.ReadAtLeast(c.nc, c.rd[c.rw:], c.rr+n-c.rw)
-	c.rw += k
-	if err == io.EOF && c.rw > c.rr {
-		err = io.ErrUnexpectedEOF // the stream ended inside a frame
+	if c.rd == nil {
+		c.rd = make([]byte, readBufSize)
 	}
-	return err
+	n, err := c.nc.Read(c.rd[c.rw:])
+	if n == 0 && err == nil {
+		err = io.ErrNoProgress
+	}
+	return n, err
+}
+
+// takeRead gives the connection a pooled read buffer.
+func (c *conn) takeRead() {
+	c.rdp = c.srv.rbufs.get()
+	c.rd = (*c.rdp)[:readBufSize]
+	c.rr, c.rw = 0, 0
+}
+
+// releaseRead returns an empty pooled read buffer to the pool.
+func (c *conn) releaseRead() {
+	if c.rdp != nil {
+		c.srv.rbufs.put(c.rdp)
+		c.rdp, c.rd = nil, nil
+		c.rr, c.rw = 0, 0
+	}
 }
 
 // setReadDeadline sets the socket's read deadline unless the connection

@@ -5,7 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"net"
+	"os"
 	"testing"
+	"time"
 
 	"github.com/smbpipe/smbpipe/policy"
 )
@@ -75,18 +78,10 @@ func TestReadFrame(t *testing.T) {
 			sc := &streamConn{data: stream, chunk: tt.chunk}
 			c := newConn(srv, sc, policy.Limits{}.WithDefaults())
 			defer c.teardown()
-			for i, n := range tt.sizes {
-				p, err := c.readFrame()
-				if err != nil {
-					t.Fatalf("frame %d: %v", i, err)
-				}
-				if want := bytes.Repeat([]byte{byte(i + 1)}, n); !bytes.Equal(p, want) {
-					t.Fatalf("frame %d: got %d bytes, want %d bytes of %d", i, len(p), n, i+1)
-				}
-				if (c.big != nil) != (n > small) {
-					t.Errorf("frame %d (%d B): pooled buffer in use = %v", i, n, c.big != nil)
-				}
+			if c.raw.rc != nil {
+				t.Fatal("raw reads on a conn that is not a socket")
 			}
+			readFrames(t, c, tt.sizes, small)
 			if _, err := c.readFrame(); err != io.EOF {
 				t.Errorf("after the last frame: %v, want io.EOF", err)
 			}
@@ -98,6 +93,110 @@ func TestReadFrame(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readFrames reads len(sizes) frames from c and checks them against
+// frameOf(sizes[i], i+1); frames over small must use the pooled buffer.
+func readFrames(t *testing.T, c *conn, sizes []int, small int) {
+	t.Helper()
+	for i, n := range sizes {
+		p, err := c.readFrame()
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		if want := bytes.Repeat([]byte{byte(i + 1)}, n); !bytes.Equal(p, want) {
+			t.Fatalf("frame %d: got %d bytes, want %d bytes of %d", i, len(p), n, i+1)
+		}
+		if (c.big != nil) != (n > small) {
+			t.Errorf("frame %d (%d B): pooled buffer in use = %v", i, n, c.big != nil)
+		}
+	}
+}
+
+// TestReadFrameRaw runs the reader over a real loopback socket (raw reads
+// on Unix): frames come back whole however the writer cuts them, and a
+// connection waiting for data holds no read buffer.
+func TestReadFrameRaw(t *testing.T) {
+	if !rawReads {
+		t.Skip("no raw reads on this platform")
+	}
+	small := readBufSize - 4
+	tests := []struct {
+		name  string
+		sizes []int
+		chunk int
+	}{
+		{"small frames", []int{120, 64, 200, 8, 0}, 0},
+		{"largest buffered, smallest pooled", []int{small, 70, small + 1}, 0},
+		{"large frames pooled", []int{65660, 5, 300 << 10, 9}, 0},
+		{"odd chunks", []int{1000, 3000, 17, small, 6000, 2, 70000}, 777},
+		{"byte at a time", []int{70, 3, 300}, 1},
+	}
+	srv, _ := newTestServer(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cli, sc := tcpPair(t)
+			c := newConn(srv, sc, policy.Limits{}.WithDefaults())
+			defer c.teardown()
+			if c.raw.rc == nil {
+				t.Fatal("no raw reads on a TCP socket")
+			}
+			var stream []byte
+			for i, n := range tt.sizes {
+				stream = append(stream, frameOf(n, byte(i+1))...)
+			}
+			go func() {
+				for len(stream) > 0 {
+					k := len(stream)
+					if tt.chunk > 0 {
+						k = min(k, tt.chunk)
+					}
+					if _, err := cli.Write(stream[:k]); err != nil {
+						return
+					}
+					stream = stream[k:]
+				}
+			}()
+			readFrames(t, c, tt.sizes, small)
+
+			// Nothing more comes: the wait ends at the (handshake)
+			// deadline with no buffer held.
+			c.handshakeDeadline = time.Now().Add(20 * time.Millisecond)
+			if _, err := c.readFrame(); !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("idle read: %v, want a deadline error", err)
+			}
+			if c.rd != nil || c.rdp != nil || c.big != nil {
+				t.Error("an idle connection holds a read buffer")
+			}
+			c.handshakeDeadline = time.Now().Add(time.Minute)
+			cli.Close()
+			if _, err := c.readFrame(); err != io.EOF {
+				t.Errorf("after close: %v, want io.EOF", err)
+			}
+		})
+	}
+}
+
+// tcpPair returns the two ends of a loopback TCP connection, closed at
+// cleanup.
+func tcpPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	client, err = net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err = l.Accept()
+	if err != nil {
+		client.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close(); server.Close() })
+	return client, server
 }
 
 func TestReadFrameErrors(t *testing.T) {
@@ -149,5 +248,37 @@ func TestReadFrameAllocs(t *testing.T) {
 		}
 	}); n != 0 {
 		t.Errorf("%.1f allocations per frame, want 0", n)
+	}
+}
+
+// TestReadFrameIdleTimeout: readFrame keeps an earlier read deadline to
+// save timer updates (readDeadline), yet a connection sending more often
+// than the idle timeout is never dropped, and an idle one is dropped no
+// sooner than the timeout after its last frame.
+func TestReadFrameIdleTimeout(t *testing.T) {
+	const idle = 150 * time.Millisecond
+	srv, _ := newTestServer(t)
+	cli, sc := tcpPair(t)
+	c := newConn(srv, sc, policy.Limits{IdleTimeout: idle}.WithDefaults())
+	defer c.teardown()
+	c.established = true
+	frame := frameOf(64, 1)
+	var last time.Time
+	for i := range 8 {
+		last = time.Now()
+		if _, err := cli.Write(frame); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.readFrame(); err != nil {
+			t.Fatalf("frame %d, sent every %v with an idle timeout of %v: %v", i, idle/2, idle, err)
+		}
+		time.Sleep(idle / 2)
+	}
+	_, err := c.readFrame()
+	if !isTimeout(err) {
+		t.Fatalf("idle connection: %v, want a timeout", err)
+	}
+	if d := time.Since(last); d < idle {
+		t.Errorf("dropped %v after the last frame, before the idle timeout %v", d, idle)
 	}
 }

@@ -37,6 +37,7 @@ type Server struct {
 	conns     map[*conn]struct{}
 	pipes     map[string]*configPipe // config pipes by lower-case name
 	bufs      bufPool
+	rbufs     readPool // connections' read buffers while data is buffered
 	connWG    sync.WaitGroup
 	backendWG sync.WaitGroup
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/smbpipe/smbpipe/ntstatus"
+	"github.com/smbpipe/smbpipe/policy"
 	"github.com/smbpipe/smbpipe/smb2"
 )
 
@@ -51,7 +52,7 @@ func TestSigningAlgorithmChoice(t *testing.T) {
 				req.Contexts = append(req.Contexts, smb2.NegotiateContext{Type: smb2.CtxSigning, Data: data})
 			}
 			fc := &fakeConn{}
-			c := newConn(srv, fc)
+			c := newConn(srv, fc, policy.Limits{}.WithDefaults())
 			defer c.teardown()
 			if err := c.handleFrame(msg(reqHeader(smb2.CmdNegotiate, 0), &req)); err != nil {
 				t.Fatal(err)

@@ -1,0 +1,94 @@
+package server
+
+import (
+	"io"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+)
+
+// readPool holds read buffers of readBufSize bytes (one pool per server).
+type readPool struct{ p sync.Pool }
+
+func (rp *readPool) get() *[]byte {
+	if b, ok := rp.p.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, readBufSize)
+	return &b
+}
+
+func (rp *readPool) put(b *[]byte) { rp.p.Put(b) }
+
+// rawReader reads a socket through syscall.RawConn so that the read
+// buffer is taken only when the socket has data (see readBufSize): the
+// read system call runs inside the callback, and when it finds nothing
+// the buffer goes back to the pool before the goroutine parks in the
+// poller. Read deadlines and Close interrupt it as they do Read.
+type rawReader struct {
+	rc syscall.RawConn // nil: read through net.Conn.Read
+	fn func(fd uintptr) bool
+	c  *conn
+	n  int
+	// err is the result of the last read system call.
+	err error
+}
+
+// init sets r up for nc when nc is a socket this platform reads raw.
+func (r *rawReader) init(nc net.Conn) {
+	if !rawReads {
+		return
+	}
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	r.rc = rc
+	r.fn = r.readFD // one closure per connection, not per read
+}
+
+// read reads once into c.rd[c.rw:], taking a pooled read buffer when c
+// has none; it returns io.EOF at the end of the stream.
+func (r *rawReader) read(c *conn) (int, error) {
+	r.c = c
+	if err := r.rc.Read(r.fn); err != nil {
+		return 0, err
+	}
+	if r.err != nil {
+		return 0, r.err
+	}
+	if r.n == 0 {
+		return 0, io.EOF
+	}
+	return r.n, nil
+}
+
+// readFD is the RawConn callback; false means "wait until readable".
+func (r *rawReader) readFD(fd uintptr) bool {
+	c := r.c
+	if c.rd == nil {
+		c.takeRead()
+	}
+	for {
+		n, err := sysRead(fd, c.rd[c.rw:])
+		switch err {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			if c.rr == c.rw {
+				c.releaseRead() // nothing buffered: hold no buffer while waiting
+			}
+			return false
+		case nil:
+			r.n, r.err = n, nil
+		default:
+			r.n, r.err = 0, os.NewSyscallError("read", err)
+		}
+		return true
+	}
+}

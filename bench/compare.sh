@@ -151,6 +151,10 @@ signing = "enabled"
 RestrictNullSessAccess = 1
 NullSessionPipes = ["echo"]
 
+# the sessions run holds SESSIONS connections (the default limit is 4096)
+[limits]
+max_connections = $((SESSIONS > 3072 ? SESSIONS + 1024 : 4096))
+
 [[account]]
 name = "alice"
 password = "Passw0rd!"

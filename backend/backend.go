@@ -77,13 +77,26 @@ func Serve(l *pipe.Listener, h Handler) error {
 func Echo(l *pipe.Listener) error { return Serve(l, EchoHandler()) }
 
 // EchoHandler answers every message with the same bytes, as one message
-// (byte read mode: echoes whatever one read returns). It allocates one
-// buffer per end, grown to the largest message, and nothing per message.
+// (byte read mode: echoes whatever one read returns). On a duplex
+// message-type pipe it moves each message straight back with End.Reflect
+// (one copy at most, no buffer of its own); otherwise it allocates one
+// buffer per end, grown to the largest message. It allocates nothing per
+// message.
 func EchoHandler() Handler { return HandlerFunc(echo) }
 
 func echo(e *pipe.End) {
 	defer e.Close()
 	ctx := context.Background()
+	for {
+		_, err := e.Reflect(ctx)
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, pipe.ErrBadState) {
+			return
+		}
+		break // not a duplex message pipe read in message mode
+	}
 	buf := make([]byte, 0, 512) // on the stack until a longer message moves it to the heap
 	for {
 		msg, err := e.AppendMessage(ctx, buf[:0])

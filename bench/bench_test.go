@@ -43,6 +43,7 @@ func BenchmarkTransactInProcess(b *testing.B) {
 	}{
 		{"64B", 64, client.Config{}},
 		{"4KiB", 4 << 10, client.Config{}},
+		{"64KiB", 64 << 10, client.Config{}},
 		{"64B-signed", 64, aliceConfig}, // AES-GMAC at 3.1.1 (offered first)
 		{"64B-signed-CMAC", 64, aliceCMAC},
 	} {

@@ -361,6 +361,83 @@ func (e *End) Transceive(ctx context.Context, in, out []byte) (n int, more bool,
 	return e.read(ctx, out, true)
 }
 
+// Reflect reads the next message and writes it back to the peer as one
+// message: what an echo server does with ReadMsg and Write, but the bytes
+// are moved from one queue to the other under the instance lock, copied
+// at most once and not at all when the message is all that is queued for
+// this end and nothing is queued for the peer. It returns the message's
+// length.
+//
+// Reflect blocks like ReadMsg until a message is queued (the peer closed:
+// io.EOF on the server end, ErrBroken on the client end), then like Write
+// until the message fits the peer's queue; the message stays queued until
+// it is moved. It honours both deadlines, ctx and the completion mode
+// (ErrWouldBlock instead of blocking). It returns ErrBadState unless the
+// pipe is a duplex message-type pipe and this end's read mode is
+// MessageMode, ErrBroken if the peer is closed when a message is there.
+// It counts as both a reader and a writer and does not allocate once the
+// queues have grown to their working size.
+func (e *End) Reflect(ctx context.Context) (int, error) {
+	in := e.inst
+	woken := false
+	for {
+		if isClosedRecv(e.rdl.wait()) || isClosedRecv(e.wdl.wait()) {
+			return 0, os.ErrDeadlineExceeded
+		}
+		in.mu.Lock()
+		cfg := &in.pipe.cfg
+		switch {
+		case e.closed:
+			in.mu.Unlock()
+			return 0, ErrClosed
+		case cfg.Mode != MessageMode || cfg.Direction != Duplex || e.readMode != MessageMode:
+			in.mu.Unlock()
+			return 0, ErrBadState
+		}
+		var wait <-chan struct{}
+		if !e.in.empty() {
+			if e.peer.closed {
+				in.mu.Unlock()
+				return 0, ErrBroken
+			}
+			if e.out.fits(e.in.firstLen()) {
+				n := e.in.moveMsgTo(e.out)
+				left := !e.in.empty()
+				in.mu.Unlock()
+				signal(e.in.writable)
+				signal(e.out.readable)
+				if left && woken {
+					signal(e.in.readable)
+				}
+				return n, nil
+			}
+			wait = e.out.writable
+		} else if e.peer.closed {
+			in.mu.Unlock()
+			return 0, e.endErr()
+		} else {
+			wait = e.in.readable
+		}
+		nonBlocking := e.completion == CompleteOperation
+		in.mu.Unlock()
+		if nonBlocking {
+			return 0, ErrWouldBlock
+		}
+		select {
+		case <-wait:
+			woken = wait == e.in.readable
+		case <-e.done:
+		case <-e.peer.done:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-e.rdl.wait():
+			return 0, os.ErrDeadlineExceeded
+		case <-e.wdl.wait():
+			return 0, os.ErrDeadlineExceeded
+		}
+	}
+}
+
 // Peek reports what is queued for this end and copies up to len(p) bytes
 // of it into p without consuming anything. In a message-type pipe it
 // copies from the first message only. It never blocks. On a closed end it

@@ -90,9 +90,13 @@ func (q *queue) pushMsg(p []byte) {
 	if len(p) > 0 {
 		q.pushBytes(p)
 	}
-	if !q.message {
-		return
+	if q.message {
+		q.pushLen(len(p))
 	}
+}
+
+// pushLen records a message of l bytes whose bytes are already queued.
+func (q *queue) pushLen(l int) {
 	if q.lcount == len(q.lens) {
 		nl := make([]uint32, max(len(q.lens)*2, 16))
 		for i := 0; i < q.lcount; i++ {
@@ -101,7 +105,7 @@ func (q *queue) pushMsg(p []byte) {
 		q.lens = nl
 		q.lhead = 0
 	}
-	q.lens[(q.lhead+q.lcount)%len(q.lens)] = uint32(len(p))
+	q.lens[(q.lhead+q.lcount)%len(q.lens)] = uint32(l)
 	q.lcount++
 }
 
@@ -154,6 +158,29 @@ func (q *queue) readMsg(p []byte) (n int, more bool) {
 	}
 	q.lens[q.lhead] = uint32(l - k)
 	return k, true
+}
+
+// moveMsgTo moves the first message of q to the tail of dst as one
+// message. When it is all q holds and dst is empty, the two rings trade
+// storage and no byte is copied; otherwise the bytes are copied once. Both
+// queues must be message queues guarded by the same mutex, q not empty.
+func (q *queue) moveMsgTo(dst *queue) int {
+	l := q.firstLen()
+	if l > 0 && q.n == l && q.lcount == 1 && dst.empty() {
+		q.buf, dst.buf = dst.buf, q.buf
+		dst.head, dst.n = q.head, l
+		q.head, q.n = 0, 0
+	} else if l > 0 {
+		dst.grow(l)
+		start := q.head
+		first := q.buf[start:min(start+l, len(q.buf))]
+		dst.pushBytes(first)
+		dst.pushBytes(q.buf[:l-len(first)])
+		q.discard(l)
+	}
+	q.popMsg()
+	dst.pushLen(l)
+	return l
 }
 
 // readBytes consumes up to len(p) bytes across message boundaries,

@@ -92,7 +92,16 @@ func (c *conn) runAsync(op *asyncOp) {
 		c.amu.Unlock()
 		op.cancel(nil)
 	}()
-	var data []byte
+	// The response buffer (pooled) is taken only once there is an answer:
+	// a READ may stay pending for as long as the pipe is idle.
+	var bp *[]byte
+	var buf []byte
+	defer func() {
+		if bp != nil {
+			*bp = buf
+			c.srv.bufs.put(bp)
+		}
+	}()
 	var n int
 	var more bool
 	var err error
@@ -107,17 +116,19 @@ func (c *conn) runAsync(op *asyncOp) {
 		n += op.done
 	}
 	if err == nil && (op.kind == opRead || op.kind == opTransceive) {
-		// Take the buffer once there is something to read: a READ may
-		// stay pending for as long as the pipe is idle.
+		// Read once there is something to read, straight into the
+		// response behind the body's fixed part.
 		err = op.end.WaitReadable(op.ctx)
 		if err == nil {
-			dp := c.srv.bufs.get()
-			defer c.srv.bufs.put(dp)
-			if cap(*dp) < op.length {
-				*dp = make([]byte, op.length)
+			bp = c.srv.bufs.get()
+			buf = append((*bp)[:0], make([]byte, 4+smb2.HeaderSize)...)
+			fixed := smb2.IoctlResponseFixedSize
+			if op.kind == opRead {
+				fixed = smb2.ReadResponseDataOffset - smb2.HeaderSize
 			}
-			data = (*dp)[:op.length]
-			n, more, err = op.end.ReadMsg(op.ctx, data)
+			var p []byte
+			buf, p = reserveBody(buf, fixed, op.length)
+			n, more, err = op.end.ReadMsg(op.ctx, p)
 		}
 	}
 	st := ntstatus.Success
@@ -140,15 +151,16 @@ func (c *conn) runAsync(op *asyncOp) {
 		st = pipeStatus(err)
 	}
 
-	bp := c.srv.bufs.get()
-	defer c.srv.bufs.put(bp)
-	buf := append((*bp)[:0], 0, 0, 0, 0)
-	buf = append(buf, make([]byte, smb2.HeaderSize)...)
+	if bp == nil {
+		bp = c.srv.bufs.get()
+		buf = append((*bp)[:0], make([]byte, 4+smb2.HeaderSize)...)
+	}
 	switch {
 	case isError(st):
 		buf = (&smb2.ErrorResponse{}).Append(buf)
 	case op.kind == opRead:
-		buf = (&smb2.ReadResponse{Data: data[:n]}).Append(buf)
+		buf = smb2.AppendReadResponseHeader(buf, n, 0, 0)
+		buf = buf[:len(buf)+n]
 	case op.kind == opWrite:
 		buf = (&smb2.WriteResponse{Count: uint32(n)}).Append(buf)
 	case op.kind == opWait:
@@ -156,7 +168,8 @@ func (c *conn) runAsync(op *asyncOp) {
 	case op.kind == opFlush:
 		buf = (&smb2.FlushResponse{}).Append(buf)
 	default:
-		buf = (&smb2.IoctlResponse{CtlCode: smb2.FsctlPipeTransceive, FileID: op.fileID, Output: data[:n]}).Append(buf)
+		buf = smb2.AppendIoctlResponseHeader(buf, smb2.FsctlPipeTransceive, op.fileID, n, 0)
+		buf = buf[:len(buf)+n]
 	}
 	h := smb2.Header{
 		CreditCharge: op.charge, // clients (impacket) advance their MessageIds by it

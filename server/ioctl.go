@@ -72,7 +72,8 @@ func (c *conn) transceive(r *request, buf []byte, req *smb2.IoctlRequest) ([]byt
 	if err != nil {
 		return buf, pipeStatus(err), nil
 	}
-	p := c.scratchBuf(length)
+	// The reply is read straight into the response, behind its fixed part.
+	buf, p := reserveBody(buf, smb2.IoctlResponseFixedSize, length)
 	n, more, err := c.tryRead(o, p)
 	if errors.Is(err, pipe.ErrWouldBlock) {
 		return c.goAsync(r, buf, &asyncOp{kind: opTransceive, length: length})
@@ -80,7 +81,8 @@ func (c *conn) transceive(r *request, buf []byte, req *smb2.IoctlRequest) ([]byt
 	if err != nil {
 		return buf, pipeStatus(err), nil
 	}
-	buf = (&smb2.IoctlResponse{CtlCode: req.CtlCode, FileID: o.id, Output: p[:n]}).Append(buf)
+	buf = smb2.AppendIoctlResponseHeader(buf, req.CtlCode, o.id, n, 0)
+	buf = buf[:len(buf)+n]
 	if more {
 		return buf, ntstatus.BufferOverflow, nil
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"runtime"
+	"slices"
 
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/pipe"
@@ -197,6 +198,17 @@ func (c *conn) releaseScratch() {
 	}
 }
 
+// reserveBody makes room in buf for a response body of fixed bytes
+// followed by up to length bytes of data, and returns buf unchanged in
+// length with the data's place p = buf[len(buf)+fixed:][:length] in its
+// spare capacity. The caller reads into p, then appends the fixed part
+// and extends buf over the bytes read. The response buffer is pooled and
+// kept at its grown size, so this does not allocate in steady state.
+func reserveBody(buf []byte, fixed, length int) ([]byte, []byte) {
+	buf = slices.Grow(buf, fixed+length)
+	return buf, buf[len(buf)+fixed : len(buf)+fixed+length]
+}
+
 // tryRead reads what is queued for o without blocking, giving a peer that
 // is about to answer a few chances to run first.
 func (c *conn) tryRead(o *open, p []byte) (int, bool, error) {
@@ -228,7 +240,8 @@ func (c *conn) read(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
 	if st := c.checkCharge(r, req.Length); st != ntstatus.Success {
 		return buf, st, nil
 	}
-	p := c.scratchBuf(int(req.Length))
+	// The data is read straight into the response, behind its fixed part.
+	buf, p := reserveBody(buf, smb2.ReadResponseDataOffset-smb2.HeaderSize, int(req.Length))
 	n, more, err := c.tryRead(o, p)
 	if errors.Is(err, pipe.ErrWouldBlock) {
 		if o.end.CompletionMode() == pipe.CompleteOperation {
@@ -239,7 +252,8 @@ func (c *conn) read(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
 	if err != nil {
 		return buf, pipeStatus(err), nil
 	}
-	buf = (&smb2.ReadResponse{Data: p[:n]}).Append(buf)
+	buf = smb2.AppendReadResponseHeader(buf, n, 0, 0)
+	buf = buf[:len(buf)+n]
 	if more {
 		return buf, ntstatus.BufferOverflow, nil
 	}

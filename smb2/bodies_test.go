@@ -375,3 +375,21 @@ func TestDecodeAllocs(t *testing.T) {
 		t.Fatal("decodes did not run")
 	}
 }
+
+// TestAppendIoctlResponseHeader: the fixed part plus the output appended
+// after it is byte for byte what IoctlResponse.Append writes.
+func TestAppendIoctlResponseHeader(t *testing.T) {
+	fid := FileID{Persistent: 7, Volatile: 9}
+	for _, n := range []int{0, 1, 7, 8, 4096} {
+		out := bytes.Repeat([]byte{0xAB}, n)
+		want := (&IoctlResponse{CtlCode: FsctlPipeTransceive, FileID: fid, Output: out}).Append(nil)
+		got := AppendIoctlResponseHeader(nil, FsctlPipeTransceive, fid, n, 0)
+		if len(got) != IoctlResponseFixedSize {
+			t.Fatalf("n=%d: fixed part of %d bytes, want %d", n, len(got), IoctlResponseFixedSize)
+		}
+		got = append(got, out...)
+		if !bytes.Equal(got, want) {
+			t.Errorf("n=%d:\n got % x\nwant % x", n, got, want)
+		}
+	}
+}

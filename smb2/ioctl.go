@@ -94,6 +94,28 @@ func (m *IoctlResponse) Decode(msg []byte) error {
 	return nil
 }
 
+// IoctlResponseFixedSize is the fixed part of an IOCTL response body; with
+// no Input, the Output follows it directly (AppendIoctlResponseHeader).
+const IoctlResponseFixedSize = ioctlResponseBuf - HeaderSize
+
+// AppendIoctlResponseHeader appends the 48-byte fixed part of an IOCTL
+// response with no Input that announces n bytes of Output; the caller
+// appends exactly n bytes of output next (for example by reading from a
+// pipe into the spare capacity of dst). The result is what Append writes
+// for the same response. n must fit in 32 bits.
+func AppendIoctlResponseHeader(dst []byte, ctlCode uint32, fid FileID, n int, flags uint32) []byte {
+	dst = app16(dst, ioctlResponseSize)
+	dst = app16(dst, 0)
+	dst = app32(dst, ctlCode)
+	dst = appFileID(dst, fid)
+	dst = app32(dst, ioctlResponseBuf)
+	dst = app32(dst, 0)
+	dst = app32(dst, ioctlResponseBuf)
+	dst = app32(dst, uint32(n))
+	dst = app32(dst, flags)
+	return app32(dst, 0)
+}
+
 // Append appends an IOCTL response body: InputOffset 0x70, OutputOffset =
 // InputOffset + InputCount rounded up to 8 (both also when the buffers are
 // empty, as Windows sends), padding between Input and Output.

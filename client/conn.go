@@ -292,10 +292,19 @@ func (c *Conn) fail(err error) {
 	}
 }
 
+// readBufSize is the reader's buffer: a 4 KiB payload with its headers,
+// plus room for small responses pipelined behind it.
+const readBufSize = 8 << 10
+
 // readLoop reads frames until the transport fails.
 func (c *Conn) readLoop() {
 	defer close(c.readerDone)
-	br := bufio.NewReaderSize(c.nc, 64<<10)
+	// A small read buffer: frames that fit are read with one system call
+	// (several pipelined ones too); the bulk of a larger frame bypasses it
+	// and is read straight into the frame buffer (bufio reads directly
+	// into a destination at least as large as its buffer), so a 64 KiB
+	// reply is not copied twice.
+	br := bufio.NewReaderSize(c.nc, readBufSize)
 	pfx := make([]byte, 4) // one allocation: a [4]byte in the loop would escape
 	for {
 		if _, err := io.ReadFull(br, pfx); err != nil {

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -128,13 +129,94 @@ func (c *Conn) SessionSetup(ctx context.Context) error {
 	if !c.neg.done {
 		return fmt.Errorf("client: session setup before negotiate")
 	}
-	anon := c.cfg.anonymous()
+	s, err := c.logon(ctx, &c.cfg, nil)
+	if err != nil {
+		return err
+	}
+	c.writeMu.Lock()
+	c.sess.Store(s)
+	c.writeMu.Unlock()
+	return nil
+}
+
+// Reauthenticate runs a new NTLM exchange on the existing session (MS-SMB2
+// 3.2.4.2.3.1): SESSION_SETUP requests carrying the session's SessionId,
+// signed with the session's key when the session signs. cfg supplies the
+// credentials (User, Domain, Password or NTHash, Workstation; its other
+// fields are ignored); nil means the Conn's own. Only an authenticated
+// session (neither null nor guest) with non-anonymous credentials can be
+// re-authenticated.
+//
+// On success the session goes on with the same SessionId and the same
+// signing key (the server keeps Session.SessionKey, MS-SMB2 3.3.5.5.2; the
+// new exchange's key is discarded), so trees and opens stay usable; on 3.1.1
+// the final response must be signed with that key. The identity the server
+// uses for later access checks is the re-authenticated one.
+//
+// When the server fails the exchange (e.g. STATUS_LOGON_FAILURE), MS-SMB2
+// 3.3.5.5.3 has it remove the session with its trees and opens, as smbpipe's
+// server and Samba's smbd do: the Conn then has no session (SessionID is 0,
+// as after Logoff) and SessionSetup may log on again. Errors before the
+// server answered (transport, context) leave the session as it was.
+//
+// The caller should not issue other requests on the Conn until it returns.
+func (c *Conn) Reauthenticate(ctx context.Context, cfg *Config) error {
+	old := c.sess.Load()
+	if old == nil {
+		return fmt.Errorf("client: reauthenticate without a session")
+	}
+	if old.flags&(smb2.SessionFlagIsNull|smb2.SessionFlagIsGuest) != 0 || old.signer == nil {
+		return fmt.Errorf("client: reauthenticate: only an authenticated session can be re-authenticated")
+	}
+	creds := &c.cfg
+	if cfg != nil {
+		cc := c.cfg
+		cc.User, cc.Domain, cc.Password, cc.Workstation = cfg.User, cfg.Domain, cfg.Password, cfg.Workstation
+		cc.NTHash = nil
+		if cfg.NTHash != nil {
+			if len(cfg.NTHash) != 16 {
+				return errors.New("client: NTHash must be 16 bytes")
+			}
+			cc.NTHash = slices.Clone(cfg.NTHash)
+		}
+		creds = &cc
+	}
+	if creds.anonymous() {
+		return fmt.Errorf("client: reauthenticate: anonymous credentials")
+	}
+	s, err := c.logon(ctx, creds, old)
+	if err != nil {
+		var se *Error
+		if errors.As(err, &se) {
+			// The server failed the exchange and removed the session.
+			c.writeMu.Lock()
+			c.sess.CompareAndSwap(old, nil)
+			c.writeMu.Unlock()
+			c.treeID.Store(0)
+		}
+		return err
+	}
+	c.writeMu.Lock()
+	c.sess.Store(s)
+	c.writeMu.Unlock()
+	return nil
+}
+
+// logon runs the SPNEGO/NTLMSSP exchange with creds' credentials and
+// returns the established session. With old nil it makes a new session
+// (SessionId 0, unsigned requests, keys derived from the exchange). With
+// old set it re-authenticates old: the requests carry old's SessionId and
+// are signed when old signs, no preauth hash is kept, and the returned
+// session keeps old's id, keys and signing.
+func (c *Conn) logon(ctx context.Context, creds *Config, old *session) (*session, error) {
+	reauth := old != nil
+	anon := creds.anonymous()
 	nc := &ntlm.Client{
-		User:        c.cfg.User,
-		Domain:      c.cfg.Domain,
-		Workstation: c.cfg.Workstation,
-		Password:    c.cfg.Password,
-		NTHash:      c.cfg.NTHash,
+		User:        creds.User,
+		Domain:      creds.Domain,
+		Workstation: creds.Workstation,
+		Password:    creds.Password,
+		NTHash:      creds.NTHash,
 		Rand: func(b []byte) {
 			if _, err := io.ReadFull(c.cfg.Rand, b); err != nil {
 				panic("client: random source failed: " + err.Error())
@@ -143,37 +225,51 @@ func (c *Conn) SessionSetup(ctx context.Context) error {
 	}
 	negMsg, err := nc.Negotiate()
 	if err != nil {
-		return fmt.Errorf("client: session setup: %w", err)
+		return nil, fmt.Errorf("client: session setup: %w", err)
 	}
 	mechs := []string{spnego.OIDNTLMSSP}
 	mechTypes := spnego.EncodeMechTypes(mechs)
 	tok := spnego.EncodeInit(&spnego.Init{MechTypes: mechs, MechToken: negMsg, RawMechTypes: mechTypes})
 
 	preauth := c.neg.preauth
+	var pre *smbcrypto.PreauthHash // nil: no preauth hash (before 3.1.1, and re-authentication)
+	if c.neg.dialect == smb2.Dialect311 && !reauth {
+		pre = &preauth
+	}
 	secMode := uint8(smb2.SigningEnabled)
 	if c.cfg.RequireSigning {
 		secMode |= uint8(smb2.SigningRequired)
 	}
+	var sid uint64
+	if reauth {
+		sid = old.id
+	}
 
 	// Round 1: NEGOTIATE_MESSAGE -> CHALLENGE_MESSAGE.
-	st, sid, _, out, msg, err := c.sessionRound(ctx, 0, secMode, tok, &preauth)
+	st, rsid, _, out, msg, err := c.sessionRound(ctx, sid, secMode, tok, pre, reauth)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if st != ntstatus.MoreProcessingRequired {
-		return &Error{Op: "session setup", Status: st}
+		return nil, &Error{Op: "session setup", Status: st}
 	}
-	preauth.Update(msg)
+	if reauth && rsid != sid {
+		return nil, protocolErrorf("session id changed during re-authentication")
+	}
+	sid = rsid
+	if pre != nil {
+		pre.Update(msg)
+	}
 	_, resp, err := spnego.Decode(out)
 	if err != nil || resp == nil || len(resp.ResponseToken) == 0 {
-		return protocolErrorf("session setup: no NTLMSSP challenge in the SPNEGO response")
+		return nil, protocolErrorf("session setup: no NTLMSSP challenge in the SPNEGO response")
 	}
 	if resp.NegState == spnego.Reject {
-		return &Error{Op: "session setup", Status: ntstatus.LogonFailure}
+		return nil, &Error{Op: "session setup", Status: ntstatus.LogonFailure}
 	}
 	authMsg, sessionKey, err := nc.Authenticate(resp.ResponseToken)
 	if err != nil {
-		return fmt.Errorf("client: session setup: %w", err)
+		return nil, fmt.Errorf("client: session setup: %w", err)
 	}
 	rt := &spnego.Resp{NegState: spnego.NoState, ResponseToken: authMsg}
 	if !anon {
@@ -181,31 +277,42 @@ func (c *Conn) SessionSetup(ctx context.Context) error {
 	}
 
 	// Round 2: AUTHENTICATE_MESSAGE -> SUCCESS.
-	roundPreauth := preauth
-	st, sid2, flags, out, msg, err := c.sessionRound(ctx, sid, secMode, spnego.EncodeResp(rt), &roundPreauth)
+	var roundPreauth smbcrypto.PreauthHash
+	var pre2 *smbcrypto.PreauthHash
+	if pre != nil {
+		roundPreauth = preauth
+		pre2 = &roundPreauth
+	}
+	st, sid2, flags, out, msg, err := c.sessionRound(ctx, sid, secMode, spnego.EncodeResp(rt), pre2, reauth)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if st != ntstatus.Success {
-		return &Error{Op: "session setup", Status: st}
+		return nil, &Error{Op: "session setup", Status: st}
 	}
 	if sid2 != sid {
-		return protocolErrorf("session id changed during session setup")
+		return nil, protocolErrorf("session id changed during session setup")
 	}
 	if len(out) > 0 {
 		if _, r2, err := spnego.Decode(out); err == nil && r2 != nil {
 			if r2.NegState == spnego.Reject {
-				return &Error{Op: "session setup", Status: ntstatus.LogonFailure}
+				return nil, &Error{Op: "session setup", Status: ntstatus.LogonFailure}
 			}
 			if len(r2.MechListMIC) > 0 && !anon && !nc.VerifyMechListMIC(mechTypes, r2.MechListMIC) {
-				return fmt.Errorf("client: session setup: server mechListMIC: %w", ErrSignature)
+				return nil, fmt.Errorf("client: session setup: server mechListMIC: %w", ErrSignature)
 			}
 		}
 	}
 
 	s := &session{id: sid, flags: flags}
 	nullOrGuest := anon || flags&(smb2.SessionFlagIsNull|smb2.SessionFlagIsGuest) != 0
-	if !nullOrGuest {
+	if reauth {
+		if nullOrGuest {
+			return nil, fmt.Errorf("client: reauthenticate: the server made the session null or guest (flags %#x)", flags)
+		}
+		// MS-SMB2 3.3.5.5.2: the session keeps its key; the new one is unused.
+		s.signer, s.verifier, s.signing = old.signer, old.verifier, old.signing
+	} else if !nullOrGuest {
 		var keys smbcrypto.Keys
 		if c.neg.dialect == smb2.Dialect311 {
 			keys = smbcrypto.DeriveKeys(uint16(c.neg.dialect), sessionKey[:], &roundPreauth)
@@ -216,38 +323,37 @@ func (c *Conn) SessionSetup(ctx context.Context) error {
 		s.signer = smbcrypto.NewSigner(d, alg, keys.Signing)
 		s.verifier = smbcrypto.NewSigner(d, alg, keys.Signing)
 		if s.signer == nil || s.verifier == nil {
-			return fmt.Errorf("client: session setup: no signer for dialect %s", DialectString(c.neg.dialect))
-		}
-		var h smb2.Header
-		if err := h.Decode(msg); err != nil {
-			return protocolErrorf("session setup response header: %v", err)
-		}
-		signed := h.Flags&smb2.FlagSigned != 0
-		if c.neg.dialect == smb2.Dialect311 && !signed {
-			return fmt.Errorf("client: session setup: final 3.1.1 response not signed: %w", ErrSignature)
-		}
-		if signed && !s.verifier.Verify(msg) {
-			return fmt.Errorf("client: session setup: final response: %w", ErrSignature)
+			return nil, fmt.Errorf("client: session setup: no signer for dialect %s", DialectString(c.neg.dialect))
 		}
 		s.signing = c.cfg.RequireSigning || c.neg.serverSecMode&smb2.SigningRequired != 0
 	} else if c.cfg.RequireSigning && !anon {
-		return fmt.Errorf("client: session setup: signing required but the server made a guest session")
+		return nil, fmt.Errorf("client: session setup: signing required but the server made a guest session")
 	}
-	c.writeMu.Lock()
-	c.sess.Store(s)
-	c.writeMu.Unlock()
-	return nil
+	if !nullOrGuest {
+		var h smb2.Header
+		if err := h.Decode(msg); err != nil {
+			return nil, protocolErrorf("session setup response header: %v", err)
+		}
+		signed := h.Flags&smb2.FlagSigned != 0
+		if c.neg.dialect == smb2.Dialect311 && !signed {
+			return nil, fmt.Errorf("client: session setup: final 3.1.1 response not signed: %w", ErrSignature)
+		}
+		if signed && !s.verifier.Verify(msg) {
+			return nil, fmt.Errorf("client: session setup: final response: %w", ErrSignature)
+		}
+	}
+	return s, nil
 }
 
 // sessionRound sends one SESSION_SETUP and returns the status, session id,
 // session flags, security buffer and the whole response message (copied).
-func (c *Conn) sessionRound(ctx context.Context, sid uint64, secMode uint8, tok []byte, preauth *smbcrypto.PreauthHash) (st ntstatus.Status, rsid uint64, flags uint16, out, msg []byte, err error) {
+// preauth, if set, is updated with the request. A re-authentication's
+// request (sign) is signed when the session signs (MS-SMB2 3.2.4.1.1);
+// otherwise it is never signed.
+func (c *Conn) sessionRound(ctx context.Context, sid uint64, secMode uint8, tok []byte, preauth *smbcrypto.PreauthHash, sign bool) (st ntstatus.Status, rsid uint64, flags uint16, out, msg []byte, err error) {
 	bp := newRequest()
 	*bp = (&smb2.SessionSetupRequest{SecurityMode: secMode, SecurityBuffer: tok}).Append(*bp)
-	r := &request{hdr: smb2.Header{Command: smb2.CmdSessionSetup, SessionID: sid}, buf: bp, noSign: true}
-	if c.neg.dialect == smb2.Dialect311 {
-		r.preauth = preauth
-	}
+	r := &request{hdr: smb2.Header{Command: smb2.CmdSessionSetup, SessionID: sid}, buf: bp, noSign: !sign, preauth: preauth}
 	cl, err := c.roundTrip(ctx, r)
 	if err != nil {
 		return 0, 0, 0, nil, nil, fmt.Errorf("client: session setup: %w", err)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smbpipe/smbpipe/internal/testlog"
 	"github.com/smbpipe/smbpipe/pipe"
 	"go.uber.org/goleak"
 )
@@ -380,7 +381,7 @@ func TestExecEnv(t *testing.T) {
 
 func TestExecStderrLogged(t *testing.T) {
 	needCommand(t, "sh")
-	var logs syncBuffer
+	var logs testlog.Buffer
 	h, err := FromSpec(`exec:sh -c 'echo oops >&2; printf partial >&2'`, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -422,21 +423,4 @@ func TestExecStartFails(t *testing.T) {
 	if got := readUntilEnd(t, c); len(got) != 0 {
 		t.Fatalf("got %q", got)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

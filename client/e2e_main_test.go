@@ -3,17 +3,13 @@ package client
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/smbpipe/smbpipe/auth/ntlm"
-	"github.com/smbpipe/smbpipe/policy"
-	"github.com/smbpipe/smbpipe/server"
+	"github.com/smbpipe/smbpipe/internal/testserver"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -63,34 +59,7 @@ sddl = "D:(A;;0x12019B;;;AN)(A;;0x12019B;;;AU)"
 // closed at cleanup.
 func startServer(t *testing.T, signing string) string {
 	t.Helper()
-	cfg, err := policy.Parse([]byte(fmt.Sprintf(e2eConfig, signing)), "e2e.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, err := policy.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(server.Options{Snapshot: snap, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { srv.Serve(l); close(done) }()
-	t.Cleanup(func() {
-		srv.Close()
-		l.Close()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Error("Serve did not return after Close")
-		}
-	})
-	return l.Addr().String()
+	return testserver.Start(t, fmt.Sprintf(e2eConfig, signing))
 }
 
 var (

@@ -1,37 +1,18 @@
 package policy_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/smbpipe/smbpipe/internal/testlog"
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/policy"
 )
-
-// syncBuffer is a log sink safe for the watcher goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func configWith(pipes string) string {
 	return "[LanmanServer]\nNullSessionPipes = [" + pipes + "]\n[[pipe]]\nname = \"echo\"\nbackend = \"echo\"\nsddl = \"D:NO_ACCESS_CONTROL\"\n"
@@ -59,7 +40,7 @@ func TestWatchReload(t *testing.T) {
 	if err := os.WriteFile(path, []byte(configWith("")), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
 	st, err := policy.NewStore(path, logger)
 	if err != nil {
@@ -135,7 +116,7 @@ func TestWatchReload(t *testing.T) {
 func TestStoreReloadFailureKeepsPolicy(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "p.toml")
 	os.WriteFile(path, []byte(configWith(`"echo"`)), 0o600)
-	st, err := policy.NewStore(path, slog.New(slog.NewTextHandler(&syncBuffer{}, nil)))
+	st, err := policy.NewStore(path, slog.New(slog.NewTextHandler(&testlog.Buffer{}, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

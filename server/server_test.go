@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/smbpipe/smbpipe/client"
+	"github.com/smbpipe/smbpipe/internal/testserver"
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/pipe"
 	"github.com/smbpipe/smbpipe/policy"
@@ -49,42 +50,18 @@ sddl = "D:(A;;0x12019B;;;AN)(A;;0x12019B;;;AU)(A;;0x12019B;;;WD)(A;;FA;;;SY)"
 
 func snapshot(t *testing.T, anon, guest bool, signing string, extra string) *policy.Snapshot {
 	t.Helper()
-	cfg, err := policy.Parse([]byte(fmt.Sprintf(config, fmt.Sprint(anon), fmt.Sprint(guest), signing)+extra), "test.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, err := policy.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return snap
+	return testserver.Snapshot(t, fmt.Sprintf(config, fmt.Sprint(anon), fmt.Sprint(guest), signing)+extra, "test.toml")
 }
 
 // serve runs srv on a loopback listener until the test ends.
 func serve(t *testing.T, srv *server.Server) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(l) }()
-	t.Cleanup(func() {
-		srv.Close()
-		if err := <-done; !errors.Is(err, server.ErrServerClosed) {
-			t.Errorf("Serve returned %v", err)
-		}
-	})
-	return l.Addr().String()
+	return testserver.Serve(t, srv)
 }
 
 func newServer(t *testing.T, snap *policy.Snapshot) (*server.Server, string) {
 	t.Helper()
-	srv, err := server.New(server.Options{Snapshot: snap, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return srv, serve(t, srv)
+	return testserver.StartWith(t, server.Options{Snapshot: snap})
 }
 
 func dial(t *testing.T, addr string, cfg client.Config) (*client.Conn, error) {

@@ -2,15 +2,11 @@ package main
 
 import (
 	"bytes"
-	"io"
-	"log/slog"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/smbpipe/smbpipe/policy"
-	"github.com/smbpipe/smbpipe/server"
+	"github.com/smbpipe/smbpipe/internal/testserver"
 	"github.com/smbpipe/smbpipe/smb2"
 )
 
@@ -170,26 +166,7 @@ sddl = "D:(A;;0x12019B;;;AN)(A;;0x12019B;;;AU)"
 // startDialTestServer runs our server in-process on a loopback port.
 func startDialTestServer(t *testing.T) string {
 	t.Helper()
-	cfg, err := policy.Parse([]byte(dialTestConfig), "dial.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, err := policy.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(server.Options{Snapshot: snap, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { srv.Serve(l); close(done) }()
-	t.Cleanup(func() { srv.Close(); <-done })
-	return l.Addr().String()
+	return testserver.Start(t, dialTestConfig)
 }
 
 func TestDialMain(t *testing.T) {

@@ -31,6 +31,8 @@ var rules = []struct {
 	{"policy", []string{"ntstatus", "security"}, []string{"net/http"}},
 	{"client", []string{"auth/ntlm", "auth/spnego", "internal/smbcrypto", "ntstatus", "smb2"}, nil},
 	{"server", []string{"auth/ntlm", "auth/spnego", "backend", "internal/smbcrypto", "ntstatus", "pipe", "policy", "security", "smb2"}, nil},
+	{"internal/testlog", nil, nil},
+	{"internal/testserver", []string{"policy", "server"}, nil}, // test support only
 }
 
 func root(t *testing.T) string {

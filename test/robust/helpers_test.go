@@ -17,15 +17,15 @@ import (
 	"net"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/smbpipe/smbpipe/client"
+	"github.com/smbpipe/smbpipe/internal/testlog"
+	"github.com/smbpipe/smbpipe/internal/testserver"
 	"github.com/smbpipe/smbpipe/ntstatus"
-	"github.com/smbpipe/smbpipe/policy"
 	"github.com/smbpipe/smbpipe/server"
 	"github.com/smbpipe/smbpipe/smb2"
 )
@@ -58,62 +58,29 @@ var (
 	alice = client.Config{User: "alice", Password: "Passw0rd!", Domain: "WORKGROUP"}
 )
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type testServer struct {
 	srv  *server.Server
 	addr string
-	log  *syncBuffer
+	log  *testlog.Buffer
 }
 
 // start runs a server with baseConfig plus extra until the test ends.
 func start(t *testing.T, extra string) *testServer {
 	t.Helper()
-	cfg, err := policy.Parse(fmt.Appendf(nil, baseConfig, extra), "robust.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, err := policy.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := &testServer{log: &syncBuffer{}}
+	snap := testserver.Snapshot(t, fmt.Sprintf(baseConfig, extra), "robust.toml")
+	ts := &testServer{log: &testlog.Buffer{}}
+	var err error
 	ts.srv, err = server.New(server.Options{Snapshot: snap, Logger: slog.New(slog.NewTextHandler(ts.log, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts.addr = l.Addr().String()
-	done := make(chan error, 1)
-	go func() { done <- ts.srv.Serve(l) }()
+	// Cleanups run last first: this one after the server has stopped.
 	t.Cleanup(func() {
-		ts.srv.Close()
-		if err := <-done; !errors.Is(err, server.ErrServerClosed) {
-			t.Errorf("Serve returned %v", err)
-		}
 		if strings.Contains(ts.log.String(), "panic") {
 			t.Errorf("the server logged a panic:\n%s", ts.log)
 		}
 	})
+	ts.addr = testserver.Serve(t, ts.srv)
 	return ts
 }
 

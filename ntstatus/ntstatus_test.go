@@ -1,0 +1,85 @@
+package ntstatus
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+)
+
+func TestString(t *testing.T) {
+	tests := []struct {
+		s    Status
+		want string
+	}{
+		{Success, "STATUS_SUCCESS"},
+		{AccessDenied, "STATUS_ACCESS_DENIED"},
+		{ObjectNameNotFound, "STATUS_OBJECT_NAME_NOT_FOUND"},
+		{PipeNotAvailable, "STATUS_PIPE_NOT_AVAILABLE"},
+		{BufferOverflow, "STATUS_BUFFER_OVERFLOW"},
+		{Status(0xC0DEC0DE), "NTSTATUS(0xC0DEC0DE)"},
+	}
+	for _, tt := range tests {
+		if got := tt.s.String(); got != tt.want {
+			t.Errorf("%#x.String() = %q, want %q", uint32(tt.s), got, tt.want)
+		}
+	}
+}
+
+// TestWin32 checks the Win32 errors of docs/SEMANTICS.md 1.6, the ones a
+// Windows client reports for each denial.
+func TestWin32(t *testing.T) {
+	tests := []struct {
+		s    Status
+		code uint32
+		name string
+	}{
+		{AccessDenied, 5, "ERROR_ACCESS_DENIED"},
+		{ObjectNameNotFound, 2, "ERROR_FILE_NOT_FOUND"},
+		{ObjectNameInvalid, 123, "ERROR_INVALID_NAME"},
+		{PipeNotAvailable, 231, "ERROR_PIPE_BUSY"},
+		{InstanceNotAvailable, 231, "ERROR_PIPE_BUSY"},
+		{BadImpersonationLevel, 1346, "ERROR_BAD_IMPERSONATION_LEVEL"},
+		{BadNetworkName, 67, "ERROR_BAD_NET_NAME"},
+		{PipeBroken, 109, "ERROR_BROKEN_PIPE"},
+		{PipeDisconnected, 233, "ERROR_PIPE_NOT_CONNECTED"},
+		{PipeEmpty, 232, "ERROR_NO_DATA"},
+		{IOTimeout, 121, "ERROR_SEM_TIMEOUT"},
+		{BufferOverflow, 234, "ERROR_MORE_DATA"},
+		{LogonFailure, 1326, "ERROR_LOGON_FAILURE"},
+	}
+	for _, tt := range tests {
+		code, name := tt.s.Win32()
+		if code != tt.code || name != tt.name {
+			t.Errorf("%v.Win32() = %d %s, want %d %s", tt.s, code, name, tt.code, tt.name)
+		}
+	}
+	// Every mapped Win32 code has a name.
+	for s, c := range win32 {
+		if _, ok := win32Names[c]; !ok {
+			t.Errorf("%v maps to Win32 %d, which has no name", s, c)
+		}
+	}
+}
+
+func TestSeverity(t *testing.T) {
+	if !AccessDenied.IsError() || AccessDenied.IsWarning() {
+		t.Error("STATUS_ACCESS_DENIED is an error")
+	}
+	if BufferOverflow.IsError() || !BufferOverflow.IsWarning() {
+		t.Error("STATUS_BUFFER_OVERFLOW is a warning that carries data, not an error")
+	}
+	if Success.IsError() || Success.IsWarning() || Pending.IsError() {
+		t.Error("success codes are neither")
+	}
+}
+
+func TestError(t *testing.T) {
+	err := fmt.Errorf("open echo: %w", AccessDenied)
+	if !errors.Is(err, AccessDenied) {
+		t.Error("errors.Is does not find the wrapped status")
+	}
+	var st Status
+	if !errors.As(err, &st) || st != AccessDenied {
+		t.Errorf("errors.As = %v", st)
+	}
+}

@@ -134,21 +134,5 @@ func ParseDialect(s string) (smb2.Dialect, error) {
 	return 0, fmt.Errorf("client: unknown dialect %q (want 2.0.2, 2.1, 3.0, 3.0.2 or 3.1.1)", s)
 }
 
-// DialectString returns the dotted name of d, e.g. "3.1.1".
-func DialectString(d smb2.Dialect) string {
-	switch d {
-	case smb2.Dialect202:
-		return "2.0.2"
-	case smb2.Dialect210:
-		return "2.1"
-	case smb2.Dialect300:
-		return "3.0"
-	case smb2.Dialect302:
-		return "3.0.2"
-	case smb2.Dialect311:
-		return "3.1.1"
-	case smb2.DialectWildcard:
-		return "2.???"
-	}
-	return fmt.Sprintf("%#04x", uint16(d))
-}
+// DialectString returns the dotted name of d, e.g. "3.1.1" (d.String()).
+func DialectString(d smb2.Dialect) string { return d.String() }

@@ -370,3 +370,14 @@ func TestEqualFoldUTF16(t *testing.T) {
 		t.Error("invalid UTF-8 matched")
 	}
 }
+
+func TestDialectString(t *testing.T) {
+	for d, want := range map[Dialect]string{
+		0: "none", Dialect202: "2.0.2", Dialect210: "2.1", Dialect300: "3.0", Dialect302: "3.0.2",
+		Dialect311: "3.1.1", DialectWildcard: "2.???", 0x0400: "0x0400",
+	} {
+		if got := d.String(); got != want {
+			t.Errorf("Dialect(%#x).String() = %q, want %q", uint16(d), got, want)
+		}
+	}
+}

@@ -13,7 +13,11 @@
 // header (offset = HeaderSize + position within the body).
 package smb2
 
-import "github.com/smbpipe/smbpipe/ntstatus"
+import (
+	"fmt"
+
+	"github.com/smbpipe/smbpipe/ntstatus"
+)
 
 // Status is the NTSTATUS type used in headers.
 type Status = ntstatus.Status
@@ -221,3 +225,26 @@ func (h *Header) IsAsync() bool { return h.Flags&FlagAsyncCommand != 0 }
 
 // IsResponse reports whether SERVER_TO_REDIR is set.
 func (h *Header) IsResponse() bool { return h.Flags&FlagServerToRedir != 0 }
+
+// String returns the dotted name of d ("2.0.2", "2.1", "3.0", "3.0.2",
+// "3.1.1"), "2.???" for the SMB1 upgrade wildcard, "none" for 0 and the hex
+// value otherwise.
+func (d Dialect) String() string {
+	switch d {
+	case 0:
+		return "none"
+	case Dialect202:
+		return "2.0.2"
+	case Dialect210:
+		return "2.1"
+	case Dialect300:
+		return "3.0"
+	case Dialect302:
+		return "3.0.2"
+	case Dialect311:
+		return "3.1.1"
+	case DialectWildcard:
+		return "2.???"
+	}
+	return fmt.Sprintf("%#04x", uint16(d))
+}

@@ -63,3 +63,37 @@ func hex32(v uint32) string {
 	}
 	return string(b)
 }
+
+// auditSession logs one record per SESSION_SETUP decision that ends an
+// NTLM exchange, established or refused, with the message "session setup"
+// and the attributes of "pipe open" that apply (slog adds the time):
+//
+//	client         remote address of the connection
+//	session        SMB2 SessionId
+//	kind           anonymous, guest or user (as asked, when refused)
+//	user, domain   as the client sent them ("" for anonymous)
+//	dialect        the connection's SMB dialect
+//	signing        whether the session requires signing
+//	reauth         whether this exchange re-authenticated a live session
+//	status         NTSTATUS name; status_code its value
+//	rule, reason   policy.CheckSession's rule and reason, or logon-failure
+func (c *conn) auditSession(s *session, kind policy.Kind, user, domain string, reauth bool, st ntstatus.Status, rule, reason string) {
+	level := slog.LevelInfo
+	if st != ntstatus.Success {
+		level = slog.LevelWarn
+	}
+	c.srv.log.LogAttrs(context.Background(), level, "session setup",
+		slog.String("client", c.remote),
+		slog.Uint64("session", s.id),
+		slog.String("kind", kindName(kind)),
+		slog.String("user", user),
+		slog.String("domain", domain),
+		slog.String("dialect", dialectName(c.dialect)),
+		slog.Bool("signing", s.signingRequired),
+		slog.Bool("reauth", reauth),
+		slog.String("status", st.String()),
+		slog.String("status_code", hex32(uint32(st))),
+		slog.String("rule", rule),
+		slog.String("reason", reason),
+	)
+}

@@ -143,27 +143,37 @@ func (c *conn) authenticate(r *request, buf []byte, s *session, snap *policy.Sna
 	res, err := hs.Authenticate(token)
 	var ident policy.Identity
 	var flags uint16
+	// Every outcome is one "session setup" audit record (auditSession);
+	// sd is the session rule that applies to what the client asked for.
+	var sd policy.SessionDecision
+	var user, domain string
+	if res != nil {
+		sd = snap.CheckSession(res.Anonymous, res.User)
+		if !res.Anonymous {
+			user, domain = res.User, res.Domain
+		}
+	}
+	refuse := func(kind policy.Kind, st ntstatus.Status, rule, reason string) ([]byte, ntstatus.Status, error) {
+		c.srv.metrics.denials.WithLabelValues(rule).Inc()
+		c.auditSession(s, kind, user, domain, s.valid, st, rule, reason)
+		c.endFailed(s, r)
+		return buf, st, nil
+	}
 	switch {
 	case err == nil && res.Anonymous:
 		// The same session rules as `smbpipe explain` (allow_anonymous).
-		if sd := snap.CheckSession(true, ""); sd.Status != ntstatus.Success {
-			c.srv.metrics.denials.WithLabelValues(sd.Rule).Inc()
-			c.failSession(s, r, "anonymous logon refused: "+sd.Reason, "rule", sd.Rule)
-			return buf, sd.Status, nil
+		if sd.Status != ntstatus.Success {
+			return refuse(policy.Anonymous, sd.Status, sd.Rule, sd.Reason)
 		}
 		ident = policy.Identity{Kind: policy.Anonymous}
 		flags = smb2.SessionFlagIsNull
-	case errors.Is(err, ntlm.ErrNoSuchUser) && res != nil && guestAllowed(snap, res.User):
+	case errors.Is(err, ntlm.ErrNoSuchUser) && res != nil && sd.Status == ntstatus.Success && sd.Kind == policy.Guest:
 		ident = policy.Identity{Kind: policy.Guest, User: res.User, Domain: res.Domain}
 		flags = smb2.SessionFlagIsGuest
+	case errors.Is(err, ntlm.ErrNoSuchUser) && res != nil:
+		return refuse(policy.Guest, ntstatus.LogonFailure, policy.RuleLogonFailure, sd.Reason)
 	case err != nil:
-		user := ""
-		if res != nil {
-			user = res.Domain + `\` + res.User
-		}
-		c.srv.metrics.denials.WithLabelValues(policy.RuleLogonFailure).Inc()
-		c.failSession(s, r, "logon failure", "user", user, "err", err)
-		return buf, ntstatus.LogonFailure, nil
+		return refuse(policy.User, ntstatus.LogonFailure, policy.RuleLogonFailure, err.Error())
 	default:
 		_, name, ok := snap.LookupAccount(res.User)
 		if !ok {
@@ -177,8 +187,7 @@ func (c *conn) authenticate(r *request, buf []byte, s *session, snap *policy.Sna
 		resp := spnego.Resp{NegState: spnego.AcceptCompleted}
 		if mic != nil && ident.Kind == policy.User {
 			if !hs.VerifyMechListMIC(s.mechTypes, mic) {
-				c.failSession(s, r, "bad SPNEGO mechListMIC", "user", ident.User)
-				return buf, ntstatus.LogonFailure, nil
+				return refuse(policy.User, ntstatus.LogonFailure, policy.RuleLogonFailure, "bad SPNEGO mechListMIC")
 			}
 			resp.MechListMIC = hs.MechListMIC(s.mechTypes)
 		}
@@ -212,17 +221,8 @@ func (c *conn) authenticate(r *request, buf []byte, s *session, snap *policy.Sna
 		c.srv.metrics.sessionsOpen.Inc()
 	}
 	c.srv.metrics.sessionsTotal.WithLabelValues(kindName(ident.Kind)).Inc()
-	c.log.Info("smb session established", "session", s.id, "kind", kindName(ident.Kind),
-		"user", ident.User, "domain", ident.Domain, "dialect", dialectName(c.dialect),
-		"signing", s.signingRequired, "reauth", reauth)
+	c.auditSession(s, ident.Kind, ident.User, ident.Domain, reauth, ntstatus.Success, sd.Rule, sd.Reason)
 	return (&smb2.SessionSetupResponse{SessionFlags: flags, SecurityBuffer: out}).Append(buf), ntstatus.Success, nil
-}
-
-// guestAllowed reports whether the session rules make an unknown user name
-// a guest session (guest = true).
-func guestAllowed(snap *policy.Snapshot, user string) bool {
-	sd := snap.CheckSession(false, user)
-	return sd.Status == ntstatus.Success && sd.Kind == policy.Guest
 }
 
 // unwrap extracts the NTLMSSP token (and the client's mechListMIC) from a
@@ -254,6 +254,12 @@ func (s *session) unwrap(b []byte) (token, mic []byte, wrapped bool, err error) 
 // removed; the response is not signed.
 func (c *conn) failSession(s *session, r *request, msg string, args ...any) {
 	c.log.Info("smb session setup failed: "+msg, append([]any{"session", s.id}, args...)...)
+	c.endFailed(s, r)
+}
+
+// endFailed removes a session whose exchange failed (failSession without
+// the log record, for failures auditSession records).
+func (c *conn) endFailed(s *session, r *request) {
 	r.noSign = true
 	s.hs = nil
 	c.dropSession(s)

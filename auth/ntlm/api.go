@@ -70,7 +70,8 @@ func (s *ServerHandshake) Challenge(negotiate []byte) ([]byte, error) { return s
 
 // Authenticate consumes the AUTHENTICATE_MESSAGE. For an unknown user it
 // returns a *Result with User/Domain filled and ErrNoSuchUser, so the caller
-// can decide to create a guest session. Anonymous (null session) logons
+// can decide to create a guest session; with ErrWrongPassword the *Result
+// has User/Domain filled too (for the caller's log), and no key. Anonymous (null session) logons
 // succeed with Result.Anonymous and a zero key; NTLMv1 responses and wrong
 // proofs give ErrWrongPassword, a bad MIC ErrBadMIC, undecodable input or
 // calls out of order ErrMalformed. Only one Authenticate per handshake.

@@ -155,9 +155,9 @@ func (s *ServerHandshake) authenticate(b []byte) (*Result, error) {
 	}
 	switch {
 	case len(m.nt) == 24:
-		return nil, fmt.Errorf("%w: NTLMv1 response refused", ErrWrongPassword)
+		return res, fmt.Errorf("%w: NTLMv1 response refused", ErrWrongPassword)
 	case len(m.nt) < ntlmv2MinResponse:
-		return nil, fmt.Errorf("%w: no NTLMv2 response", ErrWrongPassword)
+		return res, fmt.Errorf("%w: no NTLMv2 response", ErrWrongPassword)
 	}
 	proof, blob := m.nt[:16], m.nt[16:]
 	if blob[0] != 1 || blob[1] != 1 {
@@ -195,7 +195,7 @@ func (s *ServerHandshake) authenticate(b []byte) (*Result, error) {
 		}
 	}
 	if !found {
-		return nil, ErrWrongPassword
+		return res, ErrWrongPassword
 	}
 
 	// NTLMv2: KeyExchangeKey = SessionBaseKey (MS-NLMP 3.4.5.1).

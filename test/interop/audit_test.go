@@ -101,4 +101,82 @@ func TestAuditLogJSON(t *testing.T) {
 			t.Errorf("record %d: level %v, want %s", i, rec["level"], wantLevel)
 		}
 	}
+
+	// SESSION_SETUP decisions: the two logons above, a wrong password, an
+	// unknown user without guest and, after a reload sets allow_anonymous
+	// = false, a refused null session: one "session setup" record each.
+	for _, c := range []struct{ id, user, pass, want string }{
+		{"bad", "alice", "wrong", "bad login STATUS_LOGON_FAILURE"},
+		{"nobody", "nobody", "x", "nobody login STATUS_LOGON_FAILURE"},
+	} {
+		if got := o.do(t, "login %s %s %s", c.id, c.user, c.pass); got != c.want {
+			t.Fatalf("login %s: %q, want %q", c.id, got, c.want)
+		}
+	}
+	writeConfig(t, s, strings.Replace(testConfig, "allow_anonymous = true", "allow_anonymous = false", 1))
+	waitLog(t, s, `"msg":"policy reloaded"`)
+	if got := o.do(t, "login refused - -"); got != "refused login STATUS_ACCESS_DENIED" {
+		t.Fatalf("null session after allow_anonymous = false: %q", got)
+	}
+	sessWants := []struct{ kind, user, domain, status, code, rule, reasonPart string }{
+		{"anonymous", "", "", "STATUS_SUCCESS", "0x00000000", "session", "allow_anonymous = true"},
+		{"user", "alice", "WORKGROUP", "STATUS_SUCCESS", "0x00000000", "session", `"alice" is an account`},
+		{"user", "alice", "WORKGROUP", "STATUS_LOGON_FAILURE", "0xc000006d", "logon-failure", "wrong password"},
+		{"guest", "nobody", "WORKGROUP", "STATUS_LOGON_FAILURE", "0xc000006d", "logon-failure", "guest = false"},
+		{"anonymous", "", "", "STATUS_ACCESS_DENIED", "0xc0000022", "null-session-refused", "allow_anonymous = false"},
+	}
+	var sess []map[string]any
+	for _, line := range strings.Split(s.Log(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "session setup" {
+			sess = append(sess, rec)
+		}
+	}
+	if len(sess) != len(sessWants) {
+		t.Fatalf("%d session setup records, want %d (one per SESSION_SETUP decision)", len(sess), len(sessWants))
+	}
+	for i, w := range sessWants {
+		rec := sess[i]
+		if _, ok := rec["time"].(string); !ok {
+			t.Errorf("session record %d: no time", i)
+		}
+		if c, _ := rec["client"].(string); !clientRE.MatchString(c) {
+			t.Errorf("session record %d: client %q", i, rec["client"])
+		}
+		if id, ok := rec["session"].(float64); !ok || id == 0 {
+			t.Errorf("session record %d: session %v", i, rec["session"])
+		}
+		for key, v := range map[string]string{"kind": w.kind, "user": w.user, "domain": w.domain,
+			"status": w.status, "status_code": w.code, "rule": w.rule} {
+			if rec[key] != v {
+				t.Errorf("session record %d: %s = %v, want %q", i, key, rec[key], v)
+			}
+		}
+		if r, _ := rec["reason"].(string); !strings.Contains(r, w.reasonPart) {
+			t.Errorf("session record %d: reason %q lacks %q", i, r, w.reasonPart)
+		}
+		wantLevel := "INFO"
+		if w.status != "STATUS_SUCCESS" {
+			wantLevel = "WARN"
+		}
+		if rec["level"] != wantLevel {
+			t.Errorf("session record %d: level %v, want %s", i, rec["level"], wantLevel)
+		}
+	}
+	// The session ids of the established sessions are those of their pipe opens.
+	if sess[0]["session"] != sessions["anon"] || sess[1]["session"] != sessions["alice"] {
+		t.Errorf("session ids %v %v, pipe opens on %v %v", sess[0]["session"], sess[1]["session"], sessions["anon"], sessions["alice"])
+	}
+}
+
+// waitLog waits up to 5 s for the server's log to contain substr.
+func waitLog(t *testing.T, s *server, substr string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(s.Log(), substr) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s in the server log", substr)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -14,6 +14,10 @@ it step by step (hot reload) or pipe in a whole batch (the access matrix):
                            connection ID, then CLOSE it when granted.
                            prints "LABEL STATUS_NAME" (STATUS_SUCCESS
                            when granted)
+  hold ID LABEL PIPE MASK  like open, but keeps the handle as LABEL
+  echo ID LABEL DATA       write DATA to held handle LABEL and read it
+                           back; prints "LABEL echo OK" or
+                           "LABEL echo STATUS_NAME"
   quit                     log off every connection and exit
 
 A connection error prints "ID error TYPE: MESSAGE".
@@ -37,6 +41,7 @@ def say(line):
 def main():
     port = int(sys.argv[1])
     conns = {}
+    held = {}
     for line in sys.stdin:
         f = line.split()
         if not f:
@@ -57,7 +62,7 @@ def main():
                 tid = conn.connectTree("IPC$")
                 conns[cid] = (conn, tid)
                 say("%s login OK guest=%s" % (cid, bool(conn.isGuestSession())))
-            elif f[0] == "open":
+            elif f[0] in ("open", "hold"):
                 cid, label, pipe, mask = f[1], f[2], f[3], int(f[4], 16)
                 conn, tid = conns[cid]
                 try:
@@ -66,8 +71,21 @@ def main():
                 except SessionError as e:
                     say("%s %s" % (label, status_name(e)))
                     continue
-                conn.closeFile(tid, fid)
+                if f[0] == "hold":
+                    held[label] = fid
+                else:
+                    conn.closeFile(tid, fid)
                 say("%s STATUS_SUCCESS" % label)
+            elif f[0] == "echo":
+                cid, label, data = f[1], f[2], f[3].encode()
+                conn, tid = conns[cid]
+                try:
+                    conn.writeFile(tid, held[label], data)
+                    got = conn.readFile(tid, held[label], 0, 4096)
+                except SessionError as e:
+                    say("%s echo %s" % (label, status_name(e)))
+                    continue
+                say("%s echo %s" % (label, "OK" if got == data else "got %r" % got))
             else:
                 say("unknown command %r" % f[0])
         except Exception as e:  # connection errors and protocol surprises

@@ -88,7 +88,7 @@ func (c *conn) auditSession(s *session, kind policy.Kind, user, domain string, r
 		slog.String("kind", kindName(kind)),
 		slog.String("user", user),
 		slog.String("domain", domain),
-		slog.String("dialect", dialectName(c.dialect)),
+		slog.String("dialect", c.dialect.String()),
 		slog.Bool("signing", s.signingRequired),
 		slog.Bool("reauth", reauth),
 		slog.String("status", st.String()),

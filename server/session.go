@@ -298,19 +298,3 @@ func kindName(k policy.Kind) string {
 	}
 	return "user"
 }
-
-func dialectName(d smb2.Dialect) string {
-	switch d {
-	case smb2.Dialect202:
-		return "2.0.2"
-	case smb2.Dialect210:
-		return "2.1"
-	case smb2.Dialect300:
-		return "3.0"
-	case smb2.Dialect302:
-		return "3.0.2"
-	case smb2.Dialect311:
-		return "3.1.1"
-	}
-	return "none"
-}

@@ -136,9 +136,11 @@ func (s *Server) Serve(l net.Listener) error {
 		}
 		if len(s.conns) >= lim.MaxConnections {
 			s.mu.Unlock()
+			// Count and log before closing: whoever sees the close may
+			// read the counter next.
+			s.refuseConn(c.remote, lim.MaxConnections)
 			nc.Close()
 			c.cancel()
-			s.refuseConn(c.remote, lim.MaxConnections)
 			continue
 		}
 		s.conns[c] = struct{}{}

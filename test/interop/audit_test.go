@@ -42,21 +42,7 @@ func TestAuditLogJSON(t *testing.T) {
 		}
 	}
 
-	var records []map[string]any
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		records = records[:0]
-		for _, line := range strings.Split(s.Log(), "\n") {
-			var rec map[string]any
-			if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "pipe open" {
-				records = append(records, rec)
-			}
-		}
-		if len(records) >= len(wants) || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	records := logRecords(s, "pipe open", len(wants))
 	if len(records) != len(wants) {
 		t.Fatalf("%d pipe open records, want %d (one per decision)", len(records), len(wants))
 	}
@@ -125,13 +111,7 @@ func TestAuditLogJSON(t *testing.T) {
 		{"guest", "nobody", "WORKGROUP", "STATUS_LOGON_FAILURE", "0xc000006d", "logon-failure", "guest = false"},
 		{"anonymous", "", "", "STATUS_ACCESS_DENIED", "0xc0000022", "null-session-refused", "allow_anonymous = false"},
 	}
-	var sess []map[string]any
-	for _, line := range strings.Split(s.Log(), "\n") {
-		var rec map[string]any
-		if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "session setup" {
-			sess = append(sess, rec)
-		}
-	}
+	sess := logRecords(s, "session setup", len(sessWants))
 	if len(sess) != len(sessWants) {
 		t.Fatalf("%d session setup records, want %d (one per SESSION_SETUP decision)", len(sess), len(sessWants))
 	}
@@ -170,6 +150,26 @@ func TestAuditLogJSON(t *testing.T) {
 }
 
 // waitLog waits up to 5 s for the server's log to contain substr.
+// logRecords returns the JSON records of the server's log whose msg is
+// msg, waiting up to 5 s for at least want of them: the client may see a
+// reply before the child's log output has reached the test.
+func logRecords(s *server, msg string, want int) []map[string]any {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var recs []map[string]any
+		for _, line := range strings.Split(s.Log(), "\n") {
+			var rec map[string]any
+			if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == msg {
+				recs = append(recs, rec)
+			}
+		}
+		if len(recs) >= want || time.Now().After(deadline) {
+			return recs
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func waitLog(t *testing.T, s *server, substr string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)

@@ -64,6 +64,7 @@ var metricsRE = regexp.MustCompile(`msg="metrics listening" addr=(\S+)`)
 func TestServeMetrics(t *testing.T) {
 	need(t, smbclientPath, "--version")
 	s := startServerArgs(t, testConfig, "--metrics", "127.0.0.1:0")
+	waitLog(t, s, "metrics listening") // logged after "smbpipe listening"
 	m := metricsRE.FindStringSubmatch(s.Log())
 	if m == nil {
 		t.Fatalf("no metrics listening line:\n%s", s.Log())

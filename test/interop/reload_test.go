@@ -3,7 +3,6 @@ package interop
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -37,7 +36,5 @@ func TestServeReload(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if !strings.Contains(s.Log(), "policy reloaded") {
-		t.Error("no reload in the log")
-	}
+	waitLog(t, s, "policy reloaded")
 }

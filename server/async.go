@@ -207,17 +207,36 @@ func (c *conn) waitFree(op *asyncOp) error {
 // handleCancel handles CANCEL: by AsyncId when async, else by MessageId.
 // It is never answered; the cancelled request completes with
 // STATUS_CANCELLED.
-func (c *conn) handleCancel(h *smb2.Header) {
+//
+// A CANCEL is verified like any request of its session (MS-SMB2 3.3.5.2.4,
+// 3.3.5.16) and reaches only that session's operations: an unsigned or
+// badly signed CANCEL on a signing session, or one naming another session,
+// is ignored (CANCEL is never answered).
+func (c *conn) handleCancel(h *smb2.Header, msg []byte) {
+	s := c.sessions[h.SessionID]
+	if s == nil {
+		c.log.Debug("smb CANCEL for no session of this connection ignored", "session", h.SessionID)
+		return
+	}
+	if h.Flags&smb2.FlagSigned != 0 {
+		if s.verifier == nil || !s.verifier.Verify(msg) {
+			c.log.Warn("smb CANCEL with a bad signature ignored", "session", s.id)
+			return
+		}
+	} else if s.signingRequired {
+		c.log.Warn("smb unsigned CANCEL on a session that requires signing ignored", "session", s.id)
+		return
+	}
 	c.amu.Lock()
 	defer c.amu.Unlock()
 	if h.IsAsync() {
-		if op := c.async[h.AsyncID]; op != nil {
+		if op := c.async[h.AsyncID]; op != nil && op.sessionID == s.id {
 			op.cancel(errCancelled)
 		}
 		return
 	}
 	for _, op := range c.async {
-		if op.messageID == h.MessageID {
+		if op.messageID == h.MessageID && op.sessionID == s.id {
 			op.cancel(errCancelled)
 		}
 	}

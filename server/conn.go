@@ -561,7 +561,7 @@ type request struct {
 
 func (c *conn) handleMessage(buf, msg []byte, hdr *smb2.Header, ch *chain, first bool) ([]byte, error) {
 	if hdr.Command == smb2.CmdCancel {
-		c.handleCancel(hdr)
+		c.handleCancel(hdr, msg)
 		return buf, nil
 	}
 	if !c.negotiated && hdr.Command != smb2.CmdNegotiate {
@@ -670,18 +670,8 @@ func (c *conn) dispatch(buf []byte, r *request) ([]byte, ntstatus.Status, error)
 	if sid := r.hdr.SessionID; sid != 0 && r.hdr.Command != smb2.CmdNegotiate {
 		if s := c.sessions[sid]; s != nil {
 			r.sess = s
-			if s.verifier != nil {
-				if r.hdr.Flags&smb2.FlagSigned != 0 {
-					if !s.verifier.Verify(r.msg) {
-						c.log.Warn("smb request with a bad signature", "session", sid, "command", spec.name)
-						r.noSign = true
-						return buf, ntstatus.AccessDenied, nil
-					}
-					r.signed = true
-				} else if s.signingRequired && r.hdr.Command != smb2.CmdSessionSetup {
-					// Refused, in a signed response (the session signs).
-					return buf, ntstatus.AccessDenied, nil
-				}
+			if st := c.verifyRequest(r, s, spec.name); st != ntstatus.Success {
+				return buf, st, nil
 			}
 		}
 	}
@@ -710,6 +700,39 @@ func (c *conn) dispatch(buf []byte, r *request) ([]byte, ntstatus.Status, error)
 		}
 	}
 	return spec.fn(c, r, buf)
+}
+
+// verifyRequest applies MS-SMB2 3.3.5.2.4 to a request of session s, for
+// every command but NEGOTIATE (SESSION_SETUP re-authentication included,
+// so an unsigned exchange cannot take the keys off a signing session):
+//   - SMB2_FLAGS_SIGNED set: the signature is verified with the session's
+//     key; a session without one (guest, or an exchange not finished)
+//     answers STATUS_NOT_SUPPORTED; a bad signature STATUS_ACCESS_DENIED,
+//     in an unsigned response, and the connection stays.
+//   - SMB2_FLAGS_SIGNED clear on a session that requires signing:
+//     STATUS_ACCESS_DENIED, in a signed response.
+//
+// An anonymous session verifies with the key derived from a zero session
+// key, as Windows Server 2022 does (SEMANTICS-2 §2.2).
+func (c *conn) verifyRequest(r *request, s *session, cmd string) ntstatus.Status {
+	if r.hdr.Flags&smb2.FlagSigned == 0 {
+		if s.signingRequired {
+			c.log.Warn("smb unsigned request on a session that requires signing", "session", s.id, "command", cmd)
+			return ntstatus.AccessDenied
+		}
+		return ntstatus.Success
+	}
+	if s.verifier == nil {
+		r.noSign = true
+		return ntstatus.NotSupported
+	}
+	if !s.verifier.Verify(r.msg) {
+		c.log.Warn("smb request with a bad signature", "session", s.id, "command", cmd)
+		r.noSign = true
+		return ntstatus.AccessDenied
+	}
+	r.signed = true
+	return ntstatus.Success
 }
 
 // fileIDAt reads the FileId at body offset off of msg.

@@ -33,6 +33,11 @@ type session struct {
 	counted         bool // in the sessions gauge
 }
 
+// guestAccount is the name a guest session presents to pipes and the
+// audit log: the built-in Guest account (machine-501), never the name the
+// client sent.
+const guestAccount = "Guest"
+
 // NTLMSSP message types (byte 8 of a message).
 const (
 	ntlmNegotiate    = 1
@@ -167,8 +172,22 @@ func (c *conn) authenticate(r *request, buf []byte, s *session, snap *policy.Sna
 		}
 		ident = policy.Identity{Kind: policy.Anonymous}
 		flags = smb2.SessionFlagIsNull
+	case errors.Is(err, ntlm.ErrMalformed):
+		// An AUTHENTICATE_MESSAGE that does not decode, such as an
+		// NTLMv2 response whose AV pairs overrun it, is an invalid
+		// parameter, not a wrong password (Windows and Samba agree;
+		// smbtorture smb2.session.ntlmssp_bug14932).
+		return refuse(policy.User, ntstatus.InvalidParameter, policy.RuleLogonFailure, err.Error())
+	case errors.Is(err, ntlm.ErrNoSuchUser) && res != nil && res.User == "":
+		// An empty user name with a challenge response is neither a
+		// null session (MS-NLMP 3.2.5.1.2 wants the responses empty too)
+		// nor a named account that a guest logon could stand for.
+		return refuse(policy.User, ntstatus.LogonFailure, policy.RuleLogonFailure,
+			"empty user name with a challenge response: neither a null session nor an account")
 	case errors.Is(err, ntlm.ErrNoSuchUser) && res != nil && sd.Status == ntstatus.Success && sd.Kind == policy.Guest:
-		ident = policy.Identity{Kind: policy.Guest, User: res.User, Domain: res.Domain}
+		// The pipe sees the Guest account, as Windows presents a guest
+		// logon, never the name and domain the client chose.
+		ident = policy.Identity{Kind: policy.Guest, User: guestAccount, Domain: cfg.Domain}
 		flags = smb2.SessionFlagIsGuest
 	case errors.Is(err, ntlm.ErrNoSuchUser) && res != nil:
 		return refuse(policy.Guest, ntstatus.LogonFailure, policy.RuleLogonFailure, sd.Reason)
@@ -179,7 +198,9 @@ func (c *conn) authenticate(r *request, buf []byte, s *session, snap *policy.Sna
 		if !ok {
 			name = res.User
 		}
-		ident = policy.Identity{Kind: policy.User, User: name, Domain: res.Domain}
+		// The account as configured, in the server's domain, whatever
+		// domain the client sent (any is accepted for a local account).
+		ident = policy.Identity{Kind: policy.User, User: name, Domain: cfg.Domain}
 	}
 
 	var out []byte
@@ -195,20 +216,21 @@ func (c *conn) authenticate(r *request, buf []byte, s *session, snap *policy.Sna
 	}
 
 	reauth := s.valid
-	if ident.Kind == policy.User && (!reauth || s.signer == nil) {
-		keys := smbcrypto.DeriveKeys(uint16(c.dialect), res.SessionKey[:], &s.preauth)
-		s.signer = smbcrypto.NewSigner(uint16(c.dialect), c.signAlg, keys.Signing)
-		s.verifier = smbcrypto.NewSigner(uint16(c.dialect), c.signAlg, keys.Signing)
-	}
-	if ident.Kind == policy.User {
-		s.signingRequired = cfg.Signing == "required" ||
+	if !reauth {
+		c.establishKeys(s, ident.Kind, res.SessionKey, cfg.Signing == "required" ||
 			uint16(req.SecurityMode)&smb2.SigningRequired != 0 ||
-			c.clientSecMode&smb2.SigningRequired != 0
-		if c.dialect == smb2.Dialect311 || s.signingRequired {
-			r.signer = s.signer
-		}
-	} else {
-		s.signer, s.verifier, s.signingRequired = nil, nil, false
+			c.clientSecMode&smb2.SigningRequired != 0)
+	}
+	// A re-authentication keeps the session's keys and its signing rule
+	// whoever the new identity is (MS-SMB2 3.3.5.5.2, 3.3.5.5.3;
+	// SEMANTICS-2 §2.3): only the identity used by later access checks
+	// changes. Its final response is signed with the kept key.
+	switch {
+	case reauth && s.signer != nil && (c.dialect == smb2.Dialect311 || s.signingRequired || r.signed):
+		r.signer = s.signer
+	case !reauth && ident.Kind == policy.User && (c.dialect == smb2.Dialect311 || s.signingRequired):
+		r.signer = s.signer
+	default:
 		r.noSign = true
 	}
 	s.ident = ident
@@ -223,6 +245,29 @@ func (c *conn) authenticate(r *request, buf []byte, s *session, snap *policy.Sna
 	c.srv.metrics.sessionsTotal.WithLabelValues(kindName(ident.Kind)).Inc()
 	c.auditSession(s, ident.Kind, ident.User, ident.Domain, reauth, ntstatus.Success, sd.Rule, sd.Reason)
 	return (&smb2.SessionSetupResponse{SessionFlags: flags, SecurityBuffer: out}).Append(buf), ntstatus.Success, nil
+}
+
+// establishKeys derives the keys of a session at its first successful
+// authentication (never at a re-authentication):
+//   - a user: from the NTLM session key; signing is required when the
+//     server or the client asks for it (required);
+//   - anonymous: from an all-zero session key, as Windows Server 2022
+//     does, so a signed request is verified (a wrong signature is
+//     STATUS_ACCESS_DENIED) while unsigned ones stay valid: an anonymous
+//     session never requires signing (SEMANTICS-2 §2.2);
+//   - guest: none; a signed request gets STATUS_NOT_SUPPORTED.
+func (c *conn) establishKeys(s *session, kind policy.Kind, sessionKey [16]byte, required bool) {
+	s.signer, s.verifier, s.signingRequired = nil, nil, false
+	switch kind {
+	case policy.Anonymous:
+		sessionKey = [16]byte{}
+	case policy.Guest:
+		return
+	}
+	keys := smbcrypto.DeriveKeys(uint16(c.dialect), sessionKey[:], &s.preauth)
+	s.signer = smbcrypto.NewSigner(uint16(c.dialect), c.signAlg, keys.Signing)
+	s.verifier = smbcrypto.NewSigner(uint16(c.dialect), c.signAlg, keys.Signing)
+	s.signingRequired = kind == policy.User && required
 }
 
 // unwrap extracts the NTLMSSP token (and the client's mechListMIC) from a

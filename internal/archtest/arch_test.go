@@ -25,12 +25,13 @@ var rules = []struct {
 	{"auth/ntlm", nil, []string{"net", "os"}},
 	{"auth/spnego", nil, []string{"net", "os"}},
 	{"internal/smbcrypto", nil, []string{"net", "os"}},
+	{"internal/ntname", nil, []string{"net", "os"}},
 	{"security", []string{"ntstatus"}, []string{"net", "os"}},
-	{"pipe", nil, nil}, // no SMB: knows nothing of smb2
+	{"pipe", []string{"internal/ntname"}, nil}, // no SMB: knows nothing of smb2
 	{"backend", []string{"pipe"}, nil},
-	{"policy", []string{"ntstatus", "security"}, []string{"net/http"}},
+	{"policy", []string{"internal/ntname", "ntstatus", "security"}, []string{"net/http"}},
 	{"client", []string{"auth/ntlm", "auth/spnego", "internal/smbcrypto", "ntstatus", "smb2"}, nil},
-	{"server", []string{"auth/ntlm", "auth/spnego", "backend", "internal/smbcrypto", "ntstatus", "pipe", "policy", "security", "smb2"}, nil},
+	{"server", []string{"auth/ntlm", "auth/spnego", "backend", "internal/ntname", "internal/smbcrypto", "ntstatus", "pipe", "policy", "security", "smb2"}, nil},
 	{"internal/testlog", nil, nil},
 	{"internal/testserver", []string{"policy", "server"}, nil}, // test support only
 }

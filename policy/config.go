@@ -47,7 +47,7 @@ type Config struct {
 // fills absent keys with the defaults below; in a Config built in Go a zero
 // field means that default (Limits.WithDefaults), so every limit is always
 // in force. A reload applies to connections accepted afterwards, except
-// MaxConnections, which applies at once.
+// MaxConnections, MaxAsyncBytes and MaxProcesses, which apply at once.
 type Limits struct {
 	// MaxConnections is the most client connections at once; further
 	// connections are closed on accept (4096).
@@ -62,6 +62,22 @@ type Limits struct {
 	// (pending READ, WRITE, TRANSCEIVE, WAIT) of one connection; a further one is
 	// answered STATUS_INSUFFICIENT_RESOURCES (512).
 	MaxAsyncPerConnection int
+	// MaxAsyncBytesPerConnection bounds the bytes one connection's async
+	// operations hold: the data of a WRITE or TRANSCEIVE that waits for
+	// room in the pipe, and the reply of a READ or TRANSCEIVE until it is
+	// sent. A request that would pass it is answered
+	// STATUS_INSUFFICIENT_RESOURCES, except that a connection holding
+	// nothing may always hold one request (so a single WRITE of the
+	// negotiated MaxWriteSize still works) (4 MiB).
+	MaxAsyncBytesPerConnection int
+	// MaxAsyncBytes bounds the same bytes for the whole server, with the
+	// same answer beyond it (128 MiB). Like MaxProcesses it applies at once
+	// on reload.
+	MaxAsyncBytes int
+	// MaxProcesses bounds the backend processes (exec: one per open) of
+	// the whole server; a CREATE that would start one more is answered
+	// STATUS_INSUFFICIENT_RESOURCES (256).
+	MaxProcesses int
 	// MaxMessageSize is the largest transport frame accepted, in bytes; a
 	// longer frame closes the connection. The sizes offered in NEGOTIATE
 	// are lowered to fit (8 MiB + 64 KiB; at least 128 KiB).
@@ -82,10 +98,17 @@ const (
 	DefaultMaxSessionsPerConnection = 64
 	DefaultMaxOpensPerSession       = 1024
 	DefaultMaxAsyncPerConnection    = 512
-	DefaultMaxMessageSize           = 8<<20 + 64<<10
-	MinMaxMessageSize               = 128 << 10
-	DefaultHandshakeTimeout         = 30 * time.Second
-	DefaultIdleTimeout              = 15 * time.Minute
+	// The async byte bounds: 4 MiB is 64 pending 64 KiB writes per
+	// connection (one WRITE of up to 8 MiB is always admitted); 128 MiB
+	// server-wide keeps the worst case a small multiple of the server's
+	// own footprint while allowing 32 connections at their bound at once.
+	DefaultMaxAsyncBytesPerConnection = 4 << 20
+	DefaultMaxAsyncBytes              = 128 << 20
+	DefaultMaxProcesses               = 256
+	DefaultMaxMessageSize             = 8<<20 + 64<<10
+	MinMaxMessageSize                 = 128 << 10
+	DefaultHandshakeTimeout           = 30 * time.Second
+	DefaultIdleTimeout                = 15 * time.Minute
 )
 
 // WithDefaults returns l with every zero field set to its default.
@@ -99,6 +122,9 @@ func (l Limits) WithDefaults() Limits {
 	def(&l.MaxSessionsPerConnection, DefaultMaxSessionsPerConnection)
 	def(&l.MaxOpensPerSession, DefaultMaxOpensPerSession)
 	def(&l.MaxAsyncPerConnection, DefaultMaxAsyncPerConnection)
+	def(&l.MaxAsyncBytesPerConnection, DefaultMaxAsyncBytesPerConnection)
+	def(&l.MaxAsyncBytes, DefaultMaxAsyncBytes)
+	def(&l.MaxProcesses, DefaultMaxProcesses)
 	def(&l.MaxMessageSize, DefaultMaxMessageSize)
 	if l.HandshakeTimeout == 0 {
 		l.HandshakeTimeout = DefaultHandshakeTimeout
@@ -207,13 +233,16 @@ type rawConfig struct {
 		SDDL         string  `toml:"sddl"`
 	} `toml:"pipe"`
 	Limits struct {
-		MaxConnections           *int    `toml:"max_connections"`
-		MaxSessionsPerConnection *int    `toml:"max_sessions_per_connection"`
-		MaxOpensPerSession       *int    `toml:"max_opens_per_session"`
-		MaxAsyncPerConnection    *int    `toml:"max_async_per_connection"`
-		MaxMessageSize           *int    `toml:"max_message_size"`
-		HandshakeTimeout         *string `toml:"handshake_timeout"`
-		IdleTimeout              *string `toml:"idle_timeout"`
+		MaxConnections             *int    `toml:"max_connections"`
+		MaxSessionsPerConnection   *int    `toml:"max_sessions_per_connection"`
+		MaxOpensPerSession         *int    `toml:"max_opens_per_session"`
+		MaxAsyncPerConnection      *int    `toml:"max_async_per_connection"`
+		MaxAsyncBytesPerConnection *int    `toml:"max_async_bytes_per_connection"`
+		MaxAsyncBytes              *int    `toml:"max_async_bytes"`
+		MaxProcesses               *int    `toml:"max_processes"`
+		MaxMessageSize             *int    `toml:"max_message_size"`
+		HandshakeTimeout           *string `toml:"handshake_timeout"`
+		IdleTimeout                *string `toml:"idle_timeout"`
 	} `toml:"limits"`
 }
 
@@ -267,13 +296,16 @@ func Parse(data []byte, filename string) (*Config, error) {
 	var errs []error
 	rl := &raw.Limits
 	cfg.Limits = Limits{
-		MaxConnections:           deref(rl.MaxConnections, DefaultMaxConnections),
-		MaxSessionsPerConnection: deref(rl.MaxSessionsPerConnection, DefaultMaxSessionsPerConnection),
-		MaxOpensPerSession:       deref(rl.MaxOpensPerSession, DefaultMaxOpensPerSession),
-		MaxAsyncPerConnection:    deref(rl.MaxAsyncPerConnection, DefaultMaxAsyncPerConnection),
-		MaxMessageSize:           deref(rl.MaxMessageSize, DefaultMaxMessageSize),
-		HandshakeTimeout:         DefaultHandshakeTimeout,
-		IdleTimeout:              DefaultIdleTimeout,
+		MaxConnections:             deref(rl.MaxConnections, DefaultMaxConnections),
+		MaxSessionsPerConnection:   deref(rl.MaxSessionsPerConnection, DefaultMaxSessionsPerConnection),
+		MaxOpensPerSession:         deref(rl.MaxOpensPerSession, DefaultMaxOpensPerSession),
+		MaxAsyncPerConnection:      deref(rl.MaxAsyncPerConnection, DefaultMaxAsyncPerConnection),
+		MaxAsyncBytesPerConnection: deref(rl.MaxAsyncBytesPerConnection, DefaultMaxAsyncBytesPerConnection),
+		MaxAsyncBytes:              deref(rl.MaxAsyncBytes, DefaultMaxAsyncBytes),
+		MaxProcesses:               deref(rl.MaxProcesses, DefaultMaxProcesses),
+		MaxMessageSize:             deref(rl.MaxMessageSize, DefaultMaxMessageSize),
+		HandshakeTimeout:           DefaultHandshakeTimeout,
+		IdleTimeout:                DefaultIdleTimeout,
 	}
 	for _, n := range []struct {
 		key string
@@ -283,6 +315,9 @@ func Parse(data []byte, filename string) (*Config, error) {
 		{"limits.max_sessions_per_connection", rl.MaxSessionsPerConnection},
 		{"limits.max_opens_per_session", rl.MaxOpensPerSession},
 		{"limits.max_async_per_connection", rl.MaxAsyncPerConnection},
+		{"limits.max_async_bytes_per_connection", rl.MaxAsyncBytesPerConnection},
+		{"limits.max_async_bytes", rl.MaxAsyncBytes},
+		{"limits.max_processes", rl.MaxProcesses},
 	} {
 		if n.v != nil && *n.v <= 0 {
 			errs = append(errs, &ConfigError{File: filename, Line: loc.line(n.key), Key: n.key,

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"time"
@@ -37,8 +38,9 @@ type asyncOp struct {
 	cmd       smb2.Command
 	kind      opKind
 	length    int    // read length
-	data      []byte // bytes still to write (owned by the op)
+	data      []byte // bytes still to write (owned by the op once goAsync returns)
 	done      int    // bytes written before going async
+	held      int    // bytes charged to max_async_bytes*; released when the op ends
 	open      *open  // identity only; compared, never dereferenced off the reader
 	end       *pipe.End
 	fileID    smb2.FileID
@@ -51,13 +53,22 @@ type asyncOp struct {
 
 // goAsync registers op (kind, length, data and done set by the caller) as
 // the async continuation of r; the dispatcher sends the interim response and
-// starts the operation after it.
+// starts the operation after it. op.data may point into the request: it is
+// charged to the async byte bounds and copied here, or the request is
+// refused with STATUS_INSUFFICIENT_RESOURCES.
 func (c *conn) goAsync(r *request, buf []byte, op *asyncOp) ([]byte, ntstatus.Status, error) {
 	c.amu.Lock()
 	defer c.amu.Unlock()
 	if len(c.async) >= c.lim.MaxAsyncPerConnection {
 		c.limitHit(limAsync, "max", c.lim.MaxAsyncPerConnection)
 		return buf, ntstatus.InsufficientResources, nil
+	}
+	if len(op.data) > 0 {
+		if !c.reserveAsyncLocked(len(op.data)) {
+			return buf, ntstatus.InsufficientResources, nil
+		}
+		op.held = len(op.data)
+		op.data = bytes.Clone(op.data)
 	}
 	c.nextAsync++
 	op.id = c.nextAsync
@@ -89,6 +100,7 @@ func (c *conn) runAsync(op *asyncOp) {
 	defer func() {
 		c.amu.Lock()
 		delete(c.async, op.id)
+		c.releaseAsyncLocked(op.held)
 		c.amu.Unlock()
 		op.cancel(nil)
 	}()
@@ -114,11 +126,30 @@ func (c *conn) runAsync(op *asyncOp) {
 	if len(op.data) > 0 {
 		n, err = op.end.WriteContext(op.ctx, op.data)
 		n += op.done
+		// The data is in the pipe (or the write failed): free it now
+		// rather than while a TRANSCEIVE waits for its reply.
+		op.data = nil
+		c.amu.Lock()
+		c.releaseAsyncLocked(op.held)
+		op.held = 0
+		c.amu.Unlock()
 	}
 	if err == nil && (op.kind == opRead || op.kind == opTransceive) {
 		// Read once there is something to read, straight into the
-		// response behind the body's fixed part.
+		// response behind the body's fixed part. The buffer is sized to
+		// what is queued, not to the length asked for, and held against
+		// the async byte bounds until the response is sent.
 		err = op.end.WaitReadable(op.ctx)
+		if err == nil {
+			k := replySize(op.end, op.length)
+			c.amu.Lock()
+			if c.reserveAsyncLocked(k) {
+				op.held = k
+			} else {
+				err = errNoResources
+			}
+			c.amu.Unlock()
+		}
 		if err == nil {
 			bp = c.srv.bufs.get()
 			buf = append((*bp)[:0], make([]byte, 4+smb2.HeaderSize)...)
@@ -127,7 +158,7 @@ func (c *conn) runAsync(op *asyncOp) {
 				fixed = smb2.ReadResponseDataOffset - smb2.HeaderSize
 			}
 			var p []byte
-			buf, p = reserveBody(buf, fixed, op.length)
+			buf, p = reserveBody(buf, fixed, op.held)
 			n, more, err = op.end.ReadMsg(op.ctx, p)
 		}
 	}
@@ -138,6 +169,8 @@ func (c *conn) runAsync(op *asyncOp) {
 	case err == nil:
 	case errTimeout == err:
 		st = ntstatus.IOTimeout
+	case errNoResources == err:
+		st = ntstatus.InsufficientResources
 	case op.ctx.Err() != nil:
 		switch cause := context.Cause(op.ctx); {
 		case errors.Is(cause, errCancelled):
@@ -191,6 +224,77 @@ func (c *conn) runAsync(op *asyncOp) {
 
 // errTimeout ends a WAIT whose timeout passed (STATUS_IO_TIMEOUT).
 var errTimeout = errors.New("server: pipe wait timed out")
+
+// errNoResources ends a READ or TRANSCEIVE whose reply would pass the
+// async byte bounds (STATUS_INSUFFICIENT_RESOURCES); nothing is consumed.
+var errNoResources = errors.New("server: async byte bound reached")
+
+// minReply is the smallest buffer a pending READ or TRANSCEIVE takes for
+// its reply (when it asked for at least that much): a pooled response
+// buffer has this size anyway.
+const minReply = 64 << 10
+
+// replySize is the buffer a pending READ or TRANSCEIVE of up to length
+// bytes takes once e is readable: what is queued (in message read mode,
+// the rest of the first message), between minReply and length. Asking
+// for 8 MiB to receive 10 bytes does not make the server take 8 MiB.
+func replySize(e *pipe.End, length int) int {
+	info, _ := e.Peek(nil)
+	avail := info.Available
+	if info.Messages > 0 && e.ReadMode() == pipe.MessageMode {
+		avail = info.FirstMessageLen
+	}
+	return min(length, max(avail, minReply))
+}
+
+// reserveAsyncLocked charges n bytes held by an async operation of c to
+// max_async_bytes_per_connection and the server-wide max_async_bytes. When
+// n does not fit it counts and logs the limit hit and reports false. A
+// connection holding nothing may always hold one request under its own
+// bound (one WRITE of MaxWriteSize works whatever the bound), not under
+// the server's. Called with c.amu held.
+func (c *conn) reserveAsyncLocked(n int) bool {
+	if n == 0 {
+		return true
+	}
+	if max := c.lim.MaxAsyncBytesPerConnection; c.asyncBytes > 0 && c.asyncBytes+n > max {
+		c.limitHit(limAsyncBytes, "max", max, "held", c.asyncBytes, "request", n)
+		return false
+	}
+	if max, ok := c.srv.reserveAsync(n); !ok {
+		c.limitHit(limAsyncBytesServer, "max", max, "request", n)
+		return false
+	}
+	c.asyncBytes += n
+	return true
+}
+
+// releaseAsyncLocked returns n bytes charged by reserveAsyncLocked.
+// Called with c.amu held.
+func (c *conn) releaseAsyncLocked(n int) {
+	if n == 0 {
+		return
+	}
+	c.asyncBytes -= n
+	c.srv.asyncBytes.Add(-int64(n))
+	c.srv.metrics.asyncBytes.Sub(float64(n))
+}
+
+// reserveAsync charges n bytes to max_async_bytes (the value in force
+// now) and reports whether they fit; max is that value.
+func (s *Server) reserveAsync(n int) (max int, ok bool) {
+	max = s.snapshot().Config().Limits.WithDefaults().MaxAsyncBytes
+	for {
+		old := s.asyncBytes.Load()
+		if old+int64(n) > int64(max) {
+			return max, false
+		}
+		if s.asyncBytes.CompareAndSwap(old, old+int64(n)) {
+			s.metrics.asyncBytes.Add(float64(n))
+			return max, true
+		}
+	}
+}
 
 // waitFree waits until op.name has a free instance, op.timeout passes
 // (errTimeout) or op.ctx ends.
@@ -257,6 +361,7 @@ func (c *conn) cancelAsyncFor(o *open, cause error) {
 func (c *conn) abandon(op *asyncOp) {
 	c.amu.Lock()
 	delete(c.async, op.id)
+	c.releaseAsyncLocked(op.held)
 	c.amu.Unlock()
 	op.cancel(nil)
 	c.awg.Done()

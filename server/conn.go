@@ -112,6 +112,10 @@ type conn struct {
 	async     map[uint64]*asyncOp // by AsyncId
 	nextAsync uint64
 	awg       sync.WaitGroup
+
+	// asyncBytes is what the async operations hold
+	// (max_async_bytes_per_connection); guarded by amu.
+	asyncBytes int
 }
 
 // elem is one response of a (compound) reply frame.

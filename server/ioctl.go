@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -67,7 +66,7 @@ func (c *conn) transceive(r *request, buf []byte, req *smb2.IoctlRequest) ([]byt
 	_, err := o.end.WriteContext(c.done, req.Input)
 	if errors.Is(err, context.Canceled) {
 		// Over quota: write and read in the async operation.
-		return c.goAsync(r, buf, &asyncOp{kind: opTransceive, length: length, data: bytes.Clone(req.Input)})
+		return c.goAsync(r, buf, &asyncOp{kind: opTransceive, length: length, data: req.Input}) // copied by goAsync
 	}
 	if err != nil {
 		return buf, pipeStatus(err), nil

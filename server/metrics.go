@@ -23,6 +23,8 @@ type metrics struct {
 	reloads       prometheus.Counter
 	limitHits     *prometheus.CounterVec // by limit
 	panics        prometheus.Counter
+	asyncBytes    prometheus.Gauge // see Server.asyncBytes
+	processes     prometheus.Gauge // see procTable.n
 }
 
 func newMetrics() *metrics {
@@ -49,9 +51,13 @@ func newMetrics() *metrics {
 			Help: "Requests or connections refused or closed by a [limits] value, by limit."}, []string{"limit"}),
 		panics: prometheus.NewCounter(prometheus.CounterOpts{Name: "smbpipe_panics_total",
 			Help: "Connections closed by a recovered panic (a bug; should stay 0)."}),
+		asyncBytes: prometheus.NewGauge(prometheus.GaugeOpts{Name: "smbpipe_async_bytes",
+			Help: "Bytes held now by pending operations: WRITE and TRANSCEIVE data waiting for pipe quota, READ and TRANSCEIVE replies waiting to be sent (max_async_bytes)."}),
+		processes: prometheus.NewGauge(prometheus.GaugeOpts{Name: "smbpipe_processes",
+			Help: "Backend processes (exec:) running now or reserved by an open about to start one (max_processes)."}),
 	}
 	m.reg.MustRegister(m.connsOpen, m.connsTotal, m.sessionsOpen, m.sessionsTotal, m.opensOpen, m.opensTotal,
-		m.denials, m.reloads, m.limitHits, m.panics)
+		m.denials, m.reloads, m.limitHits, m.panics, m.asyncBytes, m.processes)
 	for _, l := range limitNames {
 		m.limitHits.WithLabelValues(l) // export every limit, at 0
 	}
@@ -76,6 +82,9 @@ const (
 	limSessions
 	limOpens
 	limAsync
+	limAsyncBytes
+	limAsyncBytesServer
+	limProcesses
 	limMessageSize
 	limHandshake
 	limIdle
@@ -83,13 +92,16 @@ const (
 )
 
 var limitNames = [numLimits]string{
-	limConnections: "max_connections",
-	limSessions:    "max_sessions_per_connection",
-	limOpens:       "max_opens_per_session",
-	limAsync:       "max_async_per_connection",
-	limMessageSize: "max_message_size",
-	limHandshake:   "handshake_timeout",
-	limIdle:        "idle_timeout",
+	limConnections:      "max_connections",
+	limSessions:         "max_sessions_per_connection",
+	limOpens:            "max_opens_per_session",
+	limAsync:            "max_async_per_connection",
+	limAsyncBytes:       "max_async_bytes_per_connection",
+	limAsyncBytesServer: "max_async_bytes",
+	limProcesses:        "max_processes",
+	limMessageSize:      "max_message_size",
+	limHandshake:        "handshake_timeout",
+	limIdle:             "idle_timeout",
 }
 
 // limitHit counts a hit of l and logs the first one of this connection.

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -31,6 +30,9 @@ type open struct {
 	end     *pipe.End
 	name    string
 	granted uint32
+	// proc is the instance's info while it holds a max_processes slot
+	// its backend has not taken yet (see reserveProcess).
+	proc *pipe.Caller
 }
 
 // create handles CREATE on IPC$: the policy decides, then the namespace
@@ -75,10 +77,17 @@ func (c *conn) create(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
 	d := snap.Decide(preq)
 	st := d.Status
 	var end *pipe.End
+	var proc *pipe.Caller
 	if st == ntstatus.Success {
-		end, err = c.srv.ns.Open(name, c.caller(r.sess))
-		if err != nil {
-			st = pipeStatus(err)
+		info := c.caller(r.sess)
+		if proc, st = c.reserveProcess(name, info); st == ntstatus.Success {
+			end, err = c.srv.ns.Open(name, info)
+			if err != nil {
+				st = pipeStatus(err)
+				if proc != nil {
+					c.srv.cancelProcess(proc)
+				}
+			}
 		}
 	}
 	c.audit(r, &preq, &d, st)
@@ -97,6 +106,7 @@ func (c *conn) create(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
 		end:     end,
 		name:    name,
 		granted: d.Granted,
+		proc:    proc,
 	}
 	c.nextFile++
 	c.opens[o.id.Volatile] = o
@@ -120,6 +130,29 @@ func (c *conn) create(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
 	return resp.Append(buf), ntstatus.Success, nil
 }
 
+// reserveProcess takes a max_processes slot for an open of name when its
+// backend starts a process per instance, so that the CREATE, not the
+// first READ or WRITE, tells the client there is none:
+// STATUS_INSUFFICIENT_RESOURCES (ERROR_NO_SYSTEM_RESOURCES to a Windows
+// client; STATUS_PIPE_NOT_AVAILABLE would send it into WaitNamedPipe,
+// which succeeds at once, and a retry loop). proc is info when a slot was
+// reserved.
+func (c *conn) reserveProcess(name string, info *pipe.Caller) (proc *pipe.Caller, st ntstatus.Status) {
+	p, ok := c.srv.ns.Lookup(name)
+	if !ok {
+		return nil, ntstatus.Success // Open reports it
+	}
+	switch reserved, ok := c.srv.reserveProcess(p, info); {
+	case !ok:
+		max := c.srv.maxProcesses()
+		c.limitHit(limProcesses, "max", max, "pipe", p.Name())
+		return nil, ntstatus.InsufficientResources
+	case reserved:
+		return info, ntstatus.Success
+	}
+	return nil, ntstatus.Success
+}
+
 // closeFile handles CLOSE.
 func (c *conn) closeFile(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
 	var req smb2.CloseRequest
@@ -141,6 +174,9 @@ func (c *conn) closeFile(r *request, buf []byte) ([]byte, ntstatus.Status, error
 func (c *conn) closeOpen(o *open) {
 	c.cancelAsyncFor(o, errPipeBroken)
 	o.end.Close()
+	if o.proc != nil {
+		c.srv.cancelProcess(o.proc)
+	}
 	delete(c.opens, o.id.Volatile)
 	delete(o.tree.opens, o.id.Volatile)
 	o.tree.sess.nOpens--
@@ -282,7 +318,7 @@ func (c *conn) write(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
 	// connection (a message is written whole or not at all).
 	n, err := o.end.WriteContext(c.done, req.Data)
 	if errors.Is(err, context.Canceled) && o.end.CompletionMode() == pipe.QueueOperation {
-		return c.goAsync(r, buf, &asyncOp{kind: opWrite, data: bytes.Clone(req.Data[n:]), done: n})
+		return c.goAsync(r, buf, &asyncOp{kind: opWrite, data: req.Data[n:], done: n}) // copied by goAsync
 	}
 	if err != nil {
 		return buf, pipeStatus(err), nil

@@ -99,7 +99,7 @@ func (s *Server) startPipe(p policy.Pipe) (*configPipe, error) {
 	s.backendWG.Add(1)
 	go func() {
 		defer s.backendWG.Done()
-		serveBackend(ctx, l, h, &s.backendWG)
+		s.serveBackend(ctx, l, h)
 	}()
 	return cp, nil
 }

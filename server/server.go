@@ -30,6 +30,8 @@ type Server struct {
 
 	metrics        *metrics
 	lastRefusalLog atomic.Int64 // unix nanoseconds; see refuseConn
+	asyncBytes     atomic.Int64 // held by every connection's async operations (max_async_bytes)
+	procs          procTable    // backend processes (max_processes)
 
 	mu        sync.Mutex
 	closed    bool

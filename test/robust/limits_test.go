@@ -3,6 +3,9 @@ package robust
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
@@ -11,6 +14,8 @@ import (
 
 	"github.com/smbpipe/smbpipe/client"
 	"github.com/smbpipe/smbpipe/ntstatus"
+	"github.com/smbpipe/smbpipe/pipe"
+	"github.com/smbpipe/smbpipe/server"
 	"github.com/smbpipe/smbpipe/smb2"
 )
 
@@ -159,6 +164,370 @@ func countLines(log, substr string) int {
 	for _, l := range strings.Split(log, "\n") {
 		if strings.Contains(l, substr) {
 			n++
+		}
+	}
+	return n
+}
+
+// TestLimitsAsyncMemory: requests that go async while holding client data
+// (a WRITE or a TRANSCEIVE over the pipe's quota) are bounded per
+// connection and server-wide; beyond the bound they are answered
+// STATUS_INSUFFICIENT_RESOURCES and the server's heap stays flat.
+func TestLimitsAsyncMemory(t *testing.T) {
+	const size = 8 << 20 // the largest WRITE a client may send
+	for _, tc := range []struct {
+		name string
+		send func(ctx context.Context, p *client.Pipe, b []byte) error
+	}{
+		{"WRITE", func(ctx context.Context, p *client.Pipe, b []byte) error {
+			_, err := p.WriteMsg(ctx, b)
+			return err
+		}},
+		{"TRANSCEIVE", func(ctx context.Context, p *client.Pipe, b []byte) error {
+			_, _, err := p.Transact(ctx, b, nil)
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := start(t, "") // the default limits
+			sink(t, ts)
+			good := openEcho(t, dial(t, ts.addr, alice))
+			g0 := runtime.NumGoroutine()
+			c := dial(t, ts.addr, alice)
+			p := openPipe(t, c, "sink")
+			big := make([]byte, size)
+			// The first message fits the empty queue.
+			if _, err := p.WriteMsg(t.Context(), big); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			var wg sync.WaitGroup
+			before := heapAlloc()
+
+			// 64 more: one is held (the connection holds nothing else), the
+			// others are refused.
+			const n = 64
+			var mu sync.Mutex
+			statuses := map[string]int{}
+			for range n {
+				wg.Go(func() {
+					err := tc.send(ctx, p, big)
+					var st ntstatus.Status
+					k := "pending"
+					if errors.As(err, &st) {
+						k = st.String()
+					}
+					mu.Lock()
+					statuses[k]++
+					mu.Unlock()
+				})
+			}
+			refused := func() int {
+				mu.Lock()
+				defer mu.Unlock()
+				return statuses[ntstatus.InsufficientResources.String()]
+			}
+			deadline := time.Now().Add(20 * time.Second)
+			for refused() < n-1 && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			grown := int64(heapAlloc()) - int64(before)
+			t.Logf("heap grew %d MiB with %d %ss of 8 MiB sent over the quota", grown>>20, n, tc.name)
+			if got := refused(); got != n-1 {
+				t.Errorf("%d refused with STATUS_INSUFFICIENT_RESOURCES, want %d", got, n-1)
+			}
+			if grown > 40<<20 {
+				t.Errorf("the heap grew by %d MiB, want less than 40", grown>>20)
+			}
+			if h := ts.metric(t, `smbpipe_limit_hits_total{limit="max_async_bytes_per_connection"}`); h != n-1 {
+				t.Errorf("%v hits of max_async_bytes_per_connection, want %d", h, n-1)
+			}
+			if h := ts.metric(t, "smbpipe_async_bytes"); h != size {
+				t.Errorf("smbpipe_async_bytes = %v, want %d (one request's data)", h, size)
+			}
+			if l := countLines(ts.log.String(), "max_async_bytes_per_connection"); l != 1 {
+				t.Errorf("logged %d times, want once per connection", l)
+			}
+			transact(t, good, 1)
+			cancel()
+			wg.Wait()
+			c.Close()
+			settle(t, g0+2)
+			waitFor(t, func() bool { return ts.metric(t, "smbpipe_async_bytes") == 0 })
+			mu.Lock()
+			t.Logf("statuses: %v", statuses)
+			mu.Unlock()
+		})
+	}
+
+	t.Run("max_async_bytes: server-wide", func(t *testing.T) {
+		// Three connections each hold one 3 MiB WRITE: the third passes
+		// the 8 MiB server-wide bound.
+		ts := start(t, "[limits]\nmax_async_bytes = 8388608\n")
+		sink(t, ts)
+		msg := make([]byte, 3<<20)
+		pending := func(t *testing.T) (*client.Conn, chan error) {
+			c := dial(t, ts.addr, alice)
+			p := openPipe(t, c, "sink")
+			if _, err := p.WriteMsg(t.Context(), msg); err != nil { // fits the empty queue
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := p.WriteMsg(t.Context(), msg)
+				done <- err
+			}()
+			return c, done
+		}
+		held := func(want float64) {
+			t.Helper()
+			waitFor(t, func() bool { return ts.metric(t, "smbpipe_async_bytes") == want })
+		}
+		c1, done1 := pending(t)
+		held(3 << 20)
+		_, done2 := pending(t)
+		held(6 << 20)
+		_, done3 := pending(t)
+		select {
+		case err := <-done3:
+			if !errors.Is(err, ntstatus.InsufficientResources) {
+				t.Fatalf("third connection's WRITE: %v, want STATUS_INSUFFICIENT_RESOURCES", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("third connection's WRITE still pending; want it refused")
+		}
+		if h := ts.metric(t, `smbpipe_limit_hits_total{limit="max_async_bytes"}`); h != 1 {
+			t.Fatalf("%v hits of max_async_bytes, want 1", h)
+		}
+		// The first connection leaves: its bytes are free again.
+		c1.Close()
+		if err := <-done1; err == nil {
+			t.Fatal("the closed connection's WRITE succeeded")
+		}
+		held(3 << 20)
+		_, done4 := pending(t)
+		held(6 << 20)
+		select {
+		case err := <-done2:
+			t.Fatalf("second connection's WRITE completed: %v", err)
+		case err := <-done4:
+			t.Fatalf("fourth connection's WRITE completed: %v", err)
+		default:
+		}
+	})
+
+	t.Run("pending READs take buffers the size of the data", func(t *testing.T) {
+		// 16 READs of 8 MiB wait on an empty pipe; 16 messages of 10
+		// bytes complete them. Each completion used to take an 8 MiB
+		// buffer (and hold it while its response waited to be sent).
+		const n = 16
+		ts := start(t, fmt.Sprintf("[limits]\nmax_async_per_connection = %d\n", n))
+		l := sink(t, ts)
+		c := dial(t, ts.addr, client.Config{User: "alice", Password: "Passw0rd!", Credits: 512})
+		p := openPipe(t, c, "sink")
+		e, err := l.AcceptEnd(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+		read := func() ntstatus.Status {
+			return raw(t, c, &client.RawRequest{
+				Header: smb2.Header{Command: smb2.CmdRead, SessionID: c.SessionID(), TreeID: c.TreeID()},
+				Body:   (&smb2.ReadRequest{Padding: 0x50, Length: size, FileID: p.FileID()}).Append(nil),
+				Size:   size,
+			})
+		}
+		// n+1 READs: n wait, one is refused (max_async_per_connection).
+		var wg sync.WaitGroup
+		statuses := make(chan ntstatus.Status, n+1)
+		for range n + 1 {
+			wg.Go(func() { statuses <- read() })
+		}
+		waitFor(t, func() bool {
+			return ts.metric(t, `smbpipe_limit_hits_total{limit="max_async_per_connection"}`) == 1
+		})
+		var m0, m1 runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m0)
+		for i := range n {
+			if _, err := e.Write(fmt.Appendf(nil, "message %02d", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		wg.Wait()
+		runtime.ReadMemStats(&m1)
+		close(statuses)
+		count := map[ntstatus.Status]int{}
+		for st := range statuses {
+			count[st]++
+		}
+		if count[ntstatus.Success] != n || count[ntstatus.InsufficientResources] != 1 {
+			t.Fatalf("READs: %v, want %d successes and one STATUS_INSUFFICIENT_RESOURCES", count, n)
+		}
+		alloc := m1.TotalAlloc - m0.TotalAlloc
+		t.Logf("%d pending READs of 8 MiB completed with 10 bytes each: %d KiB allocated", n, alloc>>10)
+		if alloc > n<<20 {
+			t.Fatalf("%d MiB allocated to complete them, want less than %d", alloc>>20, n)
+		}
+	})
+}
+
+// TestLimitsProcesses: max_processes bounds the backend processes of the
+// whole server; an open beyond it fails at CREATE with
+// STATUS_INSUFFICIENT_RESOURCES, and closing frees the slots.
+func TestLimitsProcesses(t *testing.T) {
+	if _, err := exec.LookPath("sleep"); err != nil {
+		t.Skip("no sleep command")
+	}
+	const max = 4
+	ts := start(t, fmt.Sprintf(`[limits]
+max_processes = %d
+
+[[pipe]]
+name = "slow"
+backend = "exec:sleep 30"
+sddl = "D:(A;;0x12019B;;;AU)"
+`, max))
+	g0 := runtime.NumGoroutine()
+	c1 := dial(t, ts.addr, alice)
+	c2 := dial(t, ts.addr, alice)
+	var ps []*client.Pipe
+	refused := 0
+	for i := range 3 * max {
+		c := c1
+		if i%2 == 1 {
+			c = c2
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		p, err := c.OpenPipe(ctx, "slow")
+		cancel()
+		switch {
+		case err == nil:
+			ps = append(ps, p)
+		case errors.Is(err, ntstatus.InsufficientResources):
+			refused++
+		default:
+			t.Fatalf("open %d: %v", i, err)
+		}
+	}
+	if len(ps) != max || refused != 2*max {
+		t.Fatalf("%d opens succeeded and %d were refused, want %d and %d", len(ps), refused, max, 2*max)
+	}
+	if n := ts.metric(t, "smbpipe_processes"); n != max {
+		t.Fatalf("smbpipe_processes = %v, want %d", n, max)
+	}
+	// The processes start once the backend accepts the instances.
+	waitFor(t, func() bool { n := children(t, "sleep"); return n < 0 || n >= max })
+	time.Sleep(100 * time.Millisecond)
+	if n := children(t, "sleep"); n >= 0 && n != max {
+		t.Fatalf("%d sleep processes run, want %d", n, max)
+	}
+	if h := ts.metric(t, `smbpipe_limit_hits_total{limit="max_processes"}`); h != 2*max {
+		t.Fatalf("%v hits, want %d", h, 2*max)
+	}
+	if n := countLines(ts.log.String(), "max_processes"); n != 2 {
+		t.Fatalf("logged %d times, want once per connection (2)", n)
+	}
+
+	// An instance opened by Go code beyond the bound is closed at once.
+	e, err := ts.srv.Namespace().Open("slow", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := e.Read(make([]byte, 1)); !errors.Is(err, pipe.ErrBroken) {
+		t.Fatalf("read on an instance past max_processes: %v, want ErrBroken", err)
+	}
+	e.Close()
+	if h := ts.metric(t, `smbpipe_limit_hits_total{limit="max_processes"}`); h != 2*max+1 {
+		t.Fatalf("%v hits, want %d", h, 2*max+1)
+	}
+
+	// Closing a handle ends its process and frees its slot.
+	ps[0].Close()
+	waitFor(t, func() bool { return ts.metric(t, "smbpipe_processes") == max-1 })
+	p, err := c1.OpenPipe(t.Context(), "slow")
+	if err != nil {
+		t.Fatalf("open after a close: %v", err)
+	}
+	ps[0] = p
+	for _, p := range ps {
+		p.Close()
+	}
+	waitFor(t, func() bool { return ts.metric(t, "smbpipe_processes") == 0 })
+	if n := children(t, "sleep"); n > 0 {
+		t.Fatalf("%d sleep processes left after every handle closed", n)
+	}
+	c1.Close()
+	c2.Close()
+	settle(t, g0)
+}
+
+// sink creates the message pipe "sink", which everyone may open and whose
+// server ends nobody accepts unless the test does: what a client writes
+// stays queued, and a message over the quota waits.
+func sink(t *testing.T, ts *testServer) *pipe.Listener {
+	t.Helper()
+	l, err := ts.srv.Namespace().Create("sink", pipe.Config{Mode: pipe.MessageMode, Direction: pipe.Duplex,
+		Meta: &server.PipeMeta{SDDL: "D:(A;;FA;;;WD)"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+func openPipe(t *testing.T, c *client.Conn, name string) *client.Pipe {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	p, err := c.OpenPipe(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// heapAlloc is the live heap after a collection.
+func heapAlloc() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// waitFor polls cond for up to 10s.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// children counts this process's child processes named comm (Linux; -1
+// elsewhere).
+func children(t *testing.T, comm string) int {
+	t.Helper()
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return -1
+	}
+	n := 0
+	for _, task := range tasks {
+		b, err := os.ReadFile("/proc/self/task/" + task.Name() + "/children")
+		if err != nil {
+			return -1
+		}
+		for _, pid := range strings.Fields(string(b)) {
+			name, err := os.ReadFile("/proc/" + pid + "/comm")
+			if err == nil && strings.TrimSpace(string(name)) == comm {
+				n++
+			}
 		}
 	}
 	return n

@@ -57,10 +57,26 @@ type Config struct {
 	// When it passes, the request is abandoned with ErrAbandoned.
 	CancelTimeout time.Duration
 
+	// RequestTimeout bounds the wait for the reply to a request that the
+	// server has not answered with an interim STATUS_PENDING response, as
+	// the request expiration timer of Windows' client does (MS-SMB2
+	// 3.2.6.1); 0 means 60 seconds, a negative value turns expiration off.
+	// When it passes, the request fails with a *RequestTimeoutError naming
+	// its command, and so does every other request on the connection,
+	// which is closed. After an interim response a request waits as long
+	// as its context allows; meanwhile the Conn sends ECHO when the
+	// connection has been silent for half the limit, so a dead server is
+	// found within about RequestTimeout.
+	RequestTimeout time.Duration
+
 	// Rand is the source of GUIDs, salts and NTLM client challenges; nil
 	// means crypto/rand.
 	Rand io.Reader
 }
+
+// DefaultRequestTimeout is the request expiration limit a zero
+// Config.RequestTimeout means: 60 seconds, the default of Windows' client.
+const DefaultRequestTimeout = 60 * time.Second
 
 var allDialects = []smb2.Dialect{smb2.Dialect202, smb2.Dialect210, smb2.Dialect300, smb2.Dialect302, smb2.Dialect311}
 
@@ -98,6 +114,9 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if d.CancelTimeout <= 0 {
 		d.CancelTimeout = 5 * time.Second
+	}
+	if d.RequestTimeout == 0 {
+		d.RequestTimeout = DefaultRequestTimeout
 	}
 	if d.Rand == nil {
 		d.Rand = rand.Reader

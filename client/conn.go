@@ -8,6 +8,15 @@
 // responses and waits for the final one, and counts credits; a request
 // waits for credits rather than exceed what the server granted.
 //
+// The server is not trusted. A reply must answer a request in flight with
+// that request's command, SessionId and TreeId, be well formed, and be
+// signed when the request was signed; a frame larger than the negotiated
+// sizes allow is refused before it is read. Anything else is a protocol
+// error that closes the connection and fails every request on it (see
+// ErrProtocol, ErrSignature). A request that has neither its reply nor an
+// interim response within Config.RequestTimeout closes the connection too
+// (ErrRequestTimeout).
+//
 // A Pipe is an open pipe handle. It is a net.Conn (Read, Write, Close,
 // deadlines) and also exposes the message view (ReadMsg reports a partial
 // read), FSCTL_PIPE_TRANSCEIVE, PEEK, QUERY_INFO and SET_INFO. Cancelling
@@ -22,6 +31,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -51,14 +61,25 @@ type Conn struct {
 	pending    map[uint64]*call
 	credits    uint32
 	nextMID    uint64
+	seq        uint64        // numbers registrations in pending
 	creditWake chan struct{} // closed and replaced when credits arrive and someone waits
 	waiters    int
 	err        error // set once the connection is dead
+	// request expiration (expire.go), counted in ticks of
+	// RequestTimeout/expiryTicks:
+	tick     uint64
+	lastRecv uint64 // tick of the last reply
+	pinging  bool   // a keepalive ECHO is in flight
+
+	// maxFrame is the largest frame the reader accepts; Negotiate raises it
+	// from preNegotiateFrame to what the negotiated sizes need.
+	maxFrame atomic.Int64
 
 	sess   atomic.Pointer[session]
 	treeID atomic.Uint32
 
 	readerDone chan struct{}
+	bg         sync.WaitGroup // the expiration goroutine and keepalives
 	closeOnce  sync.Once
 }
 
@@ -89,9 +110,15 @@ type session struct {
 
 // call is one request in flight.
 type call struct {
-	mid     uint64
-	asyncID uint64 // set by the reader from an interim response, under Conn.mu
-	done    chan struct{}
+	mid uint64
+	seq uint64 // Conn.seq at registration
+	x   expect // what the reply must carry; fixed before registration
+	// under Conn.mu:
+	asyncID   uint64 // from an interim response
+	born      uint64 // Conn.tick when sent
+	timed     bool   // subject to expiration: no interim response yet
+	abandoned bool   // nobody waits; the reader checks the reply and drops it
+	done      chan struct{}
 	// set by the reader before done is signalled:
 	hdr smb2.Header
 	msg []byte  // the response message (header first), aliases *buf
@@ -156,7 +183,12 @@ func NewConn(nc net.Conn, cfg *Config) (*Conn, error) {
 		creditWake: make(chan struct{}),
 		readerDone: make(chan struct{}),
 	}
+	cn.maxFrame.Store(preNegotiateFrame)
 	go cn.readLoop()
+	if c.RequestTimeout > 0 {
+		cn.bg.Add(1)
+		go cn.expireLoop()
+	}
 	return cn, nil
 }
 
@@ -214,13 +246,14 @@ func (c *Conn) handshake(ctx context.Context) error {
 }
 
 // Close closes the transport at once (no LOGOFF); requests in flight fail
-// with net.ErrClosed. It waits for the reader goroutine to end.
+// with net.ErrClosed. It waits for the Conn's goroutines to end.
 func (c *Conn) Close() error {
 	var err error
 	c.closeOnce.Do(func() {
 		c.fail(net.ErrClosed)
 		err = c.nc.Close()
 		<-c.readerDone
+		c.bg.Wait()
 	})
 	return err
 }
@@ -278,11 +311,20 @@ func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 func (c *Conn) fail(err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.failLocked(err)
+}
+
+// failLocked is fail with c.mu held.
+func (c *Conn) failLocked(err error) {
 	if c.err == nil {
 		c.err = err
 	}
 	for mid, cl := range c.pending {
 		delete(c.pending, mid)
+		if cl.abandoned {
+			recycle(cl)
+			continue
+		}
 		cl.err = c.err
 		cl.done <- struct{}{}
 	}
@@ -291,6 +333,22 @@ func (c *Conn) fail(err error) {
 		c.creditWake = make(chan struct{})
 	}
 }
+
+// failProtocol fails the connection with err, a reply the client cannot
+// accept, closes the transport and returns err.
+func (c *Conn) failProtocol(err error) error {
+	c.fail(err)
+	c.nc.Close()
+	return err
+}
+
+// preNegotiateFrame is the largest frame accepted before NEGOTIATE has
+// fixed the sizes: a NEGOTIATE response is a few hundred bytes.
+const preNegotiateFrame = 64 << 10
+
+// frameSlack is what a frame may hold beyond the largest negotiated
+// payload: headers, fixed bodies, padding.
+const frameSlack = 64 << 10
 
 // readBufSize is the reader's buffer: a 4 KiB payload with its headers,
 // plus room for small responses pipelined behind it.
@@ -314,6 +372,12 @@ func (c *Conn) readLoop() {
 		n, err := smb2.FrameLength([4]byte(pfx))
 		if err != nil || n < smb2.HeaderSize {
 			c.fail(protocolErrorf("bad frame header % x", pfx))
+			c.nc.Close()
+			return
+		}
+		if limit := c.maxFrame.Load(); int64(n) > limit {
+			// Refused before anything is allocated for it.
+			c.fail(protocolErrorf("frame of %d bytes, more than the %d the negotiated sizes allow", n, limit))
 			c.nc.Close()
 			return
 		}
@@ -354,14 +418,16 @@ func (c *Conn) dispatchFrame(bp *[]byte) error {
 		return protocolErrorf("bad message: %v", err)
 	}
 	if len(rest) == 0 {
-		c.deliver(msg, bp)
-		return nil
+		return c.deliver(msg, bp)
 	}
 	// Compound response: give each element a buffer of its own.
 	for {
 		cp := getBuf(len(msg))
 		copy(*cp, msg)
-		c.deliver(*cp, cp)
+		if err := c.deliver(*cp, cp); err != nil {
+			putBuf(bp)
+			return err
+		}
 		if len(rest) == 0 {
 			break
 		}
@@ -374,48 +440,68 @@ func (c *Conn) dispatchFrame(bp *[]byte) error {
 	return nil
 }
 
-// deliver hands one response message to its call. msg aliases *bp.
-func (c *Conn) deliver(msg []byte, bp *[]byte) {
+// deliver checks one response message against the request it answers and
+// hands it to its call. msg aliases *bp, which deliver consumes. An error
+// is a reply the client cannot accept: the caller fails the connection.
+func (c *Conn) deliver(msg []byte, bp *[]byte) error {
 	var h smb2.Header
-	if err := h.Decode(msg); err != nil || !h.IsResponse() {
+	if err := h.Decode(msg); err != nil {
 		putBuf(bp)
-		return
+		return protocolErrorf("reply: %v", err)
 	}
-	interim := h.Status == ntstatus.Pending
-	var verr error
-	if s := c.sess.Load(); s != nil && s.verifier != nil && h.SessionID == s.id &&
-		h.Command != smb2.CmdSessionSetup && !interim {
-		if h.Flags&smb2.FlagSigned != 0 {
-			if !s.verifier.Verify(msg) {
-				verr = ErrSignature
-			}
-		} else if s.signing && h.Status != ntstatus.UserSessionDeleted && h.Status != ntstatus.NetworkSessionExpired {
-			verr = ErrSignature
-		}
+	if !h.IsResponse() {
+		putBuf(bp)
+		return protocolErrorf("%v (MessageId %d) from the server is not a response", h.Command, h.MessageID)
+	}
+	c.mu.Lock()
+	cl := c.pending[h.MessageID]
+	if cl == nil {
+		c.mu.Unlock()
+		putBuf(bp)
+		// Also an unsolicited OPLOCK_BREAK (MessageId 0xFFFFFFFFFFFFFFFF):
+		// the client asks for no oplocks or leases.
+		return protocolErrorf("reply to %v with MessageId %d, which no request in flight has", h.Command, h.MessageID)
+	}
+	// A copy: once the lock is released, fail may hand cl back to its
+	// caller, who recycles it.
+	x, seq, asyncID := cl.x, cl.seq, cl.asyncID
+	c.mu.Unlock()
+	interim, err := x.check(&h, msg, asyncID)
+	if err != nil {
+		putBuf(bp)
+		return err
 	}
 
 	c.mu.Lock()
+	if c.pending[h.MessageID] != cl || cl.seq != seq { // failed meanwhile
+		c.mu.Unlock()
+		putBuf(bp)
+		return nil
+	}
+	c.lastRecv = c.tick
 	c.credits += uint32(h.Credit)
 	if h.Credit > 0 && c.waiters > 0 {
 		close(c.creditWake)
 		c.creditWake = make(chan struct{})
 	}
-	cl := c.pending[h.MessageID]
-	if cl == nil || h.Command == smb2.CmdCancel {
-		c.mu.Unlock()
-		putBuf(bp)
-		return
-	}
 	if interim {
 		cl.asyncID = h.AsyncID
+		cl.timed = false
 		c.mu.Unlock()
 		putBuf(bp)
-		return
+		return nil
 	}
 	delete(c.pending, h.MessageID)
+	if cl.abandoned {
+		c.mu.Unlock()
+		putBuf(bp)
+		recycle(cl)
+		return nil
+	}
 	c.mu.Unlock()
-	cl.hdr, cl.msg, cl.buf, cl.err = h, msg, bp, verr
+	cl.hdr, cl.msg, cl.buf, cl.err = h, msg, bp, nil
 	cl.done <- struct{}{}
+	return nil
 }
 
 // request describes one request to send. The body follows reqPrefix in *buf.
@@ -430,7 +516,30 @@ type request struct {
 	// forceSign signs the request on any session with a signing key, even
 	// when the session does not sign in general (3.1.1 TREE_CONNECT).
 	forceSign bool
+	// keepalive: the ECHO of expire.go, which expires sooner.
+	keepalive bool
 	preauth   *smbcrypto.PreauthHash // if set, updated with the request message
+	// signer is the session write signs with; set by signFor.
+	signer *session
+}
+
+// signFor decides whether r is signed and with which session: the current
+// session, when r carries its SessionId and the session signs (or r must
+// be signed and the session has a key), unless r is sent unsigned on
+// purpose. It sets r.signer and returns the session r is sent on (nil when
+// r carries no current SessionId), whose key verifies the reply.
+func (c *Conn) signFor(r *request) *session {
+	s := c.sess.Load()
+	if s == nil || s.id == 0 || r.hdr.SessionID != s.id {
+		r.signer = nil
+		return nil
+	}
+	if (s.signing || r.forceSign) && s.signer != nil && !r.noSign {
+		r.signer = s
+	} else {
+		r.signer = nil
+	}
+	return s
 }
 
 // creditCharge returns the CreditCharge for a request of size bytes.
@@ -451,10 +560,36 @@ func (c *Conn) send(ctx context.Context, r *request) (*call, error) {
 	charge := c.creditCharge(r.size)
 	need := uint32(max(charge, 1))
 	cl := callPool.Get().(*call)
+	s := c.signFor(r)
+	cl.x = expect{
+		cmd:        r.hdr.Command,
+		sessionID:  r.hdr.SessionID,
+		treeID:     r.hdr.TreeID,
+		anySession: r.hdr.Command == smb2.CmdSessionSetup && r.hdr.SessionID == 0,
+		mustSign:   r.signer != nil,
+	}
+	if s != nil && s.verifier != nil {
+		cl.x.sess = s
+	}
 
 	c.mu.Lock()
 	if !r.keepMID {
 		for c.credits < need && c.err == nil {
+			if len(c.pending) == 0 {
+				// Only replies grant credits, and none is coming.
+				err := fmt.Errorf("client: %v needs %d credits; the server granted %d and no request is outstanding", r.hdr.Command, need, c.credits)
+				dead := c.credits == 0
+				if dead {
+					c.failLocked(protocolErrorf("the server granted no credits and no request is outstanding"))
+					err = c.err
+				}
+				c.mu.Unlock()
+				recycle(cl)
+				if dead {
+					c.nc.Close()
+				}
+				return nil, err
+			}
 			ch := c.creditWake
 			c.waiters++
 			c.mu.Unlock()
@@ -466,7 +601,7 @@ func (c *Conn) send(ctx context.Context, r *request) (*call, error) {
 			c.waiters--
 			if err := ctx.Err(); err != nil && c.credits < need {
 				c.mu.Unlock()
-				callPool.Put(cl)
+				recycle(cl)
 				return nil, err
 			}
 		}
@@ -474,10 +609,15 @@ func (c *Conn) send(ctx context.Context, r *request) (*call, error) {
 	if c.err != nil {
 		err := c.err
 		c.mu.Unlock()
-		callPool.Put(cl)
+		recycle(cl)
 		return nil, err
 	}
 	if r.keepMID {
+		if c.pending[r.hdr.MessageID] != nil {
+			c.mu.Unlock()
+			recycle(cl)
+			return nil, fmt.Errorf("client: MessageId %d is in flight", r.hdr.MessageID)
+		}
 		cl.mid = r.hdr.MessageID
 	} else {
 		c.credits -= need
@@ -491,7 +631,13 @@ func (c *Conn) send(ctx context.Context, r *request) (*call, error) {
 		r.hdr.CreditCharge = charge
 		r.hdr.MessageID = cl.mid
 	}
-	cl.asyncID = 0
+	cl.asyncID, cl.abandoned, cl.timed = 0, false, true
+	cl.born = c.tick
+	if r.keepalive {
+		cl.born -= expiryTicks / 2 // expires after half the limit
+	}
+	c.seq++
+	cl.seq = c.seq
 	c.pending[cl.mid] = cl
 	c.mu.Unlock()
 
@@ -500,7 +646,7 @@ func (c *Conn) send(ctx context.Context, r *request) (*call, error) {
 		if c.pending[cl.mid] == cl {
 			delete(c.pending, cl.mid)
 			c.mu.Unlock()
-			callPool.Put(cl)
+			recycle(cl)
 		} else { // failed by fail(): report the connection's error
 			c.mu.Unlock()
 			<-cl.done
@@ -508,7 +654,7 @@ func (c *Conn) send(ctx context.Context, r *request) (*call, error) {
 				err = cl.err
 			}
 			cl.err = nil
-			callPool.Put(cl)
+			recycle(cl)
 		}
 		return nil, err
 	}
@@ -527,8 +673,8 @@ func (c *Conn) write(r *request) error {
 	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	if s := c.sess.Load(); s != nil && (s.signing || r.forceSign) && s.signer != nil && !r.noSign && r.hdr.SessionID == s.id {
-		s.signer.Sign(b[4:])
+	if r.signer != nil {
+		r.signer.signer.Sign(b[4:])
 	}
 	if _, err := c.nc.Write(b); err != nil {
 		return err
@@ -568,9 +714,10 @@ func (c *Conn) wait(ctx context.Context, cl *call, sessionID uint64, treeID uint
 		case <-deadline.C:
 			c.mu.Lock()
 			if c.pending[cl.mid] == cl {
-				delete(c.pending, cl.mid)
+				// Its MessageId stays registered: a late reply is still
+				// checked, then dropped by the reader, which recycles cl.
+				cl.abandoned = true
 				c.mu.Unlock()
-				callPool.Put(cl)
 				return ErrAbandoned
 			}
 			c.mu.Unlock()
@@ -597,6 +744,7 @@ func (c *Conn) cancel(cl *call, sessionID uint64, treeID uint32) bool {
 		r.hdr.Flags |= smb2.FlagAsyncCommand
 		r.hdr.AsyncID = asyncID
 	}
+	c.signFor(&r)
 	_ = c.write(&r)
 	putBuf(bp)
 	return asyncID != 0
@@ -610,6 +758,13 @@ func (c *Conn) release(cl *call) {
 	case <-cl.done:
 	default:
 	}
+	recycle(cl)
+}
+
+// recycle returns a call no longer registered, whose buffer is released,
+// to the pool.
+func recycle(cl *call) {
+	cl.x = expect{}
 	callPool.Put(cl)
 }
 

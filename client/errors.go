@@ -3,8 +3,10 @@ package client
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/smbpipe/smbpipe/ntstatus"
+	"github.com/smbpipe/smbpipe/smb2"
 )
 
 // Sentinel errors. Callers compare with errors.Is.
@@ -19,7 +21,30 @@ var (
 	// ErrAbandoned reports a request whose final response did not arrive
 	// within Config.CancelTimeout after it was cancelled.
 	ErrAbandoned = errors.New("client: request abandoned after cancel")
+	// ErrRequestTimeout reports a request that had neither its reply nor an
+	// interim response within Config.RequestTimeout; the connection was
+	// closed. The error is a *RequestTimeoutError.
+	ErrRequestTimeout = errors.New("client: request timed out")
 )
+
+// RequestTimeoutError is the error of a connection closed by request
+// expiration (MS-SMB2 3.2.6.1): Command, sent with MessageID, had neither a
+// reply nor an interim response within Timeout. Every request in flight on
+// the connection, and every later one, fails with it. It unwraps to
+// ErrRequestTimeout.
+type RequestTimeoutError struct {
+	Command   smb2.Command
+	MessageID uint64
+	Timeout   time.Duration
+}
+
+func (e *RequestTimeoutError) Error() string {
+	return fmt.Sprintf("client: no reply to %v (MessageId %d) within %v (the request timeout); connection closed",
+		e.Command, e.MessageID, e.Timeout)
+}
+
+// Unwrap returns ErrRequestTimeout.
+func (e *RequestTimeoutError) Unwrap() error { return ErrRequestTimeout }
 
 // Error is a request the server failed with an NTSTATUS. It unwraps to the
 // ntstatus.Status, so errors.Is(err, ntstatus.AccessDenied) and

@@ -92,14 +92,28 @@ func (p *Pipe) FileID() smb2.FileID { return p.fid }
 // Conn returns the connection the pipe was opened on.
 func (p *Pipe) Conn() *Conn { return p.c }
 
-// ReadMsg reads into b. In message mode it returns at most one message;
-// more is true when the message was longer than b (STATUS_BUFFER_OVERFLOW)
-// and the rest waits for the next ReadMsg. It blocks until data arrives; a
-// pending read ends with ctx (STATUS_CANCELLED, wrapped with ctx.Err()),
-// when the handle is closed (STATUS_PIPE_BROKEN) or when the server end
-// closes (STATUS_PIPE_BROKEN once the queue is drained). b longer than
-// the server's MaxReadSize is read up to that size.
+// ReadMsg reads into b. In message mode it returns at most one message,
+// whole when it fits in b; more is true only when the message was longer
+// than b (STATUS_BUFFER_OVERFLOW), and the rest waits for the next
+// ReadMsg. b longer than the server's MaxReadSize is read with as many
+// READs as the message needs. It blocks until data arrives; a pending read
+// ends with ctx (STATUS_CANCELLED, wrapped with ctx.Err()), when the handle
+// is closed (STATUS_PIPE_BROKEN) or when the server end closes
+// (STATUS_PIPE_BROKEN once the queue is drained). An error after part of a
+// message was read returns that part with the error.
 func (p *Pipe) ReadMsg(ctx context.Context, b []byte) (n int, more bool, err error) {
+	for {
+		m, more, err := p.readOnce(ctx, b[n:])
+		n += m
+		if err != nil || !more || n == len(b) {
+			return n, more, err
+		}
+	}
+}
+
+// readOnce sends one READ of up to len(b) bytes (at most MaxReadSize) and
+// copies the data into b; more reports STATUS_BUFFER_OVERFLOW.
+func (p *Pipe) readOnce(ctx context.Context, b []byte) (n int, more bool, err error) {
 	length := min(len(b), p.c.MaxReadSize())
 	bp := newRequest()
 	*bp = (&smb2.ReadRequest{Padding: 0x50, Length: uint32(length), FileID: p.fid}).Append(*bp)
@@ -108,15 +122,26 @@ func (p *Pipe) ReadMsg(ctx context.Context, b []byte) (n int, more bool, err err
 		return 0, false, err
 	}
 	defer p.c.release(cl)
+	more = cl.hdr.Status == ntstatus.BufferOverflow
+	data, err := readData(cl.msg, length, more)
+	if err != nil {
+		return 0, false, p.c.failProtocol(err)
+	}
+	return copy(b, data), more, nil
+}
+
+// readData returns the data of a READ response msg to a READ of length
+// bytes. STATUS_BUFFER_OVERFLOW (more) says the message continues, so the
+// data must fill the READ: that is also what makes a loop reading on end.
+func readData(msg []byte, length int, more bool) ([]byte, error) {
 	var resp smb2.ReadResponse
-	if err := resp.Decode(cl.msg); err != nil {
-		return 0, false, protocolErrorf("read response: %v", err)
+	if err := resp.Decode(msg); err != nil {
+		return nil, protocolErrorf("read response: %v", err)
 	}
-	if len(resp.Data) > length {
-		return 0, false, protocolErrorf("read returned %d bytes for %d asked", len(resp.Data), length)
+	if len(resp.Data) > length || more && len(resp.Data) != length {
+		return nil, protocolErrorf("read returned %d bytes for %d asked (more=%v)", len(resp.Data), length, more)
 	}
-	n = copy(b, resp.Data)
-	return n, cl.hdr.Status == ntstatus.BufferOverflow, nil
+	return resp.Data, nil
 }
 
 // WriteMsg writes b. In message mode each WRITE is one message; b longer
@@ -131,17 +156,13 @@ func (p *Pipe) WriteMsg(ctx context.Context, b []byte) (int, error) {
 		if err != nil {
 			return n, err
 		}
-		var resp smb2.WriteResponse
-		err = resp.Decode(cl.msg)
+		count, err := writeCount(cl.msg, len(chunk))
 		p.c.release(cl)
 		if err != nil {
-			return n, protocolErrorf("write response: %v", err)
+			return n, p.c.failProtocol(err)
 		}
-		if int(resp.Count) > len(chunk) {
-			return n, protocolErrorf("write count %d for %d bytes", resp.Count, len(chunk))
-		}
-		n += int(resp.Count)
-		if int(resp.Count) < len(chunk) {
+		n += count
+		if count < len(chunk) {
 			return n, io.ErrShortWrite
 		}
 		if n >= len(b) {
@@ -150,10 +171,36 @@ func (p *Pipe) WriteMsg(ctx context.Context, b []byte) (int, error) {
 	}
 }
 
+// writeCount returns the Count of a WRITE response msg to a WRITE of size
+// bytes.
+func writeCount(msg []byte, size int) (int, error) {
+	var resp smb2.WriteResponse
+	if err := resp.Decode(msg); err != nil {
+		return 0, protocolErrorf("write response: %v", err)
+	}
+	if int64(resp.Count) > int64(size) {
+		return 0, protocolErrorf("write count %d for %d bytes", resp.Count, size)
+	}
+	return int(resp.Count), nil
+}
+
 // Transact writes in as one message and reads one reply message into out
 // (FSCTL_PIPE_TRANSCEIVE). more is true when the reply was longer than out
-// (STATUS_BUFFER_OVERFLOW); read the rest with ReadMsg.
+// (STATUS_BUFFER_OVERFLOW); read the rest with ReadMsg. When out is longer
+// than MaxTransactSize, a longer reply is read on with READs into out, so
+// more still means only that out was too short.
 func (p *Pipe) Transact(ctx context.Context, in, out []byte) (n int, more bool, err error) {
+	n, more, err = p.transceive(ctx, in, out)
+	if err != nil || !more || n == len(out) {
+		return n, more, err
+	}
+	m, more, err := p.ReadMsg(ctx, out[n:])
+	return n + m, more, err
+}
+
+// transceive sends one FSCTL_PIPE_TRANSCEIVE with a reply of up to
+// len(out) bytes (at most MaxTransactSize).
+func (p *Pipe) transceive(ctx context.Context, in, out []byte) (n int, more bool, err error) {
 	maxOut := min(len(out), p.c.MaxTransactSize())
 	bp := newRequest()
 	*bp = (&smb2.IoctlRequest{
@@ -168,14 +215,28 @@ func (p *Pipe) Transact(ctx context.Context, in, out []byte) (n int, more bool, 
 		return 0, false, err
 	}
 	defer p.c.release(cl)
+	more = cl.hdr.Status == ntstatus.BufferOverflow
+	data, err := ioctlOutput(cl.msg, smb2.FsctlPipeTransceive, 0, maxOut, more)
+	if err != nil {
+		return 0, false, p.c.failProtocol(err)
+	}
+	return copy(out, data), more, nil
+}
+
+// ioctlOutput returns the output of an IOCTL response msg to ctl with a
+// MaxOutputResponse of maxOut bytes; the output must be at least min
+// bytes, and fill maxOut when more (STATUS_BUFFER_OVERFLOW) says the reply
+// continues.
+func ioctlOutput(msg []byte, ctl uint32, min, maxOut int, more bool) ([]byte, error) {
 	var resp smb2.IoctlResponse
-	if err := resp.Decode(cl.msg); err != nil {
-		return 0, false, protocolErrorf("transceive response: %v", err)
+	if err := resp.Decode(msg); err != nil {
+		return nil, protocolErrorf("ioctl response: %v", err)
 	}
-	if len(resp.Output) > maxOut {
-		return 0, false, protocolErrorf("transceive returned %d bytes for %d asked", len(resp.Output), maxOut)
+	o := resp.Output
+	if resp.CtlCode != ctl || len(o) < min || len(o) > maxOut || more && len(o) != maxOut {
+		return nil, protocolErrorf("ioctl %#x response: CtlCode %#x, %d bytes for %d asked (more=%v)", ctl, resp.CtlCode, len(o), maxOut, more)
 	}
-	return copy(out, resp.Output), cl.hdr.Status == ntstatus.BufferOverflow, nil
+	return o, nil
 }
 
 // PeekInfo is the FSCTL_PIPE_PEEK header.
@@ -198,13 +259,11 @@ func (p *Pipe) Peek(ctx context.Context, b []byte) (info PeekInfo, n int, more b
 		return info, 0, false, err
 	}
 	defer p.c.release(cl)
-	var resp smb2.IoctlResponse
-	if err := resp.Decode(cl.msg); err != nil {
-		return info, 0, false, protocolErrorf("peek response: %v", err)
-	}
-	o := resp.Output
-	if len(o) < 16 || len(o) > maxOut {
-		return info, 0, false, protocolErrorf("peek returned %d bytes", len(o))
+	more = cl.hdr.Status == ntstatus.BufferOverflow
+	// A PEEK does not loop on BUFFER_OVERFLOW: its output need not fill maxOut.
+	o, err := ioctlOutput(cl.msg, smb2.FsctlPipePeek, 16, maxOut, false)
+	if err != nil {
+		return info, 0, false, p.c.failProtocol(err)
 	}
 	info = PeekInfo{
 		State:           binary.LittleEndian.Uint32(o[0:]),
@@ -212,7 +271,7 @@ func (p *Pipe) Peek(ctx context.Context, b []byte) (info PeekInfo, n int, more b
 		Messages:        binary.LittleEndian.Uint32(o[8:]),
 		FirstMessageLen: binary.LittleEndian.Uint32(o[12:]),
 	}
-	return info, copy(b, o[16:]), cl.hdr.Status == ntstatus.BufferOverflow, nil
+	return info, copy(b, o[16:]), more, nil
 }
 
 // QueryInfo sends QUERY_INFO for (infoType, class), e.g. (smb2.InfoFile,

@@ -20,8 +20,8 @@ type RawRequest struct {
 	// Size is the payload size used to compute CreditCharge (0: len(Body)).
 	Size int
 	// KeepMessageID sends Header.MessageID, CreditCharge and Credit as
-	// given without taking credits. A response is still matched by
-	// MessageID.
+	// given without taking credits (a MessageId still in flight is an
+	// error). A response is still matched by MessageID.
 	KeepMessageID bool
 	// NoSign sends the request unsigned even on a signing session.
 	NoSign bool
@@ -62,10 +62,15 @@ func (c *Conn) RoundTrip(ctx context.Context, req *RawRequest) (*RawResponse, er
 }
 
 // WriteFrame writes payload as one transport frame (the 4-byte length
-// prefix is added) without registering any request: responses it provokes
-// are dropped unless their MessageID matches a request in flight. For
-// hostile-input tests; the payload is not signed.
+// prefix is added) without a caller waiting for replies. The requests in
+// payload whose headers decode register their MessageIds, unless already in
+// flight, so that the replies they provoke are checked like any other
+// (against the command, SessionId and TreeId of their request; related
+// operations of a compound match any SessionId and TreeId) and then
+// dropped; they are not timed. A reply that matches nothing fails the
+// connection. For hostile-input tests; the payload is not signed.
 func (c *Conn) WriteFrame(payload []byte) error {
+	c.discardReplies(payload)
 	bp := getBuf(4 + len(payload))
 	defer putBuf(bp)
 	copy((*bp)[4:], payload)
@@ -74,4 +79,32 @@ func (c *Conn) WriteFrame(payload []byte) error {
 	defer c.writeMu.Unlock()
 	_, err := c.nc.Write(*bp)
 	return err
+}
+
+// discardReplies registers the requests of payload for WriteFrame.
+func (c *Conn) discardReplies(payload []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for rest := payload; len(rest) > 0; {
+		msg, next, err := smb2.NextMessage(rest)
+		if err != nil {
+			return
+		}
+		rest = next
+		var h smb2.Header
+		if h.Decode(msg) != nil || h.IsResponse() || h.Command == smb2.CmdCancel || c.pending[h.MessageID] != nil {
+			continue
+		}
+		related := h.Flags&smb2.FlagRelatedOperations != 0
+		cl := callPool.Get().(*call)
+		cl.mid = h.MessageID
+		cl.x = expect{cmd: h.Command, sessionID: h.SessionID, anySession: related || h.Command == smb2.CmdSessionSetup && h.SessionID == 0}
+		if !related {
+			cl.x.treeID = h.TreeID
+		}
+		cl.asyncID, cl.abandoned, cl.timed = 0, true, false
+		c.seq++
+		cl.seq = c.seq
+		c.pending[cl.mid] = cl
+	}
 }

@@ -89,8 +89,10 @@ func (c *Conn) Negotiate(ctx context.Context) error {
 		n.maxWrite = min(n.maxWrite, 65536)
 		n.maxTransact = min(n.maxTransact, 65536)
 	}
-	if n.maxRead == 0 || n.maxWrite == 0 || n.maxTransact == 0 {
-		return protocolErrorf("server limits read %d write %d transact %d", n.maxRead, n.maxWrite, n.maxTransact)
+	if n.maxRead < minIOSize || n.maxWrite < minIOSize || n.maxTransact < minIOSize {
+		// MS-SMB2 3.2.5.2: the client SHOULD disconnect; Windows' does.
+		// Smaller sizes would also split messages that fit a 64 KiB write.
+		return protocolErrorf("server limits read %d write %d transact %d, below %d", n.maxRead, n.maxWrite, n.maxTransact, minIOSize)
 	}
 	if n.dialect == smb2.Dialect311 {
 		var sawPreauth bool
@@ -117,8 +119,13 @@ func (c *Conn) Negotiate(ctx context.Context) error {
 		n.preauth = preauth
 	}
 	c.neg = n
+	c.maxFrame.Store(int64(max(n.maxRead, n.maxTransact)) + frameSlack)
 	return nil
 }
+
+// minIOSize is the smallest MaxReadSize, MaxWriteSize and MaxTransactSize
+// the client accepts.
+const minIOSize = 65536
 
 // SessionSetup authenticates with the Config's credentials through SPNEGO
 // and NTLMSSP (anonymous or NTLMv2), derives the session keys and turns on
@@ -330,15 +337,21 @@ func (c *Conn) logon(ctx context.Context, creds *Config, old *session) (*session
 		return nil, fmt.Errorf("client: session setup: signing required but the server made a guest session")
 	}
 	if !nullOrGuest {
+		// The response that completes the session is signed on 3.1.1
+		// (MS-SMB2 3.2.5.3.1) and, like every later reply, on a session
+		// that signs; otherwise a man in the middle could rewrite it.
 		var h smb2.Header
 		if err := h.Decode(msg); err != nil {
 			return nil, protocolErrorf("session setup response header: %v", err)
 		}
 		signed := h.Flags&smb2.FlagSigned != 0
-		if c.neg.dialect == smb2.Dialect311 && !signed {
-			return nil, fmt.Errorf("client: session setup: final 3.1.1 response not signed: %w", ErrSignature)
+		if !signed && (c.neg.dialect == smb2.Dialect311 || s.signing) {
+			return nil, fmt.Errorf("client: session setup: final response not signed: %w", ErrSignature)
 		}
-		if signed && !s.verifier.Verify(msg) {
+		// A re-authentication's requests carry the session's SessionId, so
+		// the reader has verified a signed reply with the session's key
+		// already (and only the reader may use that verifier).
+		if signed && !reauth && !s.verifier.Verify(msg) {
 			return nil, fmt.Errorf("client: session setup: final response: %w", ErrSignature)
 		}
 	}

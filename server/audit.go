@@ -26,6 +26,13 @@ import (
 // st is the final status (the decision's, or the namespace's when the open
 // itself failed).
 func (c *conn) audit(r *request, req *policy.Request, d *policy.Decision, st ntstatus.Status) {
+	c.auditDecision("pipe open", r, req, d, st)
+}
+
+// auditDecision logs one decision record with message msg ("pipe open",
+// or "pipe wait" for an FSCTL_PIPE_WAIT refused by the NullSessionPipes
+// gate), with the attributes of audit.
+func (c *conn) auditDecision(msg string, r *request, req *policy.Request, d *policy.Decision, st ntstatus.Status) {
 	granted := d.Granted
 	rule, reason := d.Rule, d.Reason
 	if st != d.Status {
@@ -36,7 +43,7 @@ func (c *conn) audit(r *request, req *policy.Request, d *policy.Decision, st nts
 	if st != ntstatus.Success {
 		level = slog.LevelWarn
 	}
-	c.srv.log.LogAttrs(context.Background(), level, "pipe open",
+	c.srv.log.LogAttrs(context.Background(), level, msg,
 		slog.String("client", c.remote),
 		slog.Uint64("session", r.sess.id),
 		slog.String("kind", kindName(req.Identity.Kind)),

@@ -24,7 +24,6 @@ const (
 	maxIOSize    = 8 << 20  // MaxTransact/Read/WriteSize offered on 2.1+ (at most)
 	maxIOSize202 = 64 << 10 // on 2.0.2 (no CAP_LARGE_MTU)
 	frameSlack   = 64 << 10 // room for headers and compounds beyond maxIO in a frame
-	maxCredits   = 512      // most credits a client may hold
 
 	// readBufSize is the read buffer (see readFrame): one read system
 	// call takes in a whole frame up to this size (a 4 KiB payload with
@@ -138,7 +137,7 @@ func newConn(s *Server, nc net.Conn, lim policy.Limits) *conn {
 		ctx:      ctx,
 		cancel:   cancel,
 		done:     done,
-		credits:  newCreditWindow(maxCredits),
+		credits:  newCreditWindow(MaxCredits),
 		sessions: make(map[uint64]*session),
 		opens:    make(map[uint64]*open),
 		async:    make(map[uint64]*asyncOp),
@@ -579,11 +578,6 @@ func (c *conn) handleMessage(buf, msg []byte, hdr *smb2.Header, ch *chain, first
 		return buf, fmt.Errorf("server: MessageId %d (charge %d, %s) outside the credit window [%d, %d)",
 			hdr.MessageID, charge, commands[hdr.Command%smb2.NumCommands].name, c.credits.low, c.credits.high)
 	}
-	granted := c.credits.grant(hdr.Credit)
-	if c.log.Enabled(context.Background(), slog.LevelDebug) {
-		c.log.Debug("smb request", "command", commands[hdr.Command%smb2.NumCommands].name, "mid", hdr.MessageID,
-			"charge", hdr.CreditCharge, "req", hdr.Credit, "granted", granted, "window", c.credits.high-c.credits.low)
-	}
 
 	r := &c.req
 	*r = request{hdr: *hdr, msg: msg, ch: ch}
@@ -616,6 +610,14 @@ func (c *conn) handleMessage(buf, msg []byte, hdr *smb2.Header, ch *chain, first
 		}
 	}
 
+	// Credits follow the outcome: none beyond the charge for NEGOTIATE
+	// or a SESSION_SETUP that has not succeeded (see creditWindow.grant).
+	extra := hdr.Command != smb2.CmdNegotiate && (hdr.Command != smb2.CmdSessionSetup || st == ntstatus.Success)
+	granted := c.credits.grant(charge, hdr.Credit, extra)
+	if c.log.Enabled(context.Background(), slog.LevelDebug) {
+		c.log.Debug("smb request", "command", commands[hdr.Command%smb2.NumCommands].name, "mid", hdr.MessageID,
+			"charge", hdr.CreditCharge, "req", hdr.Credit, "granted", granted, "window", c.credits.high-c.credits.low)
+	}
 	rh := smb2.Header{
 		CreditCharge: hdr.CreditCharge,
 		Status:       st,
@@ -796,7 +798,7 @@ func (c *conn) handleSMB1(msg []byte) error {
 	if !c.credits.consume(0, 1) {
 		return errors.New("server: SMB1 NEGOTIATE after MessageId 0")
 	}
-	granted := c.credits.grant(1)
+	granted := c.credits.grant(1, 1, false)
 	c.dialect = d
 	if d == smb2.Dialect202 {
 		c.negotiated = true

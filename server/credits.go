@@ -18,9 +18,15 @@ const (
 	ringWords = ringBits / 64
 )
 
-func newCreditWindow(max uint64) creditWindow {
-	return creditWindow{low: 0, high: 1, max: min(max, ringBits/2)}
+// newCreditWindow starts a window holding one credit (MessageId 0) in
+// which a client may hold at most max credits (at most MaxCredits).
+func newCreditWindow(limit uint64) creditWindow {
+	return creditWindow{low: 0, high: 1, max: min(max(limit, 1), MaxCredits)}
 }
+
+// MaxCredits is the largest credit window a connection may have, Windows
+// Server's default maximum (Smb2CreditsMax, MS-SMB2 <209>).
+const MaxCredits = ringBits / 2
 
 func (w *creditWindow) isUsed(id uint64) bool {
 	return w.used[(id%ringBits)/64]&(1<<(id%64)) != 0
@@ -61,10 +67,22 @@ func (w *creditWindow) consume(id uint64, charge uint16) bool {
 // outstanding is the number of credits the client holds.
 func (w *creditWindow) outstanding() uint64 { return w.high - w.low - w.nUsed }
 
-// grant extends the window by up to req credits (at least one when the
-// client would otherwise hold none) and returns the number granted.
-func (w *creditWindow) grant(req uint16) uint16 {
-	want := uint64(max(req, 1))
+// grant extends the window for one response and returns the credits
+// granted (MS-SMB2 3.3.1.2, as Windows Server 2016 and later do it): the
+// request's charge back, plus up to what it asked for beyond one when
+// extra (every command but NEGOTIATE and an unfinished or failed
+// SESSION_SETUP), with the credits the client holds kept within max. The
+// window of MessageIds, from the lowest unused one to one past the highest
+// granted, may grow to twice max: a client that skipped a MessageId keeps
+// getting credits until the window is full (then it can go no further)
+// and recovers as soon as it uses the skipped id (smbtorture
+// smb2.credits.skipped_mid, "Windows 2016 has a maximum mid window size of
+// 8192"). A client never ends up with no credit while the window has room.
+func (w *creditWindow) grant(charge, req uint16, extra bool) uint16 {
+	g := uint64(max(charge, 1))
+	if extra && req > 1 {
+		g += uint64(req - 1)
+	}
 	have := w.outstanding()
 	room := uint64(0)
 	if have < w.max {
@@ -75,10 +93,10 @@ func (w *creditWindow) grant(req uint16) uint16 {
 	} else {
 		room = 0
 	}
-	want = min(want, room)
-	if want == 0 && have == 0 && w.high-w.low < ringBits {
-		want = 1
+	g = min(g, room)
+	if g == 0 && have == 0 && w.high-w.low < ringBits {
+		g = 1
 	}
-	w.high += want
-	return uint16(want)
+	w.high += g
+	return uint16(g)
 }

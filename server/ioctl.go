@@ -10,6 +10,7 @@ import (
 
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/pipe"
+	"github.com/smbpipe/smbpipe/policy"
 	"github.com/smbpipe/smbpipe/smb2"
 )
 
@@ -30,23 +31,31 @@ func (c *conn) ioctl(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
 		return buf, st, nil
 	}
 	switch req.CtlCode {
-	case smb2.FsctlPipeTransceive:
-		if st := c.resolveOpen(r, req.FileID); st != ntstatus.Success {
-			return buf, st, nil
-		}
-		return c.transceive(r, buf, &req)
-	case smb2.FsctlPipePeek:
-		if st := c.resolveOpen(r, req.FileID); st != ntstatus.Success {
-			return buf, st, nil
-		}
-		return c.peek(r, buf, &req)
 	case smb2.FsctlPipeWait:
 		return c.wait(r, buf, &req)
 	case smb2.FsctlValidateNegotiate:
 		return c.validateNegotiate(r, buf, &req)
+	case smb2.FsctlDfsGetReferrals, fsctlDfsGetReferralsEx, smb2.FsctlQueryNetworkIfInfo:
+		// Controls that name no open (MS-SMB2 3.3.5.15); not served here.
+		return buf, ntstatus.FSDriverRequired, nil
+	}
+	// Every other control acts on the open its FileId names, which is
+	// looked up first (MS-SMB2 3.3.5.15): a closed handle is FILE_CLOSED
+	// whatever the control (smbtorture smb2.compound.related5).
+	if st := c.resolveOpen(r, req.FileID); st != ntstatus.Success {
+		return buf, st, nil
+	}
+	switch req.CtlCode {
+	case smb2.FsctlPipeTransceive:
+		return c.transceive(r, buf, &req)
+	case smb2.FsctlPipePeek:
+		return c.peek(r, buf, &req)
 	}
 	return buf, ntstatus.FSDriverRequired, nil
 }
+
+// fsctlDfsGetReferralsEx is FSCTL_DFS_GET_REFERRALS_EX (MS-SMB2 2.2.31).
+const fsctlDfsGetReferralsEx = 0x000601B0
 
 // transceive writes the input as one message and returns one reply
 // message, going async when the reply is not there yet.
@@ -181,6 +190,15 @@ func (c *conn) wait(r *request, buf []byte, req *smb2.IoctlRequest) ([]byte, nts
 	// Names are sent without \pipe\; tolerate a client that keeps it.
 	if len(name) > 6 && strings.EqualFold(name[:6], `\pipe\`) {
 		name = name[6:]
+	}
+	// A null session learns nothing of a name it may not open: the
+	// NullSessionPipes gate of CREATE applies first, before any lookup,
+	// with CREATE's status (SEMANTICS-2 §9), and is audited as a denial.
+	preq := policy.Request{Identity: r.sess.ident, PipeName: name}
+	if d := c.srv.snapshot().Decide(preq); d.Rule == policy.RuleNullSessionPipes || d.Rule == policy.RuleUnknownUser {
+		c.srv.metrics.denials.WithLabelValues(d.Rule).Inc()
+		c.auditDecision("pipe wait", r, &preq, &d, d.Status)
+		return buf, d.Status, nil
 	}
 	timeout := pipeWaitTimeout(int64(le.Uint64(in[0:])), in[12] != 0, time.Now())
 	switch err := c.srv.ns.Wait(c.done, name); {

@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"net"
 	"sort"
-	"strings"
 	"sync"
+
+	"github.com/smbpipe/smbpipe/internal/ntname"
 )
 
 // DefaultQuota is the quota used for InQuota and OutQuota when they are 0.
@@ -45,12 +46,15 @@ type Listener struct {
 	p *Pipe
 }
 
-// fold is the case-insensitive key of a pipe name.
-func fold(name string) string { return strings.ToUpper(name) }
+// fold is the key of a pipe name: upcased as Windows compares object
+// names (each UTF-16 code unit through the NT upcase table), so that two
+// names open the same pipe exactly when they would on Windows.
+func fold(name string) string { return ntname.Upcase(name) }
 
 // Create registers a pipe; its server ends arrive on the returned Listener.
 // cfg is copied; zero quotas become DefaultQuota. It fails with ErrExists
-// when a pipe of that name (compared case-insensitively) exists, and with
+// when a pipe of that name (compared case-insensitively as Windows does,
+// see Lookup) exists, and with
 // an error wrapping ErrInvalidConfig when the name is empty or cfg is out
 // of range.
 func (ns *Namespace) Create(name string, cfg Config) (*Listener, error) {
@@ -93,7 +97,9 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// Lookup finds a pipe by name, case-insensitively.
+// Lookup finds a pipe by name, case-insensitively as Windows compares
+// names: each UTF-16 code unit upcased through the NT upcase table, no
+// case folding (ı, ſ and the KELVIN SIGN are not i, s and K).
 func (ns *Namespace) Lookup(name string) (*Pipe, bool) {
 	ns.mu.Lock()
 	defer ns.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/smbpipe/smbpipe/internal/ntname"
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/security"
 )
@@ -121,13 +122,17 @@ func (s *Snapshot) decide(r Request, bypass gate) Decision {
 	case s.cfg.LanmanServer.RestrictNullSessAccess != 1:
 		step("gate NullSessionPipes: not applied (LanmanServer RestrictNullSessAccess = 0)")
 	case s.NullSessionPipe(name):
-		step("gate NullSessionPipes: %q is listed: pass", name)
+		step("gate NullSessionPipes: %q (upcased %q) is listed: pass", name, ntname.Upcase(name))
 	default:
-		step("gate NullSessionPipes: RestrictNullSessAccess = 1 and %q is not in NullSessionPipes %s: deny (checked before the name is looked up)",
-			name, quoteList(s.cfg.LanmanServer.NullSessionPipes))
+		step("gate NullSessionPipes: RestrictNullSessAccess = 1 and %q (upcased %q) is not in NullSessionPipes %s (upcased %s): deny (checked before the name is looked up)",
+			name, ntname.Upcase(name), quoteList(s.cfg.LanmanServer.NullSessionPipes), quoteList(s.nullPipeKeys()))
 		fix := fmt.Sprintf(`add %s to LanmanServer\NullSessionPipes`, name)
-		return deny(gateNullSessionPipes, ntstatus.AccessDenied, RuleNullSessionPipes,
-			fmt.Sprintf("anonymous (null session) callers may open only the pipes listed in LanmanServer NullSessionPipes, and %q is not listed", name), fix)
+		reason := fmt.Sprintf("anonymous (null session) callers may open only the pipes listed in LanmanServer NullSessionPipes, and %q is not listed", name)
+		if !isASCII(name) {
+			// Say why "İnfo" is not "info": Windows upcases each UTF-16 unit.
+			reason += fmt.Sprintf(" (names compare upcased as Windows does: %q)", ntname.Upcase(name))
+		}
+		return deny(gateNullSessionPipes, ntstatus.AccessDenied, RuleNullSessionPipes, reason, fix)
 	}
 
 	// Gate 2: impersonation level.
@@ -194,7 +199,7 @@ func (s *Snapshot) decide(r Request, bypass gate) Decision {
 	if !r.Pipe.FreeInstance {
 		step("gate instances: every instance is in use: deny")
 		fix := "retry when an instance closes"
-		if p, ok := s.pipes[strings.ToLower(r.Pipe.Name)]; ok {
+		if p, ok := s.pipes[ntname.Upcase(r.Pipe.Name)]; ok {
 			fix = fmt.Sprintf("raise max_instances of pipe %q (now %d), or retry when an instance closes", p.cfg.Name, p.cfg.MaxInstances)
 		}
 		return deny(gateInstances, ntstatus.PipeNotAvailable, RuleInstances, "the pipe has no free instance", fix)
@@ -387,6 +392,25 @@ func directionName(d uint8) string {
 	return "duplex"
 }
 
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// nullPipeKeys lists the NullSessionPipes entries as compared: normalised
+// and upcased.
+func (s *Snapshot) nullPipeKeys() []string {
+	keys := make([]string, 0, len(s.cfg.LanmanServer.NullSessionPipes))
+	for _, n := range s.cfg.LanmanServer.NullSessionPipes {
+		keys = append(keys, normaliseNullSessionPipe(n))
+	}
+	return keys
+}
+
 func quoteList(l []string) string {
 	q := make([]string, len(l))
 	for i, x := range l {
@@ -431,7 +455,7 @@ func (s *Snapshot) CheckSession(anonymous bool, user string) SessionDecision {
 // pipe. `smbpipe explain` uses it; the server builds PipeInfo from its live
 // namespace instead.
 func (s *Snapshot) PipeInfo(name string) *PipeInfo {
-	p, ok := s.pipes[strings.ToLower(name)]
+	p, ok := s.pipes[ntname.Upcase(name)]
 	if !ok {
 		return nil
 	}

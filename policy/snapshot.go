@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/crypto/md4"
 
+	"github.com/smbpipe/smbpipe/internal/ntname"
 	"github.com/smbpipe/smbpipe/security"
 )
 
@@ -28,11 +29,11 @@ type Snapshot struct {
 	cfg        *Config
 	machine    security.SID
 	ctx        *security.SDDLContext
-	accounts   map[string]*account // lower-cased name
-	pipes      map[string]*compiledPipe
+	accounts   map[string]*account                     // lower-cased name
+	pipes      map[string]*compiledPipe                // ntname.Upcase(name)
 	sds        map[string]*security.SecurityDescriptor // by SDDL text
 	defaultSD  *security.SecurityDescriptor
-	nullPipes  map[string]bool // normalised, lower-cased
+	nullPipes  map[string]bool // normalised, ntname.Upcase
 	anonToken  *security.Token
 	guestToken *security.Token
 }
@@ -46,6 +47,7 @@ type account struct {
 
 type compiledPipe struct {
 	cfg     Pipe
+	index   int // in Config.Pipes
 	backend Backend
 	sd      *security.SecurityDescriptor
 }
@@ -218,12 +220,13 @@ func compile(in *Config) (*Snapshot, []*ConfigError) {
 			bad(key+".name", "%v", err)
 			continue
 		}
-		low := strings.ToLower(p.Name)
-		if _, dup := s.pipes[low]; dup {
-			bad(key+".name", "duplicate pipe %q", p.Name)
+		up := ntname.Upcase(p.Name)
+		if first, dup := s.pipes[up]; dup {
+			bad(key+".name", "duplicate pipe %q: the same name as pipe[%d] %q (Windows compares pipe names upcased: %q)",
+				p.Name, first.index, first.cfg.Name, up)
 			continue
 		}
-		cp := &compiledPipe{cfg: p}
+		cp := &compiledPipe{cfg: p, index: i}
 		if cp.backend, err = ParseBackend(p.Backend); err != nil {
 			bad(key+".backend", "%v", err)
 		}
@@ -245,7 +248,7 @@ func compile(in *Config) (*Snapshot, []*ConfigError) {
 			cp.sd = sd
 			s.sds[p.SDDL] = sd
 		}
-		s.pipes[low] = cp
+		s.pipes[up] = cp
 	}
 	return s, errs
 }
@@ -288,13 +291,13 @@ func containsSID(l []security.SID, s security.SID) bool {
 
 // normaliseNullSessionPipe brings a NullSessionPipes entry to the form
 // compared with pipe names: leading backslashes and one "pipe\" prefix
-// removed, lower case.
+// removed, upcased as Windows compares names (ntname).
 func normaliseNullSessionPipe(n string) string {
 	n = strings.TrimLeft(strings.TrimSpace(n), `\`)
 	if len(n) > 5 && strings.EqualFold(n[:5], `pipe\`) {
 		n = n[5:]
 	}
-	return strings.ToLower(n)
+	return ntname.Upcase(n)
 }
 
 func validPipeName(n string) error {
@@ -427,18 +430,20 @@ func (s *Snapshot) Descriptor(sddl string) (*security.SecurityDescriptor, error)
 	return s.storeSDDL(sddl)
 }
 
-// Backend returns the parsed backend of the configured pipe name.
+// Backend returns the parsed backend of the configured pipe name (compared
+// as Windows compares names, see ntname).
 func (s *Snapshot) Backend(name string) (Backend, bool) {
-	p, ok := s.pipes[strings.ToLower(name)]
+	p, ok := s.pipes[ntname.Upcase(name)]
 	if !ok {
 		return Backend{}, false
 	}
 	return p.backend, true
 }
 
-// NullSessionPipe reports whether name is listed in NullSessionPipes
-// (whole name, case-insensitive; entries normalised).
-func (s *Snapshot) NullSessionPipe(name string) bool { return s.nullPipes[strings.ToLower(name)] }
+// NullSessionPipe reports whether name is listed in NullSessionPipes: the
+// whole name, compared as Windows compares names (each UTF-16 code unit
+// upcased through the NT table, see ntname); entries are normalised.
+func (s *Snapshot) NullSessionPipe(name string) bool { return s.nullPipes[ntname.Upcase(name)] }
 
 // LookupSID resolves a name to a SID the way an administrator writes it in
 // this server's terms: an account (case-insensitive; canonical is its

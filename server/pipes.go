@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/smbpipe/smbpipe/internal/ntname"
 	"github.com/smbpipe/smbpipe/pipe"
 	"github.com/smbpipe/smbpipe/policy"
 )
@@ -45,7 +46,7 @@ func pipeConfig(p policy.Pipe) pipe.Config {
 // sameRuntime reports whether two entries can share one running pipe (only
 // the SDDL, which is read at each open, differs).
 func sameRuntime(a, b policy.Pipe) bool {
-	return strings.EqualFold(a.Name, b.Name) && a.Backend == b.Backend &&
+	return ntname.Equal(a.Name, b.Name) && a.Backend == b.Backend &&
 		strings.EqualFold(a.Mode, b.Mode) && a.MaxInstances == b.MaxInstances
 }
 
@@ -55,9 +56,9 @@ func (s *Server) syncPipes(snap *policy.Snapshot) error {
 	if cfg == nil {
 		return errors.New("server: snapshot without config")
 	}
-	want := make(map[string]policy.Pipe, len(cfg.Pipes))
+	want := make(map[string]policy.Pipe, len(cfg.Pipes)) // by name as the namespace compares it
 	for _, p := range cfg.Pipes {
-		want[strings.ToLower(p.Name)] = p
+		want[ntname.Upcase(p.Name)] = p
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -144,10 +145,11 @@ func (s *Server) pipeSDDL(snap *policy.Snapshot, p *pipe.Pipe) string {
 		return ""
 	}
 	if m.Config {
-		for _, cp := range snap.Config().Pipes {
-			if strings.EqualFold(cp.Name, p.Name()) {
-				return cp.SDDL
-			}
+		// The snapshot's [[pipe]] of the same name as the namespace compares
+		// names: strings.EqualFold would match Kiosk with a KELVIN SIGN to
+		// another pipe's "kiosk" and lend it that pipe's descriptor.
+		if info := snap.PipeInfo(p.Name()); info != nil {
+			return info.SDDL
 		}
 	}
 	return m.SDDL

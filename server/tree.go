@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/smbpipe/smbpipe/internal/ntname"
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/policy"
 	"github.com/smbpipe/smbpipe/smb2"
@@ -19,8 +20,7 @@ type tree struct {
 // maximalAccess of IPC$ reported in TREE_CONNECT (MS-SMB2 4.x examples).
 const maximalAccess = 0x001F01FF
 
-// treeConnect handles TREE_CONNECT: IPC$ only, any other share is
-// STATUS_BAD_NETWORK_NAME.
+// treeConnect handles TREE_CONNECT: IPC$ only (see treePathStatus).
 //
 // On 3.1.1, an unsigned TREE_CONNECT on a session of a user (neither
 // anonymous nor guest) drops the connection (MS-SMB2 3.3.5.7): a
@@ -38,12 +38,8 @@ func (c *conn) treeConnect(r *request, buf []byte) ([]byte, ntstatus.Status, err
 	if err != nil {
 		return buf, ntstatus.InvalidParameter, nil
 	}
-	share := path
-	if i := strings.LastIndexByte(path, '\\'); i >= 0 {
-		share = path[i+1:]
-	}
-	if !strings.EqualFold(share, "IPC$") {
-		return buf, ntstatus.BadNetworkName, nil
+	if st := treePathStatus(path); st != ntstatus.Success {
+		return buf, st, nil
 	}
 	t := &tree{id: c.nextTree, sess: r.sess, opens: make(map[uint64]*open)}
 	c.nextTree++
@@ -56,6 +52,36 @@ func (c *conn) treeConnect(r *request, buf []byte) ([]byte, ntstatus.Status, err
 		MaximalAccess: maximalAccess,
 	}
 	return resp.Append(buf), ntstatus.Success, nil
+}
+
+// treePathStatus decides a TREE_CONNECT path: STATUS_SUCCESS for
+// \\server\IPC$, the only share this server has (docs/SEMANTICS.md 2.3):
+//
+//   - a path that is not \\server\share is STATUS_INVALID_PARAMETER
+//     (MS-SMB2 3.3.5.7): no leading \\ (a bare "IPC$" or "\IPC$"), an empty
+//     server component or an empty share;
+//   - the share is everything after the server's \; unless it is IPC$ it is
+//     STATUS_BAD_NETWORK_NAME, so a share with \, / or .. in it
+//     (\\h\foo\IPC$, \\h\C$\..\IPC$, \\h\IPC$\) never reaches IPC$: no
+//     component is dropped and dot-dot is never resolved;
+//   - the share compares as Windows compares names (internal/ntname): ipc$
+//     is IPC$, ıpc$ (dotless ı) is not;
+//   - any server component is accepted (NetBIOS name, FQDN, IP literal,
+//     "*"): clients send the name they dialled;
+//   - a NUL anywhere is STATUS_BAD_NETWORK_NAME, as in Samba.
+func treePathStatus(path string) ntstatus.Status {
+	rest, ok := strings.CutPrefix(path, `\\`)
+	if !ok {
+		return ntstatus.InvalidParameter
+	}
+	server, share, ok := strings.Cut(rest, `\`)
+	switch {
+	case !ok || server == "" || share == "":
+		return ntstatus.InvalidParameter
+	case strings.IndexByte(path, 0) >= 0 || ntname.Upcase(share) != "IPC$":
+		return ntstatus.BadNetworkName
+	}
+	return ntstatus.Success
 }
 
 // treeDisconnect handles TREE_DISCONNECT: the tree's opens are closed.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smbpipe/smbpipe/internal/smbcrypto"
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/pipe"
 	"github.com/smbpipe/smbpipe/policy"
@@ -485,14 +486,36 @@ func FuzzHandleFrame(f *testing.F) {
 		msg(reqHeader(smb2.CmdRead, 2), &smb2.ReadRequest{FileID: smb2.WildcardFileID, Length: 10}),
 		msg(reqHeader(smb2.CmdClose, 3), &smb2.CloseRequest{FileID: smb2.WildcardFileID})))
 	f.Add([]byte{0xFF, 'S', 'M', 'B', 0x72})
+	// Issue 9's paths: a re-authentication on the session (unsigned and
+	// signed with a bogus signature), a CANCEL, WAIT with a \pipe\ prefix.
+	signed := reqHeader(smb2.CmdSessionSetup, 1)
+	signed.Flags = smb2.FlagSigned
+	signed.Signature = [16]byte{1}
+	f.Add(msg(signed, &smb2.SessionSetupRequest{SecurityBuffer: []byte("NTLMSSP\x00\x01\x00\x00\x00\x07\x82\x08\xa2")}))
+	f.Add(msg(reqHeader(smb2.CmdCancel, 1), &smb2.CancelRequest{}))
+	f.Add(msg(reqHeader(smb2.CmdIoctl, 1), &smb2.IoctlRequest{CtlCode: smb2.FsctlPipeWait, FileID: smb2.WildcardFileID, Input: append([]byte{0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0, 0, 0}, smb2.AppendUTF16(nil, `\pipe\echo`)...), Flags: 1}))
 	for _, p := range capturedClientFrames(f) {
 		f.Add(p)
 	}
 
 	srv, _ := newTestServer(f)
+	key := smbcrypto.DeriveKeys(0x0210, make([]byte, 16), nil).Signing
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		c, _ := newTestConn(t, srv, "echo")
 		c.credits.high = ringBits / 2
+		// The input's last byte also picks the session's state: signing
+		// required (bit 0) and anonymous (bit 1).
+		if n := len(payload); n > 0 {
+			s := c.sessions[1]
+			if payload[n-1]&1 != 0 {
+				s.signer = smbcrypto.NewSigner(0x0210, 0, key)
+				s.verifier = smbcrypto.NewSigner(0x0210, 0, key)
+				s.signingRequired = true
+			}
+			if payload[n-1]&2 != 0 {
+				s.ident = policy.Identity{Kind: policy.Anonymous}
+			}
+		}
 		_ = c.handleFrame(payload)
 		c.teardown()
 	})

@@ -18,10 +18,11 @@
 // under 64 KiB; clients that read in byte mode see a plain stream.
 //
 // Closing: when the client closes the pipe, the backend connection is
-// closed (exec: stdin is closed and the process is killed, then reaped);
-// when the backend closes its side (exec: stdout reaches EOF), the pipe's
-// server end is closed, and the client reads what was already queued, then
-// ErrBroken.
+// closed (exec: stdin is closed and the process is killed, then reaped),
+// after what the client wrote is passed on, or within a second if the
+// backend has stopped reading; when the backend closes its side (exec:
+// stdout reaches EOF), the pipe's server end is closed, and the client
+// reads what was already queued, then ErrBroken.
 package backend
 
 import (

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -422,5 +423,58 @@ func TestExecStartFails(t *testing.T) {
 	c := open(t, ns, nil)
 	if got := readUntilEnd(t, c); len(got) != 0 {
 		t.Fatalf("got %q", got)
+	}
+}
+
+// TestBackendNotReadingEndsWithClient: a backend that never reads (a
+// process ignoring its stdin, a TCP server that never reads) is closed
+// once its client closes, instead of blocking the copy, and with it the
+// process's reaping, until the backend ends on its own.
+func TestBackendNotReadingEndsWithClient(t *testing.T) {
+	needCommand(t, "sleep")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Go(func() { // accepts and never reads
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		<-stop
+		conn.Close()
+	})
+	defer func() {
+		close(stop)
+		ln.Close()
+		wg.Wait()
+	}()
+	for _, spec := range []string{"exec:sleep 60", "tcp:" + ln.Addr().String()} {
+		t.Run(spec, func(t *testing.T) {
+			h, _ := FromSpec(spec, slog.New(slog.DiscardHandler))
+			ns := serve(t, byteDuplex, h)
+			c := open(t, ns, nil)
+			// Write until the backend's buffers and the pipe's quota are
+			// full.
+			chunk := make([]byte, 64<<10)
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			for blocked := false; !blocked; {
+				c.SetWriteDeadline(time.Now().Add(300 * time.Millisecond))
+				_, err := c.WriteContext(ctx, chunk)
+				blocked = errors.Is(err, os.ErrDeadlineExceeded)
+				if err != nil && !blocked {
+					t.Fatal(err)
+				}
+			}
+			start := time.Now()
+			c.Close()
+			waitInstances(t, ns, 0)
+			if d := time.Since(start); d > 5*time.Second {
+				t.Fatalf("backend ended %v after the client closed", d)
+			}
+		})
 	}
 }

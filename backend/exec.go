@@ -3,6 +3,7 @@ package backend
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -22,8 +23,10 @@ import (
 // added to this process's environment.
 //
 // When the client closes the pipe, stdin is closed and the process is
-// killed; when the process closes stdout or exits, the pipe is closed. The
-// process is always reaped before ServeEnd returns. Only the process
+// killed (once what the client wrote is passed on, or at once when the
+// process has not read its stdin for a second); when the process closes
+// stdout or exits, the pipe is closed. The process is always reaped before
+// ServeEnd returns. Only the process
 // itself is killed, not children it started that outlive it.
 type Exec struct {
 	Path   string   // command; looked up in PATH when it has no slash
@@ -101,6 +104,14 @@ type killOnClose struct {
 }
 
 func (k *killOnClose) Write(p []byte) (int, error) { return k.stdin.Write(p) }
+
+// SetWriteDeadline sets the stdin pipe's write deadline (see writeBackend).
+func (k *killOnClose) SetWriteDeadline(t time.Time) error {
+	if d, ok := k.stdin.(writeDeadliner); ok {
+		return d.SetWriteDeadline(t)
+	}
+	return errors.ErrUnsupported
+}
 
 func (k *killOnClose) Close() error {
 	err := k.stdin.Close()

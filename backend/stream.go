@@ -2,9 +2,11 @@ package backend
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"time"
 
 	"github.com/smbpipe/smbpipe/pipe"
@@ -50,11 +52,51 @@ func (s *Stream) ServeEnd(e *pipe.End) {
 	join(e, conn, conn)
 }
 
+// stallCheck is how long a write to a backend that takes nothing may
+// block before join checks whether the client is still there: once the
+// client has closed the pipe, a backend that does not read (a process
+// that never reads its stdin) is given up on, closed and, for exec,
+// killed, so it does not outlive its client and keep its max_processes
+// slot.
+const stallCheck = time.Second
+
+// errClientGone ends a write to a stalled backend whose client closed.
+var errClientGone = errors.New("backend: client closed and backend not reading")
+
+// writeDeadliner is a backend connection whose writes can time out
+// (net.Conn, a process's stdin pipe).
+type writeDeadliner interface {
+	SetWriteDeadline(t time.Time) error
+}
+
+// writeBackend writes p to w. When w supports write deadlines, a write
+// that makes no progress for stallCheck while e's client has closed
+// fails with errClientGone.
+func writeBackend(e *pipe.End, w io.Writer, p []byte) error {
+	dw, ok := w.(writeDeadliner)
+	for len(p) > 0 {
+		if ok && dw.SetWriteDeadline(time.Now().Add(stallCheck)) != nil {
+			ok = false // no deadlines: plain blocking writes
+		}
+		n, err := w.Write(p)
+		p = p[n:]
+		switch {
+		case err == nil:
+		case !ok || !errors.Is(err, os.ErrDeadlineExceeded):
+			return err
+		case n == 0 && e.State() != pipe.StateConnected:
+			return errClientGone
+		}
+	}
+	return nil
+}
+
 // join copies e to w and r to e (each read from r one write, so one
 // message) until either side ends. When e's reads end, w is closed; when
 // r's reads end, e is closed. Closing w must make r's reads end (for a
-// net.Conn both are the connection). join returns once both copies are
-// done.
+// net.Conn both are the connection). A backend that stops reading while
+// the client is gone is closed too (see stallCheck). join returns once
+// both copies are done.
 func join(e *pipe.End, r io.Reader, w io.WriteCloser) {
 	done := make(chan struct{})
 	go func() { // backend -> pipe: one read, one message
@@ -77,7 +119,7 @@ func join(e *pipe.End, r io.Reader, w io.WriteCloser) {
 	for {
 		n, err := e.Read(buf)
 		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
+			if werr := writeBackend(e, w, buf[:n]); werr != nil {
 				break
 			}
 		}

@@ -444,7 +444,14 @@ sddl = "D:(A;;0x12019B;;;AU)"
 		t.Fatalf("%v hits, want %d", h, 2*max+1)
 	}
 
-	// Closing a handle ends its process and frees its slot.
+	// Closing a handle ends its process and frees its slot, even when the
+	// process does not read its stdin: fill it first (the WRITE waits for
+	// room, then is cancelled).
+	wctx, wcancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	if _, err := ps[0].WriteMsg(wctx, make([]byte, 1<<20)); err == nil {
+		t.Fatal("1 MiB written to a process that reads nothing")
+	}
+	wcancel()
 	ps[0].Close()
 	waitFor(t, func() bool { return ts.metric(t, "smbpipe_processes") == max-1 })
 	p, err := c1.OpenPipe(t.Context(), "slow")

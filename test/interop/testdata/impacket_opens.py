@@ -18,6 +18,8 @@ it step by step (hot reload) or pipe in a whole batch (the access matrix):
   echo ID LABEL DATA       write DATA to held handle LABEL and read it
                            back; prints "LABEL echo OK" or
                            "LABEL echo STATUS_NAME"
+  close ID LABEL           close held handle LABEL; prints
+                           "LABEL close OK" or "LABEL close STATUS_NAME"
   quit                     log off every connection and exit
 
 A connection error prints "ID error TYPE: MESSAGE".
@@ -86,6 +88,15 @@ def main():
                     say("%s echo %s" % (label, status_name(e)))
                     continue
                 say("%s echo %s" % (label, "OK" if got == data else "got %r" % got))
+            elif f[0] == "close":
+                cid, label = f[1], f[2]
+                conn, tid = conns[cid]
+                try:
+                    conn.closeFile(tid, held.pop(label))
+                except SessionError as e:
+                    say("%s close %s" % (label, status_name(e)))
+                    continue
+                say("%s close OK" % label)
             else:
                 say("unknown command %r" % f[0])
         except Exception as e:  # connection errors and protocol surprises

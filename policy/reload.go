@@ -250,8 +250,7 @@ type fileWatch struct {
 }
 
 // update resolves the file's links again and adjusts the watched
-// directories. It fails only when the directory that holds the file as
-// named cannot be watched at all.
+// directories. It fails only when no directory could be watched.
 func (fw *fileWatch) update() error {
 	links, final := symlinkChain(fw.path)
 	names := map[string]bool{}

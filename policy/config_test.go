@@ -61,6 +61,16 @@ func TestLimits(t *testing.T) {
 	if c.Limits.MaxConnections != 7 || c.Limits.IdleTimeout != 2*time.Minute || c.Limits.MaxOpensPerSession != policy.DefaultMaxOpensPerSession {
 		t.Fatalf("%+v", c.Limits)
 	}
+	c, err = policy.Parse([]byte("[limits]\nmax_async_bytes_per_connection = 65536\nmax_async_bytes = 1048576\nmax_processes = 3\n"), "l.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := c.Limits; l.MaxAsyncBytesPerConnection != 65536 || l.MaxAsyncBytes != 1<<20 || l.MaxProcesses != 3 {
+		t.Fatalf("%+v", l)
+	}
+	if _, err := policy.Parse([]byte("[limits]\nmax_processes = 0\n"), "l.toml"); err == nil || !strings.Contains(err.Error(), "l.toml:2: limits.max_processes: 0: want a positive number") {
+		t.Fatalf("max_processes = 0: %v", err)
+	}
 	// A Config built in Go: zero limits mean the defaults; negative ones
 	// are refused.
 	if _, err := policy.Compile(&policy.Config{Listen: "127.0.0.1:1", ServerName: "S", Signing: "enabled"}); err != nil {

@@ -33,7 +33,7 @@ var rules = []struct {
 	{"client", []string{"auth/ntlm", "auth/spnego", "internal/smbcrypto", "ntstatus", "smb2"}, nil},
 	{"server", []string{"auth/ntlm", "auth/spnego", "backend", "internal/ntname", "internal/smbcrypto", "ntstatus", "pipe", "policy", "security", "smb2"}, nil},
 	{"internal/testlog", nil, nil},
-	{"internal/testsmbd", nil, nil}, // test support only
+	{"internal/testsmbd", nil, nil},                            // test support only
 	{"internal/testserver", []string{"policy", "server"}, nil}, // test support only
 }
 

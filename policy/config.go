@@ -78,6 +78,10 @@ type Limits struct {
 	// the whole server; a CREATE that would start one more is answered
 	// STATUS_INSUFFICIENT_RESOURCES (256).
 	MaxProcesses int
+	// MaxCredits is the most SMB2 credits a client may hold, the bound of
+	// Windows' Smb2CreditsMax (8192, also the largest value; MS-SMB2
+	// <209>).
+	MaxCredits int
 	// MaxMessageSize is the largest transport frame accepted, in bytes; a
 	// longer frame closes the connection. The sizes offered in NEGOTIATE
 	// are lowered to fit (8 MiB + 64 KiB; at least 128 KiB).
@@ -105,6 +109,7 @@ const (
 	DefaultMaxAsyncBytesPerConnection = 4 << 20
 	DefaultMaxAsyncBytes              = 128 << 20
 	DefaultMaxProcesses               = 256
+	DefaultMaxCredits                 = 8192
 	DefaultMaxMessageSize             = 8<<20 + 64<<10
 	MinMaxMessageSize                 = 128 << 10
 	DefaultHandshakeTimeout           = 30 * time.Second
@@ -125,6 +130,7 @@ func (l Limits) WithDefaults() Limits {
 	def(&l.MaxAsyncBytesPerConnection, DefaultMaxAsyncBytesPerConnection)
 	def(&l.MaxAsyncBytes, DefaultMaxAsyncBytes)
 	def(&l.MaxProcesses, DefaultMaxProcesses)
+	def(&l.MaxCredits, DefaultMaxCredits)
 	def(&l.MaxMessageSize, DefaultMaxMessageSize)
 	if l.HandshakeTimeout == 0 {
 		l.HandshakeTimeout = DefaultHandshakeTimeout
@@ -240,6 +246,7 @@ type rawConfig struct {
 		MaxAsyncBytesPerConnection *int    `toml:"max_async_bytes_per_connection"`
 		MaxAsyncBytes              *int    `toml:"max_async_bytes"`
 		MaxProcesses               *int    `toml:"max_processes"`
+		MaxCredits                 *int    `toml:"max_credits"`
 		MaxMessageSize             *int    `toml:"max_message_size"`
 		HandshakeTimeout           *string `toml:"handshake_timeout"`
 		IdleTimeout                *string `toml:"idle_timeout"`
@@ -303,6 +310,7 @@ func Parse(data []byte, filename string) (*Config, error) {
 		MaxAsyncBytesPerConnection: deref(rl.MaxAsyncBytesPerConnection, DefaultMaxAsyncBytesPerConnection),
 		MaxAsyncBytes:              deref(rl.MaxAsyncBytes, DefaultMaxAsyncBytes),
 		MaxProcesses:               deref(rl.MaxProcesses, DefaultMaxProcesses),
+		MaxCredits:                 deref(rl.MaxCredits, DefaultMaxCredits),
 		MaxMessageSize:             deref(rl.MaxMessageSize, DefaultMaxMessageSize),
 		HandshakeTimeout:           DefaultHandshakeTimeout,
 		IdleTimeout:                DefaultIdleTimeout,
@@ -318,11 +326,16 @@ func Parse(data []byte, filename string) (*Config, error) {
 		{"limits.max_async_bytes_per_connection", rl.MaxAsyncBytesPerConnection},
 		{"limits.max_async_bytes", rl.MaxAsyncBytes},
 		{"limits.max_processes", rl.MaxProcesses},
+		{"limits.max_credits", rl.MaxCredits},
 	} {
 		if n.v != nil && *n.v <= 0 {
 			errs = append(errs, &ConfigError{File: filename, Line: loc.line(n.key), Key: n.key,
 				Msg: fmt.Sprintf("%d: want a positive number", *n.v)})
 		}
+	}
+	if v := rl.MaxCredits; v != nil && *v > DefaultMaxCredits {
+		errs = append(errs, &ConfigError{File: filename, Line: loc.line("limits.max_credits"), Key: "limits.max_credits",
+			Msg: fmt.Sprintf("%d: at most %d", *v, DefaultMaxCredits)})
 	}
 	for _, d := range []struct {
 		key string

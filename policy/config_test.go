@@ -68,6 +68,12 @@ func TestLimits(t *testing.T) {
 	if l := c.Limits; l.MaxAsyncBytesPerConnection != 65536 || l.MaxAsyncBytes != 1<<20 || l.MaxProcesses != 3 {
 		t.Fatalf("%+v", l)
 	}
+	if c, err := policy.Parse([]byte("[limits]\nmax_credits = 64\n"), "l.toml"); err != nil || c.Limits.MaxCredits != 64 {
+		t.Fatalf("max_credits = 64: %v", err)
+	}
+	if _, err := policy.Parse([]byte("\n[limits]\nmax_credits = 8193\n"), "l.toml"); err == nil || !strings.Contains(err.Error(), "l.toml:3: limits.max_credits: 8193: at most 8192") {
+		t.Fatalf("max_credits = 8193: %v", err)
+	}
 	if _, err := policy.Parse([]byte("[limits]\nmax_processes = 0\n"), "l.toml"); err == nil || !strings.Contains(err.Error(), "l.toml:2: limits.max_processes: 0: want a positive number") {
 		t.Fatalf("max_processes = 0: %v", err)
 	}

@@ -112,6 +112,7 @@ func compile(in *Config) (*Snapshot, []*ConfigError) {
 		{"limits.max_async_bytes_per_connection", int64(cfg.Limits.MaxAsyncBytesPerConnection)},
 		{"limits.max_async_bytes", int64(cfg.Limits.MaxAsyncBytes)},
 		{"limits.max_processes", int64(cfg.Limits.MaxProcesses)},
+		{"limits.max_credits", int64(cfg.Limits.MaxCredits)},
 		{"limits.max_message_size", int64(cfg.Limits.MaxMessageSize)},
 		{"limits.handshake_timeout", int64(cfg.Limits.HandshakeTimeout)},
 		{"limits.idle_timeout", int64(cfg.Limits.IdleTimeout)},
@@ -119,6 +120,9 @@ func compile(in *Config) (*Snapshot, []*ConfigError) {
 		if l.v < 0 {
 			bad(l.key, "%d: must not be negative", l.v)
 		}
+	}
+	if v := cfg.Limits.MaxCredits; v > DefaultMaxCredits {
+		bad("limits.max_credits", "%d: at most %d", v, DefaultMaxCredits)
 	}
 	if v := cfg.Limits.MaxMessageSize; v != 0 && (v < MinMaxMessageSize || v > 1<<30) {
 		bad("limits.max_message_size", "%d: want %d to %d bytes", v, MinMaxMessageSize, 1<<30)

@@ -137,7 +137,7 @@ func newConn(s *Server, nc net.Conn, lim policy.Limits) *conn {
 		ctx:      ctx,
 		cancel:   cancel,
 		done:     done,
-		credits:  newCreditWindow(MaxCredits),
+		credits:  newCreditWindow(uint64(lim.MaxCredits)),
 		sessions: make(map[uint64]*session),
 		opens:    make(map[uint64]*open),
 		async:    make(map[uint64]*asyncOp),

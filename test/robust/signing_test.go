@@ -197,9 +197,10 @@ func TestReauthChangesIdentity(t *testing.T) {
 // dialect and a raw-NTLMSSP SESSION_SETUP as cfg's user (anonymous when
 // empty), with no signing of its own.
 type rawSession struct {
-	nc  net.Conn
-	sid uint64
-	mid uint64
+	nc     net.Conn
+	sid    uint64
+	mid    uint64
+	credit uint16 // credits asked per request (0: 8)
 }
 
 func (rs *rawSession) round(t *testing.T, h smb2.Header, body []byte, sign func([]byte)) (smb2.Header, []byte) {
@@ -207,6 +208,9 @@ func (rs *rawSession) round(t *testing.T, h smb2.Header, body []byte, sign func(
 	h.MessageID = rs.mid
 	rs.mid++
 	h.CreditCharge, h.Credit = 1, 8
+	if rs.credit != 0 {
+		h.Credit = rs.credit
+	}
 	if h.Command != smb2.CmdNegotiate && h.SessionID == 0 {
 		h.SessionID = rs.sid
 	}
@@ -325,4 +329,28 @@ func openNamed(t *testing.T, c *client.Conn, name string) *client.Pipe {
 func isStatus(err error, st ntstatus.Status) bool {
 	var se *client.Error
 	return errors.As(err, &se) && se.Status == st
+}
+
+// TestMaxCredits: [limits] max_credits bounds the credits a client holds
+// (8192 by default, as Windows); asking for more gets the rest of the
+// bound only.
+func TestMaxCredits(t *testing.T) {
+	for _, tc := range []struct {
+		extra string
+		want  int
+	}{{"", 8192}, {"[limits]\nmax_credits = 100", 100}} {
+		ts := start(t, tc.extra)
+		rs := dialRaw(t, ts.addr, smb2.Dialect302, &ntlm.Client{})
+		rs.credit = 65535
+		h, _ := rs.round(t, smb2.Header{Command: smb2.CmdEcho}, (&smb2.EchoRequest{}).Append(nil), nil)
+		if h.Status != ntstatus.Success {
+			t.Fatalf("ECHO: %v", h.Status)
+		}
+		// NEGOTIATE and the first SESSION_SETUP leg grant their charge
+		// only; the successful leg grants the 8 asked: the client held 8,
+		// spent one on the ECHO, and is brought up to the bound.
+		if int(h.Credit) != tc.want-7 {
+			t.Fatalf("%q: granted %d asking 65535 while holding 7, want %d (a bound of %d)", tc.extra, h.Credit, tc.want-7, tc.want)
+		}
+	}
 }

@@ -24,7 +24,10 @@ Opens the named pipe, copies stdin to it (each read of stdin is one write,
 so one message on a message-mode pipe) and copies what the pipe returns to
 stdout. After EOF on stdin it keeps reading replies until the server closes
 the pipe or nothing arrives for --idle, then closes the pipe and logs off.
-Exits 0 on success, 1 with the NTSTATUS name on failure, 2 on bad usage.
+Exits 0 on success: every write was answered and the read pending at the
+end was cancelled by the server (or the server closed the pipe). Exits 1
+with the reason (the NTSTATUS name, or a reply that never came or could
+not be trusted) on failure, 2 on bad usage.
 
 flags:
   -U USER[%PASS]   user name (DOMAIN\USER, DOMAIN/USER or USER@DOMAIN also);
@@ -38,6 +41,10 @@ flags:
   --idle DURATION  after stdin EOF, stop when no reply comes for this long
                    (default 1s; 0 waits until the server closes the pipe)
   --timeout DUR    bound on connecting, logging on and opening (default 30s)
+  --request-timeout DUR
+                   fail when a request has neither its reply nor an interim
+                   response within DUR, as Windows does (default 60s); a
+                   pending read then waits on, with ECHO probing the server
 `
 
 // dialOptions is the parsed command line.
@@ -68,6 +75,7 @@ func parseDialArgs(args []string, getenv func(string) string) (*dialOptions, err
 	fs.BoolVar(&sign, "sign", false, "require signing")
 	fs.DurationVar(&o.idle, "idle", time.Second, "idle time after stdin EOF")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "setup timeout")
+	fs.DurationVar(&o.cfg.RequestTimeout, "request-timeout", client.DefaultRequestTimeout, "request expiration")
 
 	var positional []string
 	for {
@@ -91,8 +99,8 @@ func parseDialArgs(args []string, getenv func(string) string) (*dialOptions, err
 	if o.port < 0 || o.port > 65535 {
 		return nil, fmt.Errorf("bad port %d", o.port)
 	}
-	if o.idle < 0 || o.timeout <= 0 {
-		return nil, errors.New("--idle must be >= 0 and --timeout > 0")
+	if o.idle < 0 || o.timeout <= 0 || o.cfg.RequestTimeout <= 0 {
+		return nil, errors.New("--idle must be >= 0, --timeout and --request-timeout > 0")
 	}
 	if dialect != "" {
 		d, err := client.ParseDialect(dialect)
@@ -149,7 +157,11 @@ func runDial(args []string) int {
 	return dialMain(ctx, o, os.Stdin, os.Stdout, os.Stderr)
 }
 
-// dialMain runs one dial session and returns the exit code.
+// dialMain runs one dial session and returns the exit code. It reports
+// success only when nothing is left unanswered: every write has its reply,
+// and the read pending when it stops ends as the server cancelling it (or
+// the server closed the pipe). A reply that never came (the request
+// expired, or the cancel of the last read was never answered) is exit 1.
 func dialMain(ctx context.Context, o *dialOptions, stdin io.Reader, stdout, stderr io.Writer) int {
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "smbpipe dial: %s\n", describe(err))
@@ -170,6 +182,10 @@ func dialMain(ctx context.Context, o *dialOptions, stdin io.Reader, stdout, stde
 		mu       sync.Mutex
 		idle     *time.Timer // armed after stdin EOF
 		writeErr error
+		// wmu is held while a write is outstanding; stopping (under wmu)
+		// tells the writer to start no more.
+		wmu      sync.Mutex
+		stopping bool
 	)
 	resetIdle := func() {
 		mu.Lock()
@@ -178,12 +194,29 @@ func dialMain(ctx context.Context, o *dialOptions, stdin io.Reader, stdout, stde
 		}
 		mu.Unlock()
 	}
+	// lastWrite waits for a write still outstanding and returns the first
+	// write error.
+	lastWrite := func() error {
+		wmu.Lock()
+		stopping = true
+		wmu.Unlock()
+		mu.Lock()
+		defer mu.Unlock()
+		return writeErr
+	}
 	go func() {
 		buf := make([]byte, 64<<10)
 		for {
 			n, err := stdin.Read(buf)
 			if n > 0 {
-				if _, werr := p.WriteMsg(readCtx, buf[:n]); werr != nil {
+				wmu.Lock()
+				if stopping {
+					wmu.Unlock()
+					return
+				}
+				_, werr := p.WriteMsg(ctx, buf[:n])
+				wmu.Unlock()
+				if werr != nil {
 					mu.Lock()
 					writeErr = werr
 					mu.Unlock()
@@ -220,10 +253,20 @@ func dialMain(ctx context.Context, o *dialOptions, stdin io.Reader, stdout, stde
 		switch {
 		case werr != nil:
 			return fail(werr)
+		case ctx.Err() != nil:
+			return fail(err) // interrupted
 		case errors.Is(err, ntstatus.PipeBroken), errors.Is(err, ntstatus.PipeDisconnected):
-			return 0 // the server closed its end
-		case readCtx.Err() != nil && ctx.Err() == nil:
-			return 0 // idle after stdin EOF
+			// The server closed its end; a write still outstanding decides.
+			if werr := lastWrite(); werr != nil {
+				return fail(werr)
+			}
+			return 0
+		case readCtx.Err() != nil && errors.Is(err, ntstatus.Cancelled):
+			// Idle after stdin EOF, and the server answered the cancel of
+			// the pending read: nothing was lost.
+			return 0
+		case readCtx.Err() != nil:
+			return fail(fmt.Errorf("stopped after --idle %v, but the pending read did not end as cancelled: %w", o.idle, err))
 		}
 		return fail(err)
 	}

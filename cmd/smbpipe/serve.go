@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/smbpipe/smbpipe/policy"
+	"github.com/smbpipe/smbpipe/policy/watch"
 	"github.com/smbpipe/smbpipe/server"
 )
 
@@ -150,7 +151,7 @@ func serve(o *serveOptions, log *slog.Logger) error {
 	}
 	if o.config != "" {
 		go func() {
-			if err := policy.Watch(ctx, o.config, store, log, apply); err != nil {
+			if err := watch.Watch(ctx, o.config, store, log, apply); err != nil {
 				log.Warn("config file not watched; SIGHUP still reloads", "error", err.Error())
 			}
 		}()

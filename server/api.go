@@ -19,4 +19,7 @@ type Options struct {
 	// Namespace to serve; nil: a new one. Pipes of the snapshot's [[pipe]]
 	// table are created in it with their backends by New.
 	Namespace *pipe.Namespace
+	// Metrics receives the server's counts; nil discards them (package
+	// metrics provides a Prometheus one).
+	Metrics Metrics
 }

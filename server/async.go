@@ -277,7 +277,7 @@ func (c *conn) releaseAsyncLocked(n int) {
 	}
 	c.asyncBytes -= n
 	c.srv.asyncBytes.Add(-int64(n))
-	c.srv.metrics.asyncBytes.Sub(float64(n))
+	c.srv.metrics.add(MetricAsyncBytes, "", -float64(n))
 }
 
 // reserveAsync charges n bytes to max_async_bytes (the value in force
@@ -290,7 +290,7 @@ func (s *Server) reserveAsync(n int) (max int, ok bool) {
 			return max, false
 		}
 		if s.asyncBytes.CompareAndSwap(old, old+int64(n)) {
-			s.metrics.asyncBytes.Add(float64(n))
+			s.metrics.add(MetricAsyncBytes, "", float64(n))
 			return max, true
 		}
 	}

@@ -115,7 +115,7 @@ func (s *Server) reserveProcess(p *pipe.Pipe, info *pipe.Caller) (reserved, ok b
 	}
 	t.pending[info] = struct{}{}
 	t.n++
-	s.metrics.processes.Set(float64(t.n))
+	s.metrics.set(MetricProcesses, float64(t.n))
 	return true, true
 }
 
@@ -128,7 +128,7 @@ func (s *Server) cancelProcess(info *pipe.Caller) {
 	if _, ok := t.pending[info]; ok {
 		delete(t.pending, info)
 		t.n--
-		s.metrics.processes.Set(float64(t.n))
+		s.metrics.set(MetricProcesses, float64(t.n))
 	}
 }
 
@@ -152,12 +152,12 @@ func (s *Server) startProcess(e *pipe.End) bool {
 	max := s.maxProcesses()
 	if t.n < max {
 		t.n++
-		s.metrics.processes.Set(float64(t.n))
+		s.metrics.set(MetricProcesses, float64(t.n))
 		t.mu.Unlock()
 		return true
 	}
 	t.mu.Unlock()
-	s.metrics.limitHits.WithLabelValues(limitNames[limProcesses]).Inc()
+	s.metrics.inc(MetricLimitHits, limitNames[limProcesses])
 	now := time.Now().UnixNano()
 	if last := t.lastLog.Load(); now-last >= int64(time.Second) && t.lastLog.CompareAndSwap(last, now) {
 		s.log.Warn("smb limit reached; pipe instance closed (logged at most once a second)",
@@ -172,5 +172,5 @@ func (s *Server) endProcess() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.n--
-	s.metrics.processes.Set(float64(t.n))
+	s.metrics.set(MetricProcesses, float64(t.n))
 }

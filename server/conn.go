@@ -159,7 +159,7 @@ func (c *conn) serve() {
 	defer c.teardown()
 	defer func() {
 		if r := recover(); r != nil {
-			c.srv.metrics.panics.Inc()
+			c.srv.metrics.inc(MetricPanics, "")
 			c.log.Error("smb connection panic; closing it", "panic", r, "stack", string(debug.Stack()))
 		}
 	}()

@@ -1,77 +1,74 @@
 package server
 
-import (
-	"net/http"
-	"time"
+import "time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+// Metrics receives the server's counts: connections, sessions, opens,
+// denials, limit hits and so on. Implementations must be safe for
+// concurrent use and cheap (they are called on the request path).
+// Options.Metrics nil discards the counts; package metrics implements it
+// with Prometheus, and the smbpipe command wires that in, so a program
+// embedding the server does not depend on Prometheus.
+type Metrics interface {
+	// Add adds delta to the counter or gauge m; label is the value of
+	// m's label (Metric.Label) or "" when it has none.
+	Add(m Metric, label string, delta float64)
+	// Set sets the gauge m.
+	Set(m Metric, v float64)
+}
+
+// Metric names one of the server's counts.
+type Metric uint8
+
+// The server's metrics; the comment gives the kind and the label.
+const (
+	MetricConnections      Metric = iota // gauge: client connections open
+	MetricConnectionsTotal               // counter: connections accepted (also those refused by max_connections)
+	MetricSessions                       // gauge: authenticated sessions
+	MetricSessionsTotal                  // counter, label kind (user, guest, anonymous): sessions established
+	MetricOpens                          // gauge: pipe handles open
+	MetricOpensTotal                     // counter: successful opens
+	MetricDenials                        // counter, label rule: refused opens, WAITs and logons by rule
+	MetricReloads                        // counter: policies applied with SetPolicy
+	MetricLimitHits                      // counter, label limit: requests or connections refused by a [limits] value
+	MetricPanics                         // counter: connections closed by a recovered panic
+	MetricAsyncBytes                     // gauge: bytes held by pending operations
+	MetricProcesses                      // gauge: backend processes running or reserved
+	NumMetrics
 )
 
-// metrics are the server's Prometheus collectors, registered in a registry
-// the server owns (never the global default one), so several servers in
-// one process do not collide.
-type metrics struct {
-	reg           *prometheus.Registry
-	connsOpen     prometheus.Gauge
-	connsTotal    prometheus.Counter
-	sessionsOpen  prometheus.Gauge
-	sessionsTotal *prometheus.CounterVec // by kind
-	opensOpen     prometheus.Gauge
-	opensTotal    prometheus.Counter
-	denials       *prometheus.CounterVec // by rule
-	reloads       prometheus.Counter
-	limitHits     *prometheus.CounterVec // by limit
-	panics        prometheus.Counter
-	asyncBytes    prometheus.Gauge // see Server.asyncBytes
-	processes     prometheus.Gauge // see procTable.n
+// Label is the name of m's label, or "".
+func (m Metric) Label() string {
+	switch m {
+	case MetricSessionsTotal:
+		return "kind"
+	case MetricDenials:
+		return "rule"
+	case MetricLimitHits:
+		return "limit"
+	}
+	return ""
 }
 
-func newMetrics() *metrics {
-	m := &metrics{
-		reg: prometheus.NewRegistry(),
-		connsOpen: prometheus.NewGauge(prometheus.GaugeOpts{Name: "smbpipe_connections",
-			Help: "Client connections open now."}),
-		connsTotal: prometheus.NewCounter(prometheus.CounterOpts{Name: "smbpipe_connections_total",
-			Help: "Client connections accepted (including those closed at once by max_connections)."}),
-		sessionsOpen: prometheus.NewGauge(prometheus.GaugeOpts{Name: "smbpipe_sessions",
-			Help: "Authenticated sessions now."}),
-		sessionsTotal: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smbpipe_sessions_total",
-			Help: "Sessions established, by kind (user, guest, anonymous)."}, []string{"kind"}),
-		opensOpen: prometheus.NewGauge(prometheus.GaugeOpts{Name: "smbpipe_opens",
-			Help: "Pipe handles open now."}),
-		opensTotal: prometheus.NewCounter(prometheus.CounterOpts{Name: "smbpipe_opens_total",
-			Help: "Successful pipe opens."}),
-		denials: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smbpipe_denials_total",
-			Help: "Refused pipe opens by the deciding policy rule, and refused logons (rules logon-failure, null-session-refused)."},
-			[]string{"rule"}),
-		reloads: prometheus.NewCounter(prometheus.CounterOpts{Name: "smbpipe_policy_reloads_total",
-			Help: "Policies applied with SetPolicy (hot reloads)."}),
-		limitHits: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smbpipe_limit_hits_total",
-			Help: "Requests or connections refused or closed by a [limits] value, by limit."}, []string{"limit"}),
-		panics: prometheus.NewCounter(prometheus.CounterOpts{Name: "smbpipe_panics_total",
-			Help: "Connections closed by a recovered panic (a bug; should stay 0)."}),
-		asyncBytes: prometheus.NewGauge(prometheus.GaugeOpts{Name: "smbpipe_async_bytes",
-			Help: "Bytes held now by pending operations: WRITE and TRANSCEIVE data waiting for pipe quota, READ and TRANSCEIVE replies waiting to be sent (max_async_bytes)."}),
-		processes: prometheus.NewGauge(prometheus.GaugeOpts{Name: "smbpipe_processes",
-			Help: "Backend processes (exec:) running now or reserved by an open about to start one (max_processes)."}),
+// LimitNames are the values of MetricLimitHits' label, one per [limits]
+// key that refuses something.
+func LimitNames() []string { return limitNames[:] }
+
+// meter forwards to the configured Metrics, or discards.
+type meter struct{ m Metrics }
+
+func (mt meter) add(m Metric, label string, d float64) {
+	if mt.m != nil {
+		mt.m.Add(m, label, d)
 	}
-	m.reg.MustRegister(m.connsOpen, m.connsTotal, m.sessionsOpen, m.sessionsTotal, m.opensOpen, m.opensTotal,
-		m.denials, m.reloads, m.limitHits, m.panics, m.asyncBytes, m.processes)
-	for _, l := range limitNames {
-		m.limitHits.WithLabelValues(l) // export every limit, at 0
-	}
-	return m
 }
 
-// Metrics returns the registry holding the server's metrics. Callers may
-// register their own collectors in it (the CLI adds the policy store's
-// reload failures and the Go runtime's collectors).
-func (s *Server) Metrics() *prometheus.Registry { return s.metrics.reg }
+func (mt meter) inc(m Metric, label string) { mt.add(m, label, 1) }
+func (mt meter) dec(m Metric)               { mt.add(m, "", -1) }
 
-// MetricsHandler serves the registry in the Prometheus text format.
-func (s *Server) MetricsHandler() http.Handler {
-	return promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{Registry: s.metrics.reg})
+func (mt meter) set(m Metric, v float64) {
+	if mt.m != nil {
+		mt.m.Set(m, v)
+	}
 }
 
 // limit identifies one [limits] value in logs and metrics.
@@ -107,7 +104,7 @@ var limitNames = [numLimits]string{
 // limitHit counts a hit of l and logs the first one of this connection.
 // Safe from any goroutine of the connection.
 func (c *conn) limitHit(l limit, args ...any) {
-	c.srv.metrics.limitHits.WithLabelValues(limitNames[l]).Inc()
+	c.srv.metrics.inc(MetricLimitHits, limitNames[l])
 	bit := uint32(1) << l
 	for {
 		old := c.limitsLogged.Load()
@@ -124,7 +121,7 @@ func (c *conn) limitHit(l limit, args ...any) {
 // refuseConn counts a connection refused by max_connections, logging at
 // most one such refusal a second for the whole server.
 func (s *Server) refuseConn(remote string, max int) {
-	s.metrics.limitHits.WithLabelValues(limitNames[limConnections]).Inc()
+	s.metrics.inc(MetricLimitHits, limitNames[limConnections])
 	now := time.Now().UnixNano()
 	if last := s.lastRefusalLog.Load(); now-last < int64(time.Second) || !s.lastRefusalLog.CompareAndSwap(last, now) {
 		return

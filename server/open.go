@@ -96,7 +96,7 @@ func (c *conn) create(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
 		if st != d.Status {
 			rule = "open"
 		}
-		c.srv.metrics.denials.WithLabelValues(rule).Inc()
+		c.srv.metrics.inc(MetricDenials, rule)
 		return buf, st, nil
 	}
 
@@ -112,8 +112,8 @@ func (c *conn) create(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
 	c.opens[o.id.Volatile] = o
 	r.tree.opens[o.id.Volatile] = o
 	r.sess.nOpens++
-	c.srv.metrics.opensOpen.Inc()
-	c.srv.metrics.opensTotal.Inc()
+	c.srv.metrics.inc(MetricOpens, "")
+	c.srv.metrics.inc(MetricOpensTotal, "")
 	r.open = o
 
 	resp := smb2.CreateResponse{
@@ -180,7 +180,7 @@ func (c *conn) closeOpen(o *open) {
 	delete(c.opens, o.id.Volatile)
 	delete(o.tree.opens, o.id.Volatile)
 	o.tree.sess.nOpens--
-	c.srv.metrics.opensOpen.Dec()
+	c.srv.metrics.dec(MetricOpens)
 }
 
 // flush handles FLUSH: on a pipe it completes once the other end has read

@@ -28,7 +28,7 @@ type Server struct {
 	guid  [16]byte
 	start time.Time
 
-	metrics        *metrics
+	metrics        meter
 	lastRefusalLog atomic.Int64 // unix nanoseconds; see refuseConn
 	asyncBytes     atomic.Int64 // held by every connection's async operations (max_async_bytes)
 	procs          procTable    // backend processes (max_processes)
@@ -54,7 +54,7 @@ func New(opts Options) (*Server, error) {
 		log:       opts.Logger,
 		ns:        opts.Namespace,
 		start:     time.Now(),
-		metrics:   newMetrics(),
+		metrics:   meter{opts.Metrics},
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*conn]struct{}),
 		pipes:     make(map[string]*configPipe),
@@ -89,7 +89,7 @@ func (s *Server) SetPolicy(snap *policy.Snapshot) error {
 		return errors.New("server: nil snapshot")
 	}
 	s.snap.Store(snap)
-	s.metrics.reloads.Inc()
+	s.metrics.inc(MetricReloads, "")
 	return s.syncPipes(snap)
 }
 
@@ -127,7 +127,7 @@ func (s *Server) Serve(l net.Listener) error {
 			return err
 		}
 		delay = 0
-		s.metrics.connsTotal.Inc()
+		s.metrics.inc(MetricConnectionsTotal, "")
 		lim := s.snapshot().Config().Limits.WithDefaults()
 		c := newConn(s, nc, lim)
 		s.mu.Lock()
@@ -148,10 +148,10 @@ func (s *Server) Serve(l net.Listener) error {
 		s.conns[c] = struct{}{}
 		s.connWG.Add(1)
 		s.mu.Unlock()
-		s.metrics.connsOpen.Inc()
+		s.metrics.inc(MetricConnections, "")
 		go func() {
 			defer s.connWG.Done()
-			defer s.metrics.connsOpen.Dec()
+			defer s.metrics.dec(MetricConnections)
 			c.serve()
 			s.mu.Lock()
 			delete(s.conns, c)

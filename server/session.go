@@ -159,7 +159,7 @@ func (c *conn) authenticate(r *request, buf []byte, s *session, snap *policy.Sna
 		}
 	}
 	refuse := func(kind policy.Kind, st ntstatus.Status, rule, reason string) ([]byte, ntstatus.Status, error) {
-		c.srv.metrics.denials.WithLabelValues(rule).Inc()
+		c.srv.metrics.inc(MetricDenials, rule)
 		c.auditSession(s, kind, user, domain, s.valid, st, rule, reason)
 		c.endFailed(s, r)
 		return buf, st, nil
@@ -240,9 +240,9 @@ func (c *conn) authenticate(r *request, buf []byte, s *session, snap *policy.Sna
 	c.established = true
 	if !s.counted {
 		s.counted = true
-		c.srv.metrics.sessionsOpen.Inc()
+		c.srv.metrics.inc(MetricSessions, "")
 	}
-	c.srv.metrics.sessionsTotal.WithLabelValues(kindName(ident.Kind)).Inc()
+	c.srv.metrics.inc(MetricSessionsTotal, kindName(ident.Kind))
 	c.auditSession(s, ident.Kind, ident.User, ident.Domain, reauth, ntstatus.Success, sd.Rule, sd.Reason)
 	return (&smb2.SessionSetupResponse{SessionFlags: flags, SecurityBuffer: out}).Append(buf), ntstatus.Success, nil
 }
@@ -323,7 +323,7 @@ func (c *conn) dropSession(s *session) {
 	delete(c.sessions, s.id)
 	if s.counted {
 		s.counted = false
-		c.srv.metrics.sessionsOpen.Dec()
+		c.srv.metrics.dec(MetricSessions)
 	}
 }
 

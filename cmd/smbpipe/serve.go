@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/smbpipe/smbpipe/metrics"
 	"github.com/smbpipe/smbpipe/policy"
 	"github.com/smbpipe/smbpipe/policy/watch"
 	"github.com/smbpipe/smbpipe/server"
@@ -120,7 +121,15 @@ func serve(o *serveOptions, log *slog.Logger) error {
 	if o.listen != "" {
 		addr = o.listen
 	}
-	srv, err := server.New(server.Options{Snapshot: snap, Logger: log})
+	var m *metrics.Prometheus
+	if o.metrics != "" {
+		m = metrics.New()
+	}
+	opts := server.Options{Snapshot: snap, Logger: log}
+	if m != nil {
+		opts.Metrics = m
+	}
+	srv, err := server.New(opts)
 	if err != nil {
 		return err
 	}
@@ -130,7 +139,7 @@ func serve(o *serveOptions, log *slog.Logger) error {
 		return err
 	}
 	if o.metrics != "" {
-		stopMetrics, err := serveMetrics(o.metrics, srv, store, log)
+		stopMetrics, err := serveMetrics(o.metrics, m, store, log)
 		if err != nil {
 			l.Close()
 			srv.Close()
@@ -190,11 +199,11 @@ func serve(o *serveOptions, log *slog.Logger) error {
 	}
 }
 
-// serveMetrics serves the server's metrics registry, with the policy
+// serveMetrics serves the server's metrics, with the policy
 // store's reload failures and the Go runtime's and process's collectors
 // added, on its own listener at addr. The returned func stops it.
-func serveMetrics(addr string, srv *server.Server, store *policy.Store, log *slog.Logger) (func(), error) {
-	reg := srv.Metrics()
+func serveMetrics(addr string, m *metrics.Prometheus, store *policy.Store, log *slog.Logger) (func(), error) {
+	reg := m.Registry()
 	reg.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "smbpipe_policy_reload_failures_total",
 			Help: "Config reloads (file change or SIGHUP) that failed to read, parse or validate."},
@@ -207,7 +216,7 @@ func serveMetrics(addr string, srv *server.Server, store *policy.Store, log *slo
 		return nil, fmt.Errorf("--metrics: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", srv.MetricsHandler())
+	mux.Handle("/metrics", m.Handler())
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := hs.Serve(ml); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -4,6 +4,7 @@ package archtest
 
 import (
 	"go/build"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -32,6 +33,8 @@ var rules = []struct {
 	{"policy", []string{"internal/ntname", "ntstatus", "security"}, []string{"net/http"}},
 	{"client", []string{"auth/ntlm", "auth/spnego", "internal/smbcrypto", "ntstatus", "smb2"}, nil},
 	{"server", []string{"auth/ntlm", "auth/spnego", "backend", "internal/ntname", "internal/smbcrypto", "ntstatus", "pipe", "policy", "security", "smb2"}, nil},
+	{"metrics", []string{"server"}, nil},
+	{"policy/watch", []string{"policy"}, nil},
 	{"internal/testlog", nil, nil},
 	{"internal/testsmbd", nil, nil},                            // test support only
 	{"internal/testserver", []string{"policy", "server"}, nil}, // test support only
@@ -65,5 +68,30 @@ func TestLayering(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRootDependencies: a program that imports the root package (or the
+// server, policy and client packages it is built from) pays for none of
+// the dependencies the smbpipe command wires in: Prometheus (and its
+// protobuf), fsnotify.
+func TestRootDependencies(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command")
+	}
+	for _, pkg := range []string{".", "./server", "./policy", "./client"} {
+		cmd := exec.Command("go", "list", "-deps", pkg)
+		cmd.Dir = root(t)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", pkg, err)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			for _, banned := range []string{"github.com/prometheus/", "google.golang.org/protobuf", "github.com/fsnotify/"} {
+				if strings.HasPrefix(dep, banned) {
+					t.Errorf("%s depends on %s", pkg, dep)
+				}
+			}
+		}
 	}
 }

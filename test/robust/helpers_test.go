@@ -25,6 +25,7 @@ import (
 	"github.com/smbpipe/smbpipe/client"
 	"github.com/smbpipe/smbpipe/internal/testlog"
 	"github.com/smbpipe/smbpipe/internal/testserver"
+	"github.com/smbpipe/smbpipe/metrics"
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/server"
 	"github.com/smbpipe/smbpipe/smb2"
@@ -59,18 +60,19 @@ var (
 )
 
 type testServer struct {
-	srv  *server.Server
-	addr string
-	log  *testlog.Buffer
+	srv     *server.Server
+	addr    string
+	log     *testlog.Buffer
+	metrics *metrics.Prometheus
 }
 
 // start runs a server with baseConfig plus extra until the test ends.
 func start(t *testing.T, extra string) *testServer {
 	t.Helper()
 	snap := testserver.Snapshot(t, fmt.Sprintf(baseConfig, extra), "robust.toml")
-	ts := &testServer{log: &testlog.Buffer{}}
+	ts := &testServer{log: &testlog.Buffer{}, metrics: metrics.New()}
 	var err error
-	ts.srv, err = server.New(server.Options{Snapshot: snap, Logger: slog.New(slog.NewTextHandler(ts.log, nil))})
+	ts.srv, err = server.New(server.Options{Snapshot: snap, Logger: slog.New(slog.NewTextHandler(ts.log, nil)), Metrics: ts.metrics})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +90,7 @@ func start(t *testing.T, extra string) *testServer {
 // e.g. `smbpipe_limit_hits_total{limit="max_message_size"}`.
 func (ts *testServer) metric(t *testing.T, name string) float64 {
 	t.Helper()
-	mfs, err := ts.srv.Metrics().Gather()
+	mfs, err := ts.metrics.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)
 	}

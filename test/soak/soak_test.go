@@ -27,6 +27,7 @@ import (
 
 	"github.com/smbpipe/smbpipe/bench"
 	"github.com/smbpipe/smbpipe/client"
+	"github.com/smbpipe/smbpipe/metrics"
 	"github.com/smbpipe/smbpipe/policy"
 	"github.com/smbpipe/smbpipe/server"
 )
@@ -104,7 +105,8 @@ func TestSoak(t *testing.T) {
 	clients := envInt("SOAK_CLIENTS", 1000)
 	duration := time.Duration(envInt("SOAK_SECONDS", 60)) * time.Second
 
-	srv, err := server.New(server.Options{Snapshot: snapshot(t, 0), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	m := metrics.New()
+	srv, err := server.New(server.Options{Snapshot: snapshot(t, 0), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: m})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,8 +163,8 @@ func TestSoak(t *testing.T) {
 	})
 	wg.Wait()
 
-	srvStats := fmt.Sprintf("connections %v, sessions %v, opens %v", gauge(t, srv, "smbpipe_connections"),
-		gauge(t, srv, "smbpipe_sessions"), gauge(t, srv, "smbpipe_opens"))
+	srvStats := fmt.Sprintf("connections %v, sessions %v, opens %v", gauge(t, m, "smbpipe_connections"),
+		gauge(t, m, "smbpipe_sessions"), gauge(t, m, "smbpipe_opens"))
 	// Every client closed its connections: the server's goroutines and
 	// memory go back down.
 	deadline := time.Now().Add(15 * time.Second)
@@ -203,8 +205,8 @@ func TestSoak(t *testing.T) {
 	}
 }
 
-func gauge(t *testing.T, srv *server.Server, name string) float64 {
-	mfs, err := srv.Metrics().Gather()
+func gauge(t *testing.T, m *metrics.Prometheus, name string) float64 {
+	mfs, err := m.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -104,6 +104,8 @@ type Client struct {
 	// Rand fills the client challenge and the random session key; nil
 	// means crypto/rand.
 	Rand func([]byte)
+	// Seal asks for NTLMSSP_NEGOTIATE_SEAL (DCE/RPC packet privacy).
+	Seal bool
 	st   clientState
 }
 

@@ -11,17 +11,26 @@ type clientState struct {
 	negotiate []byte
 	done      bool
 	sec       sessionSecurity
+	flags     uint32 // of the AUTHENTICATE_MESSAGE
 }
 
 // clientFlags are the flags of our NEGOTIATE_MESSAGE (what smbclient sends).
 const clientFlags = FlagUnicode | FlagRequestTarget | FlagSign | FlagNTLM | FlagAlwaysSign |
 	FlagExtendedSessionSecurity | FlagVersion | Flag128 | FlagKeyExch
 
+// flags are the flags the client asks for.
+func (c *Client) flags() uint32 {
+	if c.Seal {
+		return clientFlags | FlagSeal
+	}
+	return clientFlags
+}
+
 func (c *Client) negotiate() ([]byte, error) {
 	msg := make([]byte, negotiateHeaderLen)
 	copy(msg, signature)
 	binary.LittleEndian.PutUint32(msg[8:], msgNegotiate)
-	binary.LittleEndian.PutUint32(msg[12:], clientFlags)
+	binary.LittleEndian.PutUint32(msg[12:], c.flags())
 	binary.LittleEndian.PutUint32(msg[20:], negotiateHeaderLen) // empty domain
 	binary.LittleEndian.PutUint32(msg[28:], negotiateHeaderLen) // empty workstation
 	copy(msg[32:], version[:])
@@ -71,7 +80,7 @@ func (c *Client) authenticate(challenge []byte) ([]byte, [16]byte, error) {
 	if err != nil {
 		return nil, zero, err
 	}
-	flags := clientFlags & ch.flags
+	flags := c.flags() & ch.flags
 	if ch.flags&FlagUnicode == 0 {
 		flags |= FlagOEM & ch.flags
 	}
@@ -170,6 +179,7 @@ func (c *Client) authenticate(challenge []byte) ([]byte, [16]byte, error) {
 	mic := hmacMD5(exported[:], c.st.negotiate, challenge, msg)
 	copy(msg[micOffset:], mic[:])
 	c.st.sec = newSessionSecurity(exported, flags)
+	c.st.flags = flags
 	return msg, exported, nil
 }
 

@@ -149,7 +149,9 @@ type Result struct {
 	// decided, 0 if none.
 	Missing  uint32
 	DeniedBy int
-	Trace    []TraceStep
+	// Trace is every step of the check, for people: AccessCheck fills it,
+	// Check leaves it nil.
+	Trace []TraceStep
 }
 
 // AccessCheck decides whether tok may open an object protected by sd with
@@ -159,62 +161,90 @@ type Result struct {
 // READ_CONTROL|WRITE_DAC unless OWNER RIGHTS ACEs are present; ACEs walked in
 // order (inherit-only skipped), a deny ACE deciding only for bits still
 // wanted; MAXIMUM_ALLOWED in its order-dependent form. It returns a trace of
-// every ACE considered.
+// every ACE considered in Result.Trace, for people (`smbpipe explain`);
+// Check is the same decision without the trace.
 func AccessCheck(sd *SecurityDescriptor, tok *Token, desired uint32, opt CheckOptions) Result {
+	return check(sd, tok, desired, opt, true)
+}
+
+// Check is AccessCheck without the trace: the same decision, with
+// Result.Trace nil. It does not allocate; the server calls it on every
+// open.
+func Check(sd *SecurityDescriptor, tok *Token, desired uint32, opt CheckOptions) Result {
+	return check(sd, tok, desired, opt, false)
+}
+
+// check is AccessCheck, recording the trace only when traced: every note
+// is formatted inside an `if traced`, and nothing outside one allocates.
+func check(sd *SecurityDescriptor, tok *Token, desired uint32, opt CheckOptions, traced bool) Result {
 	m := opt.Mapping
 	if m == (GenericMapping{}) {
 		m = FileMapping()
 	}
 	var r Result
-	step := func(s TraceStep) { r.Trace = append(r.Trace, s) }
-	deny := func(st ntstatus.Status, note string) Result {
+	step := func(s TraceStep) {
+		if traced {
+			r.Trace = append(r.Trace, s)
+		}
+	}
+	// deny ends the check; the caller has traced the result step.
+	deny := func(st ntstatus.Status) Result {
 		r.Status, r.Granted = st, 0
-		step(TraceStep{Kind: StepResult, Note: note})
 		return r
 	}
 
 	mapped := m.Map(desired)
-	note := fmt.Sprintf("desired access 0x%08X", desired)
-	if mapped != desired {
-		note += fmt.Sprintf(" maps to 0x%08X (generic mapping)", mapped)
+	if traced {
+		note := fmt.Sprintf("desired access 0x%08X", desired)
+		if mapped != desired {
+			note += fmt.Sprintf(" maps to 0x%08X (generic mapping)", mapped)
+		}
+		if opt.PipeClientOpen && mapped&FileCreatePipeInstance != 0 {
+			note += fmt.Sprintf("; FILE_CREATE_PIPE_INSTANCE (0x4) removed for a pipe client open: 0x%08X", mapped&^FileCreatePipeInstance)
+		}
+		step(TraceStep{Kind: StepMap, Note: note})
 	}
-	if opt.PipeClientOpen && mapped&FileCreatePipeInstance != 0 {
+	if opt.PipeClientOpen {
 		mapped &^= FileCreatePipeInstance
-		note += fmt.Sprintf("; FILE_CREATE_PIPE_INSTANCE (0x4) removed for a pipe client open: 0x%08X", mapped)
 	}
 	r.Desired = mapped
-	step(TraceStep{Kind: StepMap, Note: note})
 	if mapped == 0 {
-		return deny(ntstatus.AccessDenied, "no access requested: denied")
+		step(TraceStep{Kind: StepResult, Note: "no access requested: denied"})
+		return deny(ntstatus.AccessDenied)
 	}
 	remaining := mapped &^ MaximumAllowed
 	var granted uint32
 	if remaining&AccessSystemSecurity != 0 {
 		r.Missing = AccessSystemSecurity
 		step(TraceStep{Kind: StepPrivilege, Note: "ACCESS_SYSTEM_SECURITY needs SeSecurityPrivilege, which a network token does not hold"})
-		return deny(ntstatus.PrivilegeNotHeld, "privilege not held")
+		step(TraceStep{Kind: StepResult, Note: "privilege not held"})
+		return deny(ntstatus.PrivilegeNotHeld)
 	}
 
 	if sd == nil || !sd.DACLPresent || sd.DACL == nil {
-		what := "NULL DACL"
-		if sd == nil || !sd.DACLPresent {
-			what = "no DACL"
-		}
 		granted = remaining
 		if mapped&MaximumAllowed != 0 {
 			granted |= m.All
 		}
-		step(TraceStep{Kind: StepNoDACL, Granted: granted, Note: what + ": every access is granted to everyone"})
+		if traced {
+			what := "NULL DACL"
+			if sd == nil || !sd.DACLPresent {
+				what = "no DACL"
+			}
+			step(TraceStep{Kind: StepNoDACL, Granted: granted, Note: what + ": every access is granted to everyone"})
+			step(TraceStep{Kind: StepResult, Granted: granted, Note: fmt.Sprintf("granted 0x%08X", granted)})
+		}
 		r.Status, r.Granted = ntstatus.Success, granted
-		step(TraceStep{Kind: StepResult, Granted: granted, Note: fmt.Sprintf("granted 0x%08X", granted)})
 		return r
 	}
 	acl := sd.DACL
+	ownerRights := OwnerRights()
 
 	ownerBits, ownerRightsACEs := ownerImplicitBits, false
 	var orAllow, orDeny uint32
-	for _, e := range acl.ACEs {
-		if e.SID == OwnerRights() && e.Flags&InheritOnly == 0 {
+	for i := range acl.ACEs {
+		e := &acl.ACEs[i]
+		if e.SID == ownerRights && e.Flags&InheritOnly == 0 {
 			ownerRightsACEs = true
 			if e.Type == AccessAllowed {
 				orAllow |= e.Mask
@@ -227,7 +257,7 @@ func AccessCheck(sd *SecurityDescriptor, tok *Token, desired uint32, opt CheckOp
 		ownerBits = orAllow &^ orDeny
 	}
 	isOwner := sd.Owner != nil && tok.Contains(*sd.Owner)
-	if isOwner {
+	if isOwner && traced {
 		src := "implicit READ_CONTROL|WRITE_DAC"
 		if ownerRightsACEs {
 			src = "OWNER RIGHTS ACEs"
@@ -240,14 +270,24 @@ func AccessCheck(sd *SecurityDescriptor, tok *Token, desired uint32, opt CheckOp
 			Note: fmt.Sprintf("token holds the owner %s: %s grant 0x%08X", *sd.Owner, src, ownerBits)})
 	}
 
-	considered := func(e ACE) (skip string) {
+	// skipped says why an ACE takes no part in the walk ("" if it does).
+	skipped := func(e *ACE) string {
 		if e.Flags&InheritOnly != 0 {
 			return "inherit-only: skipped"
 		}
-		if e.SID == OwnerRights() {
+		if e.SID == ownerRights {
 			return "OWNER RIGHTS: applies through the owner step"
 		}
 		return ""
+	}
+	// aceStep is the trace step of ACE i (1-based), its ACE filled in only
+	// when traced.
+	aceStep := func(i int, e *ACE) TraceStep {
+		s := TraceStep{Kind: StepACE, Index: i}
+		if traced {
+			s.ACE = *e
+		}
+		return s
 	}
 
 	if mapped&MaximumAllowed != 0 {
@@ -255,9 +295,10 @@ func AccessCheck(sd *SecurityDescriptor, tok *Token, desired uint32, opt CheckOp
 		if isOwner {
 			g |= ownerBits
 		}
-		for i, e := range acl.ACEs {
-			s := TraceStep{Kind: StepACE, Index: i + 1, ACE: e}
-			if s.Note = considered(e); s.Note != "" {
+		for i := range acl.ACEs {
+			e := &acl.ACEs[i]
+			s := aceStep(i+1, e)
+			if s.Note = skipped(e); s.Note != "" {
 				step(s)
 				continue
 			}
@@ -280,10 +321,15 @@ func AccessCheck(sd *SecurityDescriptor, tok *Token, desired uint32, opt CheckOp
 			if granted == 0 {
 				r.Missing = remaining | MaximumAllowed
 			}
-			return deny(ntstatus.AccessDenied, fmt.Sprintf("MAXIMUM_ALLOWED: granted 0x%08X, missing 0x%08X", granted, r.Missing))
+			if traced {
+				step(TraceStep{Kind: StepResult, Note: fmt.Sprintf("MAXIMUM_ALLOWED: granted 0x%08X, missing 0x%08X", granted, r.Missing)})
+			}
+			return deny(ntstatus.AccessDenied)
+		}
+		if traced {
+			step(TraceStep{Kind: StepResult, Granted: granted, Note: fmt.Sprintf("granted 0x%08X (maximum allowed)", granted)})
 		}
 		r.Status, r.Granted = ntstatus.Success, granted
-		step(TraceStep{Kind: StepResult, Granted: granted, Note: fmt.Sprintf("granted 0x%08X (maximum allowed)", granted)})
 		return r
 	}
 
@@ -291,13 +337,17 @@ func AccessCheck(sd *SecurityDescriptor, tok *Token, desired uint32, opt CheckOp
 		granted |= remaining & ownerBits
 		remaining &^= ownerBits
 	}
-	for i, e := range acl.ACEs {
-		s := TraceStep{Kind: StepACE, Index: i + 1, ACE: e}
-		if s.Note = considered(e); s.Note != "" {
+	for i := range acl.ACEs {
+		e := &acl.ACEs[i]
+		s := aceStep(i+1, e)
+		if s.Note = skipped(e); s.Note != "" {
 			step(s)
 			continue
 		}
 		if remaining == 0 {
+			if !traced {
+				break // the rest decides nothing; only the trace lists it
+			}
 			s.Note = "not reached: every requested bit already granted"
 			step(s)
 			continue
@@ -314,7 +364,10 @@ func AccessCheck(sd *SecurityDescriptor, tok *Token, desired uint32, opt CheckOp
 			s.Denied = remaining & e.Mask
 			step(s)
 			r.DeniedBy, r.Missing = i+1, s.Denied
-			return deny(ntstatus.AccessDenied, fmt.Sprintf("ACE %d denies 0x%08X still requested", i+1, s.Denied))
+			if traced {
+				step(TraceStep{Kind: StepResult, Note: fmt.Sprintf("ACE %d denies 0x%08X still requested", i+1, s.Denied)})
+			}
+			return deny(ntstatus.AccessDenied)
 		default:
 			s.Note = "deny ACE for bits already granted or not requested: no effect"
 		}
@@ -322,10 +375,15 @@ func AccessCheck(sd *SecurityDescriptor, tok *Token, desired uint32, opt CheckOp
 	}
 	if remaining != 0 {
 		r.Missing = remaining
-		return deny(ntstatus.AccessDenied, fmt.Sprintf("no ACE grants 0x%08X", remaining))
+		if traced {
+			step(TraceStep{Kind: StepResult, Note: fmt.Sprintf("no ACE grants 0x%08X", remaining)})
+		}
+		return deny(ntstatus.AccessDenied)
+	}
+	if traced {
+		step(TraceStep{Kind: StepResult, Granted: mapped, Note: fmt.Sprintf("granted 0x%08X", mapped)})
 	}
 	r.Status, r.Granted = ntstatus.Success, mapped
-	step(TraceStep{Kind: StepResult, Granted: mapped, Note: fmt.Sprintf("granted 0x%08X", mapped)})
 	return r
 }
 

@@ -27,6 +27,7 @@ var rules = []struct {
 	{"auth/spnego", nil, []string{"net", "os"}},
 	{"internal/smbcrypto", nil, []string{"net", "os"}},
 	{"internal/ntname", nil, []string{"net", "os"}},
+	{"ndr", nil, []string{"net", "os"}},
 	{"security", []string{"ntstatus"}, []string{"net", "os"}},
 	{"pipe", []string{"internal/ntname"}, nil}, // no SMB: knows nothing of smb2
 	{"backend", []string{"pipe"}, nil},

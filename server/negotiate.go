@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/smbpipe/smbpipe/auth/spnego"
+	"github.com/smbpipe/smbpipe/internal/smbcrypto"
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/smb2"
 )
@@ -140,4 +141,71 @@ func chooseSigningAlgorithm(offered []uint16) uint16 {
 		}
 	}
 	return smb2.SigningAESCMAC
+}
+
+// negotiation is what NEGOTIATE fixed for a connection (MS-SMB2
+// 3.3.5.4): the reader goroutine writes it during NEGOTIATE and only
+// reads it afterwards.
+type negotiation struct {
+	dialect        smb2.Dialect // 0: none yet; DialectWildcard after SMB1 upgrade
+	negotiated     bool         // a final dialect is fixed
+	clientGUID     [16]byte
+	clientSecMode  uint16
+	clientCaps     uint32
+	clientDialects []smb2.Dialect
+	serverSecMode  uint16
+	serverCaps     uint32
+	signAlg        uint16
+	preauth        smbcrypto.PreauthHash // the connection's 3.1.1 preauth hash
+	maxIO          uint32                // MaxTransact/Read/WriteSize offered
+}
+
+// handleSMB1 answers an SMB1 NEGOTIATE offering SMB2 with an SMB2 NEGOTIATE
+// response (MS-SMB2 3.3.5.3); anything else drops the connection.
+func (c *conn) handleSMB1(msg []byte) error {
+	if c.dialect != 0 || len(msg) < 5 || msg[4] != 0x72 {
+		return errors.New("server: unexpected SMB1 message")
+	}
+	dialects, err := smb2.ParseSMB1Negotiate(msg)
+	if err != nil {
+		return err
+	}
+	var wildcard, d202 bool
+	for _, d := range dialects {
+		switch d {
+		case "SMB 2.???":
+			wildcard = true
+		case "SMB 2.002":
+			d202 = true
+		}
+	}
+	var d smb2.Dialect
+	switch {
+	case wildcard:
+		d = smb2.DialectWildcard
+	case d202:
+		d = smb2.Dialect202
+	default:
+		return errors.New("server: SMB1 NEGOTIATE without an SMB2 dialect")
+	}
+	if !c.credits.consume(0, 1) {
+		return errors.New("server: SMB1 NEGOTIATE after MessageId 0")
+	}
+	granted := c.credits.grant(1, 1, false)
+	c.dialect = d
+	if d == smb2.Dialect202 {
+		c.negotiated = true
+		c.maxIO = min(c.maxIO, maxIOSize202)
+	}
+	c.serverSecMode = c.securityMode()
+	bp := c.srv.bufs.get()
+	defer c.srv.bufs.put(bp)
+	buf := append((*bp)[:0], 0, 0, 0, 0)
+	c.elems = c.elems[:0]
+	buf, start := c.beginElem(buf)
+	buf = c.appendNegotiateResponse(buf, d, nil)
+	rh := smb2.Header{Command: smb2.CmdNegotiate, Credit: granted, Flags: smb2.FlagServerToRedir}
+	rh.Append(buf[start:start])
+	*bp = buf
+	return c.send(buf, []elem{{start: start}})
 }

@@ -29,7 +29,7 @@ func (rp *readPool) put(b *[]byte) { rp.p.Put(b) }
 type rawReader struct {
 	rc syscall.RawConn // nil: read through net.Conn.Read
 	fn func(fd uintptr) bool
-	c  *conn
+	fr *frameReader
 	n  int
 	// err is the result of the last read system call.
 	err error
@@ -52,10 +52,10 @@ func (r *rawReader) init(nc net.Conn) {
 	r.fn = r.readFD // one closure per connection, not per read
 }
 
-// read reads once into c.rd[c.rw:], taking a pooled read buffer when c
-// has none; it returns io.EOF at the end of the stream.
-func (r *rawReader) read(c *conn) (int, error) {
-	r.c = c
+// read reads once into fr.rd[fr.rw:], taking a pooled read buffer when
+// fr has none; it returns io.EOF at the end of the stream.
+func (r *rawReader) read(fr *frameReader) (int, error) {
+	r.fr = fr
 	if err := r.rc.Read(r.fn); err != nil {
 		return 0, err
 	}
@@ -70,18 +70,18 @@ func (r *rawReader) read(c *conn) (int, error) {
 
 // readFD is the RawConn callback; false means "wait until readable".
 func (r *rawReader) readFD(fd uintptr) bool {
-	c := r.c
-	if c.rd == nil {
-		c.takeRead()
+	fr := r.fr
+	if fr.rd == nil {
+		fr.takeRead()
 	}
 	for {
-		n, err := sysRead(fd, c.rd[c.rw:])
+		n, err := sysRead(fd, fr.rd[fr.rw:])
 		switch err {
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
-			if c.rr == c.rw {
-				c.releaseRead() // nothing buffered: hold no buffer while waiting
+			if fr.rr == fr.rw {
+				fr.releaseRead() // nothing buffered: hold no buffer while waiting
 			}
 			return false
 		case nil:

@@ -13,7 +13,6 @@ type handler func(c *conn, r *request, buf []byte) ([]byte, ntstatus.Status, err
 
 // cmdSpec declares a command's handler and its preconditions.
 type cmdSpec struct {
-	name    string
 	fn      handler
 	session bool // needs a valid session (else USER_SESSION_DELETED)
 	tree    bool // needs a tree of that session (else NETWORK_NAME_DELETED)
@@ -25,25 +24,25 @@ type cmdSpec struct {
 
 // commands is the dispatch table, indexed by command. It is never written.
 var commands = [smb2.NumCommands]cmdSpec{
-	smb2.CmdNegotiate:      {name: "NEGOTIATE", fn: (*conn).negotiate},
-	smb2.CmdSessionSetup:   {name: "SESSION_SETUP", fn: (*conn).sessionSetup},
-	smb2.CmdLogoff:         {name: "LOGOFF", fn: (*conn).logoff, session: true},
-	smb2.CmdTreeConnect:    {name: "TREE_CONNECT", fn: (*conn).treeConnect, session: true},
-	smb2.CmdTreeDisconnect: {name: "TREE_DISCONNECT", fn: (*conn).treeDisconnect, session: true, tree: true},
-	smb2.CmdCreate:         {name: "CREATE", fn: (*conn).create, session: true, tree: true},
-	smb2.CmdClose:          {name: "CLOSE", fn: (*conn).closeFile, session: true, tree: true, fileIDAt: 8},
-	smb2.CmdFlush:          {name: "FLUSH", fn: (*conn).flush, session: true, tree: true, fileIDAt: 8},
-	smb2.CmdRead:           {name: "READ", fn: (*conn).read, session: true, tree: true, fileIDAt: 16},
-	smb2.CmdWrite:          {name: "WRITE", fn: (*conn).write, session: true, tree: true, fileIDAt: 16},
-	smb2.CmdLock:           {name: "LOCK", fn: notSupported, session: true, tree: true},
-	smb2.CmdIoctl:          {name: "IOCTL", fn: (*conn).ioctl, session: true, tree: true},
-	smb2.CmdCancel:         {name: "CANCEL"}, // handled before dispatch
-	smb2.CmdEcho:           {name: "ECHO", fn: (*conn).echo},
-	smb2.CmdQueryDirectory: {name: "QUERY_DIRECTORY", fn: notSupported, session: true, tree: true},
-	smb2.CmdChangeNotify:   {name: "CHANGE_NOTIFY", fn: notSupported, session: true, tree: true},
-	smb2.CmdQueryInfo:      {name: "QUERY_INFO", fn: (*conn).queryInfo, session: true, tree: true, fileIDAt: 24},
-	smb2.CmdSetInfo:        {name: "SET_INFO", fn: (*conn).setInfo, session: true, tree: true, fileIDAt: 16},
-	smb2.CmdOplockBreak:    {name: "OPLOCK_BREAK", fn: notSupported, session: true, tree: true},
+	smb2.CmdNegotiate:      {fn: (*conn).negotiate},
+	smb2.CmdSessionSetup:   {fn: (*conn).sessionSetup},
+	smb2.CmdLogoff:         {fn: (*conn).logoff, session: true},
+	smb2.CmdTreeConnect:    {fn: (*conn).treeConnect, session: true},
+	smb2.CmdTreeDisconnect: {fn: (*conn).treeDisconnect, session: true, tree: true},
+	smb2.CmdCreate:         {fn: (*conn).create, session: true, tree: true},
+	smb2.CmdClose:          {fn: (*conn).closeFile, session: true, tree: true, fileIDAt: 8},
+	smb2.CmdFlush:          {fn: (*conn).flush, session: true, tree: true, fileIDAt: 8},
+	smb2.CmdRead:           {fn: (*conn).read, session: true, tree: true, fileIDAt: 16},
+	smb2.CmdWrite:          {fn: (*conn).write, session: true, tree: true, fileIDAt: 16},
+	smb2.CmdLock:           {fn: notSupported, session: true, tree: true},
+	smb2.CmdIoctl:          {fn: (*conn).ioctl, session: true, tree: true},
+	smb2.CmdCancel:         {}, // handled before dispatch (handleCancel)
+	smb2.CmdEcho:           {fn: (*conn).echo},
+	smb2.CmdQueryDirectory: {fn: notSupported, session: true, tree: true},
+	smb2.CmdChangeNotify:   {fn: notSupported, session: true, tree: true},
+	smb2.CmdQueryInfo:      {fn: (*conn).queryInfo, session: true, tree: true, fileIDAt: 24},
+	smb2.CmdSetInfo:        {fn: (*conn).setInfo, session: true, tree: true, fileIDAt: 16},
+	smb2.CmdOplockBreak:    {fn: notSupported, session: true, tree: true},
 }
 
 func notSupported(c *conn, r *request, buf []byte) ([]byte, ntstatus.Status, error) {

@@ -1,0 +1,284 @@
+package server
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/smbpipe/smbpipe/internal/smbcrypto"
+	"github.com/smbpipe/smbpipe/ntstatus"
+	"github.com/smbpipe/smbpipe/smb2"
+)
+
+// chain carries what related compound requests inherit.
+type chain struct {
+	sessionID uint64
+	treeID    uint32
+	fileID    smb2.FileID
+	status    ntstatus.Status
+}
+
+// handleFrame processes one frame (a single request or a compound) and
+// sends the responses in one frame. An error drops the connection.
+func (c *conn) handleFrame(payload []byte) error {
+	if smb2.IsSMB1(payload) {
+		return c.handleSMB1(payload)
+	}
+	if len(payload) >= 4 && payload[0] == 0xFD && string(payload[1:4]) == "SMB" {
+		return errors.New("server: encrypted message (encryption is not offered)")
+	}
+	bp := c.srv.bufs.get()
+	defer c.srv.bufs.put(bp)
+	buf := append((*bp)[:0], 0, 0, 0, 0)
+	c.elems = c.elems[:0]
+	c.starts = c.starts[:0]
+	defer func() {
+		// Operations whose interim response was never sent (the frame
+		// failed) are dropped.
+		for _, op := range c.starts {
+			c.abandon(op)
+		}
+		c.starts = c.starts[:0]
+		c.releaseScratch()
+	}()
+	ch := &c.ch
+	*ch = chain{}
+	first := true
+	for rest := payload; len(rest) > 0; {
+		msg, next, err := smb2.NextMessage(rest)
+		if err != nil {
+			return err
+		}
+		rest = next
+		var hdr smb2.Header
+		if err := hdr.Decode(msg); err != nil {
+			return err
+		}
+		if hdr.IsResponse() {
+			return errors.New("server: response received")
+		}
+		buf, err = c.handleMessage(buf, msg, &hdr, ch, first)
+		if err != nil {
+			return err
+		}
+		first = false
+	}
+	*bp = buf
+	if len(c.elems) > 0 {
+		if err := c.send(buf, c.elems); err != nil {
+			return err
+		}
+	}
+	for _, op := range c.starts {
+		c.startAsync(op)
+	}
+	c.starts = c.starts[:0]
+	return nil
+}
+
+// request is the state of one request being dispatched.
+type request struct {
+	hdr  smb2.Header // as received, with related substitution
+	in   smb2.Header // as received
+	msg  []byte
+	sess *session // the session of the request (after related substitution)
+	tree *tree
+	open *open
+	// signed: the request carried a valid signature.
+	signed bool
+	// chain: what a related request inherits (set by handlers that create
+	// a session, tree or open).
+	ch *chain
+	// outputs
+	respSession uint64
+	respTree    uint32
+	signer      smbcrypto.Signer // set by SESSION_SETUP for the final response
+	noSign      bool
+	preauth     *smbcrypto.PreauthHash
+	op          *asyncOp // set when the request went async
+	// errData[:errLen] is the ErrorData of an error response, with
+	// errContexts error contexts (setErrorData); errLen 0 means none.
+	errData     [12]byte
+	errLen      uint8
+	errContexts uint8
+}
+
+// handleMessage runs one request of a frame and appends its response:
+// the credits it charges, what a related request inherits, the command's
+// handler (dispatch), the credits granted and the response header
+// (respond).
+func (c *conn) handleMessage(buf, msg []byte, hdr *smb2.Header, ch *chain, first bool) ([]byte, error) {
+	if hdr.Command == smb2.CmdCancel {
+		c.handleCancel(hdr, msg)
+		return buf, nil
+	}
+	if !c.negotiated && hdr.Command != smb2.CmdNegotiate {
+		return buf, errors.New("server: request before NEGOTIATE")
+	}
+	charge := hdr.CreditCharge
+	if c.dialect == smb2.Dialect202 {
+		charge = 1
+	}
+	if !c.credits.consume(hdr.MessageID, charge) {
+		return buf, fmt.Errorf("server: MessageId %d (charge %d, %s) outside the credit window [%d, %d)",
+			hdr.MessageID, charge, hdr.Command, c.credits.low, c.credits.high)
+	}
+	r := c.newRequest(msg, hdr, ch, first)
+
+	buf, start := c.beginElem(buf)
+	var st ntstatus.Status
+	related := hdr.Flags&smb2.FlagRelatedOperations != 0
+	switch {
+	case related && first:
+		st = ntstatus.InvalidParameter
+	case related && isError(ch.status):
+		st = ch.status
+	default:
+		var err error
+		if buf, st, err = c.dispatch(buf, r); err != nil {
+			return buf, err
+		}
+	}
+
+	// Credits follow the outcome: none beyond the charge for NEGOTIATE
+	// or a SESSION_SETUP that has not succeeded (see creditWindow.grant).
+	extra := hdr.Command != smb2.CmdNegotiate && (hdr.Command != smb2.CmdSessionSetup || st == ntstatus.Success)
+	granted := c.credits.grant(charge, hdr.Credit, extra)
+	if c.log.Enabled(context.Background(), slog.LevelDebug) {
+		c.log.Debug("smb request", "command", hdr.Command.String(), "mid", hdr.MessageID,
+			"charge", hdr.CreditCharge, "req", hdr.Credit, "granted", granted, "window", c.credits.high-c.credits.low)
+	}
+	buf, st = c.respond(buf, start, r, st, granted)
+
+	ch.sessionID = r.respSession
+	ch.treeID = r.respTree
+	if r.open != nil {
+		ch.fileID = r.open.id
+	}
+	ch.status = st
+	return buf, nil
+}
+
+// newRequest starts the state of one request: a related request takes the
+// session and tree the previous one left when it names the wildcards
+// (MS-SMB2 3.3.5.2.7.2).
+func (c *conn) newRequest(msg []byte, hdr *smb2.Header, ch *chain, first bool) *request {
+	r := &c.req
+	*r = request{hdr: *hdr, in: *hdr, msg: msg, ch: ch}
+	if hdr.Flags&smb2.FlagRelatedOperations != 0 && !first {
+		if hdr.SessionID == ^uint64(0) {
+			r.hdr.SessionID = ch.sessionID
+		}
+		if hdr.TreeID == ^uint32(0) {
+			r.hdr.TreeID = ch.treeID
+		}
+	}
+	r.respSession = r.hdr.SessionID
+	r.respTree = r.hdr.TreeID
+	return r
+}
+
+// dispatch checks the command's preconditions from the table and runs its
+// handler, which appends the response body.
+func (c *conn) dispatch(buf []byte, r *request) ([]byte, ntstatus.Status, error) {
+	if int(r.hdr.Command) >= len(commands) || commands[r.hdr.Command].fn == nil {
+		return buf, ntstatus.NotSupported, nil
+	}
+	spec := &commands[r.hdr.Command]
+
+	// The session, for signing and for the commands that need one.
+	if sid := r.hdr.SessionID; sid != 0 && r.hdr.Command != smb2.CmdNegotiate {
+		if s := c.sessions[sid]; s != nil {
+			r.sess = s
+			if st := c.verifyRequest(r, s); st != ntstatus.Success {
+				return buf, st, nil
+			}
+		}
+	}
+	if spec.session {
+		if r.sess == nil {
+			r.noSign = true
+			return buf, ntstatus.UserSessionDeleted, nil
+		}
+		if !r.sess.valid {
+			return buf, ntstatus.AccessDenied, nil
+		}
+	}
+	if spec.tree {
+		r.tree = r.sess.trees[r.hdr.TreeID]
+		if r.tree == nil {
+			return buf, ntstatus.NetworkNameDeleted, nil
+		}
+	}
+	if spec.fileIDAt > 0 {
+		fid, ok := fileIDAt(r.msg, spec.fileIDAt)
+		if !ok {
+			return buf, ntstatus.InvalidParameter, nil
+		}
+		if st := c.resolveOpen(r, fid); st != ntstatus.Success {
+			return buf, st, nil
+		}
+	}
+	return spec.fn(c, r, buf)
+}
+
+// verifyRequest applies MS-SMB2 3.3.5.2.4 to a request of session s, for
+// every command but NEGOTIATE (SESSION_SETUP re-authentication included,
+// so an unsigned exchange cannot take the keys off a signing session):
+//   - SMB2_FLAGS_SIGNED set: the signature is verified with the session's
+//     key; a session without one (guest, or an exchange not finished)
+//     answers STATUS_NOT_SUPPORTED; a bad signature STATUS_ACCESS_DENIED,
+//     in an unsigned response, and the connection stays.
+//   - SMB2_FLAGS_SIGNED clear on a session that requires signing:
+//     STATUS_ACCESS_DENIED, in a signed response.
+//
+// An anonymous session verifies with the key derived from a zero session
+// key, as Windows Server 2022 does (SEMANTICS-2 §2.2).
+func (c *conn) verifyRequest(r *request, s *session) ntstatus.Status {
+	if r.hdr.Flags&smb2.FlagSigned == 0 {
+		if s.signingRequired {
+			c.log.Warn("smb unsigned request on a session that requires signing", "session", s.id, "command", r.hdr.Command.String())
+			return ntstatus.AccessDenied
+		}
+		return ntstatus.Success
+	}
+	if s.verifier == nil {
+		r.noSign = true
+		return ntstatus.NotSupported
+	}
+	if !s.verifier.Verify(r.msg) {
+		c.log.Warn("smb request with a bad signature", "session", s.id, "command", r.hdr.Command.String())
+		r.noSign = true
+		return ntstatus.AccessDenied
+	}
+	r.signed = true
+	return ntstatus.Success
+}
+
+// fileIDAt reads the FileId at body offset off of msg.
+func fileIDAt(msg []byte, off int) (smb2.FileID, bool) {
+	p := smb2.HeaderSize + off
+	if len(msg) < p+16 {
+		return smb2.FileID{}, false
+	}
+	return smb2.FileID{
+		Persistent: binary.LittleEndian.Uint64(msg[p:]),
+		Volatile:   binary.LittleEndian.Uint64(msg[p+8:]),
+	}, true
+}
+
+// resolveOpen finds the open fid names on the request's tree (the wildcard
+// FileId of a related request names the previous request's open).
+func (c *conn) resolveOpen(r *request, fid smb2.FileID) ntstatus.Status {
+	if fid == smb2.WildcardFileID && r.hdr.Flags&smb2.FlagRelatedOperations != 0 {
+		fid = r.ch.fileID
+	}
+	o := c.opens[fid.Volatile]
+	if o == nil || o.id != fid || o.tree != r.tree {
+		return ntstatus.FileClosed
+	}
+	r.open = o
+	return ntstatus.Success
+}

@@ -77,7 +77,7 @@ func (x *expect) check(h *smb2.Header, msg []byte, asyncID uint64) (interim bool
 		}
 		var e smb2.ErrorResponse
 		if err := e.Decode(msg); err != nil {
-			return false, x.errorf(h, "interim response: %v", err)
+			return false, x.errorf(h, "is a malformed interim response: %v", err)
 		}
 		return true, nil
 	}
@@ -94,7 +94,7 @@ func (x *expect) check(h *smb2.Header, msg []byte, asyncID uint64) (interim bool
 		return false, fmt.Errorf("client: reply to %v (MessageId %d) is not signed: %w", x.cmd, h.MessageID, ErrSignature)
 	}
 	if err := checkBody(msg); err != nil {
-		return false, x.errorf(h, "%v", err)
+		return false, x.errorf(h, "is malformed: %v", err)
 	}
 	return false, nil
 }

@@ -2,12 +2,21 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/smbpipe/smbpipe/internal/testserver"
+	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/smb2"
+	"github.com/smbpipe/smbpipe/test/mitm"
 )
 
 func TestParseDialArgs(t *testing.T) {
@@ -27,10 +36,17 @@ func TestParseDialArgs(t *testing.T) {
 		check   func(t *testing.T, o *dialOptions)
 	}{
 		{name: "anonymous", args: []string{"//h/pipe/echo"}, check: func(t *testing.T, o *dialOptions) {
-			if o.cfg.User != "" || o.cfg.Password != "" || o.port != 0 || o.idle != time.Second {
+			if o.cfg.User != "" || o.cfg.Password != "" || o.port != 0 || o.idle != time.Second || o.cfg.RequestTimeout != 60*time.Second {
 				t.Errorf("got %+v", o)
 			}
 		}},
+		{name: "request timeout", args: []string{"--request-timeout", "2500ms", "//h/pipe/echo"}, check: func(t *testing.T, o *dialOptions) {
+			if o.cfg.RequestTimeout != 2500*time.Millisecond {
+				t.Errorf("request timeout %v", o.cfg.RequestTimeout)
+			}
+		}},
+		{name: "zero request timeout", args: []string{"--request-timeout", "0", "//h/pipe/echo"}, wantErr: true},
+		{name: "negative request timeout", args: []string{"--request-timeout=-1s", "//h/pipe/echo"}, wantErr: true},
 		{name: "anonymous -U%", args: []string{"-U", "%", `\\h\pipe\echo`}, check: func(t *testing.T, o *dialOptions) {
 			if o.cfg.User != "" || o.cfg.Password != "" {
 				t.Errorf("got user %q pass %q", o.cfg.User, o.cfg.Password)
@@ -199,4 +215,267 @@ func TestDialMain(t *testing.T) {
 			}
 		})
 	}
+}
+
+// dialRun is one in-process run of dial.
+type dialRun struct {
+	code           int
+	stdout, stderr string
+	took           time.Duration
+}
+
+// runDialT runs dialMain with args (the pipe path last) and stdin, with the
+// client's CancelTimeout set to cancel, and fails the test when it has not
+// returned after limit.
+func runDialT(t *testing.T, args []string, stdin string, cancel, limit time.Duration) dialRun {
+	t.Helper()
+	o, err := parseDialArgs(args, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.cfg.CancelTimeout = cancel
+	ctx, stop := context.WithTimeout(context.Background(), limit)
+	defer stop()
+	var stdout, stderr bytes.Buffer
+	start := time.Now()
+	code := dialMain(ctx, o, strings.NewReader(stdin), &stdout, &stderr)
+	r := dialRun{code, stdout.String(), stderr.String(), time.Since(start)}
+	if ctx.Err() != nil {
+		t.Fatalf("dial still running after %v (exit %d, stderr %q)", limit, code, r.stderr)
+	}
+	return r
+}
+
+// hostileDialects are those issue 19 reproduced dial's failures on.
+var hostileDialects = []string{"2.1", "3.0.2", "3.1.1"}
+
+// TestDialHostileServer is issue 19's findings 1 to 3 for dial, signed as
+// alice through a man in the middle that changes one reply:
+//   - forged data (the READ reply's data replaced, SMB2_FLAGS_SIGNED
+//     cleared, and Command set to SESSION_SETUP or SessionId changed) was
+//     printed with exit 0: now nothing forged is printed and dial exits 1;
+//   - a WRITE reply dropped or malformed left dial waiting for ever, even
+//     with --timeout: now it exits 1 within --request-timeout (at once
+//     for a malformed one);
+//   - a lost READ reply was reported as success (exit 0 after --idle, with
+//     nothing printed): now it is exit 1 with the reason.
+func TestDialHostileServer(t *testing.T) {
+	addr := startDialTestServer(t)
+	const payload = "the genuine message, 32 bytes.\n"
+	const evil = "THE ATTACKER'S BYTES, 32 BYTES!"
+	forge := func(change func(b []byte)) func() mitm.Func {
+		return func() mitm.Func {
+			return func(f *mitm.Frame) []byte {
+				if h, ok := f.Header(); ok && h.Command == smb2.CmdRead && h.Status == ntstatus.Success {
+					if i := bytes.Index(f.Data, []byte(payload)); i >= 0 {
+						copy(f.Data[i:], evil)
+						mitm.Unsign(f.Data)
+						change(f.Data)
+					}
+				}
+				return f.Pass()
+			}
+		}
+	}
+	// first returns a mitm.Func that changes the first reply to cmd that
+	// carries data (a final reply) with change.
+	first := func(cmd smb2.Command, change func(f *mitm.Frame) []byte) func() mitm.Func {
+		return func() mitm.Func {
+			var done bool
+			return func(f *mitm.Frame) []byte {
+				if h, ok := f.Header(); ok && !done && h.Command == cmd && h.Status != ntstatus.Pending {
+					done = true
+					return change(f)
+				}
+				return f.Pass()
+			}
+		}
+	}
+	tests := []struct {
+		name   string
+		fn     func() mitm.Func // a fresh one per run
+		stderr string           // in the reason
+		within time.Duration    // bound on the run
+	}{
+		{"forged READ, Command SESSION_SETUP", forge(func(b []byte) { mitm.Put16(b, mitm.OffCommand, uint16(smb2.CmdSessionSetup)) }),
+			"protocol error", 5 * time.Second},
+		{"forged READ, SessionId changed", forge(func(b []byte) {
+			mitm.Put64(b, mitm.OffSessionID, binary.LittleEndian.Uint64(b[mitm.OffSessionID:])^0x100)
+		}), "protocol error", 5 * time.Second},
+		{"WRITE reply dropped", first(smb2.CmdWrite, func(*mitm.Frame) []byte { return nil }),
+			"no reply to WRITE", 5 * time.Second},
+		{"WRITE reply without the response flag", first(smb2.CmdWrite, func(f *mitm.Frame) []byte {
+			mitm.Put32(f.Data, mitm.OffFlags, binary.LittleEndian.Uint32(f.Data[mitm.OffFlags:])&^smb2.FlagServerToRedir)
+			return f.Pass()
+		}), "not a response", 3 * time.Second},
+		{"WRITE reply with an unknown MessageId", first(smb2.CmdWrite, func(f *mitm.Frame) []byte {
+			mitm.Put64(f.Data, mitm.OffMessageID, 999)
+			return f.Pass()
+		}), "no request in flight", 3 * time.Second},
+		{"WRITE reply with a bad StructureSize", first(smb2.CmdWrite, func(f *mitm.Frame) []byte {
+			mitm.Put16(f.Data, mitm.OffStructureSize, 65)
+			return f.Pass()
+		}), "StructureSize", 3 * time.Second},
+		{"READ reply lost", first(smb2.CmdRead, func(*mitm.Frame) []byte { return nil }),
+			"did not end as cancelled", 6 * time.Second},
+	}
+	for _, d := range hostileDialects {
+		for _, tt := range tests {
+			t.Run(d+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				p := mitm.Start(t, addr, tt.fn())
+				r := runDialT(t, []string{"-U", "alice%Passw0rd!", "--sign", "--dialect", d, "--idle", "1s",
+					"--timeout", "5s", "--request-timeout", "1s", "//" + p.Addr + "/pipe/echo"}, payload, time.Second, 15*time.Second)
+				if strings.Contains(r.stdout, "ATTACKER") {
+					t.Fatalf("dial printed the attacker's bytes: %q (exit %d)", r.stdout, r.code)
+				}
+				if r.code != 1 || !strings.Contains(r.stderr, tt.stderr) {
+					t.Fatalf("exit %d, stdout %q, stderr %q; want exit 1 and %q", r.code, r.stdout, r.stderr, tt.stderr)
+				}
+				if r.took > tt.within {
+					t.Fatalf("took %v, want at most %v", r.took, tt.within)
+				}
+				if !strings.HasPrefix(payload, r.stdout) {
+					t.Fatalf("printed %q, not a part of the message", r.stdout)
+				}
+			})
+		}
+	}
+	t.Run("untouched", func(t *testing.T) {
+		p := mitm.Start(t, addr, nil)
+		r := runDialT(t, []string{"-U", "alice%Passw0rd!", "--sign", "--idle", "300ms", "--request-timeout", "1s",
+			"//" + p.Addr + "/pipe/echo"}, payload, time.Second, 15*time.Second)
+		if r.code != 0 || r.stdout != payload {
+			t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+		}
+	})
+}
+
+// TestDialRandomMutations runs dial as signed alice through a man in the
+// middle that changes one server-to-client frame at random per run
+// (test/mitm's TestRandomMutations does the same with the Go API), and
+// asserts: no panic; nothing printed that is not part of the message
+// written (the echo pipe answers with it); exit 0 only with the whole
+// message printed (no lost reply reported as success); and an end within
+// the request limit, or, for a change that may leave a request waiting
+// after an interim response, within the run's context. $MITM_SEED replays a
+// seed.
+func TestDialRandomMutations(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("MITM_SEED"); s != "" {
+		var err error
+		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("seed %d (MITM_SEED=%d go test -run TestDialRandomMutations ./cmd/smbpipe replays it)", seed, seed)
+	runs := 45
+	if testing.Short() {
+		runs = 15
+	}
+	const (
+		requestTimeout = 2 * time.Second
+		cancelTimeout  = 500 * time.Millisecond
+		idle           = time.Second
+		runLimit       = 8 * time.Second // dial's context
+		slack          = 2500 * time.Millisecond
+	)
+	addr := startDialTestServer(t)
+	type result struct {
+		name    string
+		r       dialRun
+		stall   bool
+		mutated bool
+	}
+	results := make([]result, runs)
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			rng := rand.New(rand.NewPCG(seed, uint64(i)))
+			d := hostileDialects[i%len(hostileDialects)]
+			target := rng.IntN(11)
+			res := &results[i]
+			var mu sync.Mutex
+			p := mitm.Start(t, addr, func(f *mitm.Frame) []byte {
+				if f.Index != target {
+					return f.Pass()
+				}
+				out, m := mitm.Mutate(rng, f)
+				mu.Lock()
+				res.name, res.stall, res.mutated = m.Op, m.Stall, true
+				mu.Unlock()
+				return out
+			})
+			payload := make([]byte, 1+rng.IntN(2000))
+			for j := range payload {
+				payload[j] = 'a' + byte(rng.IntN(26))
+			}
+			o, err := parseDialArgs([]string{"-U", "alice%Passw0rd!", "--sign", "--dialect", d, "--idle", idle.String(),
+				"--timeout", "5s", "--request-timeout", requestTimeout.String(), "//" + p.Addr + "/pipe/echo"}, func(string) string { return "" })
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			o.cfg.CancelTimeout = cancelTimeout
+			ctx, stop := context.WithTimeout(context.Background(), runLimit)
+			defer stop()
+			var stdout, stderr bytes.Buffer
+			t0 := time.Now()
+			code := dialMain(ctx, o, bytes.NewReader(payload), &stdout, &stderr)
+			took := time.Since(t0)
+			p.Close()
+			res.r = dialRun{code, stdout.String(), stderr.String(), took}
+			res.name = fmt.Sprintf("run %d (%s, %s)", i, d, res.name)
+			switch {
+			case !bytes.HasPrefix(payload, stdout.Bytes()):
+				t.Errorf("%s: FORGED: printed %d bytes that are not the message (exit %d, %s)", res.name, stdout.Len(), code, stderr.String())
+			case code == 0 && stdout.Len() != len(payload):
+				t.Errorf("%s: LOST: exit 0 with %d of %d bytes printed", res.name, stdout.Len(), len(payload))
+			case code != 0 && code != 1:
+				t.Errorf("%s: exit %d", res.name, code)
+			case code == 1 && stderr.Len() == 0:
+				t.Errorf("%s: exit 1 without a reason", res.name)
+			}
+		}()
+	}
+	all := make(chan struct{})
+	go func() { wg.Wait(); close(all) }()
+	select {
+	case <-all:
+	case <-time.After(runLimit + 60*time.Second):
+		t.Fatal("dial runs still running a minute past their context")
+	}
+	bound := requestTimeout + requestTimeout/8 + idle + cancelTimeout + slack
+	stallBound := runLimit + cancelTimeout + slack
+	var fails, stalls, mutated int
+	var longest time.Duration
+	for _, res := range results {
+		if res.r.code != 0 {
+			fails++
+		}
+		if res.stall {
+			stalls++
+		}
+		if res.mutated {
+			mutated++
+		}
+		longest = max(longest, res.r.took)
+		switch {
+		case !res.stall && res.r.took > bound:
+			t.Errorf("%s: took %v, past the request limit (%v with slack): %s", res.name, res.r.took, bound, res.r.stderr)
+		case res.r.took > stallBound:
+			t.Errorf("%s: took %v, past its context (%v with slack): %s", res.name, res.r.took, stallBound, res.r.stderr)
+		}
+		if os.Getenv("MITM_VERBOSE") != "" {
+			t.Logf("%s: exit %d in %v: %s", res.name, res.r.code, res.r.took.Round(time.Millisecond), strings.TrimSpace(res.r.stderr))
+		}
+	}
+	t.Logf("dial: %d runs (%d with a frame mutated) in %v: %d exit 1, %d exit 0 with the whole message; forged or lost 0 unless reported above; may stall %d; longest run %v",
+		runs, mutated, time.Since(start).Round(time.Millisecond), fails, runs-fails, stalls, longest.Round(time.Millisecond))
 }

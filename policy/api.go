@@ -65,7 +65,9 @@ type Request struct {
 	Pipe               *PipeInfo // nil: no such pipe
 }
 
-// Decision is the outcome of Decide.
+// Decision is the outcome of Decide or Check. Reason, Steps, Fixes and Fix
+// are Decide's explanation; Check leaves them empty (Why writes the
+// reason).
 type Decision struct {
 	Status  ntstatus.Status
 	Granted uint32 // access mask kept on the handle when Status is success
@@ -85,4 +87,6 @@ type Decision struct {
 	// Desired is the desired access after generic mapping (before the npfs
 	// FILE_CREATE_PIPE_INSTANCE strip), as the audit log records it.
 	Desired uint32
+
+	facts facts // what decided, for Why
 }

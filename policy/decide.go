@@ -57,11 +57,37 @@ const (
 // FILE_EXECUTE is granted (MS-SMB2 3.3.5.9). Decide is a pure function of
 // the snapshot and r.
 //
+// Decide explains its decision: Steps traces each gate, Reason says why.
 // When denied, Fixes lists the smallest set of changes that would grant:
 // the fix of the deciding gate, then those of the later gates that would
 // still deny once it passed (e.g. a pipe missing from NullSessionPipes whose
 // DACL is also too narrow needs both changes). Fix joins them.
-func (s *Snapshot) Decide(r Request) Decision { return s.decide(r, 0) }
+//
+// Check is the same decision without the explanation, for the server.
+func (s *Snapshot) Decide(r Request) Decision {
+	var t trace
+	d := s.decide(r, 0, &t)
+	d.Steps = t.steps
+	d.Reason = d.Why()
+	d.Fixes = s.fixes(r, &d, 0)
+	d.Fix = joinFixes(d.Fixes)
+	return d
+}
+
+// Check decides r as Decide does (the same function, gates and order)
+// without explaining: Steps, Reason, Fixes and Fix stay empty, and Why
+// writes the reason when it is wanted. Check does not allocate; the server
+// calls it on every CREATE.
+func (s *Snapshot) Check(r Request) Decision { return s.decide(r, 0, nil) }
+
+// Why returns the decision's Reason: the one Decide set, or, for a
+// decision of Check, the same sentence written now from what decided.
+func (d *Decision) Why() string {
+	if d.Reason != "" || d.facts.snap == nil {
+		return d.Reason
+	}
+	return d.facts.snap.reason(&d.facts, d.Granted)
+}
 
 // gate names one check of decide, as a bit of the set of gates a
 // hypothetical re-run assumes passed.
@@ -81,92 +107,168 @@ const (
 // is whatever its author writes.
 const chainable = gateNullSessionPipes | gateImpersonation | gateDACL | gateDirection
 
-// decide is Decide with the gates in bypass assumed passed (for Fixes).
-func (s *Snapshot) decide(r Request, bypass gate) Decision {
+// outcome says what decided a decision, so that its reason and fixes can
+// be written afterwards, and only when wanted.
+type outcome uint8
+
+const (
+	undecided outcome = iota // a Decision not made by decide
+	byGranted
+	byUnknownUser
+	byNullSessionPipes
+	byImpersonation
+	byNotFound
+	byBadSDDL
+	byDACL
+	byInbound
+	byOutbound
+	byInstances
+)
+
+// outcomes holds the rule each outcome reports and its gate (0: a denial
+// no re-run can assume passed).
+var outcomes = [...]struct {
+	rule string
+	gate gate
+}{
+	undecided:          {},
+	byGranted:          {RuleGranted, 0},
+	byUnknownUser:      {RuleUnknownUser, 0},
+	byNullSessionPipes: {RuleNullSessionPipes, gateNullSessionPipes},
+	byImpersonation:    {RuleImpersonation, gateImpersonation},
+	byNotFound:         {RuleNotFound, gateExistence},
+	byBadSDDL:          {RuleDACL, 0},
+	byDACL:             {RuleDACL, gateDACL},
+	byInbound:          {RuleDirection, gateDirection},
+	byOutbound:         {RuleDirection, gateDirection},
+	byInstances:        {RuleInstances, gateInstances},
+}
+
+// facts are what a decision was made from and by, kept in the Decision.
+// The snapshot, token and descriptor are immutable and shared; keeping
+// them costs no allocation.
+type facts struct {
+	by   outcome
+	snap *Snapshot
+	req  Request
+	tok  *security.Token
+	sd   *security.SecurityDescriptor
+	res  security.Result // of the DACL gate, without its trace
+	err  error           // why the pipe's SDDL does not parse (byBadSDDL)
+}
+
+// trace records the steps of a decision for people. decide takes a nil
+// *trace on the server's path and then formats nothing: every step is
+// written inside an `if tr != nil`.
+type trace struct{ steps []string }
+
+func (t *trace) printf(format string, args ...any) {
+	t.steps = append(t.steps, fmt.Sprintf(format, args...))
+}
+
+func (t *trace) result(st ntstatus.Status) {
+	code, name := st.Win32()
+	t.printf("result: %s (0x%08X), Win32 %d %s", st, uint32(st), code, name)
+}
+
+// decide is Decide and Check: the gates in order, with those in bypass
+// assumed passed (for Fixes), tracing into tr when it is not nil.
+func (s *Snapshot) decide(r Request, bypass gate, tr *trace) Decision {
 	d := Decision{Desired: security.FileMapping().Map(r.DesiredAccess)}
-	step := func(format string, args ...any) {
-		if bypass == 0 {
-			d.Steps = append(d.Steps, fmt.Sprintf(format, args...))
+	d.facts = facts{snap: s, req: r}
+	end := func(by outcome, st ntstatus.Status) Decision {
+		d.Status, d.Rule, d.facts.by = st, outcomes[by].rule, by
+		if st != ntstatus.Success {
+			d.Granted = 0
 		}
-	}
-	deny := func(g gate, st ntstatus.Status, rule, reason, fix string) Decision {
-		d.Status, d.Rule, d.Reason, d.Granted = st, rule, reason, 0
-		if fix != "" {
-			d.Fixes = []string{fix}
+		if tr != nil {
+			tr.result(st)
 		}
-		if fix != "" && g&chainable != 0 && bypass&g == 0 {
-			if next := s.decide(r, bypass|g); next.Status != ntstatus.Success {
-				d.Fixes = append(d.Fixes, next.Fixes...)
-			}
-		}
-		d.Fix = joinFixes(d.Fixes)
-		code, name := st.Win32()
-		step("result: %s (0x%08X), Win32 %d %s", st, uint32(st), code, name)
 		return d
 	}
 	name := r.PipeName
 
 	tok, ok := s.Token(r.Identity)
-	step("session: %s; token %s", describeIdentity(r.Identity), s.describeToken(tok))
+	d.facts.tok = tok
+	if tr != nil {
+		tr.printf("session: %s; token %s", describeIdentity(r.Identity), s.describeToken(tok))
+	}
 	if !ok {
-		return deny(0, ntstatus.AccessDenied, RuleUnknownUser,
-			fmt.Sprintf("the session names user %q, which is not an account of this server", r.Identity.User),
-			fmt.Sprintf("add an [[account]] named %q", r.Identity.User))
+		return end(byUnknownUser, ntstatus.AccessDenied)
 	}
 
 	// Gate 1: NullSessionPipes, before the name is resolved.
 	switch {
 	case bypass&gateNullSessionPipes != 0:
 	case r.Identity.Kind != Anonymous:
-		step("gate NullSessionPipes: not applied (not a null session)")
-	case s.cfg.LanmanServer.RestrictNullSessAccess != 1:
-		step("gate NullSessionPipes: not applied (LanmanServer RestrictNullSessAccess = 0)")
-	case s.NullSessionPipe(name):
-		step("gate NullSessionPipes: %q (upcased %q) is listed: pass", name, ntname.Upcase(name))
-	default:
-		step("gate NullSessionPipes: RestrictNullSessAccess = 1 and %q (upcased %q) is not in NullSessionPipes %s (upcased %s): deny (checked before the name is looked up)",
-			name, ntname.Upcase(name), quoteList(s.cfg.LanmanServer.NullSessionPipes), quoteList(s.nullPipeKeys()))
-		fix := fmt.Sprintf(`add %s to LanmanServer\NullSessionPipes`, name)
-		reason := fmt.Sprintf("anonymous (null session) callers may open only the pipes listed in LanmanServer NullSessionPipes, and %q is not listed", name)
-		if !isASCII(name) {
-			// Say why "İnfo" is not "info": Windows upcases each UTF-16 unit.
-			reason += fmt.Sprintf(" (names compare upcased as Windows does: %q)", ntname.Upcase(name))
+		if tr != nil {
+			tr.printf("gate NullSessionPipes: not applied (not a null session)")
 		}
-		return deny(gateNullSessionPipes, ntstatus.AccessDenied, RuleNullSessionPipes, reason, fix)
+	case s.cfg.LanmanServer.RestrictNullSessAccess != 1:
+		if tr != nil {
+			tr.printf("gate NullSessionPipes: not applied (LanmanServer RestrictNullSessAccess = 0)")
+		}
+	case s.NullSessionPipe(name):
+		if tr != nil {
+			tr.printf("gate NullSessionPipes: %q (upcased %q) is listed: pass", name, ntname.Upcase(name))
+		}
+	default:
+		if tr != nil {
+			tr.printf("gate NullSessionPipes: RestrictNullSessAccess = 1 and %q (upcased %q) is not in NullSessionPipes %s (upcased %s): deny (checked before the name is looked up)",
+				name, ntname.Upcase(name), quoteList(s.cfg.LanmanServer.NullSessionPipes), quoteList(s.nullPipeKeys()))
+		}
+		return end(byNullSessionPipes, ntstatus.AccessDenied)
 	}
 
 	// Gate 2: impersonation level.
 	if r.ImpersonationLevel >= ImpersonationDelegate && bypass&gateImpersonation == 0 {
-		step("gate impersonation level: %d (%s): deny", r.ImpersonationLevel, impersonationName(r.ImpersonationLevel))
-		return deny(gateImpersonation, ntstatus.BadImpersonationLevel, RuleImpersonation,
-			"the client asked for Delegate impersonation, which a pipe open never allows",
-			"the client must request impersonation level Impersonation (2) or lower; no server setting allows Delegate")
+		if tr != nil {
+			tr.printf("gate impersonation level: %d (%s): deny", r.ImpersonationLevel, impersonationName(r.ImpersonationLevel))
+		}
+		return end(byImpersonation, ntstatus.BadImpersonationLevel)
 	}
-	step("gate impersonation level: %d (%s): pass", r.ImpersonationLevel, impersonationName(r.ImpersonationLevel))
+	if tr != nil {
+		tr.printf("gate impersonation level: %d (%s): pass", r.ImpersonationLevel, impersonationName(r.ImpersonationLevel))
+	}
 
 	// Gate 3: existence.
 	if r.Pipe == nil {
-		step("gate existence: no pipe named %q", name)
-		return deny(gateExistence, ntstatus.ObjectNameNotFound, RuleNotFound,
-			fmt.Sprintf("there is no pipe named %q", name), fmt.Sprintf("add a [[pipe]] named %q (or start the program that serves it)", name))
+		if tr != nil {
+			tr.printf("gate existence: no pipe named %q", name)
+		}
+		return end(byNotFound, ntstatus.ObjectNameNotFound)
 	}
-	step("gate existence: pipe %q exists", r.Pipe.Name)
+	if tr != nil {
+		tr.printf("gate existence: pipe %q exists", r.Pipe.Name)
+	}
 
 	// Gate 4: AccessCheck.
 	sd, err := s.Descriptor(r.Pipe.SDDL)
 	if err != nil {
-		step("gate DACL: the pipe's SDDL does not parse (%s): deny", sddlDetail(err))
-		return deny(0, ntstatus.AccessDenied, RuleDACL, "the pipe's security descriptor is invalid", "fix the pipe's sddl: "+sddlDetail(err))
+		d.facts.err = err
+		if tr != nil {
+			tr.printf("gate DACL: the pipe's SDDL does not parse (%s): deny", sddlDetail(err))
+		}
+		return end(byBadSDDL, ntstatus.AccessDenied)
 	}
-	src := "the pipe's sddl"
-	if r.Pipe.SDDL == "" {
-		src = "Windows' default named-pipe DACL (no sddl)"
+	d.facts.sd = sd
+	opt := security.CheckOptions{PipeClientOpen: true}
+	var res security.Result
+	if tr == nil {
+		res = security.Check(sd, tok, r.DesiredAccess, opt)
+	} else {
+		src := "the pipe's sddl"
+		if r.Pipe.SDDL == "" {
+			src = "Windows' default named-pipe DACL (no sddl)"
+		}
+		tr.printf("gate DACL: %s %s", src, sd.SDDL(s.ctx))
+		res = security.AccessCheck(sd, tok, r.DesiredAccess, opt)
+		for _, t := range res.Trace {
+			tr.printf("  %s", s.describeStep(t))
+		}
+		res.Trace = nil
 	}
-	step("gate DACL: %s %s", src, sd.SDDL(s.ctx))
-	res := security.AccessCheck(sd, tok, r.DesiredAccess, security.CheckOptions{PipeClientOpen: true})
-	for _, t := range res.Trace {
-		step("  %s", s.describeStep(t))
-	}
+	d.facts.res = res
 	granted := res.Granted
 	switch {
 	case res.Status == ntstatus.Success:
@@ -177,43 +279,146 @@ func (s *Snapshot) decide(r Request, bypass gate) Decision {
 			granted = security.FileAllAccess
 		}
 	default:
-		reason, fix := s.explainDenial(sd, tok, r.Identity, res)
-		return deny(gateDACL, res.Status, RuleDACL, reason, fix)
+		return end(byDACL, res.Status)
 	}
 
 	// Gate 5: direction.
 	switch {
 	case bypass&gateDirection != 0:
 	case r.Pipe.Direction == DirectionInbound && granted&security.FileReadData != 0:
-		step("gate direction: the pipe is inbound (client to server) and READ_DATA was granted: deny")
-		return deny(gateDirection, ntstatus.AccessDenied, RuleDirection, "the pipe only carries data from client to server, and the open asks to read",
-			"open the pipe for writing only, or make the pipe duplex")
+		if tr != nil {
+			tr.printf("gate direction: the pipe is inbound (client to server) and READ_DATA was granted: deny")
+		}
+		return end(byInbound, ntstatus.AccessDenied)
 	case r.Pipe.Direction == DirectionOutbound && granted&security.FileWriteData != 0:
-		step("gate direction: the pipe is outbound (server to client) and WRITE_DATA was granted: deny")
-		return deny(gateDirection, ntstatus.AccessDenied, RuleDirection, "the pipe only carries data from server to client, and the open asks to write",
-			"open the pipe for reading only, or make the pipe duplex")
+		if tr != nil {
+			tr.printf("gate direction: the pipe is outbound (server to client) and WRITE_DATA was granted: deny")
+		}
+		return end(byOutbound, ntstatus.AccessDenied)
 	}
-	step("gate direction: %s: pass", directionName(r.Pipe.Direction))
+	if tr != nil {
+		tr.printf("gate direction: %s: pass", directionName(r.Pipe.Direction))
+	}
 
 	// Gate 6: instances.
 	if !r.Pipe.FreeInstance {
-		step("gate instances: every instance is in use: deny")
-		fix := "retry when an instance closes"
-		if p, ok := s.pipes[ntname.Upcase(r.Pipe.Name)]; ok {
-			fix = fmt.Sprintf("raise max_instances of pipe %q (now %d), or retry when an instance closes", p.cfg.Name, p.cfg.MaxInstances)
+		if tr != nil {
+			tr.printf("gate instances: every instance is in use: deny")
 		}
-		return deny(gateInstances, ntstatus.PipeNotAvailable, RuleInstances, "the pipe has no free instance", fix)
+		return end(byInstances, ntstatus.PipeNotAvailable)
 	}
-	step("gate instances: a free instance: pass")
+	if tr != nil {
+		tr.printf("gate instances: a free instance: pass")
+	}
 
 	if granted&security.FileExecute != 0 {
 		granted |= security.FileReadData
 	}
 	d.Granted = granted
-	d.Status, d.Rule, d.Reason = ntstatus.Success, RuleGranted, fmt.Sprintf("granted 0x%08X (%s)", granted, security.RightsNames(granted))
-	code, win32 := ntstatus.Success.Win32()
-	step("result: %s (0x%08X), Win32 %d %s", ntstatus.Success, uint32(ntstatus.Success), code, win32)
-	return d
+	return end(byGranted, ntstatus.Success)
+}
+
+// reason writes the Reason of a decision from its facts (granted is its
+// Granted).
+func (s *Snapshot) reason(f *facts, granted uint32) string {
+	name := f.req.PipeName
+	switch f.by {
+	case byGranted:
+		return grantedReason(granted)
+	case byUnknownUser:
+		return fmt.Sprintf("the session names user %q, which is not an account of this server", f.req.Identity.User)
+	case byNullSessionPipes:
+		reason := fmt.Sprintf("anonymous (null session) callers may open only the pipes listed in LanmanServer NullSessionPipes, and %q is not listed", name)
+		if !isASCII(name) {
+			// Say why "İnfo" is not "info": Windows upcases each UTF-16 unit.
+			reason += fmt.Sprintf(" (names compare upcased as Windows does: %q)", ntname.Upcase(name))
+		}
+		return reason
+	case byImpersonation:
+		return "the client asked for Delegate impersonation, which a pipe open never allows"
+	case byNotFound:
+		return fmt.Sprintf("there is no pipe named %q", name)
+	case byBadSDDL:
+		return "the pipe's security descriptor is invalid"
+	case byDACL:
+		return s.daclReason(f)
+	case byInbound:
+		return "the pipe only carries data from client to server, and the open asks to read"
+	case byOutbound:
+		return "the pipe only carries data from server to client, and the open asks to write"
+	case byInstances:
+		return "the pipe has no free instance"
+	}
+	return ""
+}
+
+// grantedReason is "granted 0x0012019B (READ_DATA|...)", written in one
+// buffer: the audit log asks for it on every granted open.
+func grantedReason(granted uint32) string {
+	var buf [192]byte
+	b := append(buf[:0], "granted 0x"...)
+	b = appendHex32(b, granted)
+	b = append(b, " ("...)
+	b = security.AppendRightsNames(b, granted)
+	b = append(b, ')')
+	return string(b)
+}
+
+// appendHex32 appends v as 8 upper-case hex digits (%08X).
+func appendHex32(b []byte, v uint32) []byte {
+	const digits = "0123456789ABCDEF"
+	for shift := 28; shift >= 0; shift -= 4 {
+		b = append(b, digits[v>>uint(shift)&0xF])
+	}
+	return b
+}
+
+// fixes lists the changes that together would grant r, d being its
+// decision with the gates in bypass assumed passed: the fix of d's
+// deciding gate, then, when that gate can be assumed passed, the fixes of
+// the decision that assumes so. Nil when d grants.
+func (s *Snapshot) fixes(r Request, d *Decision, bypass gate) []string {
+	fix := s.fix(&d.facts)
+	if fix == "" {
+		return nil
+	}
+	out := []string{fix}
+	if g := outcomes[d.facts.by].gate; g&chainable != 0 && bypass&g == 0 {
+		if next := s.decide(r, bypass|g, nil); next.Status != ntstatus.Success {
+			out = append(out, s.fixes(r, &next, bypass|g)...)
+		}
+	}
+	return out
+}
+
+// fix is the change that would get past the gate that decided f ("" when
+// granted).
+func (s *Snapshot) fix(f *facts) string {
+	name := f.req.PipeName
+	switch f.by {
+	case byUnknownUser:
+		return fmt.Sprintf("add an [[account]] named %q", f.req.Identity.User)
+	case byNullSessionPipes:
+		return fmt.Sprintf(`add %s to LanmanServer\NullSessionPipes`, name)
+	case byImpersonation:
+		return "the client must request impersonation level Impersonation (2) or lower; no server setting allows Delegate"
+	case byNotFound:
+		return fmt.Sprintf("add a [[pipe]] named %q (or start the program that serves it)", name)
+	case byBadSDDL:
+		return "fix the pipe's sddl: " + sddlDetail(f.err)
+	case byDACL:
+		return s.daclFix(f)
+	case byInbound:
+		return "open the pipe for writing only, or make the pipe duplex"
+	case byOutbound:
+		return "open the pipe for reading only, or make the pipe duplex"
+	case byInstances:
+		if p, ok := s.pipes[ntname.Upcase(f.req.Pipe.Name)]; ok {
+			return fmt.Sprintf("raise max_instances of pipe %q (now %d), or retry when an instance closes", p.cfg.Name, p.cfg.MaxInstances)
+		}
+		return "retry when an instance closes"
+	}
+	return ""
 }
 
 // joinFixes writes the changes of Fixes as one line: one change as is,
@@ -236,49 +441,81 @@ func joinFixes(fixes []string) string {
 	return b.String()
 }
 
-// explainDenial turns a failed AccessCheck into a reason and the smallest
-// change that would grant.
-func (s *Snapshot) explainDenial(sd *security.SecurityDescriptor, tok *security.Token, id Identity, res security.Result) (reason, fix string) {
-	if res.Status == ntstatus.PrivilegeNotHeld {
-		return "ACCESS_SYSTEM_SECURITY needs SeSecurityPrivilege, which network sessions never hold",
-			"do not request ACCESS_SYSTEM_SECURITY"
+// daclReason says why the AccessCheck of f denied.
+func (s *Snapshot) daclReason(f *facts) string {
+	res := f.res
+	switch {
+	case res.Status == ntstatus.PrivilegeNotHeld:
+		return "ACCESS_SYSTEM_SECURITY needs SeSecurityPrivilege, which network sessions never hold"
+	case res.Desired == 0:
+		return "the open requests no access at all"
 	}
-	if res.Desired == 0 {
-		return "the open requests no access at all", "request at least one access right"
+	who, _ := s.principal(f.req.Identity, f.tok)
+	if res.DeniedBy > 0 {
+		ace := f.sd.DACL.ACEs[res.DeniedBy-1]
+		return fmt.Sprintf("ACE %d %s denies 0x%08X to %s, a SID this session's token holds",
+			res.DeniedBy, security.FormatACE(ace, s.ctx), res.Missing, s.sidName(ace.SID))
+	}
+	if f.sd.DACL != nil && len(f.sd.DACL.ACEs) == 0 {
+		return "the pipe has an empty DACL, which grants nothing"
+	}
+	have := daclGrants(f)
+	if have == 0 {
+		return fmt.Sprintf("no ACE grants %s any access (missing 0x%08X)", who, res.Missing)
+	}
+	return fmt.Sprintf("the DACL grants %s 0x%08X but the open needs 0x%08X (missing 0x%08X: %s)",
+		who, have, daclWant(f), res.Missing, security.RightsNames(res.Missing))
+}
+
+// daclFix is the smallest change of the pipe's sddl (or of the Lsa
+// setting) that would let the AccessCheck of f grant.
+func (s *Snapshot) daclFix(f *facts) string {
+	res, id, tok, sd := f.res, f.req.Identity, f.tok, f.sd
+	switch {
+	case res.Status == ntstatus.PrivilegeNotHeld:
+		return "do not request ACCESS_SYSTEM_SECURITY"
+	case res.Desired == 0:
+		return "request at least one access right"
 	}
 	who, principal := s.principal(id, tok)
 	if res.DeniedBy > 0 {
-		ace := sd.DACL.ACEs[res.DeniedBy-1]
-		text := security.FormatACE(ace, s.ctx)
-		return fmt.Sprintf("ACE %d %s denies 0x%08X to %s, a SID this session's token holds", res.DeniedBy, text, res.Missing, s.sidName(ace.SID)),
-			fmt.Sprintf("remove ACE %d %s from the pipe's sddl, or put an allow ACE for %s before it", res.DeniedBy, text, who)
+		return fmt.Sprintf("remove ACE %d %s from the pipe's sddl, or put an allow ACE for %s before it",
+			res.DeniedBy, security.FormatACE(sd.DACL.ACEs[res.DeniedBy-1], s.ctx), who)
 	}
-	want := res.Desired &^ security.MaximumAllowed
-	if want == 0 {
-		want = security.FileGenericRead
-	}
-	// What the DACL grants this token today (maximum allowed, order-dependent).
-	have := security.AccessCheck(sd, tok, security.MaximumAllowed, security.CheckOptions{}).Granted
+	want := daclWant(f)
 	rights := security.FormatRights(want)
 	if strings.HasPrefix(rights, "0x") {
 		rights = fmt.Sprintf("0x%X", want) // as administrators write it
 	}
-	fix = fmt.Sprintf("add (A;;%s;;;%s) to the pipe's sddl", rights, security.FormatSIDToken(principal, s.ctx))
+	fix := fmt.Sprintf("add (A;;%s;;;%s) to the pipe's sddl", rights, security.FormatSIDToken(principal, s.ctx))
 	if id.Kind == Anonymous && s.cfg.Lsa.EveryoneIncludesAnonymous == 0 {
 		with := &security.Token{User: tok.User, Groups: append(append([]security.SID{}, tok.Groups...), security.Everyone())}
-		if r := security.AccessCheck(sd, with, res.Desired, security.CheckOptions{}); r.Status == ntstatus.Success {
+		if r := security.Check(sd, with, res.Desired, security.CheckOptions{}); r.Status == ntstatus.Success {
 			fix += `, or set Lsa\EveryoneIncludesAnonymous = 1 so that the ACE for Everyone applies to anonymous callers`
 		}
 	}
 	if sd.DACL != nil && len(sd.DACL.ACEs) == 0 {
-		return "the pipe has an empty DACL, which grants nothing", "the DACL is empty: " + fix
+		return "the DACL is empty: " + fix
 	}
-	if have == 0 {
-		return fmt.Sprintf("no ACE grants %s any access (missing 0x%08X)", who, res.Missing),
-			fmt.Sprintf("the DACL grants %s nothing; %s", who, fix)
+	if have := daclGrants(f); have != 0 {
+		return fmt.Sprintf("the DACL grants %s only %s; %s", who, describeMask(have), fix)
 	}
-	return fmt.Sprintf("the DACL grants %s 0x%08X but the open needs 0x%08X (missing 0x%08X: %s)", who, have, want, res.Missing, security.RightsNames(res.Missing)),
-		fmt.Sprintf("the DACL grants %s only %s; %s", who, describeMask(have), fix)
+	return fmt.Sprintf("the DACL grants %s nothing; %s", who, fix)
+}
+
+// daclWant is the access the open needs: what it asked, or read for a bare
+// MAXIMUM_ALLOWED.
+func daclWant(f *facts) uint32 {
+	if want := f.res.Desired &^ security.MaximumAllowed; want != 0 {
+		return want
+	}
+	return security.FileGenericRead
+}
+
+// daclGrants is what the DACL of f grants its token today (maximum
+// allowed, order-dependent).
+func daclGrants(f *facts) uint32 {
+	return security.Check(f.sd, f.tok, security.MaximumAllowed, security.CheckOptions{}).Granted
 }
 
 // principal names the identity and the SID an ACE should name to grant it.

@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"net"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode/utf16"
 
 	"golang.org/x/crypto/md4"
@@ -24,7 +27,8 @@ import (
 const DefaultPipeSDDL = "O:SYG:SYD:(A;;FA;;;SY)(A;;FA;;;BA)(A;;FR;;;WD)(A;;FR;;;AN)"
 
 // Snapshot is an immutable compiled policy. It is safe for concurrent use;
-// reload builds a new one.
+// reload builds a new one. (Its one mutable part, a cache of the parsed
+// descriptors of SDDL texts the config does not hold, has its own lock.)
 type Snapshot struct {
 	cfg        *Config
 	machine    security.SID
@@ -36,7 +40,18 @@ type Snapshot struct {
 	nullPipes  map[string]bool // normalised, ntname.Upcase
 	anonToken  *security.Token
 	guestToken *security.Token
+
+	// more caches Descriptor's parses of SDDL texts the config does not
+	// hold (a Go pipe's PipeMeta.SDDL): a map written once per text, under
+	// moreMu, by copying it; read without a lock, so that a decision on
+	// any connection costs a map lookup. At most maxMoreSDs texts.
+	moreMu sync.Mutex
+	more   atomic.Pointer[map[string]*security.SecurityDescriptor]
 }
+
+// maxMoreSDs bounds the descriptors Descriptor caches beyond the config's;
+// past it, a text is parsed on every call.
+const maxMoreSDs = 256
 
 type account struct {
 	name  string
@@ -381,7 +396,7 @@ func (s *Snapshot) SDDLContext() *security.SDDLContext { return s.ctx }
 
 // LookupAccount finds an account case-insensitively and returns its NT hash.
 func (s *Snapshot) LookupAccount(name string) (ntHash [16]byte, canonical string, ok bool) {
-	a, ok := s.accounts[strings.ToLower(name)]
+	a, ok := s.account(name)
 	if !ok {
 		return [16]byte{}, "", false
 	}
@@ -400,11 +415,23 @@ func (s *Snapshot) Token(id Identity) (tok *security.Token, ok bool) {
 	case Guest:
 		return s.guestToken, true
 	case User:
-		if a, ok := s.accounts[strings.ToLower(id.User)]; ok {
+		if a, ok := s.account(id.User); ok {
 			return a.token, true
 		}
 	}
 	return nil, false
+}
+
+// account finds an account by name, case-insensitively, without
+// allocating for an ASCII name.
+func (s *Snapshot) account(name string) (*account, bool) {
+	var buf keyBuf
+	if key, ok := appendLower(buf[:0], name); ok {
+		a, found := s.accounts[string(key)]
+		return a, found
+	}
+	a, found := s.accounts[strings.ToLower(name)]
+	return a, found
 }
 
 // SIDs returns the string SIDs of the token of id (for the pipe server's
@@ -423,7 +450,10 @@ func (s *Snapshot) SIDs(id Identity) []string {
 
 // Descriptor returns the stored security descriptor for a pipe's SDDL (""
 // is the default named-pipe descriptor), as QUERY_INFO returns it: generic
-// rights mapped, owner and group LocalSystem when the SDDL names none.
+// rights mapped, owner and group LocalSystem when the SDDL names none. The
+// descriptor is shared and must not be modified. Each text is parsed once
+// (the config's at Compile, others at their first use), so that a
+// decision does not allocate; Descriptor is safe for concurrent use.
 func (s *Snapshot) Descriptor(sddl string) (*security.SecurityDescriptor, error) {
 	if sddl == "" {
 		return s.defaultSD, nil
@@ -431,7 +461,31 @@ func (s *Snapshot) Descriptor(sddl string) (*security.SecurityDescriptor, error)
 	if sd, ok := s.sds[sddl]; ok {
 		return sd, nil
 	}
-	return s.storeSDDL(sddl)
+	if m := s.more.Load(); m != nil {
+		if sd, ok := (*m)[sddl]; ok {
+			return sd, nil
+		}
+	}
+	sd, err := s.storeSDDL(sddl)
+	if err != nil {
+		return nil, err
+	}
+	s.moreMu.Lock()
+	defer s.moreMu.Unlock()
+	var old map[string]*security.SecurityDescriptor
+	if p := s.more.Load(); p != nil {
+		old = *p
+	}
+	if prev, ok := old[sddl]; ok {
+		return prev, nil // parsed meanwhile for another connection
+	}
+	if len(old) < maxMoreSDs {
+		m := make(map[string]*security.SecurityDescriptor, len(old)+1)
+		maps.Copy(m, old)
+		m[sddl] = sd
+		s.more.Store(&m)
+	}
+	return sd, nil
 }
 
 // Backend returns the parsed backend of the configured pipe name (compared
@@ -447,7 +501,10 @@ func (s *Snapshot) Backend(name string) (Backend, bool) {
 // NullSessionPipe reports whether name is listed in NullSessionPipes: the
 // whole name, compared as Windows compares names (each UTF-16 code unit
 // upcased through the NT table, see ntname); entries are normalised.
-func (s *Snapshot) NullSessionPipe(name string) bool { return s.nullPipes[ntname.Upcase(name)] }
+func (s *Snapshot) NullSessionPipe(name string) bool {
+	var buf keyBuf
+	return s.nullPipes[string(appendUpcase(buf[:0], name))]
+}
 
 // LookupSID resolves a name to a SID the way an administrator writes it in
 // this server's terms: an account (case-insensitive; canonical is its

@@ -2,7 +2,6 @@ package security
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/smbpipe/smbpipe/ntstatus"
 )
@@ -387,35 +386,54 @@ func check(sd *SecurityDescriptor, tok *Token, desired uint32, opt CheckOptions,
 	return r
 }
 
+// rightNames name the access bits for people, in RightsNames' order.
+var rightNames = [...]struct {
+	bit  uint32
+	name string
+}{
+	{FileReadData, "READ_DATA"}, {FileWriteData, "WRITE_DATA"}, {FileAppendData, "APPEND_DATA"},
+	{FileReadEA, "READ_EA"}, {FileWriteEA, "WRITE_EA"}, {FileExecute, "EXECUTE"},
+	{FileDeleteChild, "DELETE_CHILD"}, {FileReadAttributes, "READ_ATTRIBUTES"},
+	{FileWriteAttributes, "WRITE_ATTRIBUTES"}, {Delete, "DELETE"}, {ReadControl, "READ_CONTROL"},
+	{WriteDAC, "WRITE_DAC"}, {WriteOwner, "WRITE_OWNER"}, {Synchronize, "SYNCHRONIZE"},
+	{AccessSystemSecurity, "ACCESS_SYSTEM_SECURITY"}, {MaximumAllowed, "MAXIMUM_ALLOWED"},
+	{GenericAll, "GENERIC_ALL"}, {GenericExecute, "GENERIC_EXECUTE"},
+	{GenericWrite, "GENERIC_WRITE"}, {GenericRead, "GENERIC_READ"},
+}
+
 // RightsNames describes a mask with the names of its bits for people, e.g.
 // "READ_DATA|WRITE_DATA|SYNCHRONIZE".
-func RightsNames(mask uint32) string {
-	names := [...]struct {
-		bit  uint32
-		name string
-	}{
-		{FileReadData, "READ_DATA"}, {FileWriteData, "WRITE_DATA"}, {FileAppendData, "APPEND_DATA"},
-		{FileReadEA, "READ_EA"}, {FileWriteEA, "WRITE_EA"}, {FileExecute, "EXECUTE"},
-		{FileDeleteChild, "DELETE_CHILD"}, {FileReadAttributes, "READ_ATTRIBUTES"},
-		{FileWriteAttributes, "WRITE_ATTRIBUTES"}, {Delete, "DELETE"}, {ReadControl, "READ_CONTROL"},
-		{WriteDAC, "WRITE_DAC"}, {WriteOwner, "WRITE_OWNER"}, {Synchronize, "SYNCHRONIZE"},
-		{AccessSystemSecurity, "ACCESS_SYSTEM_SECURITY"}, {MaximumAllowed, "MAXIMUM_ALLOWED"},
-		{GenericAll, "GENERIC_ALL"}, {GenericExecute, "GENERIC_EXECUTE"},
-		{GenericWrite, "GENERIC_WRITE"}, {GenericRead, "GENERIC_READ"},
-	}
-	var parts []string
-	rest := mask
-	for _, n := range names {
+func RightsNames(mask uint32) string { return string(AppendRightsNames(nil, mask)) }
+
+// AppendRightsNames appends RightsNames(mask) to b.
+func AppendRightsNames(b []byte, mask uint32) []byte {
+	start, rest := len(b), mask
+	for _, n := range rightNames {
 		if mask&n.bit != 0 {
-			parts = append(parts, n.name)
+			if len(b) > start {
+				b = append(b, '|')
+			}
+			b = append(b, n.name...)
 			rest &^= n.bit
 		}
 	}
 	if rest != 0 {
-		parts = append(parts, fmt.Sprintf("0x%X", rest))
+		if len(b) > start {
+			b = append(b, '|')
+		}
+		var hex [8]byte // %X
+		i := len(hex)
+		for {
+			i--
+			hex[i] = "0123456789ABCDEF"[rest&0xF]
+			if rest >>= 4; rest == 0 {
+				break
+			}
+		}
+		b = append(append(b, "0x"...), hex[i:]...)
 	}
-	if len(parts) == 0 {
-		return "none"
+	if len(b) == start {
+		b = append(b, "none"...)
 	}
-	return strings.Join(parts, "|")
+	return b
 }

@@ -86,3 +86,21 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	})
 }
+
+func TestRightsNames(t *testing.T) {
+	for mask, want := range map[uint32]string{
+		0:                            "none",
+		FileReadData | FileWriteData: "READ_DATA|WRITE_DATA",
+		FileGenericRead:              "READ_DATA|READ_EA|READ_ATTRIBUTES|READ_CONTROL|SYNCHRONIZE",
+		0x00C00000:                   "0xC00000",
+		FileExecute | 0x00200000:     "EXECUTE|0x200000",
+		GenericRead | MaximumAllowed: "MAXIMUM_ALLOWED|GENERIC_READ",
+	} {
+		if got := RightsNames(mask); got != want {
+			t.Errorf("RightsNames(0x%X) = %q, want %q", mask, got, want)
+		}
+	}
+	if got := string(AppendRightsNames([]byte("x "), 0x20)); got != "x EXECUTE" {
+		t.Errorf("AppendRightsNames: %q", got)
+	}
+}

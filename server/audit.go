@@ -33,15 +33,20 @@ func (c *conn) audit(r *request, req *policy.Request, d *policy.Decision, st nts
 // or "pipe wait" for an FSCTL_PIPE_WAIT refused by the NullSessionPipes
 // gate), with the attributes of audit.
 func (c *conn) auditDecision(msg string, r *request, req *policy.Request, d *policy.Decision, st ntstatus.Status) {
-	granted := d.Granted
-	rule, reason := d.Rule, d.Reason
-	if st != d.Status {
-		granted = 0
-		rule, reason = "open", "the pipe could not be opened: "+st.String()
-	}
 	level := slog.LevelInfo
 	if st != ntstatus.Success {
 		level = slog.LevelWarn
+	}
+	if !c.srv.log.Enabled(context.Background(), level) {
+		return // the reason is written only for a record that is kept
+	}
+	granted := d.Granted
+	rule, reason := d.Rule, ""
+	if st != d.Status {
+		granted = 0
+		rule, reason = "open", "the pipe could not be opened: "+st.String()
+	} else {
+		reason = d.Why()
 	}
 	c.srv.log.LogAttrs(context.Background(), level, msg,
 		slog.String("client", c.remote),

@@ -195,7 +195,7 @@ func (c *conn) wait(r *request, buf []byte, req *smb2.IoctlRequest) ([]byte, nts
 	// NullSessionPipes gate of CREATE applies first, before any lookup,
 	// with CREATE's status (SEMANTICS-2 §9), and is audited as a denial.
 	preq := policy.Request{Identity: r.sess.ident, PipeName: name}
-	if d := c.srv.snapshot().Decide(preq); d.Rule == policy.RuleNullSessionPipes || d.Rule == policy.RuleUnknownUser {
+	if d := c.srv.snapshot().Check(preq); d.Rule == policy.RuleNullSessionPipes || d.Rule == policy.RuleUnknownUser {
 		c.srv.metrics.inc(MetricDenials, d.Rule)
 		c.auditDecision("pipe wait", r, &preq, &d, d.Status)
 		return buf, d.Status, nil

@@ -74,7 +74,7 @@ func (c *conn) create(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
 		ImpersonationLevel: req.ImpersonationLevel,
 		Pipe:               c.srv.pipeInfo(snap, name),
 	}
-	d := snap.Decide(preq)
+	d := snap.Check(preq)
 	st := d.Status
 	var end *pipe.End
 	var proc *pipe.Caller

@@ -24,7 +24,8 @@ type Reader struct {
 	d     deferrals[*Reader]
 }
 
-// NewReader returns a Reader of data in the given byte order.
+// NewReader returns a Reader of data in the given byte order. A Reader
+// handed to deferred functions lives on the heap; Reset reuses one.
 func NewReader(data []byte, order ByteOrder) *Reader {
 	return &Reader{data: data, order: order}
 }

@@ -100,49 +100,49 @@ func (w *Writer) UnicodeString(s string) {
 	})
 }
 
-// decodeUTF16 converts code units (bytes in order) to a string. It fails on
-// an unpaired surrogate, and on a NUL unless nulOK.
+// decodeUTF16 converts code units (bytes in order) to a string, with one
+// allocation. It fails on an unpaired surrogate, and on a NUL unless nulOK.
 func decodeUTF16(b []byte, order ByteOrder, nulOK bool) (string, bool) {
-	get := func(i int) rune {
+	unit := func(i int) rune {
 		if order == BigEndian {
 			return rune(binary.BigEndian.Uint16(b[i:]))
 		}
 		return rune(binary.LittleEndian.Uint16(b[i:]))
 	}
-	ascii := true
-	for i := 0; i+1 < len(b); i += 2 {
-		u := get(i)
-		if u == 0 && !nulOK {
-			return "", false
-		}
-		if u >= 0x80 {
-			ascii = false
-		}
-	}
-	if ascii {
-		s := make([]byte, len(b)/2)
-		for i := range s {
-			s[i] = byte(get(2 * i))
-		}
-		return string(s), true
-	}
-	out := make([]byte, 0, len(b)/2*3)
-	for i := 0; i+1 < len(b); i += 2 {
-		u := get(i)
+	// next decodes the code point at i and returns it and its size in
+	// bytes, or size 0 for an unpaired surrogate.
+	next := func(i int) (rune, int) {
+		u := unit(i)
 		switch {
 		case !utf16.IsSurrogate(u):
-		case u >= 0xDC00 || i+3 >= len(b):
-			return "", false
-		default:
-			u = utf16.DecodeRune(u, get(i+2))
-			if u == utf8.RuneError {
-				return "", false
-			}
-			i += 2
+			return u, 2
+		case u >= 0xDC00 || i+4 > len(b):
+			return 0, 0
 		}
-		out = utf8.AppendRune(out, u)
+		c := utf16.DecodeRune(u, unit(i+2))
+		if c == utf8.RuneError {
+			return 0, 0
+		}
+		return c, 4
 	}
-	return string(out), true
+	b = b[:len(b)&^1]
+	size := 0
+	for i := 0; i < len(b); {
+		c, n := next(i)
+		if n == 0 || c == 0 && !nulOK {
+			return "", false
+		}
+		size += utf8.RuneLen(c)
+		i += n
+	}
+	var sb strings.Builder
+	sb.Grow(size)
+	for i := 0; i < len(b); {
+		c, n := next(i)
+		sb.WriteRune(c)
+		i += n
+	}
+	return sb.String(), true
 }
 
 // WString reads a [string] wchar_t array (see Writer.WString). The offset

@@ -33,6 +33,14 @@ func NewWriter(buf []byte, order ByteOrder) *Writer {
 	return &Writer{buf: buf, base: len(buf), order: order, nextID: firstReferentID}
 }
 
+// Reset makes w append to buf as a new Writer would, keeping its
+// allocations.
+func (w *Writer) Reset(buf []byte, order ByteOrder) {
+	clear(w.full)
+	clear(w.d.stack)
+	*w = Writer{buf: buf, base: len(buf), order: order, nextID: firstReferentID, full: w.full, d: deferrals[*Writer]{stack: w.d.stack[:0]}}
+}
+
 // Order returns the Writer's byte order.
 func (w *Writer) Order() ByteOrder { return w.order }
 

@@ -28,8 +28,10 @@ var ErrNoSessionSecurity = errors.New("ntlm: session security needs extended ses
 // per direction that each Sign/Seal (send) and Verify/Unseal (receive)
 // advances. DCE/RPC uses it to sign and seal PDUs.
 //
-// A Security is not safe for concurrent use; calls must follow the order
-// of the messages on the wire.
+// Calls must follow the order of the messages on the wire. The send side
+// (Sign, Seal) and the receive side (Verify, Unseal) share no state, so one
+// goroutine may send while another receives; otherwise a Security is not
+// safe for concurrent use.
 type Security struct {
 	keyExch  bool
 	sendSign [16]byte
@@ -42,8 +44,10 @@ type Security struct {
 	recvSeq  uint32
 	sendMAC  hash.Hash
 	recvMAC  hash.Hash
-	sum      [md5.Size]byte
-	seqb     [4]byte
+	// scratch per direction, so that one goroutine may send while
+	// another receives
+	sendSum  [md5.Size + 4]byte
+	recvSum  [md5.Size + 4]byte
 }
 
 // NewSecurity derives the session security of one end from the exported
@@ -76,20 +80,20 @@ func (s *Security) ResetRC4() {
 	s.recv, _ = rc4.NewCipher(s.recvSeal[:])
 }
 
-// checksum computes HMAC_MD5(SigningKey, seq || msg)[0:8] into s.sum.
-func (s *Security) checksum(h hash.Hash, seq uint32, msg []byte) []byte {
-	binary.LittleEndian.PutUint32(s.seqb[:], seq)
+// checksum computes HMAC_MD5(SigningKey, seq || msg)[0:8] into scratch.
+func checksum(h hash.Hash, scratch *[md5.Size + 4]byte, seq uint32, msg []byte) []byte {
+	binary.LittleEndian.PutUint32(scratch[md5.Size:], seq)
 	h.Reset()
-	h.Write(s.seqb[:])
+	h.Write(scratch[md5.Size:])
 	h.Write(msg)
-	return h.Sum(s.sum[:0])[:8]
+	return h.Sum(scratch[:0])[:8]
 }
 
 // Sign appends the signature of msg (MS-NLMP 3.4.4.2, with the RC4
 // handle continued when KEY_EXCH was negotiated) to dst and advances the
 // send sequence number. It does not allocate when dst has room.
 func (s *Security) Sign(dst, msg []byte) []byte {
-	return s.finish(dst, s.checksum(s.sendMAC, s.sendSeq, msg))
+	return s.finish(dst, checksum(s.sendMAC, &s.sendSum, s.sendSeq, msg))
 }
 
 // Seal encrypts data in place with the send handle and appends the
@@ -98,7 +102,7 @@ func (s *Security) Sign(dst, msg []byte) []byte {
 // still be plaintext when Seal is called (the checksum is computed first,
 // then data is encrypted, then the checksum, as MS-NLMP 3.4.3 orders it).
 func (s *Security) Seal(dst, data, msg []byte) []byte {
-	sum := s.checksum(s.sendMAC, s.sendSeq, msg)
+	sum := checksum(s.sendMAC, &s.sendSum, s.sendSeq, msg)
 	s.send.XORKeyStream(data, data)
 	return s.finish(dst, sum)
 }
@@ -117,7 +121,7 @@ func (s *Security) finish(dst, sum []byte) []byte {
 // Verify checks the signature sig of msg against the receive sequence
 // number, which it advances on success.
 func (s *Security) Verify(msg, sig []byte) error {
-	return s.check(s.checksum(s.recvMAC, s.recvSeq, msg), sig)
+	return s.check(checksum(s.recvMAC, &s.recvSum, s.recvSeq, msg), sig)
 }
 
 // Unseal decrypts data in place with the receive handle and then checks
@@ -125,7 +129,7 @@ func (s *Security) Verify(msg, sig []byte) error {
 // decryption).
 func (s *Security) Unseal(data, msg, sig []byte) error {
 	s.recv.XORKeyStream(data, data)
-	return s.check(s.checksum(s.recvMAC, s.recvSeq, msg), sig)
+	return s.check(checksum(s.recvMAC, &s.recvSum, s.recvSeq, msg), sig)
 }
 
 func (s *Security) check(sum, sig []byte) error {

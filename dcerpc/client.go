@@ -426,5 +426,3 @@ func (c *Client) receive(ctx context.Context, id uint32) ([]byte, error) {
 		}
 	}
 }
-
-

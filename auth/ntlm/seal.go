@@ -46,8 +46,8 @@ type Security struct {
 	recvMAC  hash.Hash
 	// scratch per direction, so that one goroutine may send while
 	// another receives
-	sendSum  [md5.Size + 4]byte
-	recvSum  [md5.Size + 4]byte
+	sendSum [md5.Size + 4]byte
+	recvSum [md5.Size + 4]byte
 }
 
 // NewSecurity derives the session security of one end from the exported

@@ -76,16 +76,21 @@
 // first appearance of each referent id.
 //
 // Unions need no special method. A non-encapsulated union (switch_is) is
-// its discriminant, then the arm aligned to the largest arm:
+// its discriminant, marshalled again even when a member of the enclosing
+// structure holds the same value, then the selected arm, which aligns as
+// its own type does (NDR 2.0 does not pad the arm to the largest arm; NDR64
+// would):
 //
 //	w.Uint32(level) // SHARE_ENUM_UNION's switch_type(DWORD)
 //	switch level {
 //	case 1:
 //		w.DeferUnique(c1 != nil, c1.MarshalNDR)
+//	default:
+//		w.Fail("unknown level")
 //	}
 //
-// and an encapsulated union is a structure of the discriminant and the
-// union. An unknown discriminant is reported with Reader.Fail.
+// An encapsulated union is a structure of the discriminant and the union.
+// A decoder reports an unknown discriminant with Reader.Fail.
 //
 // # Why this shape
 //

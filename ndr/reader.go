@@ -184,7 +184,7 @@ func (r *Reader) Elements(n uint32, elemSize int) int {
 	if elemSize < 1 {
 		elemSize = 1
 	}
-	if uint64(n)*uint64(elemSize) > uint64(r.Remaining()) {
+	if uint64(n) > uint64(r.Remaining())/uint64(elemSize) {
 		r.Fail("array count larger than the data")
 		return 0
 	}

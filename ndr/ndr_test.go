@@ -378,11 +378,11 @@ var readerCases = []struct {
 	{"actual count above max", "02000000" + "00000000" + "03000000" + "414243", func(r *ndr.Reader) { r.Variance(r.MaxCount(), 1) }, "beyond the maximum", ndr.LittleEndian},
 	{"string with an offset", "04000000" + "01000000" + "02000000" + "41000000", func(r *ndr.Reader) { r.WString() }, "offset", ndr.LittleEndian},
 	{"string without NUL", "02000000" + "00000000" + "02000000" + "41004200", func(r *ndr.Reader) { r.WString() }, "NUL", ndr.LittleEndian},
-	{"string with an inner NUL", "03000000" + "00000000" + "03000000" + "410000000000", func(r *ndr.Reader) { r.WString() }, "NUL", ndr.LittleEndian},
 	{"string with a lone surrogate", "02000000" + "00000000" + "02000000" + "00d80000", func(r *ndr.Reader) { r.WString() }, "UTF-16", ndr.LittleEndian},
 	{"string with a lone low surrogate", "03000000" + "00000000" + "03000000" + "00dc41000000", func(r *ndr.Reader) { r.WString() }, "UTF-16", ndr.LittleEndian},
 	{"empty string, no terminator", "00000000" + "00000000" + "00000000", func(r *ndr.Reader) { r.WString() }, "terminator", ndr.LittleEndian},
-	{"byte string with an inner NUL", "03000000" + "00000000" + "03000000" + "410000", func(r *ndr.Reader) { r.ByteString() }, "NUL", ndr.LittleEndian},
+	{"byte string without NUL", "02000000" + "00000000" + "02000000" + "4142", func(r *ndr.Reader) { r.ByteString() }, "NUL", ndr.LittleEndian},
+	{"string with a lone surrogate before the NUL", "04000000" + "00000000" + "04000000" + "00d8000041000000", func(r *ndr.Reader) { r.WString() }, "UTF-16", ndr.LittleEndian},
 	{"RPC_UNICODE_STRING Length above MaximumLength", "04000200" + "00000200", func(r *ndr.Reader) { var s string; r.UnicodeString(&s) }, "Length above", ndr.LittleEndian},
 	{"RPC_UNICODE_STRING max count disagrees", "02000200" + "00000200" + "02000000" + "00000000" + "01000000" + "4100",
 		func(r *ndr.Reader) { var s string; r.UnicodeString(&s); r.Flush() }, "disagree", ndr.LittleEndian},
@@ -421,5 +421,27 @@ func TestReaderErrors(t *testing.T) {
 				t.Fatalf("after the error: %d, %v", v, r.Err())
 			}
 		})
+	}
+}
+
+// A [string] ends at its first NUL, as for the C code behind a Windows
+// stub: what follows it (even an unpaired surrogate) is not part of the
+// value.
+func TestStringEndsAtFirstNUL(t *testing.T) {
+	for _, tc := range []struct {
+		hex   string
+		read  func(r *ndr.Reader) string
+		order ndr.ByteOrder
+		want  string
+	}{
+		{"05000000" + "00000000" + "05000000" + "49005000" + "0000" + "00d8" + "0000", (*ndr.Reader).WString, ndr.LittleEndian, "IP"},
+		{"00000004" + "00000000" + "00000004" + "0041" + "0000" + "0042" + "0000", (*ndr.Reader).WString, ndr.BigEndian, "A"},
+		{"05000000" + "00000000" + "05000000" + "4100424300", (*ndr.Reader).ByteString, ndr.LittleEndian, "A"},
+	} {
+		data, _ := hex.DecodeString(tc.hex)
+		r := ndr.NewReader(data, tc.order)
+		if got := tc.read(r); got != tc.want || r.Err() != nil {
+			t.Errorf("%s: got %q, %v; want %q", tc.hex, got, r.Err(), tc.want)
+		}
 	}
 }

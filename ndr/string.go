@@ -146,35 +146,44 @@ func decodeUTF16(b []byte, order ByteOrder, nulOK bool) (string, bool) {
 }
 
 // WString reads a [string] wchar_t array (see Writer.WString). The offset
-// must be 0 and the last code unit transmitted the terminating NUL, which
-// is not part of the result; a NUL before it or an unpaired surrogate is
-// an error.
+// must be 0 and the last code unit transmitted a NUL, as MIDL requires.
+// The result is what precedes the first NUL, the string the C code behind
+// a Windows stub would see (units after it are ignored); an unpaired
+// surrogate in it is an error.
 func (r *Reader) WString() string {
 	b := r.stringBody(2)
 	if b == nil {
 		return ""
 	}
-	s, ok := decodeUTF16(b[:len(b)-2], r.order, false)
-	if !ok || b[len(b)-1] != 0 || b[len(b)-2] != 0 {
-		r.Fail("[string] not valid UTF-16 ending with its only NUL")
+	if b[len(b)-1] != 0 || b[len(b)-2] != 0 {
+		r.Fail("[string] without its terminating NUL")
+		return ""
+	}
+	end := 0
+	for end+1 < len(b) && (b[end] != 0 || b[end+1] != 0) {
+		end += 2
+	}
+	s, ok := decodeUTF16(b[:end], r.order, false)
+	if !ok {
+		r.Fail("[string] not valid UTF-16")
 		return ""
 	}
 	return s
 }
 
-// ByteString reads a [string] char array (see Writer.ByteString), without
-// its terminating NUL. The bytes are not interpreted.
+// ByteString reads a [string] char array (see Writer.ByteString): the
+// bytes before the first NUL, uninterpreted. The last byte transmitted must
+// be a NUL.
 func (r *Reader) ByteString() string {
 	b := r.stringBody(1)
 	if b == nil {
 		return ""
 	}
-	body := b[:len(b)-1]
-	if b[len(b)-1] != 0 || bytes.IndexByte(body, 0) >= 0 {
-		r.Fail("[string] not ending with its only NUL")
+	if b[len(b)-1] != 0 {
+		r.Fail("[string] without its terminating NUL")
 		return ""
 	}
-	return string(body)
+	return string(b[:bytes.IndexByte(b, 0)])
 }
 
 // stringBody reads the counts of a conformant-varying string and returns

@@ -53,6 +53,9 @@ func (d *deferrals[T]) run(t T, ok func(T) bool) {
 		d.stack = d.stack[:n]
 		d.depth = next.depth
 		next.f(t)
+		if len(d.stack) < n { // Reset from a deferred function
+			break
+		}
 		slices.Reverse(d.stack[n:])
 	}
 	clear(d.stack)

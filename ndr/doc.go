@@ -43,7 +43,7 @@
 // # Pointers and the deferral model
 //
 // A top-level pointer (a parameter) is followed by its referent at once: a
-// [ref] parameter has no representation at all, a [unique] one a referent
+// [ref] parameter has no representation at all, a unique one a referent
 // id (UniquePtr) and then the referent. An embedded pointer (a member of a
 // structure, union or array) is different: NDR writes its referent id in
 // place and the referent only after the whole top-level construct. The

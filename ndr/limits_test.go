@@ -247,3 +247,40 @@ func TestUnicodeStringDecode(t *testing.T) {
 		t.Fatalf("got %q, %q", a, b)
 	}
 }
+
+// Flush and Reset called from a deferred function, after an error or not,
+// neither panic nor lose the order.
+func TestFlushFromDeferred(t *testing.T) {
+	r := ndr.NewReader(make([]byte, 16), ndr.LittleEndian)
+	r.Defer(func(r *ndr.Reader) {
+		r.Defer(func(r *ndr.Reader) { r.Uint64() })
+		r.Fail("bad")
+		r.Flush()
+	})
+	r.Defer(func(r *ndr.Reader) { t.Error("ran after the error") })
+	r.Flush()
+	if err := r.Err(); err == nil || !strings.Contains(err.Error(), "bad") {
+		t.Fatalf("err = %v", err)
+	}
+
+	r = ndr.NewReader(make([]byte, 16), ndr.LittleEndian)
+	r.Defer(func(r *ndr.Reader) {
+		r.Defer(func(r *ndr.Reader) { t.Error("ran after Reset") })
+		r.Reset([]byte{1}, ndr.LittleEndian)
+	})
+	r.Defer(func(r *ndr.Reader) { t.Error("ran after Reset") })
+	r.Flush()
+	if r.Uint8() != 1 || r.Err() != nil {
+		t.Fatalf("after Reset: %v", r.Err())
+	}
+
+	w := ndr.NewWriter(nil, ndr.LittleEndian)
+	w.Defer(func(w *ndr.Writer) {
+		w.Defer(func(w *ndr.Writer) { t.Error("ran after Reset") })
+		w.Reset(nil, ndr.BigEndian)
+	})
+	w.Flush()
+	if b, err := w.Bytes(); len(b) != 0 || err != nil {
+		t.Fatalf("after Reset: %x, %v", b, err)
+	}
+}

@@ -212,7 +212,7 @@ func (r *Reader) Variance(max uint32, elemSize int) (offset uint32, n int) {
 	return offset, n
 }
 
-// UniquePtr reads a [unique] pointer's referent id and reports whether it
+// UniquePtr reads a unique pointer's referent id and reports whether it
 // is non-NULL. For a top-level pointer the referent follows:
 //
 //	if r.UniquePtr() {
@@ -269,7 +269,7 @@ func (r *Reader) Defer(f func(r *Reader)) {
 	}
 }
 
-// DeferUnique reads an embedded [unique] pointer and, when it is not NULL,
+// DeferUnique reads an embedded unique pointer and, when it is not NULL,
 // defers f to read its referent.
 func (r *Reader) DeferUnique(f func(r *Reader)) {
 	if r.UniquePtr() {
@@ -293,8 +293,4 @@ func (r *Reader) ok() bool { return r.err == nil }
 // dropped unread.
 func (r *Reader) Flush() {
 	r.d.run(r, (*Reader).ok)
-	if r.err != nil {
-		clear(r.d.stack)
-		r.d.stack = r.d.stack[:0]
-	}
 }

@@ -199,7 +199,7 @@ func (w *Writer) newID() uint32 {
 	return id
 }
 
-// UniquePtr appends a [unique] pointer: a fresh non-zero referent id, or 0
+// UniquePtr appends a unique pointer: a fresh non-zero referent id, or 0
 // when nonNil is false. It returns nonNil, so that
 //
 //	if w.UniquePtr(p != nil) {
@@ -273,7 +273,7 @@ func (w *Writer) Defer(f func(w *Writer)) {
 	}
 }
 
-// DeferUnique appends an embedded [unique] pointer (UniquePtr) and, when
+// DeferUnique appends an embedded unique pointer (UniquePtr) and, when
 // nonNil, defers f to marshal its referent.
 func (w *Writer) DeferUnique(nonNil bool, f func(w *Writer)) {
 	if w.UniquePtr(nonNil) {

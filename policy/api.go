@@ -1,9 +1,10 @@
 // Package policy holds the server's configuration and access policy: the
 // LanmanServer and Lsa parameters, accounts, the pipe table; loading and
 // validating the TOML file; immutable snapshots swapped atomically on
-// reload; and Decide, the one function that says whether a pipe open is
-// granted and why. The server, `smbpipe explain` and the audit log all call
-// Decide.
+// reload; and the one decision that says whether a pipe open is granted
+// and why. The server calls it as Check (no explanation, no allocation; the
+// audit log asks the Decision Why), `smbpipe explain` as Decide (with the
+// trace of each gate and the fixes): the same function either way.
 //
 // The configuration keys are those of issue 2's contract (listen,
 // server_name, domain, allow_anonymous, guest, signing, [LanmanServer]

@@ -176,11 +176,9 @@ func (t *trace) result(st ntstatus.Status) {
 func (s *Snapshot) decide(r Request, bypass gate, tr *trace) Decision {
 	d := Decision{Desired: security.FileMapping().Map(r.DesiredAccess)}
 	d.facts = facts{snap: s, req: r}
+	// end ends the decision; Granted is set before a grant.
 	end := func(by outcome, st ntstatus.Status) Decision {
 		d.Status, d.Rule, d.facts.by = st, outcomes[by].rule, by
-		if st != ntstatus.Success {
-			d.Granted = 0
-		}
 		if tr != nil {
 			tr.result(st)
 		}

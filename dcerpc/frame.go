@@ -62,6 +62,10 @@ func (f *frameReader) next(ctx context.Context) ([]byte, error) {
 	if err := f.fill(ctx, headerSize); err != nil {
 		return nil, err
 	}
+	// Refuse what is not a version 5.0 PDU before waiting for more.
+	if h := f.buf[f.r:]; h[0] != 5 || h[1] != 0 {
+		return nil, malformed("version")
+	}
 	n := fragLength(f.buf[f.r:])
 	if n < headerSize {
 		return nil, malformed("frag_length")
@@ -77,8 +81,7 @@ func (f *frameReader) next(ctx context.Context) ([]byte, error) {
 	return pdu, nil
 }
 
-// peekHeader returns the header of the PDU next would return when at
-// least headerSize bytes are buffered (for the error paths).
+// fill reads until n bytes are buffered.
 func (f *frameReader) fill(ctx context.Context, n int) error {
 	for f.w-f.r < n {
 		if f.r > 0 && len(f.buf)-f.r < n {

@@ -32,6 +32,10 @@ type fixture struct {
 	errs   []error
 }
 
+func ntlmClient(user, password string) *ntlm.Client {
+	return &ntlm.Client{User: user, Password: password}
+}
+
 const alicePassword = "Secret#1"
 
 func newFixture(t testing.TB) *fixture {

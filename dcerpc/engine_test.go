@@ -170,6 +170,7 @@ func TestProtocolErrors(t *testing.T) {
 	t.Run("garbage", func(t *testing.T) {
 		c := f.dial()
 		c.Write([]byte("GET / HTTP/1.1\r\n\r\n"))
+		expectFault(t, readPDU(t, c), dcerpc.FaultProtoError, 0)
 		if _, _, err := c.ReadMsg(ctx(t), make([]byte, 100)); err == nil {
 			t.Error("association still open")
 		}

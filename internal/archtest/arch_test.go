@@ -31,6 +31,8 @@ var rules = []struct {
 	{"security", []string{"ntstatus"}, []string{"net", "os"}},
 	{"pipe", []string{"internal/ntname"}, nil}, // no SMB: knows nothing of smb2
 	{"backend", []string{"pipe"}, nil},
+	{"dcerpc", []string{"auth/ntlm", "auth/spnego", "ndr"}, []string{"os"}}, // no SMB, no pipe: any MessageConn
+	{"rpc/echo", []string{"dcerpc", "ndr", "ntstatus"}, []string{"net", "os"}},
 	{"policy", []string{"internal/ntname", "ntstatus", "security"}, []string{"net/http"}},
 	{"client", []string{"auth/ntlm", "auth/spnego", "internal/smbcrypto", "ntstatus", "smb2"}, nil},
 	{"server", []string{"auth/ntlm", "auth/spnego", "backend", "internal/ntname", "internal/smbcrypto", "ntstatus", "pipe", "policy", "security", "smb2"}, nil},

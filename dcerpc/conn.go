@@ -187,6 +187,14 @@ func (c *conn) signer() *srvAuth {
 	return nil
 }
 
+// authStep runs a leg of the authentication under mu: workers read the
+// context's state (signer, identity) concurrently.
+func (c *conn) authStep(a *srvAuth, token []byte) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return a.step(c.srv, token)
+}
+
 func (c *conn) setAuth(a *srvAuth) {
 	c.mu.Lock()
 	c.auth = a
@@ -228,7 +236,7 @@ func (c *conn) bind(p *Packet) error {
 			}
 			return c.nak(p, reason, err.Error())
 		}
-		if token, err = a.step(c.srv, p.Auth.Value); err != nil {
+		if token, err = c.authStep(a, p.Auth.Value); err != nil {
 			return c.nak(p, NakNotSpecified, "auth: "+err.Error())
 		}
 		c.setAuth(a)
@@ -272,7 +280,7 @@ func (c *conn) alter(p *Packet) error {
 		case p.Auth.Level != a.level || p.Auth.ContextID != a.ctxID:
 			return c.fatal(&p.Header, 0, FaultAccessDenied, "auth level or context changed")
 		}
-		if token, err = a.step(c.srv, p.Auth.Value); err != nil {
+		if token, err = c.authStep(a, p.Auth.Value); err != nil {
 			c.auditAuth(a, err)
 			return c.fatal(&p.Header, 0, FaultAccessDenied, "auth: "+err.Error())
 		}
@@ -304,14 +312,16 @@ func (c *conn) auth3(p *Packet) error {
 	switch {
 	case p.AuthLength == 0:
 		err = errAuthToken
-		a.failed = true
 	case p.Auth.Type != a.typ || p.Auth.Level != a.level || p.Auth.ContextID != a.ctxID:
 		err = errors.New("dcerpc: auth3 changes the security context")
-		a.failed = true
 	default:
-		_, err = a.step(c.srv, p.Auth.Value)
+		_, err = c.authStep(a, p.Auth.Value)
 	}
-	c.setAuth(a)
+	if err != nil {
+		c.mu.Lock()
+		a.failed = true
+		c.mu.Unlock()
+	}
 	c.auditAuth(a, err)
 	return nil
 }

@@ -117,6 +117,7 @@ type call struct {
 	asyncID   uint64 // from an interim response
 	born      uint64 // Conn.tick when sent
 	timed     bool   // subject to expiration: no interim response yet
+	keepalive bool   // the ECHO of expire.go: timed even after an interim response
 	abandoned bool   // nobody waits; the reader checks the reply and drops it
 	done      chan struct{}
 	// set by the reader before done is signalled:
@@ -486,7 +487,7 @@ func (c *Conn) deliver(msg []byte, bp *[]byte) error {
 	}
 	if interim {
 		cl.asyncID = h.AsyncID
-		cl.timed = false
+		cl.timed = cl.keepalive
 		c.mu.Unlock()
 		putBuf(bp)
 		return nil
@@ -631,7 +632,7 @@ func (c *Conn) send(ctx context.Context, r *request) (*call, error) {
 		r.hdr.CreditCharge = charge
 		r.hdr.MessageID = cl.mid
 	}
-	cl.asyncID, cl.abandoned, cl.timed = 0, false, true
+	cl.asyncID, cl.abandoned, cl.timed, cl.keepalive = 0, false, true, r.keepalive
 	cl.born = c.tick
 	if r.keepalive {
 		cl.born -= expiryTicks / 2 // expires after half the limit

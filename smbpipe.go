@@ -81,12 +81,13 @@ type Server struct {
 	// slog.Default().
 	Logger *slog.Logger
 
+	// once builds srv on first use (init), or marks a Server shut down
+	// before any use as closed, with nothing built.
 	once sync.Once
-	srv  *server.Server
+	srv  *server.Server // the policy's one owner (Server.Policy)
 	err  error
 
 	mu        sync.Mutex
-	snap      *policy.Snapshot
 	closed    bool
 	listeners map[*Listener]struct{}
 }
@@ -131,7 +132,6 @@ func (s *Server) init() error {
 			s.err = err
 			return
 		}
-		s.snap = snap
 		s.srv, s.err = server.New(server.Options{Snapshot: snap, Logger: s.Logger})
 	})
 	return s.err
@@ -176,9 +176,6 @@ func (s *Server) SetConfig(cfg *policy.Config) error {
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	s.snap = snap
-	s.mu.Unlock()
 	return s.srv.SetPolicy(snap)
 }
 
@@ -188,7 +185,7 @@ func (s *Server) SetConfig(cfg *policy.Config) error {
 // then see io.EOF once they have read what their client wrote.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closeListeners()
-	if s.init() != nil {
+	if !s.started() {
 		return nil
 	}
 	return s.srv.Shutdown(ctx)
@@ -198,10 +195,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // at once.
 func (s *Server) Close() error {
 	s.closeListeners()
-	if s.init() != nil {
+	if !s.started() {
 		return nil
 	}
 	return s.srv.Close()
+}
+
+// started reports whether the server was built; a Server that was never
+// used is marked closed instead, without compiling its Config or starting
+// its backends (later calls get ErrServerClosed).
+func (s *Server) started() bool {
+	s.once.Do(func() { s.err = ErrServerClosed })
+	return s.srv != nil
 }
 
 func (s *Server) closeListeners() {
@@ -283,26 +288,22 @@ func (s *Server) Listen(name string, cfg *PipeConfig) (net.Listener, error) {
 		return nil, err
 	}
 	s.mu.Lock()
-	snap, closed := s.snap, s.closed
+	closed := s.closed
 	s.mu.Unlock()
 	if closed {
 		return nil, ErrServerClosed
-	}
-	if _, err := snap.Descriptor(pc.SecurityDescriptor); err != nil {
-		return nil, fmt.Errorf("smbpipe: pipe %q: security descriptor: %w", name, err)
 	}
 	mode := pipe.ByteMode
 	if pc.MessageMode {
 		mode = pipe.MessageMode
 	}
-	pl, err := s.srv.Namespace().Create(name, pipe.Config{
+	pl, err := s.srv.Listen(name, pipe.Config{
 		Mode:         mode,
 		Direction:    dir,
 		MaxInstances: pc.MaxInstances,
 		InQuota:      pc.InputBufferSize,
 		OutQuota:     pc.OutputBufferSize,
-		Meta:         &server.PipeMeta{SDDL: pc.SecurityDescriptor},
-	})
+	}, pc.SecurityDescriptor)
 	if err != nil {
 		return nil, fmt.Errorf("smbpipe: %w", err)
 	}

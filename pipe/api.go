@@ -50,9 +50,6 @@ type Config struct {
 	MaxInstances int // 0 = unlimited
 	InQuota      int // bytes buffered client->server before writers block; 0 = 64 KiB
 	OutQuota     int // bytes buffered server->client; 0 = 64 KiB
-	// Meta is opaque to this package (the server keeps the security
-	// descriptor and backend description here).
-	Meta any
 }
 
 // PeekInfo is what FSCTL_PIPE_PEEK reports.

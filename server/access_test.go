@@ -109,8 +109,12 @@ func TestQuerySecurity(t *testing.T) {
 		sacl  = 0x8
 	)
 	ns := new(pipe.Namespace)
-	l, err := ns.Create("gopipe", pipe.Config{Mode: pipe.MessageMode, Direction: pipe.Duplex,
-		Meta: &server.PipeMeta{SDDL: "O:BAG:BAD:P(A;;0x12019B;;;AU)"}})
+	snap := snapshot(t, true, false, "enabled", "")
+	srv, err := server.New(server.Options{Snapshot: snap, Namespace: ns, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := srv.Listen("gopipe", pipe.Config{Mode: pipe.MessageMode, Direction: pipe.Duplex}, "O:BAG:BAD:P(A;;0x12019B;;;AU)")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,11 +124,6 @@ func TestQuerySecurity(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nodacl.Close()
-	snap := snapshot(t, true, false, "enabled", "")
-	srv, err := server.New(server.Options{Snapshot: snap, Namespace: ns, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
 	addr := serve(t, srv)
 	c, err := dial(t, addr, alice)
 	if err != nil {

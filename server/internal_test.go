@@ -62,12 +62,11 @@ func newTestServer(t testing.TB) (*Server, *pipe.Listener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ns := new(pipe.Namespace)
-	l, err := ns.Create("hot", pipe.Config{Mode: pipe.MessageMode, Direction: pipe.Duplex, Meta: &PipeMeta{SDDL: "D:NO_ACCESS_CONTROL"}})
+	srv, err := New(Options{Snapshot: snap, Logger: discardLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Options{Snapshot: snap, Namespace: ns, Logger: discardLogger()})
+	l, err := srv.Listen("hot", pipe.Config{Mode: pipe.MessageMode, Direction: pipe.Duplex}, "D:NO_ACCESS_CONTROL")
 	if err != nil {
 		t.Fatal(err)
 	}

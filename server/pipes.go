@@ -11,17 +11,6 @@ import (
 	"github.com/smbpipe/smbpipe/policy"
 )
 
-// PipeMeta is what the server reads from pipe.Config.Meta of a pipe in its
-// namespace. Pipes created by Go code may set it to give the pipe a security
-// descriptor; a pipe without it gets Windows' default named-pipe DACL.
-type PipeMeta struct {
-	// SDDL is the pipe's security descriptor; "" is the default DACL.
-	SDDL string
-	// Config marks a pipe of the policy's [[pipe]] table; its SDDL is then
-	// read from the snapshot in force at each open.
-	Config bool
-}
-
 // configPipe is one running [[pipe]] of the policy.
 type configPipe struct {
 	spec   policy.Pipe
@@ -35,7 +24,6 @@ func pipeConfig(p policy.Pipe) pipe.Config {
 		Mode:         pipe.MessageMode, // "message"; anything else is byte
 		Direction:    pipe.Duplex,
 		MaxInstances: p.MaxInstances,
-		Meta:         &PipeMeta{SDDL: p.SDDL, Config: true},
 	}
 	if !strings.EqualFold(p.Mode, "message") {
 		cfg.Mode = pipe.ByteMode
@@ -95,6 +83,7 @@ func (s *Server) startPipe(p policy.Pipe) (*configPipe, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: pipe %q: %w", p.Name, err)
 	}
+	s.reg.add(s.ns, regPipe{p: l.Pipe(), config: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	cp := &configPipe{spec: p, l: l, cancel: cancel}
 	s.backendWG.Add(1)
@@ -132,25 +121,6 @@ func (s *Server) pipeInfo(snap *policy.Snapshot, name string) *policy.PipeInfo {
 		Direction:    uint8(cfg.Direction),
 		FreeInstance: cfg.MaxInstances <= 0 || p.Instances() < cfg.MaxInstances,
 	}
-	info.SDDL = s.pipeSDDL(snap, p)
+	info.SDDL = s.reg.sddl(snap, p)
 	return info
-}
-
-// pipeSDDL is the SDDL of p under snap: a config pipe's sddl from the
-// snapshot's [[pipe]] table, a Go pipe's PipeMeta.SDDL, or "" (Windows'
-// default named-pipe DACL) for a pipe without PipeMeta.
-func (s *Server) pipeSDDL(snap *policy.Snapshot, p *pipe.Pipe) string {
-	m, ok := p.Config().Meta.(*PipeMeta)
-	if !ok {
-		return ""
-	}
-	if m.Config {
-		// The snapshot's [[pipe]] of the same name as the namespace compares
-		// names: strings.EqualFold would match Kiosk with a KELVIN SIGN to
-		// another pipe's "kiosk" and lend it that pipe's descriptor.
-		if info := snap.PipeInfo(p.Name()); info != nil {
-			return info.SDDL
-		}
-	}
-	return m.SDDL
 }

@@ -45,7 +45,7 @@ func (c *conn) querySecurity(r *request, buf []byte, req *smb2.QueryInfoRequest)
 		return buf, ntstatus.AccessDenied, nil
 	}
 	snap := c.srv.snapshot()
-	sd, err := snap.Descriptor(c.srv.pipeSDDL(snap, r.open.end.Pipe()))
+	sd, err := snap.Descriptor(c.srv.reg.sddl(snap, r.open.end.Pipe()))
 	if err != nil {
 		// A Go pipe whose SDDL does not parse: its opens are all denied, so
 		// this handle cannot exist; answer as for a damaged object.

@@ -32,6 +32,7 @@ type Server struct {
 	lastRefusalLog atomic.Int64 // unix nanoseconds; see refuseConn
 	asyncBytes     atomic.Int64 // held by every connection's async operations (max_async_bytes)
 	procs          procTable    // backend processes (max_processes)
+	reg            registry     // the security of the pipes served
 
 	mu        sync.Mutex
 	closed    bool

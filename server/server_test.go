@@ -200,17 +200,16 @@ func TestTreeConnect(t *testing.T) {
 // form (a leading backslash is not stripped).
 func TestGoPipe(t *testing.T) {
 	ns := new(pipe.Namespace)
-	l, err := ns.Create("svc", pipe.Config{Mode: pipe.MessageMode, Direction: pipe.Duplex,
-		Meta: &server.PipeMeta{SDDL: "D:(A;;0x12019B;;;AU)"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
 	srv, err := server.New(server.Options{Snapshot: snapshot(t, true, false, "enabled", ""), Namespace: ns,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
+	l, err := srv.Listen("svc", pipe.Config{Mode: pipe.MessageMode, Direction: pipe.Duplex}, "D:(A;;0x12019B;;;AU)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
 	addr := serve(t, srv)
 	if srv.Namespace() != ns {
 		t.Fatal("Namespace is not the one given")

@@ -7,7 +7,6 @@ import (
 
 	"github.com/smbpipe/smbpipe/client"
 	"github.com/smbpipe/smbpipe/pipe"
-	"github.com/smbpipe/smbpipe/server"
 )
 
 // TestCallerIdentity: the pipe's server end sees the identity Windows
@@ -18,8 +17,7 @@ import (
 // on the client's user name (Administrator) and any domain.
 func TestCallerIdentity(t *testing.T) {
 	ts := start(t, "guest = true\ndomain = \"CORP\"")
-	l, err := ts.srv.Namespace().Create("who", pipe.Config{Mode: pipe.MessageMode, Direction: pipe.Duplex,
-		Meta: &server.PipeMeta{SDDL: "D:(A;;FA;;;WD)(A;;FA;;;AN)"}})
+	l, err := ts.srv.Listen("who", pipe.Config{Mode: pipe.MessageMode, Direction: pipe.Duplex}, "D:(A;;FA;;;WD)(A;;FA;;;AN)")
 	if err != nil {
 		t.Fatal(err)
 	}

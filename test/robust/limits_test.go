@@ -15,7 +15,6 @@ import (
 	"github.com/smbpipe/smbpipe/client"
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/pipe"
-	"github.com/smbpipe/smbpipe/server"
 	"github.com/smbpipe/smbpipe/smb2"
 )
 
@@ -476,8 +475,7 @@ sddl = "D:(A;;0x12019B;;;AU)"
 // stays queued, and a message over the quota waits.
 func sink(t *testing.T, ts *testServer) *pipe.Listener {
 	t.Helper()
-	l, err := ts.srv.Namespace().Create("sink", pipe.Config{Mode: pipe.MessageMode, Direction: pipe.Duplex,
-		Meta: &server.PipeMeta{SDDL: "D:(A;;FA;;;WD)"}})
+	l, err := ts.srv.Listen("sink", pipe.Config{Mode: pipe.MessageMode, Direction: pipe.Duplex}, "D:(A;;FA;;;WD)")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -859,3 +859,24 @@ func TestFlushWaitsForReader(t *testing.T) {
 		t.Fatal("flush still pending after the server read the message")
 	}
 }
+
+// TestCloseNeverStarted: Close (or Shutdown) of a Server never used
+// builds nothing (its Config is not even compiled) and leaves it closed.
+func TestCloseNeverStarted(t *testing.T) {
+	bad := &policy.Config{Signing: "sometimes"} // would not compile
+	for _, stop := range []func(*smbpipe.Server) error{
+		(*smbpipe.Server).Close,
+		func(s *smbpipe.Server) error { return s.Shutdown(t.Context()) },
+	} {
+		s := &smbpipe.Server{Config: bad}
+		if err := stop(s); err != nil {
+			t.Fatalf("stop of a server never used: %v", err)
+		}
+		if err := s.ListenAndServe(); !errors.Is(err, smbpipe.ErrServerClosed) {
+			t.Fatalf("ListenAndServe after Close: %v, want ErrServerClosed (the Config was not compiled)", err)
+		}
+		if _, err := s.Listen("x", nil); !errors.Is(err, smbpipe.ErrServerClosed) {
+			t.Fatalf("Listen after Close: %v, want ErrServerClosed", err)
+		}
+	}
+}

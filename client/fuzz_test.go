@@ -363,6 +363,9 @@ func FuzzResponseDecoders(f *testing.F) {
 				}
 			}
 		}
+		if o, err := queryInfoOutput(msg, int(asked)); err == nil && len(o) > int(asked) {
+			t.Fatalf("QUERY_INFO: %d bytes for %d asked", len(o), asked)
+		}
 		var neg smb2.NegotiateResponse
 		if neg.Decode(msg) == nil {
 			within("security buffer", neg.SecurityBuffer)

@@ -284,11 +284,11 @@ func (p *Pipe) QueryInfo(ctx context.Context, infoType, class uint8, outputLengt
 		return nil, err
 	}
 	defer p.c.release(cl)
-	var resp smb2.QueryInfoResponse
-	if err := resp.Decode(cl.msg); err != nil {
-		return nil, protocolErrorf("query info response: %v", err)
+	out, err := queryInfoOutput(cl.msg, outputLength)
+	if err != nil {
+		return nil, p.c.failProtocol(err)
 	}
-	return append([]byte(nil), resp.Output...), nil
+	return out, nil
 }
 
 // QueryInfoSecurity sends QUERY_INFO SMB2_0_INFO_SECURITY with
@@ -303,9 +303,22 @@ func (p *Pipe) QueryInfoSecurity(ctx context.Context, info uint32, outputLength 
 		return nil, err
 	}
 	defer p.c.release(cl)
+	out, err := queryInfoOutput(cl.msg, outputLength)
+	if err != nil {
+		return nil, p.c.failProtocol(err)
+	}
+	return out, nil
+}
+
+// queryInfoOutput returns a copy of the output of a QUERY_INFO response
+// msg to a request for at most outputLength bytes.
+func queryInfoOutput(msg []byte, outputLength int) ([]byte, error) {
 	var resp smb2.QueryInfoResponse
-	if err := resp.Decode(cl.msg); err != nil {
+	if err := resp.Decode(msg); err != nil {
 		return nil, protocolErrorf("query info response: %v", err)
+	}
+	if len(resp.Output) > outputLength {
+		return nil, protocolErrorf("query info returned %d bytes for %d asked", len(resp.Output), outputLength)
 	}
 	return append([]byte(nil), resp.Output...), nil
 }

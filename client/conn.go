@@ -18,8 +18,9 @@
 // (ErrRequestTimeout).
 //
 // A Pipe is an open pipe handle. It is a net.Conn (Read, Write, Close,
-// deadlines) and also exposes the message view (ReadMsg reports a partial
-// read), FSCTL_PIPE_TRANSCEIVE, PEEK, QUERY_INFO and SET_INFO. Cancelling
+// deadlines) and also exposes the message view (ReadMsg returns a whole
+// message, or part of it when the buffer is too short and says so),
+// FSCTL_PIPE_TRANSCEIVE, PEEK, QUERY_INFO and SET_INFO. Cancelling
 // the context of a request sends SMB2 CANCEL and waits for the server's
 // final response.
 //
@@ -410,6 +411,10 @@ func readErr(err error) error {
 func (c *Conn) dispatchFrame(bp *[]byte) error {
 	frame := *bp
 	if len(frame) >= 4 && frame[0] == 0xFD && string(frame[1:4]) == "SMB" {
+		// When encryption exists, the TRANSFORM_HEADER is decrypted here
+		// with the key of the session it names, and deliver is told the
+		// message arrived sealed, so that expect.check can refuse a plain
+		// reply to a request of a session that encrypts.
 		putBuf(bp)
 		return protocolErrorf("encrypted message received; encryption is not supported")
 	}

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -213,7 +212,7 @@ func (c *conn) dispatch(buf []byte, r *request) ([]byte, ntstatus.Status, error)
 		}
 	}
 	if spec.fileIDAt > 0 {
-		fid, ok := fileIDAt(r.msg, spec.fileIDAt)
+		fid, ok := smb2.FileIDAt(r.msg, spec.fileIDAt)
 		if !ok {
 			return buf, ntstatus.InvalidParameter, nil
 		}
@@ -255,18 +254,6 @@ func (c *conn) verifyRequest(r *request, s *session) ntstatus.Status {
 	}
 	r.signed = true
 	return ntstatus.Success
-}
-
-// fileIDAt reads the FileId at body offset off of msg.
-func fileIDAt(msg []byte, off int) (smb2.FileID, bool) {
-	p := smb2.HeaderSize + off
-	if len(msg) < p+16 {
-		return smb2.FileID{}, false
-	}
-	return smb2.FileID{
-		Persistent: binary.LittleEndian.Uint64(msg[p:]),
-		Volatile:   binary.LittleEndian.Uint64(msg[p+8:]),
-	}, true
 }
 
 // resolveOpen finds the open fid names on the request's tree (the wildcard

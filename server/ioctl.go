@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"slices"
 	"strings"
@@ -103,27 +102,25 @@ func (c *conn) peek(r *request, buf []byte, req *smb2.IoctlRequest) ([]byte, nts
 	if o.granted&fileReadData == 0 {
 		return buf, ntstatus.AccessDenied, nil
 	}
-	if req.MaxOutputResponse < 16 {
+	if req.MaxOutputResponse < smb2.PipePeekHeaderSize {
 		return buf, ntstatus.InvalidParameter, nil
 	}
 	out := c.scratchBuf(int(req.MaxOutputResponse))
-	info, n := o.end.Peek(out[16:])
+	info, n := o.end.Peek(out[smb2.PipePeekHeaderSize:])
 	switch {
 	case info.State == 4 && info.Available == 0:
 		return buf, ntstatus.PipeBroken, nil
 	case info.State != 3 && info.State != 4:
 		return buf, ntstatus.InvalidPipeState, nil
 	}
-	le := binary.LittleEndian
-	le.PutUint32(out[0:], info.State)
-	le.PutUint32(out[4:], uint32(info.Available))
-	le.PutUint32(out[8:], uint32(info.Messages))
-	le.PutUint32(out[12:], uint32(info.FirstMessageLen))
+	hdr := smb2.PipePeekBuffer{NamedPipeState: info.State, ReadDataAvailable: uint32(info.Available),
+		NumberOfMessages: uint32(info.Messages), MessageLength: uint32(info.FirstMessageLen)}
+	hdr.AppendHeader(out[:0])
 	st := ntstatus.Success
 	if info.Available > 0 && (n == 0 || o.end.Pipe().Config().Mode == pipe.MessageMode && n < info.FirstMessageLen) {
 		st = ntstatus.BufferOverflow
 	}
-	return (&smb2.IoctlResponse{CtlCode: req.CtlCode, FileID: req.FileID, Output: out[:16+n]}).Append(buf), st, nil
+	return (&smb2.IoctlResponse{CtlCode: req.CtlCode, FileID: req.FileID, Output: out[:smb2.PipePeekHeaderSize+n]}).Append(buf), st, nil
 }
 
 // Bounds of FSCTL_PIPE_WAIT.
@@ -174,17 +171,12 @@ func (c *conn) wait(r *request, buf []byte, req *smb2.IoctlRequest) ([]byte, nts
 	if req.FileID != smb2.WildcardFileID {
 		return buf, ntstatus.InvalidParameter, nil
 	}
-	in := req.Input
-	if len(in) < 14 {
+	var in smb2.PipeWaitRequest
+	if err := in.Decode(req.Input); err != nil {
 		return buf, ntstatus.InvalidParameter, nil
 	}
-	le := binary.LittleEndian
-	nameLen := le.Uint32(in[8:])
-	if uint64(nameLen) > uint64(len(in)-14) {
-		return buf, ntstatus.InvalidParameter, nil
-	}
-	name, err := smb2.UTF16ToString(in[14 : 14+nameLen])
-	if err != nil || name == "" {
+	name := in.Name
+	if name == "" {
 		return buf, ntstatus.ObjectNameNotFound, nil
 	}
 	// Names are sent without \pipe\; tolerate a client that keeps it.
@@ -200,7 +192,7 @@ func (c *conn) wait(r *request, buf []byte, req *smb2.IoctlRequest) ([]byte, nts
 		c.auditDecision("pipe wait", r, &preq, &d, d.Status)
 		return buf, d.Status, nil
 	}
-	timeout := pipeWaitTimeout(int64(le.Uint64(in[0:])), in[12] != 0, time.Now())
+	timeout := pipeWaitTimeout(in.Timeout, in.TimeoutSpecified, time.Now())
 	switch err := c.srv.ns.Wait(c.done, name); {
 	case err == nil:
 		return (&smb2.IoctlResponse{CtlCode: req.CtlCode, FileID: smb2.WildcardFileID}).Append(buf), ntstatus.Success, nil
@@ -219,27 +211,16 @@ func (c *conn) validateNegotiate(r *request, buf []byte, req *smb2.IoctlRequest)
 	if req.FileID != smb2.WildcardFileID {
 		return buf, ntstatus.InvalidParameter, nil
 	}
-	in := req.Input
-	if len(in) < 24 || req.MaxOutputResponse < 24 {
+	var in smb2.ValidateNegotiateInfoRequest
+	if req.MaxOutputResponse < smb2.ValidateNegotiateInfoResponseSize || in.Decode(req.Input) != nil {
 		return buf, ntstatus.InvalidParameter, nil
 	}
-	le := binary.LittleEndian
-	count := int(le.Uint16(in[22:]))
-	if len(in) < 24+2*count {
-		return buf, ntstatus.InvalidParameter, nil
-	}
-	dialects := make([]smb2.Dialect, count)
-	for i := range dialects {
-		dialects[i] = smb2.Dialect(le.Uint16(in[24+2*i:]))
-	}
-	if le.Uint32(in[0:]) != c.clientCaps || [16]byte(in[4:20]) != c.clientGUID ||
-		le.Uint16(in[20:]) != c.clientSecMode || !slices.Equal(dialects, c.clientDialects) {
+	if in.Capabilities != c.clientCaps || in.GUID != c.clientGUID ||
+		in.SecurityMode != c.clientSecMode || !slices.Equal(in.Dialects, c.clientDialects) {
 		return buf, 0, errors.New("server: VALIDATE_NEGOTIATE_INFO mismatch")
 	}
-	var out [24]byte
-	le.PutUint32(out[0:], c.serverCaps)
-	copy(out[4:20], c.srv.guid[:])
-	le.PutUint16(out[20:], c.serverSecMode)
-	le.PutUint16(out[22:], uint16(c.dialect))
+	var out [smb2.ValidateNegotiateInfoResponseSize]byte
+	(&smb2.ValidateNegotiateInfoResponse{Capabilities: c.serverCaps, GUID: c.srv.guid, SecurityMode: c.serverSecMode,
+		Dialect: c.dialect}).Append(out[:0])
 	return (&smb2.IoctlResponse{CtlCode: req.CtlCode, FileID: smb2.WildcardFileID, Output: out[:]}).Append(buf), ntstatus.Success, nil
 }

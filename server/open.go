@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"runtime"
 	"slices"
@@ -123,9 +122,8 @@ func (c *conn) create(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
 		FileID:         o.id,
 	}
 	if mxac {
-		var data [8]byte // QueryStatus 0, MaximalAccess
-		binary.LittleEndian.PutUint32(data[4:], d.Granted)
-		resp.CreateContexts = smb2.AppendCreateContexts(nil, smb2.CreateContext{Name: []byte("MxAc"), Data: data[:]})
+		data := (&smb2.MaximalAccessResponse{MaximalAccess: d.Granted}).Append(nil)
+		resp.CreateContexts = smb2.AppendCreateContexts(nil, smb2.CreateContext{Name: []byte("MxAc"), Data: data})
 	}
 	return resp.Append(buf), ntstatus.Success, nil
 }
@@ -340,44 +338,39 @@ func (c *conn) queryInfo(r *request, buf []byte) ([]byte, ntstatus.Status, error
 		return buf, ntstatus.NotSupported, nil
 	}
 	o := r.open
-	var out [40]byte
-	var n int
-	le := binary.LittleEndian
+	var out [smb2.FilePipeLocalInfoSize]byte
+	var info []byte
 	switch req.FileInfoClass {
 	case smb2.FileStandardInformation:
-		le.PutUint64(out[0:], 4096) // AllocationSize
-		le.PutUint64(out[8:], 0)    // EndOfFile
-		le.PutUint32(out[16:], 1)   // NumberOfLinks
-		out[20] = 1                 // DeletePending: a pipe goes away on close
-		n = 24
+		// DeletePending: a pipe goes away on close.
+		info = (&smb2.FileStandardInfo{AllocationSize: 4096, NumberOfLinks: 1, DeletePending: true}).Append(out[:0])
 	case smb2.FilePipeInformation:
-		le.PutUint32(out[0:], uint32(o.end.ReadMode()))
-		le.PutUint32(out[4:], uint32(o.end.CompletionMode()))
-		n = 8
+		info = (&smb2.FilePipeInfo{ReadMode: uint32(o.end.ReadMode()), CompletionMode: uint32(o.end.CompletionMode())}).Append(out[:0])
 	case smb2.FilePipeLocalInformation:
 		li := o.end.LocalInfo()
 		maxInst := uint32(0xFFFFFFFF)
 		if li.MaxInstances > 0 {
 			maxInst = uint32(li.MaxInstances)
 		}
-		le.PutUint32(out[0:], uint32(li.Type))
-		le.PutUint32(out[4:], uint32(li.Configuration))
-		le.PutUint32(out[8:], maxInst)
-		le.PutUint32(out[12:], uint32(li.CurrentInstances))
-		le.PutUint32(out[16:], quota(li.InboundQuota))
-		le.PutUint32(out[20:], uint32(li.ReadDataAvailable))
-		le.PutUint32(out[24:], quota(li.OutboundQuota))
-		le.PutUint32(out[28:], uint32(li.WriteQuotaAvailable))
-		le.PutUint32(out[32:], li.State)
-		le.PutUint32(out[36:], 0) // NamedPipeEnd: the client end
-		n = 40
+		info = (&smb2.FilePipeLocalInfo{
+			NamedPipeType:          uint32(li.Type),
+			NamedPipeConfiguration: uint32(li.Configuration),
+			MaximumInstances:       maxInst,
+			CurrentInstances:       uint32(li.CurrentInstances),
+			InboundQuota:           quota(li.InboundQuota),
+			ReadDataAvailable:      uint32(li.ReadDataAvailable),
+			OutboundQuota:          quota(li.OutboundQuota),
+			WriteQuotaAvailable:    uint32(li.WriteQuotaAvailable),
+			NamedPipeState:         li.State,
+			NamedPipeEnd:           0, // the client end
+		}).Append(out[:0])
 	default:
 		return buf, ntstatus.InvalidInfoClass, nil
 	}
-	if req.OutputBufferLength < uint32(n) {
+	if req.OutputBufferLength < uint32(len(info)) {
 		return buf, ntstatus.InfoLengthMismatch, nil
 	}
-	return (&smb2.QueryInfoResponse{Output: out[:n]}).Append(buf), ntstatus.Success, nil
+	return (&smb2.QueryInfoResponse{Output: info}).Append(buf), ntstatus.Success, nil
 }
 
 func quota(q int) uint32 {
@@ -396,11 +389,11 @@ func (c *conn) setInfo(r *request, buf []byte) ([]byte, ntstatus.Status, error) 
 	if req.InfoType != smb2.InfoFile || req.FileInfoClass != smb2.FilePipeInformation {
 		return buf, ntstatus.NotSupported, nil
 	}
-	if len(req.Buffer) < 8 {
+	var pi smb2.FilePipeInfo
+	if pi.Decode(req.Buffer) != nil {
 		return buf, ntstatus.InfoLengthMismatch, nil
 	}
-	readMode := binary.LittleEndian.Uint32(req.Buffer)
-	completion := binary.LittleEndian.Uint32(req.Buffer[4:])
+	readMode, completion := pi.ReadMode, pi.CompletionMode
 	if readMode > uint32(pipe.MessageMode) || completion > uint32(pipe.CompleteOperation) {
 		return buf, ntstatus.InvalidParameter, nil
 	}

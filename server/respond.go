@@ -1,8 +1,6 @@
 package server
 
 import (
-	"encoding/binary"
-
 	"github.com/smbpipe/smbpipe/internal/smbcrypto"
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/smb2"
@@ -102,7 +100,7 @@ func (c *conn) beginElem(buf []byte) ([]byte, int) {
 		for (len(buf)-prev)%8 != 0 {
 			buf = append(buf, 0)
 		}
-		binary.LittleEndian.PutUint32(buf[prev+20:], uint32(len(buf)-prev))
+		smb2.PutNextCommand(buf[prev:], uint32(len(buf)-prev))
 	}
 	start := len(buf)
 	buf = append(buf, make([]byte, smb2.HeaderSize)...)

@@ -1,8 +1,6 @@
 package server
 
 import (
-	"encoding/binary"
-
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/security"
 	"github.com/smbpipe/smbpipe/smb2"
@@ -79,14 +77,6 @@ func (c *conn) querySecurity(r *request, buf []byte, req *smb2.QueryInfoRequest)
 // context (ErrorDataLength 4, ErrorId SMB2_ERROR_ID_DEFAULT) on 3.1.1
 // (MS-SMB2 2.2.2, 2.2.2.1).
 func (r *request) setErrorData(dialect smb2.Dialect, v uint32) {
-	le := binary.LittleEndian
-	if dialect == smb2.Dialect311 {
-		le.PutUint32(r.errData[0:], 4) // ErrorDataLength
-		le.PutUint32(r.errData[4:], 0) // ErrorId
-		le.PutUint32(r.errData[8:], v)
-		r.errLen, r.errContexts = 12, 1
-		return
-	}
-	le.PutUint32(r.errData[0:], v)
-	r.errLen, r.errContexts = 4, 0
+	d, n := smb2.AppendSizeErrorData(r.errData[:0], dialect, v)
+	r.errLen, r.errContexts = uint8(len(d)), n
 }

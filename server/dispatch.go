@@ -25,7 +25,7 @@ func (c *conn) handleFrame(payload []byte) error {
 	if smb2.IsSMB1(payload) {
 		return c.handleSMB1(payload)
 	}
-	if len(payload) >= 4 && payload[0] == 0xFD && string(payload[1:4]) == "SMB" {
+	if smb2.IsTransform(payload) {
 		return errors.New("server: encrypted message (encryption is not offered)")
 	}
 	bp := c.srv.bufs.get()

@@ -19,9 +19,6 @@ const (
 	fileAppendData = 0x00000004
 )
 
-// defaultQuota is the pipe package's quota when a Config leaves it 0.
-const defaultQuota = 64 << 10
-
 // open is one CREATE of a pipe: the client end of an instance.
 type open struct {
 	id      smb2.FileID
@@ -205,7 +202,7 @@ func (c *conn) checkCharge(r *request, size uint32) ntstatus.Status {
 	if c.dialect == smb2.Dialect202 || size <= 65536 {
 		return ntstatus.Success
 	}
-	if need := (size-1)/65536 + 1; uint32(r.hdr.CreditCharge) < need {
+	if r.hdr.CreditCharge < smb2.CreditCharge(int(size)) {
 		return ntstatus.InvalidParameter
 	}
 	return ntstatus.Success
@@ -375,7 +372,7 @@ func (c *conn) queryInfo(r *request, buf []byte) ([]byte, ntstatus.Status, error
 
 func quota(q int) uint32 {
 	if q <= 0 {
-		return defaultQuota
+		return pipe.DefaultQuota
 	}
 	return uint32(q)
 }

@@ -305,3 +305,14 @@ func boolByte(v bool) byte {
 	}
 	return 0
 }
+
+// CreditCharge is the CreditCharge of a request that moves size bytes (the
+// larger of its payload and its expected response) on a dialect with
+// multi-credit requests (2.1 and later): one credit per 64 KiB started, at
+// least one (MS-SMB2 3.1.5.2).
+func CreditCharge(size int) uint16 {
+	if size <= 65536 {
+		return 1
+	}
+	return uint16(min((size-1)/65536+1, 0xFFFF))
+}

@@ -120,3 +120,14 @@ func FuzzPayloads(f *testing.F) {
 		}
 	})
 }
+
+func TestCreditCharge(t *testing.T) {
+	for _, tc := range []struct {
+		size int
+		want uint16
+	}{{0, 1}, {1, 1}, {65536, 1}, {65537, 2}, {131072, 2}, {8 << 20, 128}, {1 << 40, 0xFFFF}} {
+		if got := CreditCharge(tc.size); got != tc.want {
+			t.Errorf("CreditCharge(%d) = %d, want %d", tc.size, got, tc.want)
+		}
+	}
+}

@@ -12,11 +12,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"unicode/utf16"
 
 	"golang.org/x/crypto/md4"
 
 	"github.com/smbpipe/smbpipe/internal/ntname"
+	"github.com/smbpipe/smbpipe/internal/utf16le"
 	"github.com/smbpipe/smbpipe/security"
 )
 
@@ -256,6 +256,9 @@ func compile(in *Config) (*Snapshot, []*ConfigError) {
 		default:
 			bad(key+".mode", "%q: want \"message\" or \"byte\"", p.Mode)
 		}
+		if cp.backend.RPC() && cp.cfg.Mode == "byte" {
+			bad(key+".mode", "backend %q serves DCE/RPC: the pipe must be \"message\" mode", p.Backend)
+		}
 		if p.MaxInstances < 0 {
 			bad(key+".max_instances", "%d: want 0 (unlimited) or more", p.MaxInstances)
 		}
@@ -370,13 +373,8 @@ func deriveRID(name string) uint32 {
 }
 
 func ntHash(password string) [16]byte {
-	u := utf16.Encode([]rune(password))
-	b := make([]byte, 2*len(u))
-	for i, c := range u {
-		binary.LittleEndian.PutUint16(b[2*i:], c)
-	}
 	h := md4.New()
-	h.Write(b)
+	h.Write(utf16le.Append(nil, password))
 	var out [16]byte
 	copy(out[:], h.Sum(nil))
 	return out

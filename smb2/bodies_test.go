@@ -349,7 +349,6 @@ func TestDecodeAllocs(t *testing.T) {
 	ioctl := message(h, &IoctlRequest{CtlCode: FsctlPipeTransceive, FileID: fid, Input: []byte("in"), MaxOutputResponse: 4280})
 	frame := compound(read, write, ioctl)
 	chain := mustContexts(CreateContext{Name: []byte("MxAc")}, CreateContext{Name: []byte("QFid")})
-	name := AppendUTF16(nil, "SRVSVC")
 	var (
 		hdr Header
 		rr  ReadRequest
@@ -363,7 +362,6 @@ func TestDecodeAllocs(t *testing.T) {
 		"IoctlRequest":  func() { _ = ir.Decode(ioctl) },
 		"NextMessage":   func() { m, r, _ := NextMessage(frame); m, r, _ = NextMessage(r); _, _, _ = NextMessage(r); _ = m },
 		"NextCreateCtx": func() { _, r, _ := NextCreateContext(chain); _, _, _ = NextCreateContext(r) },
-		"EqualFold":     func() { _ = EqualFoldUTF16(name, "srvsvc") },
 		"Peek":          func() { _ = PeekCommand(read) + Command(PeekMessageID(read)) + Command(PeekFlags(read)) },
 	}
 	for name, f := range tests {

@@ -320,9 +320,6 @@ func TestUTF16(t *testing.T) {
 		if got, err := UTF16ToString(tt.wire); err != nil || got != tt.s {
 			t.Errorf("UTF16ToString(%x) = %q, %v", tt.wire, got, err)
 		}
-		if !EqualFoldUTF16(tt.wire, tt.s) {
-			t.Errorf("EqualFoldUTF16(%x, %q) = false", tt.wire, tt.s)
-		}
 	}
 	for name, b := range map[string][]byte{
 		"odd":           {'a', 0, 'b'},
@@ -333,41 +330,9 @@ func TestUTF16(t *testing.T) {
 		if _, err := UTF16ToString(b); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: err = %v", name, err)
 		}
-		if EqualFoldUTF16(b, "a") || EqualFoldUTF16(b, "\uFFFDa") || EqualFoldUTF16(b, "a\uFFFD") {
-			t.Errorf("%s: EqualFoldUTF16 matched", name)
-		}
 	}
 	if got := AppendUTF16(nil, "\xff"); !bytes.Equal(got, []byte{0xFD, 0xFF}) {
 		t.Errorf("invalid UTF-8 encodes as %x, want U+FFFD", got)
-	}
-}
-
-func TestEqualFoldUTF16(t *testing.T) {
-	tests := []struct {
-		b    string // encoded with AppendUTF16
-		s    string
-		want bool
-	}{
-		{"SRVSVC", "srvsvc", true},
-		{"Srvsvc", "SRVSVC", true},
-		{"srvsvc", "srvsv", false},
-		{"srvsv", "srvsvc", false},
-		{"lsarpc", "samr", false},
-		{"ÉCOLE", "école", true},
-		{"\u212A", "k", true}, // KELVIN SIGN folds to k
-		{"ΣΑΣ", "σας", true},  // final and medial sigma fold together
-		{"STRASSE", "straße", false},
-		{"😀", "😀", true},
-		{"😀", "😁", false},
-		{"[", "{", false},
-	}
-	for _, tt := range tests {
-		if got := EqualFoldUTF16(AppendUTF16(nil, tt.b), tt.s); got != tt.want {
-			t.Errorf("EqualFoldUTF16(%q, %q) = %v", tt.b, tt.s, got)
-		}
-	}
-	if EqualFoldUTF16([]byte{'a', 0}, "\xff") {
-		t.Error("invalid UTF-8 matched")
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 
 func ntHash(password string) [16]byte {
 	h := md4.New()
-	h.Write(utf16le(password))
+	h.Write(encodeUTF16(password))
 	var out [16]byte
 	h.Sum(out[:0])
 	return out
@@ -33,7 +33,7 @@ func hmacMD5(key []byte, parts ...[]byte) [16]byte {
 // ntowfv2 is NTOWFv2 (MS-NLMP 3.3.2) from the NT hash:
 // HMAC_MD5(MD4(UNICODE(Passwd)), UNICODE(ConcatenationOf(Uppercase(User), UserDom))).
 func ntowfv2(hash [16]byte, user, domain string) [16]byte {
-	return hmacMD5(hash[:], utf16le(strings.ToUpper(user)+domain))
+	return hmacMD5(hash[:], encodeUTF16(strings.ToUpper(user)+domain))
 }
 
 // rc4K is RC4K(key, data): a fresh RC4 stream.

@@ -90,7 +90,7 @@ func TestSpecVectors(t *testing.T) {
 	}
 	// 4.2.4.4 checksum before RC4 (the example seals the message first, so
 	// only the HMAC part applies to a lone MIC).
-	plain := utf16le("Plaintext")
+	plain := encodeUTF16("Plaintext")
 	if got := mac(&sec.signC2S, &sec.sealC2S, false, 0, plain); !bytes.Equal(got, unhex(t, "01000000 70352851f2564309 00000000")) {
 		t.Errorf("checksum %x", got)
 	}
@@ -359,7 +359,7 @@ func TestServerRejects(t *testing.T) {
 	}
 	v1 := newAuthMessage(FlagUnicode | FlagNTLM)
 	v1 = putField(v1, 28, nil)
-	v1 = putField(v1, 36, utf16le("alice"))
+	v1 = putField(v1, 36, encodeUTF16("alice"))
 	v1 = putField(v1, 44, nil)
 	v1 = putField(v1, 12, make([]byte, 24))
 	v1 = putField(v1, 20, make([]byte, 24))

@@ -25,7 +25,7 @@ func TestSealVectors(t *testing.T) {
 		{"54e50165bf1936dc996020c1811b0f06fb5f", "010000007fb38ec5c55d497600000000"},
 		{"64c308e09ea236e7f4232553c94a01e700fa", "01000000255405955d31d8c401000000"},
 	} {
-		data := utf16le("Plaintext")
+		data := encodeUTF16("Plaintext")
 		sig := c.Seal(nil, data, data)
 		if !bytes.Equal(data, unhex(t, v.sealed)) || !bytes.Equal(sig, unhex(t, v.sig)) {
 			t.Errorf("message %d: sealed %x sig %x", i, data, sig)
@@ -35,7 +35,7 @@ func TestSealVectors(t *testing.T) {
 		if err := s.Unseal(data, data, sig); err != nil {
 			t.Fatalf("message %d: %v", i, err)
 		}
-		if string(data) != string(utf16le("Plaintext")) {
+		if string(data) != string(encodeUTF16("Plaintext")) {
 			t.Errorf("message %d: unsealed %x", i, data)
 		}
 	}

@@ -66,13 +66,13 @@ func (s *ServerHandshake) challenge(negotiate []byte) ([]byte, error) {
 	randomBytes(cfg.Rand, s.st.serverCh[:])
 
 	var info []byte
-	info = appendAVPair(info, avNbDomainName, utf16le(domain))
-	info = appendAVPair(info, avNbComputerName, utf16le(computer))
+	info = appendAVPair(info, avNbDomainName, encodeUTF16(domain))
+	info = appendAVPair(info, avNbComputerName, encodeUTF16(computer))
 	if cfg.DNSDomain != "" {
-		info = appendAVPair(info, avDNSDomainName, utf16le(cfg.DNSDomain))
+		info = appendAVPair(info, avDNSDomainName, encodeUTF16(cfg.DNSDomain))
 	}
 	if cfg.DNSComputer != "" {
-		info = appendAVPair(info, avDNSComputerName, utf16le(cfg.DNSComputer))
+		info = appendAVPair(info, avDNSComputerName, encodeUTF16(cfg.DNSComputer))
 	}
 	info = appendAVPair(info, avTimestamp, binary.LittleEndian.AppendUint64(nil, now()))
 	info = appendAVPair(info, avEOL, nil)

@@ -2,7 +2,8 @@ package ntlm
 
 import (
 	"encoding/binary"
-	"unicode/utf16"
+
+	"github.com/smbpipe/smbpipe/internal/utf16le"
 )
 
 // NTLMSSP negotiate flags (MS-NLMP 2.2.2.5).
@@ -104,14 +105,7 @@ func decodeString(b []byte, unicode bool) (string, bool) {
 		}
 		return string(r), true
 	}
-	if len(b)%2 != 0 {
-		return "", false
-	}
-	u := make([]uint16, len(b)/2)
-	for i := range u {
-		u[i] = binary.LittleEndian.Uint16(b[2*i:])
-	}
-	return string(utf16.Decode(u)), true
+	return utf16le.Decode(b)
 }
 
 // appendString encodes s as UTF-16LE or as OEM (Latin-1, '?' for others).
@@ -125,13 +119,10 @@ func appendString(dst []byte, s string, unicode bool) []byte {
 		}
 		return dst
 	}
-	for _, u := range utf16.Encode([]rune(s)) {
-		dst = binary.LittleEndian.AppendUint16(dst, u)
-	}
-	return dst
+	return utf16le.Append(dst, s)
 }
 
-func utf16le(s string) []byte { return appendString(nil, s, true) }
+func encodeUTF16(s string) []byte { return utf16le.Append(nil, s) }
 
 // avPair is one AV_PAIR; value aliases the message.
 type avPair struct {

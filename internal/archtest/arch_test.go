@@ -22,20 +22,21 @@ var rules = []struct {
 	noStdlib []string
 }{
 	{"ntstatus", nil, []string{"net", "os"}},
-	{"smb2", []string{"ntstatus"}, []string{"net", "os"}},
-	{"auth/ntlm", nil, []string{"net", "os"}},
+	{"smb2", []string{"internal/utf16le", "ntstatus"}, []string{"net", "os"}},
+	{"auth/ntlm", []string{"internal/utf16le"}, []string{"net", "os"}},
 	{"auth/spnego", nil, []string{"net", "os"}},
 	{"internal/smbcrypto", nil, []string{"net", "os"}},
 	{"internal/ntname", nil, []string{"net", "os"}},
+	{"internal/utf16le", nil, []string{"net", "os"}},
 	{"ndr", nil, []string{"net", "os"}},
 	{"security", []string{"ntstatus"}, []string{"net", "os"}},
 	{"pipe", []string{"internal/ntname"}, nil}, // no SMB: knows nothing of smb2
 	{"backend", []string{"pipe"}, nil},
 	{"dcerpc", []string{"auth/ntlm", "auth/spnego", "ndr"}, []string{"os"}}, // no SMB, no pipe: any MessageConn
 	{"rpc/echo", []string{"dcerpc", "ndr", "ntstatus"}, []string{"net", "os"}},
-	{"policy", []string{"internal/ntname", "ntstatus", "security"}, []string{"net/http"}},
+	{"policy", []string{"internal/ntname", "internal/utf16le", "ntstatus", "security"}, []string{"net/http"}},
 	{"client", []string{"auth/ntlm", "auth/spnego", "internal/smbcrypto", "ntstatus", "smb2"}, nil},
-	{"server", []string{"auth/ntlm", "auth/spnego", "backend", "internal/ntname", "internal/smbcrypto", "ntstatus", "pipe", "policy", "security", "smb2"}, nil},
+	{"server", []string{"auth/ntlm", "auth/spnego", "backend", "dcerpc", "internal/ntname", "internal/smbcrypto", "ntstatus", "pipe", "policy", "rpc/echo", "security", "smb2"}, nil},
 	{"metrics", []string{"server"}, nil},
 	{"policy/watch", []string{"policy"}, nil},
 	{"internal/testlog", nil, nil},

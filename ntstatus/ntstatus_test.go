@@ -3,6 +3,10 @@ package ntstatus
 import (
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"strconv"
 	"testing"
 )
 
@@ -81,5 +85,59 @@ func TestError(t *testing.T) {
 	var st Status
 	if !errors.As(err, &st) || st != AccessDenied {
 		t.Errorf("errors.As = %v", st)
+	}
+}
+
+// TestTableComplete: every Status constant of the package has its symbolic
+// name (a constant missing from the names table would print as a number),
+// no two share a value, and every Win32 code the table maps to has a name.
+// The constants are read from the source, so a new one cannot be
+// forgotten.
+func TestTableComplete(t *testing.T) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "ntstatus.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	seen := map[Status]string{}
+	for _, d := range f.Decls {
+		gd, ok := d.(*ast.GenDecl)
+		if !ok || gd.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range gd.Specs {
+			vs := spec.(*ast.ValueSpec)
+			if id, ok := vs.Type.(*ast.Ident); !ok || id.Name != "Status" {
+				continue
+			}
+			for i, name := range vs.Names {
+				lit, ok := vs.Values[i].(*ast.BasicLit)
+				if !ok {
+					t.Fatalf("%s: not a literal", name.Name)
+				}
+				v, err := strconv.ParseUint(lit.Value, 0, 32)
+				if err != nil {
+					t.Fatal(err)
+				}
+				s := Status(v)
+				n++
+				if other, dup := seen[s]; dup {
+					t.Errorf("%s and %s have the same value %#x", name.Name, other, v)
+				}
+				seen[s] = name.Name
+				if _, ok := names[s]; !ok {
+					t.Errorf("%s (%#08x) has no symbolic name in the names table", name.Name, v)
+				}
+			}
+		}
+	}
+	if n < 50 || n != len(names) {
+		t.Errorf("%d Status constants, %d names", n, len(names))
+	}
+	for s, c := range win32 {
+		if _, ok := win32Names[c]; !ok {
+			t.Errorf("%v maps to Win32 %d, which has no name", s, c)
+		}
 	}
 }

@@ -207,3 +207,49 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestNonMinimalLengths: the reader accepts long-form DER lengths that are
+// not minimal (up to four length bytes), deliberately: SPNEGO tokens are
+// BER-tolerant in practice (RFC 4178 specifies DER, but BER encoders of
+// peers may emit long forms), a lenient reader costs nothing, and a token
+// decoded through them carries the same values. Indefinite lengths
+// and lengths of more than four bytes are refused.
+func TestNonMinimalLengths(t *testing.T) {
+	for _, tc := range []struct {
+		in   []byte
+		body string
+		ok   bool
+	}{
+		{[]byte{0x04, 0x03, 'a', 'b', 'c'}, "abc", true},                 // minimal
+		{[]byte{0x04, 0x81, 0x03, 'a', 'b', 'c'}, "abc", true},           // long form for 3
+		{[]byte{0x04, 0x84, 0, 0, 0, 0x03, 'a', 'b', 'c'}, "abc", true},  // four length bytes
+		{[]byte{0x04, 0x80, 'a', 'b', 'c', 0, 0}, "", false},             // indefinite
+		{[]byte{0x04, 0x85, 0, 0, 0, 0, 0x03, 'a', 'b', 'c'}, "", false}, // five length bytes
+		{[]byte{0x04, 0x82, 0x01, 0x00, 'a'}, "", false},                 // past the end
+	} {
+		r := reader(tc.in)
+		_, body, ok := r.readTLV()
+		if ok != tc.ok || string(body) != tc.body {
+			t.Errorf("readTLV(%x) = %q, %v; want %q, %v", tc.in, body, ok, tc.body, tc.ok)
+		}
+	}
+	// A whole token: the outer length of an encoded NegTokenResp
+	// rewritten in the four-byte long form decodes to the same values.
+	tok := EncodeResp(&Resp{NegState: AcceptCompleted, SupportedMech: OIDNTLMSSP, ResponseToken: []byte("token")})
+	if tok[1]&0x80 != 0 {
+		t.Fatalf("test token already long form: %x", tok[:4])
+	}
+	n := int(tok[1])
+	long := append([]byte{tok[0], 0x84, 0, 0, 0, byte(n)}, tok[2:]...)
+	_, want, err := Decode(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, got, err := Decode(long)
+	if err != nil {
+		t.Fatalf("non-minimal outer length refused: %v", err)
+	}
+	if got.NegState != want.NegState || !bytes.Equal(got.ResponseToken, want.ResponseToken) || got.SupportedMech != want.SupportedMech {
+		t.Fatalf("decoded %+v, want %+v", got, want)
+	}
+}

@@ -167,7 +167,9 @@ func (a *srvAuth) ntlmStep(s *Server, token, mic []byte) ([]byte, error) {
 			a.sec = sec
 		}
 		if s.Identity != nil {
-			a.caller = s.Identity(res)
+			if a.caller, err = s.Identity(res); err != nil {
+				return nil, err
+			}
 		} else {
 			a.caller = Caller{User: res.User, Domain: res.Domain, Anonymous: res.Anonymous}
 		}

@@ -725,7 +725,7 @@ func (c *conn) fatalFlags(h *Header, ctxID uint16, status uint32, flags uint8, w
 func (c *conn) nak(p *Packet, reason uint16, why string) error {
 	if c.srv.Audit != nil {
 		c.srv.audit(Event{Kind: "bind", CallID: p.CallID, AuthType: p.Auth.Type, AuthLevel: p.Auth.Level,
-			Result: reason, Detail: "bind_nak: " + why, Caller: c.caller})
+			Nak: true, Result: reason, Detail: "bind_nak: " + why, Caller: c.caller})
 	}
 	c.wmu.Lock()
 	b := AppendHeader(c.wbuf[:0], TypeBindNak, FlagFirstFrag|FlagLastFrag, LittleEndian, p.CallID)

@@ -44,6 +44,15 @@ var faultNames = map[uint32]string{
 // answer with a FAULT PDU; the client returns one when it receives a FAULT.
 type Fault uint32
 
+// Name returns the fault's name ("nca_s_op_rng_error", "access denied"),
+// or its value in hex when it has none.
+func (f Fault) Name() string {
+	if n, ok := faultNames[uint32(f)]; ok {
+		return n
+	}
+	return fmt.Sprintf("0x%08x", uint32(f))
+}
+
 func (f Fault) Error() string {
 	if n, ok := faultNames[uint32(f)]; ok {
 		return fmt.Sprintf("dcerpc: fault 0x%08x (%s)", uint32(f), n)

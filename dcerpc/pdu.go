@@ -117,6 +117,22 @@ const (
 	AuthNetlogn AuthType = 68
 )
 
+func (t AuthType) String() string {
+	switch t {
+	case AuthNone:
+		return "none"
+	case AuthSPNEGO:
+		return "spnego"
+	case AuthNTLM:
+		return "ntlmssp"
+	case AuthKerb:
+		return "kerberos"
+	case AuthNetlogn:
+		return "netlogon"
+	}
+	return fmt.Sprintf("type(%d)", uint8(t))
+}
+
 // AuthLevel is the protection level (MS-RPCE 2.2.1.1.8).
 type AuthLevel uint8
 

@@ -70,6 +70,7 @@ type Event struct {
 	Opnum      uint16
 	// Accepted reports a bind result of acceptance, or a successful auth.
 	Accepted bool
+	Nak      bool   // bind: answered with a BIND_NAK
 	Result   uint16 // bind: the context result; bind_nak: the reject reason
 	Reason   uint16 // bind: the provider reason
 	Fault    uint32 // refused: the fault status
@@ -94,9 +95,11 @@ type Server struct {
 	// RPC-level authentication, consulted at each one; nil refuses
 	// RPC-level authentication (BIND_NAK).
 	NTLM func() ntlm.ServerConfig
-	// Identity maps an RPC-level NTLM logon to a caller; nil gives the
-	// user and domain of the logon (Anonymous for a null logon).
-	Identity func(r *ntlm.Result) Caller
+	// Identity maps an RPC-level NTLM logon to a caller (the account as
+	// configured, its SIDs); an error refuses the logon (the
+	// authentication fails with access denied). nil gives the user and
+	// domain of the logon (Anonymous for a null logon).
+	Identity func(r *ntlm.Result) (Caller, error)
 	// Audit receives the audit events; nil discards them. It is called
 	// from the connection's goroutines.
 	Audit func(Event)

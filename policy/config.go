@@ -368,7 +368,11 @@ func Parse(data []byte, filename string) (*Config, error) {
 		cfg.Accounts = append(cfg.Accounts, acc)
 	}
 	for _, p := range raw.Pipe {
-		cfg.Pipes = append(cfg.Pipes, Pipe{Name: p.Name, Backend: p.Backend, Mode: deref(p.Mode, "byte"),
+		mode := "byte"
+		if b, err := ParseBackend(p.Backend); err == nil && b.RPC() {
+			mode = "message" // an RPC pipe is a message-mode pipe
+		}
+		cfg.Pipes = append(cfg.Pipes, Pipe{Name: p.Name, Backend: p.Backend, Mode: deref(p.Mode, mode),
 			MaxInstances: deref(p.MaxInstances, 0), SDDL: p.SDDL})
 	}
 	if _, cerrs := compile(cfg); len(cerrs) > 0 {
@@ -482,13 +486,17 @@ func (l locator) line(key string) int {
 
 // Backend is a parsed pipe backend.
 type Backend struct {
-	Kind string   // "echo", "tcp", "unix" or "exec"
+	Kind string   // "echo", "rpcecho", "tcp", "unix" or "exec"
 	Addr string   // tcp: HOST:PORT
 	Path string   // unix: socket path
 	Argv []string // exec: command and arguments (split on white space, no quoting)
 }
 
-// ParseBackend parses "echo", "tcp:HOST:PORT", "unix:PATH" or
+// RPC reports whether the backend is a built-in DCE/RPC interface served
+// by the server itself ("rpcecho"); its pipe must be message-mode.
+func (b Backend) RPC() bool { return b.Kind == "rpcecho" }
+
+// ParseBackend parses "echo", "rpcecho", "tcp:HOST:PORT", "unix:PATH" or
 // "exec:COMMAND ARGS".
 func ParseBackend(s string) (Backend, error) {
 	kind, rest, _ := strings.Cut(s, ":")
@@ -498,6 +506,11 @@ func ParseBackend(s string) (Backend, error) {
 			return Backend{}, fmt.Errorf("backend %q: echo takes no argument", s)
 		}
 		return Backend{Kind: "echo"}, nil
+	case "rpcecho":
+		if s != "rpcecho" {
+			return Backend{}, fmt.Errorf("backend %q: rpcecho takes no argument", s)
+		}
+		return Backend{Kind: "rpcecho"}, nil
 	case "tcp":
 		host, port, err := net.SplitHostPort(rest)
 		if err != nil || host == "" {
@@ -519,5 +532,5 @@ func ParseBackend(s string) (Backend, error) {
 		}
 		return Backend{Kind: "exec", Argv: argv}, nil
 	}
-	return Backend{}, fmt.Errorf("unknown backend %q (want echo, tcp:HOST:PORT, unix:PATH or exec:COMMAND ARGS)", s)
+	return Backend{}, fmt.Errorf("unknown backend %q (want echo, rpcecho, tcp:HOST:PORT, unix:PATH or exec:COMMAND ARGS)", s)
 }

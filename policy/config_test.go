@@ -123,6 +123,7 @@ sddl = "D:(A;;FA;;;SY)(A;;XX;;;WD)"
 		{"backend", "[[pipe]]\nname = \"e\"\nbackend = \"ftp:x\"\n", []string{"smbpipe.toml:3: pipe[0].backend: unknown backend \"ftp:x\""}},
 		{"tcp backend", "[[pipe]]\nname = \"e\"\nbackend = \"tcp:host\"\n", []string{"pipe[0].backend: backend \"tcp:host\": want tcp:HOST:PORT"}},
 		{"mode", "[[pipe]]\nname = \"e\"\nbackend = \"echo\"\nmode = \"stream\"\n", []string{"smbpipe.toml:4: pipe[0].mode"}},
+		{"rpc byte mode", "[[pipe]]\nname = \"e\"\nbackend = \"rpcecho\"\nmode = \"byte\"\n", []string{`smbpipe.toml:4: pipe[0].mode: backend "rpcecho" serves DCE/RPC: the pipe must be "message" mode`}},
 		{"max instances", "[[pipe]]\nname = \"e\"\nbackend = \"echo\"\nmax_instances = -1\n", []string{"smbpipe.toml:4: pipe[0].max_instances"}},
 		{"ace type", "[[pipe]]\nname = \"e\"\nbackend = \"echo\"\nsddl = \"D:(OA;;FA;;;WD)\"\n", []string{`pipe[0].sddl: ACE 1 (OA;;FA;;;WD): ACE type "OA" is not supported (only A and D)`}},
 		{"machine sid", "machine_sid = \"S-1-5-32\"\n", []string{"smbpipe.toml:1: machine_sid"}},
@@ -169,6 +170,18 @@ func asConfigError(err error, out **policy.ConfigError) bool {
 	return ok
 }
 
+// TestRPCPipeMode: an RPC backend's pipe is message-mode unless the
+// config says otherwise (and byte mode is refused).
+func TestRPCPipeMode(t *testing.T) {
+	c, err := policy.Parse([]byte("[[pipe]]\nname = \"rpcecho\"\nbackend = \"rpcecho\"\n[[pipe]]\nname = \"e\"\nbackend = \"echo\"\n"), "smbpipe.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Pipes[0].Mode != "message" || c.Pipes[1].Mode != "byte" {
+		t.Fatalf("modes %q, %q; want message, byte", c.Pipes[0].Mode, c.Pipes[1].Mode)
+	}
+}
+
 func TestParseBackend(t *testing.T) {
 	tests := []struct {
 		in   string
@@ -185,6 +198,8 @@ func TestParseBackend(t *testing.T) {
 		{"tcp::80", policy.Backend{}, false},
 		{"unix:", policy.Backend{}, false},
 		{"echo:x", policy.Backend{}, false},
+		{"rpcecho", policy.Backend{Kind: "rpcecho"}, true},
+		{"rpcecho:x", policy.Backend{}, false},
 		{"", policy.Backend{}, false},
 	}
 	for _, tt := range tests {

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,9 +12,18 @@ import (
 	"github.com/smbpipe/smbpipe/policy"
 )
 
-// handlerFor returns the handler that serves a [[pipe]]'s backend.
-func handlerFor(p policy.Pipe, log *slog.Logger) (backend.Handler, error) {
-	h, err := backend.FromSpec(p.Backend, log.With("pipe", p.Name))
+// handlerFor returns the handler that serves a [[pipe]]'s backend: a
+// backend of package backend, or a built-in RPC interface served in
+// process (rpcecho; see NewRPC).
+func (s *Server) handlerFor(p policy.Pipe) (backend.Handler, error) {
+	if b, err := policy.ParseBackend(p.Backend); err == nil && b.RPC() {
+		rpc, err := s.NewRPC(p.Name, rpcInterfaces(b)...)
+		if err != nil {
+			return nil, fmt.Errorf("server: pipe %q: %w", p.Name, err)
+		}
+		return rpcHandler(rpc), nil
+	}
+	h, err := backend.FromSpec(p.Backend, s.log.With("pipe", p.Name))
 	if err != nil {
 		return nil, fmt.Errorf("server: pipe %q: %w", p.Name, err)
 	}

@@ -75,7 +75,7 @@ func (s *Server) syncPipes(snap *policy.Snapshot) error {
 
 // startPipe creates the pipe and runs its backend. Called with s.mu held.
 func (s *Server) startPipe(p policy.Pipe) (*configPipe, error) {
-	h, err := handlerFor(p, s.log)
+	h, err := s.handlerFor(p)
 	if err != nil {
 		return nil, err
 	}

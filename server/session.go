@@ -91,6 +91,12 @@ func (c *conn) sessionSetup(r *request, buf []byte) ([]byte, ntstatus.Status, er
 	}
 	r.sess = s
 	r.respSession = s.id
+	if s.valid && s.signer != nil && r.signed {
+		// Every response of a signed re-authentication, its
+		// MORE_PROCESSING_REQUIRED legs and a failure included, is signed
+		// with the session's key (MS-SMB2 3.3.4.1.1; Samba does too).
+		r.signer = s.signer
+	}
 	hashing := c.dialect == smb2.Dialect311 && !s.valid
 	if hashing {
 		s.preauth.Update(r.msg)

@@ -161,10 +161,26 @@ func TestReauthChangesIdentity(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			st, _, chal := ntlmRound(t, c, sid, neg)
-			if st != ntstatus.MoreProcessingRequired {
-				t.Fatalf("signed re-authentication NEGOTIATE: %v", st)
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			resp, err := c.RoundTrip(ctx, &client.RawRequest{Header: smb2.Header{Command: smb2.CmdSessionSetup, SessionID: sid},
+				Body: (&smb2.SessionSetupRequest{SecurityMode: 1, SecurityBuffer: neg}).Append(nil)})
+			if err != nil {
+				t.Fatal(err)
 			}
+			if resp.Header.Status != ntstatus.MoreProcessingRequired {
+				t.Fatalf("signed re-authentication NEGOTIATE: %v", resp.Header.Status)
+			}
+			// Its MORE_PROCESSING_REQUIRED response is signed too
+			// (MS-SMB2 3.3.4.1.1).
+			if resp.Header.Flags&smb2.FlagSigned == 0 {
+				t.Fatal("the response to a signed re-authentication NEGOTIATE is not signed")
+			}
+			var ss smb2.SessionSetupResponse
+			if err := ss.Decode(resp.Msg); err != nil {
+				t.Fatal(err)
+			}
+			chal := ss.SecurityBuffer
 			auth, _, err := nc.Authenticate(chal)
 			if err != nil {
 				t.Fatal(err)
@@ -183,8 +199,6 @@ func TestReauthChangesIdentity(t *testing.T) {
 				t.Fatalf("unsigned ECHO after re-authentication as anonymous: %v, want STATUS_ACCESS_DENIED", st)
 			}
 			// Back to alice.
-			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-			defer cancel()
 			if err := c.Reauthenticate(ctx, &aliceCfg); err != nil {
 				t.Fatalf("re-authentication as alice: %v", err)
 			}

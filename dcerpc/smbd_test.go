@@ -136,7 +136,7 @@ func TestSmbdSrvsvcLsarpc(t *testing.T) {
 				if level := r.Enum(); level != 5 {
 					t.Fatalf("info level %d", level)
 				}
-				r.UnicodeString(&domain) // lsa_StringLarge
+				r.UnicodeString(&domain)            // lsa_StringLarge
 				r.DeferUnique(func(r *ndr.Reader) { // dom_sid2
 					n := r.MaxCount()
 					if r.Uint8() != 1 || uint32(r.Uint8()) != n || n > 15 {

@@ -45,14 +45,17 @@ func (s *Server) NewRPC(name string, ifaces ...dcerpc.Interface) (*dcerpc.Server
 	return rpc, nil
 }
 
-// ServeRPC serves one DCE/RPC association with rpc on each instance of
-// l's pipe (a message-mode pipe), for the caller that opened it, until l
-// is closed. Associations still running when it returns carry on until
-// their client goes; Shutdown and Close wait for them.
+// ServeRPC serves, from a goroutine of its own, one DCE/RPC association
+// with rpc on each instance of l's pipe (a message-mode pipe made by
+// Listen), for the caller that opened it, until l is closed.
+// Associations still running then carry on until their client goes;
+// Shutdown and Close wait for them.
 func (s *Server) ServeRPC(l *pipe.Listener, rpc *dcerpc.Server) {
 	s.backendWG.Add(1)
-	defer s.backendWG.Done()
-	s.serveBackend(context.Background(), l, rpcHandler(rpc))
+	go func() {
+		defer s.backendWG.Done()
+		s.serveBackend(context.Background(), l, rpcHandler(rpc))
+	}()
 }
 
 // rpcHandler serves each server end with rpc and closes it when the

@@ -121,6 +121,9 @@ type call struct {
 	keepalive bool   // the ECHO of expire.go: timed even after an interim response
 	abandoned bool   // nobody waits; the reader checks the reply and drops it
 	done      chan struct{}
+	// interim is signalled when the first interim response gives the call
+	// its AsyncId (wait then cancels by AsyncId); drained on reuse.
+	interim chan struct{}
 	// set by the reader before done is signalled:
 	hdr smb2.Header
 	msg []byte  // the response message (header first), aliases *buf
@@ -128,7 +131,17 @@ type call struct {
 	err error
 }
 
-var callPool = sync.Pool{New: func() any { return &call{done: make(chan struct{}, 1)} }}
+var callPool = sync.Pool{New: func() any { return &call{done: make(chan struct{}, 1), interim: make(chan struct{}, 1)} }}
+
+// reset prepares a call taken from the pool for a new request (under
+// Conn.mu).
+func (cl *call) reset(abandoned, timed, keepalive bool) {
+	cl.asyncID, cl.abandoned, cl.timed, cl.keepalive = 0, abandoned, timed, keepalive
+	select {
+	case <-cl.interim:
+	default:
+	}
+}
 
 // bufPool holds frame buffers (*[]byte) of any capacity.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
@@ -410,7 +423,7 @@ func readErr(err error) error {
 // dispatchFrame splits a (possibly compound) frame and delivers each message.
 func (c *Conn) dispatchFrame(bp *[]byte) error {
 	frame := *bp
-	if len(frame) >= 4 && frame[0] == 0xFD && string(frame[1:4]) == "SMB" {
+	if smb2.IsTransform(frame) {
 		// When encryption exists, the TRANSFORM_HEADER is decrypted here
 		// with the key of the session it names, and deliver is told the
 		// message arrived sealed, so that expect.check can refuse a plain
@@ -491,6 +504,12 @@ func (c *Conn) deliver(msg []byte, bp *[]byte) error {
 		c.creditWake = make(chan struct{})
 	}
 	if interim {
+		if cl.asyncID == 0 {
+			select {
+			case cl.interim <- struct{}{}:
+			default:
+			}
+		}
 		cl.asyncID = h.AsyncID
 		cl.timed = cl.keepalive
 		c.mu.Unlock()
@@ -550,13 +569,10 @@ func (c *Conn) signFor(r *request) *session {
 
 // creditCharge returns the CreditCharge for a request of size bytes.
 func (c *Conn) creditCharge(size int) uint16 {
-	if !c.neg.multiCredit || size <= 65536 {
-		if c.neg.multiCredit {
-			return 1
-		}
+	if !c.neg.multiCredit {
 		return 0
 	}
-	return uint16((size-1)/65536 + 1)
+	return smb2.CreditCharge(size)
 }
 
 // send assigns a MessageId (waiting for credits), signs and writes the
@@ -637,7 +653,7 @@ func (c *Conn) send(ctx context.Context, r *request) (*call, error) {
 		r.hdr.CreditCharge = charge
 		r.hdr.MessageID = cl.mid
 	}
-	cl.asyncID, cl.abandoned, cl.timed, cl.keepalive = 0, false, true, r.keepalive
+	cl.reset(false, true, r.keepalive)
 	cl.born = c.tick
 	if r.keepalive {
 		cl.born -= expiryTicks / 2 // expires after half the limit
@@ -698,25 +714,21 @@ func (c *Conn) wait(ctx context.Context, cl *call, sessionID uint64, treeID uint
 		return cl.err
 	case <-ctx.Done():
 	}
-	sentAsync := c.cancel(cl, sessionID, treeID)
+	var interim <-chan struct{}
+	if !c.cancel(cl, sessionID, treeID) {
+		// Sent by MessageId: an interim response may still come; then
+		// cancel again by its AsyncId.
+		interim = cl.interim
+	}
 	deadline := time.NewTimer(c.cfg.CancelTimeout)
 	defer deadline.Stop()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
 	for {
 		select {
 		case <-cl.done:
 			return cl.err
-		case <-tick.C:
-			if !sentAsync {
-				// An interim response may have come after a CANCEL by MessageId.
-				c.mu.Lock()
-				hasAsync := cl.asyncID != 0 && c.pending[cl.mid] == cl
-				c.mu.Unlock()
-				if hasAsync {
-					sentAsync = c.cancel(cl, sessionID, treeID)
-				}
-			}
+		case <-interim:
+			interim = nil
+			c.cancel(cl, sessionID, treeID)
 		case <-deadline.C:
 			c.mu.Lock()
 			if c.pending[cl.mid] == cl {

@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -265,13 +264,13 @@ func (p *Pipe) Peek(ctx context.Context, b []byte) (info PeekInfo, n int, more b
 	if err != nil {
 		return info, 0, false, p.c.failProtocol(err)
 	}
-	info = PeekInfo{
-		State:           binary.LittleEndian.Uint32(o[0:]),
-		Available:       binary.LittleEndian.Uint32(o[4:]),
-		Messages:        binary.LittleEndian.Uint32(o[8:]),
-		FirstMessageLen: binary.LittleEndian.Uint32(o[12:]),
+	var pb smb2.PipePeekBuffer
+	if err := pb.Decode(o); err != nil {
+		return info, 0, false, p.c.failProtocol(err)
 	}
-	return info, copy(b, o[16:]), more, nil
+	info = PeekInfo{State: pb.NamedPipeState, Available: pb.ReadDataAvailable, Messages: pb.NumberOfMessages,
+		FirstMessageLen: pb.MessageLength}
+	return info, copy(b, pb.Data), more, nil
 }
 
 // QueryInfo sends QUERY_INFO for (infoType, class), e.g. (smb2.InfoFile,
@@ -474,14 +473,12 @@ func (p *Pipe) SetWriteDeadline(t time.Time) error {
 // instance (STATUS_IO_TIMEOUT when none frees up). timeout <= 0 sends no
 // timeout (the server's default applies).
 func (c *Conn) WaitPipe(ctx context.Context, name string, timeout time.Duration) error {
-	in := make([]byte, 14, 14+2*len(name))
-	in = smb2.AppendUTF16(in, name)
+	w := smb2.PipeWaitRequest{Name: name}
 	if timeout > 0 {
 		// Relative time in 100 ns units, negative, as the NT API encodes it.
-		binary.LittleEndian.PutUint64(in[0:], uint64(-int64(timeout/100)))
-		in[12] = 1
+		w.Timeout, w.TimeoutSpecified = -int64(timeout/100), true
 	}
-	binary.LittleEndian.PutUint32(in[8:], uint32(len(in)-14))
+	in := w.Append(make([]byte, 0, 14+2*len(name)))
 	bp := newRequest()
 	*bp = (&smb2.IoctlRequest{CtlCode: smb2.FsctlPipeWait, FileID: smb2.WildcardFileID, Input: in, Flags: smb2.IoctlIsFsctl}).Append(*bp)
 	cl, err := c.simple(ctx, smb2.CmdIoctl, bp, len(in), "wait", name)

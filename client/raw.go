@@ -102,7 +102,7 @@ func (c *Conn) discardReplies(payload []byte) {
 		if !related {
 			cl.x.treeID = h.TreeID
 		}
-		cl.asyncID, cl.abandoned, cl.timed, cl.keepalive = 0, true, false, false
+		cl.reset(true, false, false)
 		c.seq++
 		cl.seq = c.seq
 		c.pending[cl.mid] = cl

@@ -1,7 +1,6 @@
 package interop
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/smbpipe/smbpipe/internal/testlog"
 )
 
 // TestImpacketMaxProcesses: with max_processes = 2, impacket's third
@@ -85,7 +86,7 @@ sddl = "D:(A;;0x12019B;;;AU)"
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
+	var out testlog.Buffer // written by the child's output copier, read here
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

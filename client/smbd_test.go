@@ -1,168 +1,28 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/smbpipe/smbpipe/internal/testsmbd"
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/smb2"
 )
 
 const (
-	smbdPath     = "/usr/sbin/smbd"
-	testUser     = "alice"
-	testPassword = "Passw0rd!"
+	testUser     = testsmbd.User
+	testPassword = testsmbd.Password
 )
 
-// needTool skips the test when a third-party tool is missing, except in CI
-// (CI=true), where it fails.
-func needTool(t *testing.T, path string) {
-	t.Helper()
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI: %v", path, err)
-		}
-		t.Skipf("%s not installed", path)
-	}
-}
-
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// startSmbd runs Samba's smbd on a free loopback port with a private
-// configuration and a passdb holding alice, and returns its address. smbd
-// needs a Unix account for alice: the helper creates one with useradd when
-// it is missing (and says so in the log). smbd and the samba-dcerpcd it
-// starts are stopped by their process ids at cleanup.
-func startSmbd(t *testing.T) string {
-	t.Helper()
-	needTool(t, smbdPath)
-	if _, err := exec.LookPath("pdbedit"); err != nil {
-		needTool(t, "/usr/bin/pdbedit")
-	}
-	if err := exec.Command("id", testUser).Run(); err != nil {
-		if os.Geteuid() != 0 {
-			t.Skipf("Unix user %s is missing and we are not root to create it", testUser)
-		}
-		t.Logf("creating Unix user %s for smbd (useradd)", testUser)
-		if out, err := exec.Command("useradd", "-M", "-s", "/usr/sbin/nologin", testUser).CombinedOutput(); err != nil {
-			t.Fatalf("useradd %s: %v\n%s", testUser, err, out)
-		}
-	}
-	dir := t.TempDir()
-	for _, d := range []string{"private", "lock", "state", "cache", "pid", "ncalrpc", "bind-dns"} {
-		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	port := freePort(t)
-	conf := filepath.Join(dir, "smb.conf")
-	body := fmt.Sprintf(`[global]
-	workgroup = WORKGROUP
-	netbios name = SMBPEER
-	server role = standalone server
-	smb ports = %d
-	interfaces = lo
-	bind interfaces only = yes
-	disable netbios = yes
-	private dir = %[2]s/private
-	lock directory = %[2]s/lock
-	state directory = %[2]s/state
-	cache directory = %[2]s/cache
-	pid directory = %[2]s/pid
-	ncalrpc dir = %[2]s/ncalrpc
-	binddns dir = %[2]s/bind-dns
-	log file = %[2]s/log.%%m
-	log level = 1
-	passdb backend = tdbsam:%[2]s/private/passdb.tdb
-	load printers = no
-	printing = bsd
-	printcap name = /dev/null
-	disable spoolss = yes
-	restrict anonymous = 0
-	map to guest = never
-	server min protocol = SMB2_02
-`, port, dir)
-	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	pdb := exec.Command("pdbedit", "--configfile="+conf, "-a", "-u", testUser, "-t")
-	pdb.Stdin = strings.NewReader(testPassword + "\n" + testPassword + "\n")
-	if out, err := pdb.CombinedOutput(); err != nil {
-		t.Fatalf("pdbedit: %v\n%s", err, out)
-	}
-
-	var logBuf bytes.Buffer
-	cmd := exec.Command(smbdPath, "--foreground", "--no-process-group", "--configfile="+conf, "--debug-stdout")
-	cmd.Stdout, cmd.Stderr = &logBuf, &logBuf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		// smbd runs in its own process group (Setpgid), samba-dcerpcd in
-		// the session it makes for itself; stop both groups by id.
-		if b, err := os.ReadFile(filepath.Join(dir, "pid", "samba-dcerpcd.pid")); err == nil {
-			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 {
-				syscall.Kill(-pid, syscall.SIGTERM)
-			}
-		}
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-		if t.Failed() {
-			logs, _ := filepath.Glob(filepath.Join(dir, "log.*"))
-			for _, l := range logs {
-				b, _ := os.ReadFile(l)
-				t.Logf("%s:\n%s", filepath.Base(l), b)
-			}
-		}
-	})
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return addr
-		}
-		select {
-		case <-exited:
-			t.Fatalf("smbd exited: %s", logBuf.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("smbd did not listen on %s: %s", addr, logBuf.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
+// startSmbd runs Samba's smbd as the reference peer (internal/testsmbd)
+// and returns its address.
+func startSmbd(t *testing.T) string { return testsmbd.Start(t, "") }
 
 // dceBind returns a DCE/RPC bind PDU for srvsvc v3.0 over NDR.
 func dceBind() []byte {

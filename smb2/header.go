@@ -154,43 +154,6 @@ func PutFlags(msg []byte, flags uint32) {
 	}
 }
 
-// PutStatus sets Status.
-func PutStatus(msg []byte, s Status) {
-	if len(msg) >= HeaderSize {
-		put32(msg, offStatus, uint32(s))
-	}
-}
-
-// PutCredit sets CreditRequest/CreditResponse.
-func PutCredit(msg []byte, credit uint16) {
-	if len(msg) >= HeaderSize {
-		put16(msg, offCredit, credit)
-	}
-}
-
-// PutMessageID sets MessageId.
-func PutMessageID(msg []byte, id uint64) {
-	if len(msg) >= HeaderSize {
-		put64(msg, offMessageID, id)
-	}
-}
-
-// PutAsyncID sets AsyncId (bytes 32..39, the async form of the header). It
-// does not set FlagAsyncCommand; use PutFlags for that.
-func PutAsyncID(msg []byte, id uint64) {
-	if len(msg) >= HeaderSize {
-		put64(msg, offAsyncID, id)
-	}
-}
-
-// PutSignature sets Signature. To sign, zero it first (PutSignature with
-// the zero value), compute the MAC over the message, then put the MAC.
-func PutSignature(msg []byte, sig [16]byte) {
-	if len(msg) >= HeaderSize {
-		copy(msg[offSignature:HeaderSize], sig[:])
-	}
-}
-
 // HasErrorBody reports whether msg, a response, carries an ERROR response
 // body (MS-SMB2 2.2.2) rather than the command's own response body. That is
 // the case for every non-success Status except those MS-SMB2 3.3.4.4 lists:

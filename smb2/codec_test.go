@@ -202,9 +202,9 @@ func TestPeekPut(t *testing.T) {
 	h.Status = ntstatus.Pending
 	msg := h.Append(nil)
 	PutNextCommand(msg, 136)
-	PutFlags(msg, FlagServerToRedir|FlagAsyncCommand)
+	PutFlags(msg, FlagServerToRedir|FlagRelatedOperations)
 	want := h
-	want.NextCommand, want.Flags = 136, FlagServerToRedir|FlagAsyncCommand
+	want.NextCommand, want.Flags = 136, FlagServerToRedir|FlagRelatedOperations
 	var got Header
 	if err := got.Decode(msg); err != nil || got != want {
 		t.Fatalf("got %+v, %v\nwant %+v", got, err, want)

@@ -80,6 +80,12 @@ type Options struct {
 	// Samba's srvsvc pipe and to smbpipe's echo pipe. For TCP it sets
 	// the message size to 68.
 	RPC bool
+	// RPCEcho binds Samba's rpcecho interface (EchoBind; smbpipe's
+	// backend "rpcecho") once on every open pipe and then calls EchoData
+	// with Size bytes (at most 4 KiB, one fragment each way) as the
+	// message; the reply must be the RESPONSE carrying them back. For
+	// comparing a bound RPC call with a raw transact of the same payload.
+	RPCEcho bool
 	// StreamChunk is the write size of the stream workloads (0: 1 MiB).
 	StreamChunk int
 
@@ -104,6 +110,7 @@ type Result struct {
 	Dialect     string   `json:"dialect,omitempty"`
 	Signed      bool     `json:"signed"`
 	RPC         bool     `json:"rpc"`
+	RPCEcho     bool     `json:"rpc_echo,omitempty"`
 	Concurrency int      `json:"concurrency"`
 	Size        int      `json:"size"` // bytes per message or stream write
 
@@ -164,6 +171,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.RPC {
 		o.Size = len(SrvsvcGetInfo())
 	}
+	if o.RPCEcho && (o.RPC || o.Size > 4096 || o.Workload != Transact && o.Workload != WriteRead) {
+		return o, errors.New("bench: RPCEcho takes transact or writeread, at most 4 KiB, without RPC")
+	}
 	if o.StreamChunk == 0 {
 		o.StreamChunk = 1 << 20
 	}
@@ -196,6 +206,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		Concurrency: o.Concurrency,
 		Size:        o.Size,
 		RPC:         o.RPC,
+		RPCEcho:     o.RPCEcho,
 	}
 	if o.Workload != TCP && o.Workload != TCPStream {
 		res.Pipe = o.Pipe

@@ -149,7 +149,7 @@ signing = "enabled"
 
 [LanmanServer]
 RestrictNullSessAccess = 1
-NullSessionPipes = ["echo"]
+NullSessionPipes = ["echo", "rpcecho"]
 
 # the sessions run holds SESSIONS connections (the default limit is 4096)
 [limits]
@@ -163,6 +163,11 @@ password = "Passw0rd!"
 name = "echo"
 backend = "echo"
 mode = "message"
+sddl = "D:(A;;0x12019B;;;AN)(A;;0x12019B;;;AU)(A;;FA;;;SY)(A;;FA;;;BA)"
+
+[[pipe]]
+name = "rpcecho"
+backend = "rpcecho"
 sddl = "D:(A;;0x12019B;;;AN)(A;;0x12019B;;;AU)(A;;FA;;;SY)(A;;FA;;;BA)"
 EOF
 
@@ -251,6 +256,8 @@ for size in 64 4096 65536; do
 	run "transact-$size" smbpipe -w transact --size "$size" -d "$DUR" --addr "$SP"
 	run "transact-$size" floor -w tcp --size "$size" -d "$DUR" --addr "$FLOOR"
 done
+# A bound rpcecho EchoData call of 64 B, against the raw 64 B transact above.
+run rpcecho-64 smbpipe -w transact --rpc-echo --size 64 --pipe rpcecho -d "$DUR" --addr "$SP"
 
 run echo smbpipe -w echo -d "$DUR" --addr "$SP"
 run echo samba -w echo -d "$DUR" --addr "$SA"
@@ -337,6 +344,7 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 		label["transact-64"] = "transact 64 B (echo)"
 		label["transact-4096"] = "transact 4 KiB (echo)"
 		label["transact-65536"] = "transact 64 KiB (echo)"
+		label["rpcecho-64"] = "rpcecho EchoData 64 B, bound (transact of a 96 B request)"
 		label["echo"] = "SMB2 ECHO (floor: 68 B TCP ping-pong)"
 		label["stream"] = "stream, 1 MiB writes, echoed back"
 		label["transact-rpc-signed"] = "transact rpc, alice, signed AES-CMAC 3.1.1"
@@ -361,6 +369,9 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 				"one transact per second each: %s/s, p50 %s, p99 %s, max %s, %d errors; server RSS %.1f KiB per session\n",
 				commas(open[s]), failed[s], commas(ops[s]), us(p50[s]), us(p99[s]), us(mx[s]), err[s], rss[s] / 1024
 		}
+		u = "transact-64" SUBSEP "smbpipe"; g = "rpcecho-64" SUBSEP "smbpipe"
+		if ((u in ops) && (g in ops) && ops[u] != "FAILED" && ops[g] != "FAILED")
+			printf "\nsmbpipe rpcecho EchoData 64 B / raw transact 64 B p50: %.2f× (rate %.2f×)\n", p50[g] / p50[u], ops[g] / ops[u]
 		u = "transact-rpc" SUBSEP "smbpipe"; g = "transact-rpc-signed" SUBSEP "smbpipe"
 		if ((u in ops) && (g in ops) && ops[u] != "FAILED" && ops[g] != "FAILED")
 			printf "\nsmbpipe signed (AES-CMAC)/unsigned transact rate: %.2f×\n", ops[g] / ops[u]

@@ -32,6 +32,36 @@ func SrvsvcGetInfo() []byte {
 	}
 }
 
+// EchoBind returns a DCE/RPC bind PDU for Samba's rpcecho interface
+// (60a15ec5-4de8-11d7-a637-005056a20182 v1.0) over NDR v2: SrvsvcBind with
+// the other abstract syntax. The caller owns the returned slice.
+func EchoBind() []byte {
+	b := SrvsvcBind()
+	copy(b[32:52], []byte{
+		0xc5, 0x5e, 0xa1, 0x60, 0xe8, 0x4d, 0xd7, 0x11,
+		0xa6, 0x37, 0x00, 0x50, 0x56, 0xa2, 0x01, 0x82,
+		0x01, 0x00, 0x00, 0x00,
+	})
+	return b
+}
+
+// EchoData returns a DCE/RPC request PDU calling rpcecho's EchoData (opnum
+// 1, call_id 2, context 0) with data, and the size of the response PDU
+// that echoes it. The caller owns the returned slice.
+func EchoData(data []byte) (req []byte, respLen int) {
+	stub := len(data) + 8 // len, size_is, data
+	req = make([]byte, 24, 24+stub)
+	copy(req, []byte{0x05, 0x00, 0x00, 0x03, 0x10, 0x00, 0x00, 0x00})
+	binary.LittleEndian.PutUint16(req[8:], uint16(24+stub))
+	binary.LittleEndian.PutUint32(req[12:], 2)
+	binary.LittleEndian.PutUint32(req[16:], uint32(stub))
+	binary.LittleEndian.PutUint16(req[22:], 1)
+	req = binary.LittleEndian.AppendUint32(req, uint32(len(data)))
+	req = binary.LittleEndian.AppendUint32(req, uint32(len(data)))
+	req = append(req, data...)
+	return req, 24 + 4 + len(data)
+}
+
 // DCE/RPC connection-oriented packet types (C706 12.6.4).
 const (
 	dceResponse = 2

@@ -27,6 +27,8 @@ func (r *Result) WriteText(w io.Writer) error {
 	switch {
 	case r.RPC:
 		fmt.Fprintf(&b, ", DCE/RPC NetrServerGetInfo (%d B)", r.Size)
+	case r.RPCEcho:
+		fmt.Fprintf(&b, ", DCE/RPC rpcecho EchoData of %s", formatBytes(int64(r.Size)))
 	case r.Workload != Connect && r.Workload != Echo:
 		fmt.Fprintf(&b, ", %s per op", formatBytes(int64(r.Size)))
 	}

@@ -28,6 +28,8 @@ func TestRunWorkloads(t *testing.T) {
 		{"transact 2.0.2", Options{Workload: Transact, Client: client.Config{MinDialect: 0x0202, MaxDialect: 0x0202}, Count: 50}},
 		{"writeread", Options{Workload: WriteRead, Count: 100}},
 		{"writeread rpc", Options{Workload: WriteRead, RPC: true, Count: 100}},
+		{"transact rpcecho", Options{Workload: Transact, RPCEcho: true, Pipe: "rpcecho", Client: aliceConfig, Count: 100}},
+		{"writeread rpcecho 4KiB", Options{Workload: WriteRead, RPCEcho: true, Pipe: "rpcecho", Size: 4096, Client: aliceConfig, Count: 50}},
 		{"echo", Options{Workload: Echo, Concurrency: 3, Count: 300}},
 		{"stream", Options{Workload: Stream, StreamChunk: 256 << 10, Count: 20}},
 		{"stream by duration", Options{Workload: Stream, Duration: 200 * time.Millisecond}},
@@ -123,6 +125,8 @@ func TestRunErrors(t *testing.T) {
 		{"pipe anonymous may not open", Options{Addr: addr, Pipe: "nosuchpipe", Count: 1}, "create nosuchpipe"},
 		{"wrong password", Options{Addr: addr, Client: client.Config{User: "alice", Password: "x"}, Count: 1}, "LOGON_FAILURE"},
 		{"rpc on the echo pipe", Options{Addr: addr, Count: 1, RPC: true, Pipe: "echo"}, ""},
+		{"rpcecho on the echo pipe", Options{Addr: addr, Count: 1, RPCEcho: true, Pipe: "echo"}, "not a bind_ack"},
+		{"rpcecho too large", Options{Addr: addr, Count: 1, RPCEcho: true, Size: 8192}, "at most 4 KiB"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

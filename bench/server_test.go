@@ -23,4 +23,11 @@ var aliceCMAC = client.Config{User: "alice", Password: "Passw0rd!", Domain: "WOR
 // with testserver.AliceEcho (the default demo config plus the account
 // alice, so that signed sessions can be measured too) and returns its
 // address; it is closed at cleanup.
-func startServer(tb testing.TB) string { return testserver.Start(tb, testserver.AliceEcho) }
+func startServer(tb testing.TB) string {
+	return testserver.Start(tb, testserver.AliceEcho+`
+[[pipe]]
+name = "rpcecho"
+backend = "rpcecho"
+sddl = "D:(A;;0x12019B;;;AU)(A;;FA;;;SY)"
+`)
+}

@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
@@ -29,15 +30,19 @@ func openPipe(ctx context.Context, o *Options, c *client.Conn) (*client.Pipe, er
 	if err != nil {
 		return nil, err
 	}
-	if o.RPC {
+	if o.RPC || o.RPCEcho {
+		bind := SrvsvcBind()
+		if o.RPCEcho {
+			bind = EchoBind()
+		}
 		out := make([]byte, 4280)
-		n, _, err := p.Transact(ctx, SrvsvcBind(), out)
+		n, _, err := p.Transact(ctx, bind, out)
 		if err != nil {
 			p.Close()
 			return nil, fmt.Errorf("DCE/RPC bind on %s: %w", o.Pipe, err)
 		}
 		// Samba answers bind_ack; an echo pipe returns the bind itself.
-		if pt, ok := dcePacketType(out[:n]); !ok || pt == dceBindNak || pt == dceFault {
+		if pt, ok := dcePacketType(out[:n]); !ok || pt == dceBindNak || pt == dceFault || o.RPCEcho && pt != dceBindAck {
 			p.Close()
 			return nil, fmt.Errorf("DCE/RPC bind on %s: answer is not a bind_ack (% x)", o.Pipe, out[:min(n, 16)])
 		}
@@ -98,6 +103,9 @@ func message(o *Options) []byte {
 	for i := range msg {
 		msg[i] = byte(i)
 	}
+	if o.RPCEcho {
+		msg, _ = EchoData(msg)
+	}
 	return msg
 }
 
@@ -117,7 +125,17 @@ func setupTransact(ctx context.Context, o *Options) (*worker, error) {
 	out := make([]byte, max(len(msg), 64<<10))
 	// check validates the first n bytes of a reply: any DCE/RPC PDU for
 	// RPC (Samba answers, the echo pipe echoes), else the message itself.
+	var wantEcho []byte // RPCEcho: the RESPONSE's stub
+	if o.RPCEcho {
+		wantEcho = append(binary.LittleEndian.AppendUint32(nil, uint32(o.Size)), msg[32:]...)
+	}
 	check := func(n int) error {
+		if o.RPCEcho {
+			if pt, ok := dcePacketType(out[:n]); !ok || pt != dceResponse || n != 24+len(wantEcho) || !bytes.Equal(out[24:n], wantEcho) {
+				return errShortReply
+			}
+			return nil
+		}
 		if o.RPC {
 			if _, ok := dcePacketType(out[:n]); !ok && n < len(out) {
 				return errShortReply

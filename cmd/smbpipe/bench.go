@@ -50,6 +50,9 @@ flags:
   --rpc              DCE/RPC: bind srvsvc once per pipe, then send a 68-byte
                      NetrServerGetInfo request as the message (for Samba's
                      srvsvc; smbpipe's echo pipe gets the same bytes)
+  --rpc-echo         DCE/RPC: bind rpcecho once per pipe, then call EchoData
+                     with --size bytes (at most 4 KiB; --pipe rpcecho, a
+                     pipe with backend "rpcecho")
   -U USER%PASS       authenticated, signed session (DOMAIN\USER also);
                      default anonymous
   --dialect X        pin the dialect: 2.0.2, 2.1, 3.0, 3.0.2 or 3.1.1
@@ -89,6 +92,7 @@ func parseBenchArgs(args []string) (*benchOptions, error) {
 	fs.Int64Var(&o.run.Count, "n", 0, "")
 	fs.Func("size", "", func(s string) error { size = s; return nil })
 	fs.BoolVar(&o.run.RPC, "rpc", false, "")
+	fs.BoolVar(&o.run.RPCEcho, "rpc-echo", false, "")
 	fs.StringVar(&user, "U", "", "")
 	fs.StringVar(&dialect, "dialect", "", "")
 	fs.StringVar(&signing, "signing", "", "")

@@ -1,6 +1,7 @@
 // Package smbcrypto holds the SMB2/3 cryptography: the SP800-108 KDF, the
 // per-dialect key derivation, the preauth integrity hash, and message
-// signing (HMAC-SHA256, AES-CMAC, AES-GMAC). Encryption comes later.
+// signing (HMAC-SHA256, AES-CMAC, AES-GMAC), and SMB3 encryption
+// (AES-128/256 in CCM and GCM modes, Crypter; DeriveCipherKeys).
 package smbcrypto
 
 // Signer signs and verifies one SMB2 message (header + body, including any
@@ -39,9 +40,9 @@ func KDF(key, label, context []byte, lBits int) []byte { return kdf(key, label, 
 
 // DeriveKeys derives the session keys for the dialect (0x0202...0x0311)
 // from the session key (its first 16 bytes, zero-padded: Session.SessionKey);
-// preauth is used for 3.1.1 only (nil means all zero). All keys are 128-bit;
-// AES-256 ciphers, which need 256-bit keys from the full key, are not
-// covered yet.
+// preauth is used for 3.1.1 only (nil means all zero). All keys are
+// 128-bit; the encryption keys of a cipher, 256-bit ones for AES-256 from
+// the full session key, come from DeriveCipherKeys.
 func DeriveKeys(dialect uint16, sessionKey []byte, preauth *PreauthHash) Keys {
 	return deriveKeys(dialect, sessionKey, preauth)
 }

@@ -192,3 +192,34 @@ func FuzzUTF16(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTransformHeader: DecodeTransform never panics, accepts only frames
+// whose OriginalMessageSize is the message's length and whose Flags is 1,
+// and Put writes back the fields it decoded.
+func FuzzTransformHeader(f *testing.F) {
+	sample := make([]byte, TransformHeaderSize+70)
+	(&TransformHeader{Flags: TransformFlagEncrypted, SessionID: 0x100000000025}).Put(sample)
+	f.Add(sample)
+	f.Add(sample[:TransformHeaderSize])
+	f.Add(sample[:10])
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		th, err := DecodeTransform(frame)
+		if err != nil {
+			return
+		}
+		if len(frame) <= TransformHeaderSize || int(th.OriginalMessageSize) != len(frame)-TransformHeaderSize || th.Flags != 1 {
+			t.Fatalf("accepted %+v for a %d-byte frame", th, len(frame))
+		}
+		again := bytes.Clone(frame)
+		th.Put(again)
+		want := bytes.Clone(frame)
+		want[40], want[41] = 0, 0 // Reserved
+		if !bytes.Equal(again[:4], want[:4]) || !bytes.Equal(again[36:], want[36:]) {
+			t.Fatalf("Put %x, decoded from %x", again[:TransformHeaderSize], frame[:TransformHeaderSize])
+		}
+		th2, err := DecodeTransform(again)
+		if err != nil || th2 != th {
+			t.Fatalf("re-decoded %+v, %v; want %+v", th2, err, th)
+		}
+	})
+}

@@ -36,11 +36,23 @@ type Config struct {
 	AllowAnonymous bool
 	Guest          bool
 	Signing        string // "enabled" | "required"
-	LanmanServer   LanmanServer
-	Lsa            Lsa
-	Accounts       []Account
-	Pipes          []Pipe
-	Limits         Limits
+	// Encryption is SMB3 encryption: "off" (not offered), "enabled"
+	// (offered; used when the client encrypts) or "required" (MS-SMB2
+	// EncryptData and RejectUnencryptedAccess: every session is marked
+	// SMB2_SESSION_FLAG_ENCRYPT_DATA, unencrypted requests are refused and
+	// clients that cannot encrypt, anonymous and guest sessions are refused
+	// at SESSION_SETUP). "" means "enabled".
+	Encryption string
+	// EncryptionCiphers are the ciphers offered, in the server's order of
+	// preference: "AES-128-GCM", "AES-128-CCM", "AES-256-GCM",
+	// "AES-256-CCM". Nil means all four in that order (DefaultCiphers).
+	EncryptionCiphers []string
+
+	LanmanServer LanmanServer
+	Lsa          Lsa
+	Accounts     []Account
+	Pipes        []Pipe
+	Limits       Limits
 }
 
 // Limits bound what clients may take from the server ([limits]). Parse
@@ -174,6 +186,9 @@ type Pipe struct {
 func (c *Config) Clone() *Config {
 	n := *c
 	n.LanmanServer.NullSessionPipes = append([]string(nil), c.LanmanServer.NullSessionPipes...)
+	if c.EncryptionCiphers != nil { // empty is not nil: an error, not the default
+		n.EncryptionCiphers = append(make([]string, 0, len(c.EncryptionCiphers)), c.EncryptionCiphers...)
+	}
 	n.Accounts = append([]Account(nil), c.Accounts...)
 	for i := range n.Accounts {
 		n.Accounts[i].Groups = append([]string(nil), c.Accounts[i].Groups...)
@@ -208,6 +223,22 @@ func (e *ConfigError) Error() string {
 	return b.String()
 }
 
+// DefaultCiphers are the SMB3 ciphers in the default server preference
+// order: Windows 11 / Server 2022's client order (MS-SMB2 <135>), which is
+// also Samba's default "server smb3 encryption algorithms". The server
+// picks the first of its list the client offers, so a Windows client gets
+// AES-128-GCM, as from a Windows server.
+var DefaultCiphers = []string{"AES-128-GCM", "AES-128-CCM", "AES-256-GCM", "AES-256-CCM"}
+
+// derefCiphers is the encryption_ciphers key: nil when absent (the
+// default), empty (an error) when the list is.
+func derefCiphers(p *[]string) []string {
+	if p == nil {
+		return nil
+	}
+	return append(make([]string, 0, len(*p)), *p...)
+}
+
 // rawConfig is the TOML shape; pointers tell absent keys from zero values.
 type rawConfig struct {
 	Listen         *string `toml:"listen"`
@@ -217,7 +248,11 @@ type rawConfig struct {
 	AllowAnonymous *bool   `toml:"allow_anonymous"`
 	Guest          *bool   `toml:"guest"`
 	Signing        *string `toml:"signing"`
-	LanmanServer   struct {
+
+	Encryption *string   `toml:"encryption"`
+	Ciphers    *[]string `toml:"encryption_ciphers"`
+
+	LanmanServer struct {
 		RestrictNullSessAccess *int     `toml:"RestrictNullSessAccess"`
 		NullSessionPipes       []string `toml:"NullSessionPipes"`
 	} `toml:"LanmanServer"`
@@ -293,12 +328,14 @@ func Parse(data []byte, filename string) (*Config, error) {
 		AllowAnonymous: deref(raw.AllowAnonymous, true),
 		Guest:          deref(raw.Guest, false),
 		Signing:        deref(raw.Signing, "enabled"),
+		Encryption:     deref(raw.Encryption, "enabled"),
 		LanmanServer: LanmanServer{
 			RestrictNullSessAccess: deref(raw.LanmanServer.RestrictNullSessAccess, 1),
 			NullSessionPipes:       raw.LanmanServer.NullSessionPipes,
 		},
 		Lsa: Lsa{EveryoneIncludesAnonymous: deref(raw.Lsa.EveryoneIncludesAnonymous, 0)},
 	}
+	cfg.EncryptionCiphers = derefCiphers(raw.Ciphers)
 	loc := newLocator(data)
 	var errs []error
 	rl := &raw.Limits

@@ -30,6 +30,7 @@ const (
 	RuleNullSessionRefused = "null-session-refused"
 	RuleLogonFailure       = "logon-failure"
 	RuleSession            = "session"
+	RuleEncryptionRequired = "encryption-required"
 )
 
 // Pipe directions (PipeInfo.Direction, pipe.Direction values).
@@ -673,16 +674,38 @@ func (s *Snapshot) CheckSession(anonymous bool, user string) SessionDecision {
 			return SessionDecision{Status: ntstatus.AccessDenied, Kind: Anonymous, Rule: RuleNullSessionRefused,
 				Reason: "null sessions are refused (allow_anonymous = false)"}
 		}
-		return SessionDecision{Status: ntstatus.Success, Kind: Anonymous, Rule: RuleSession, Reason: "null session allowed (allow_anonymous = true)"}
+		return s.EncryptionGate(SessionDecision{Status: ntstatus.Success, Kind: Anonymous, Rule: RuleSession, Reason: "null session allowed (allow_anonymous = true)"})
 	}
 	if _, _, ok := s.LookupAccount(user); ok {
 		return SessionDecision{Status: ntstatus.Success, Kind: User, Rule: RuleSession, Reason: fmt.Sprintf("%q is an account of this server", user)}
 	}
 	if s.cfg.Guest {
-		return SessionDecision{Status: ntstatus.Success, Kind: Guest, Rule: RuleSession, Reason: fmt.Sprintf("%q is not an account; guest = true makes it a guest session", user)}
+		return s.EncryptionGate(SessionDecision{Status: ntstatus.Success, Kind: Guest, Rule: RuleSession, Reason: fmt.Sprintf("%q is not an account; guest = true makes it a guest session", user)})
 	}
 	return SessionDecision{Status: ntstatus.LogonFailure, Kind: Guest, Rule: RuleLogonFailure,
 		Reason: fmt.Sprintf("%q is not an account and guest = false", user)}
+}
+
+// EncryptionGate applies encryption = "required" to a session decision d:
+// an anonymous or guest session that d allows is refused with
+// STATUS_ACCESS_DENIED (rule encryption-required), because it has no
+// session key of its own to encrypt with. MS-SMB2 3.3.5.5.3 derives no
+// encryption keys for them, so every later request would fail; Samba
+// refuses the SESSION_SETUP itself ("reject guest session as encryption is
+// required"), and so does smbpipe (SEMANTICS-2 §1.4). Windows Server 2022
+// encrypts an anonymous session with keys from a zero session key only
+// when encryption is not required, which smbpipe also does under
+// "enabled". Other decisions are returned unchanged.
+func (s *Snapshot) EncryptionGate(d SessionDecision) SessionDecision {
+	if d.Status != ntstatus.Success || d.Kind == User || s.cfg.Encryption != "required" {
+		return d
+	}
+	what := "null sessions"
+	if d.Kind == Guest {
+		what = "guest sessions"
+	}
+	return SessionDecision{Status: ntstatus.AccessDenied, Kind: d.Kind, Rule: RuleEncryptionRequired,
+		Reason: d.Reason + `, but encryption = "required" and ` + what + ` have no session key to encrypt with: refused at SESSION_SETUP`}
 }
 
 // PipeInfo returns the policy's view of a configured pipe as if it were

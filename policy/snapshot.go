@@ -9,6 +9,7 @@ import (
 	"hash/fnv"
 	"maps"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -112,6 +113,30 @@ func compile(in *Config) (*Snapshot, []*ConfigError) {
 		cfg.Signing = strings.ToLower(cfg.Signing)
 	default:
 		bad("signing", "%q: want \"enabled\" or \"required\"", cfg.Signing)
+	}
+	switch strings.ToLower(cfg.Encryption) {
+	case "":
+		cfg.Encryption = "enabled"
+	case "off", "enabled", "required":
+		cfg.Encryption = strings.ToLower(cfg.Encryption)
+	default:
+		bad("encryption", "%q: want \"off\", \"enabled\" or \"required\"", cfg.Encryption)
+	}
+	if cfg.EncryptionCiphers == nil {
+		cfg.EncryptionCiphers = slices.Clone(DefaultCiphers)
+	} else if len(cfg.EncryptionCiphers) == 0 {
+		bad("encryption_ciphers", "empty: name at least one of %s (or set encryption = \"off\")", strings.Join(DefaultCiphers, ", "))
+	}
+	for i, c := range cfg.EncryptionCiphers {
+		j := slices.IndexFunc(DefaultCiphers, func(d string) bool { return strings.EqualFold(c, d) })
+		switch {
+		case j < 0:
+			bad("encryption_ciphers", "%q: want one of %s", c, strings.Join(DefaultCiphers, ", "))
+		case slices.Contains(cfg.EncryptionCiphers[:i], DefaultCiphers[j]):
+			bad("encryption_ciphers", "%q is listed twice", c)
+		default:
+			cfg.EncryptionCiphers[i] = DefaultCiphers[j]
+		}
 	}
 	if v := cfg.LanmanServer.RestrictNullSessAccess; v != 0 && v != 1 {
 		bad("LanmanServer.RestrictNullSessAccess", "%d: want 0 or 1", v)

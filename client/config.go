@@ -40,6 +40,15 @@ type Config struct {
 	// context, in order of preference; nil means AES-GMAC, AES-CMAC (the
 	// order Windows 11 and Samba's clients use; GMAC is the cheaper one).
 	SigningAlgorithms []uint16
+	// Encryption says when the session encrypts (SMB 3.x); the zero
+	// value, EncryptionAuto, encrypts when the server requires it, as
+	// Windows' client does.
+	Encryption EncryptionMode
+	// Ciphers are offered in the 3.1.1 ENCRYPTION_CAPABILITIES context, in
+	// order of preference; nil means AES-128-GCM, AES-128-CCM,
+	// AES-256-GCM, AES-256-CCM (Windows 11's order). 3.0 and 3.0.2 use
+	// AES-128-CCM, offered when Ciphers has it.
+	Ciphers []uint16
 
 	// ServerName is the host name put in \\server\IPC$; "" means the host
 	// part of the address dialed.
@@ -72,6 +81,41 @@ type Config struct {
 	// Rand is the source of GUIDs, salts and NTLM client challenges; nil
 	// means crypto/rand.
 	Rand io.Reader
+}
+
+// EncryptionMode says when a session encrypts its messages.
+type EncryptionMode uint8
+
+const (
+	// EncryptionAuto offers encryption and encrypts when the server marks
+	// the session SMB2_SESSION_FLAG_ENCRYPT_DATA.
+	EncryptionAuto EncryptionMode = iota
+	// EncryptionOff does not offer encryption: a server that requires it
+	// refuses the session.
+	EncryptionOff
+	// EncryptionPreferred encrypts whenever the server offers a cipher
+	// and the session has a key (not anonymous, not guest); otherwise the
+	// session runs in clear (signed as configured).
+	EncryptionPreferred
+	// EncryptionRequired encrypts every request after SESSION_SETUP and
+	// fails the session setup when it cannot (a 2.x dialect, no common
+	// cipher, an anonymous or guest session): never in clear.
+	EncryptionRequired
+)
+
+// DefaultCiphers are the ciphers offered when Config.Ciphers is nil.
+var DefaultCiphers = []uint16{smb2.CipherAES128GCM, smb2.CipherAES128CCM, smb2.CipherAES256GCM, smb2.CipherAES256CCM}
+
+// offeredCiphers are the ciphers the client offers: none when encryption
+// is off.
+func (c *Config) offeredCiphers() []uint16 {
+	switch {
+	case c.Encryption == EncryptionOff:
+		return nil
+	case c.Ciphers != nil:
+		return c.Ciphers
+	}
+	return DefaultCiphers
 }
 
 // DefaultRequestTimeout is the request expiration limit a zero

@@ -36,6 +36,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -95,18 +96,23 @@ type negotiated struct {
 	maxWrite      uint32
 	maxTransact   uint32
 	signAlg       uint16
+	cipher        uint16 // the negotiated cipher; 0: none
 	multiCredit   bool
 	preauth       smbcrypto.PreauthHash // after the NEGOTIATE exchange (3.1.1)
 }
 
-// session is the established session. signer is used only under writeMu,
-// verifier only by the reader goroutine.
+// session is the established session. signer and enc are used only under
+// writeMu, verifier and dec only by the reader goroutine.
 type session struct {
 	id       uint64
 	flags    uint16
 	signing  bool
 	signer   smbcrypto.Signer
 	verifier smbcrypto.Signer
+	// encrypt: every request but SESSION_SETUP is sealed with enc, and
+	// every reply must arrive sealed, opened with dec.
+	encrypt  bool
+	enc, dec *smbcrypto.Crypter
 }
 
 // call is one request in flight.
@@ -307,6 +313,16 @@ func (c *Conn) SessionFlags() uint16 {
 	return 0
 }
 
+// Cipher returns the negotiated cipher (smb2.CipherAES128GCM ...), 0 when
+// encryption was not negotiated.
+func (c *Conn) Cipher() uint16 { return c.neg.cipher }
+
+// Encrypted reports whether the session encrypts its requests.
+func (c *Conn) Encrypted() bool {
+	s := c.sess.Load()
+	return s != nil && s.encrypt
+}
+
 // Signed reports whether the session signs its requests.
 func (c *Conn) Signed() bool {
 	s := c.sess.Load()
@@ -423,13 +439,18 @@ func readErr(err error) error {
 // dispatchFrame splits a (possibly compound) frame and delivers each message.
 func (c *Conn) dispatchFrame(bp *[]byte) error {
 	frame := *bp
+	sealed := false
 	if smb2.IsTransform(frame) {
-		// When encryption exists, the TRANSFORM_HEADER is decrypted here
-		// with the key of the session it names, and deliver is told the
-		// message arrived sealed, so that expect.check can refuse a plain
-		// reply to a request of a session that encrypts.
-		putBuf(bp)
-		return protocolErrorf("encrypted message received; encryption is not supported")
+		// Decrypted with the key of the session it names (MS-SMB2
+		// 3.2.5.1.1); deliver is told the message arrived sealed, so
+		// that expect.check refuses a plain reply to a request of a
+		// session that encrypts.
+		plain, err := c.decrypt(frame)
+		if err != nil {
+			putBuf(bp)
+			return err
+		}
+		frame, sealed = plain, true
 	}
 	msg, rest, err := smb2.NextMessage(frame)
 	if err != nil {
@@ -437,13 +458,13 @@ func (c *Conn) dispatchFrame(bp *[]byte) error {
 		return protocolErrorf("bad message: %v", err)
 	}
 	if len(rest) == 0 {
-		return c.deliver(msg, bp)
+		return c.deliver(msg, bp, sealed)
 	}
 	// Compound response: give each element a buffer of its own.
 	for {
 		cp := getBuf(len(msg))
 		copy(*cp, msg)
-		if err := c.deliver(*cp, cp); err != nil {
+		if err := c.deliver(*cp, cp, sealed); err != nil {
 			putBuf(bp)
 			return err
 		}
@@ -459,10 +480,31 @@ func (c *Conn) dispatchFrame(bp *[]byte) error {
 	return nil
 }
 
+// decrypt opens a TRANSFORM_HEADER frame with the session it names and
+// returns the plain frame, which aliases frame. Anything wrong (a
+// malformed header, a session other than the current one or without
+// keys, a message that does not authenticate) is a protocol error.
+func (c *Conn) decrypt(frame []byte) ([]byte, error) {
+	th, err := smb2.DecodeTransform(frame)
+	if err != nil {
+		return nil, protocolErrorf("encrypted reply: %v", err)
+	}
+	s := c.sess.Load()
+	if s == nil || s.id != th.SessionID || s.dec == nil {
+		return nil, protocolErrorf("encrypted reply for session %#x, which has no keys", th.SessionID)
+	}
+	plain, err := s.dec.Open(frame)
+	if err != nil {
+		return nil, fmt.Errorf("client: encrypted reply: %w", ErrSignature)
+	}
+	return plain, nil
+}
+
 // deliver checks one response message against the request it answers and
-// hands it to its call. msg aliases *bp, which deliver consumes. An error
-// is a reply the client cannot accept: the caller fails the connection.
-func (c *Conn) deliver(msg []byte, bp *[]byte) error {
+// hands it to its call. msg aliases *bp, which deliver consumes; sealed:
+// it arrived encrypted. An error is a reply the client cannot accept: the
+// caller fails the connection.
+func (c *Conn) deliver(msg []byte, bp *[]byte, sealed bool) error {
 	var h smb2.Header
 	if err := h.Decode(msg); err != nil {
 		putBuf(bp)
@@ -485,7 +527,7 @@ func (c *Conn) deliver(msg []byte, bp *[]byte) error {
 	// caller, who recycles it.
 	x, seq, asyncID := cl.x, cl.seq, cl.asyncID
 	c.mu.Unlock()
-	interim, err := x.check(&h, msg, asyncID)
+	interim, err := x.check(&h, msg, asyncID, sealed)
 	if err != nil {
 		putBuf(bp)
 		return err
@@ -538,14 +580,18 @@ type request struct {
 	keepMID bool
 	// noSign sends the request unsigned even on a signing session.
 	noSign bool
+	// noSeal sends the request in clear even on a session that encrypts.
+	noSeal bool
 	// forceSign signs the request on any session with a signing key, even
 	// when the session does not sign in general (3.1.1 TREE_CONNECT).
 	forceSign bool
 	// keepalive: the ECHO of expire.go, which expires sooner.
 	keepalive bool
 	preauth   *smbcrypto.PreauthHash // if set, updated with the request message
-	// signer is the session write signs with; set by signFor.
+	// signer is the session write signs with; seal the one it encrypts
+	// with; set by signFor.
 	signer *session
+	seal   *session
 }
 
 // signFor decides whether r is signed and with which session: the current
@@ -559,9 +605,14 @@ func (c *Conn) signFor(r *request) *session {
 		r.signer = nil
 		return nil
 	}
-	if (s.signing || r.forceSign) && s.signer != nil && !r.noSign {
+	r.seal = nil
+	switch {
+	case s.encrypt && r.hdr.Command != smb2.CmdSessionSetup && !r.noSeal:
+		// Sealed instead of signed (MS-SMB2 3.2.4.1.8).
+		r.seal, r.signer = s, nil
+	case (s.signing || r.forceSign) && s.signer != nil && !r.noSign:
 		r.signer = s
-	} else {
+	default:
 		r.signer = nil
 	}
 	return s
@@ -589,6 +640,7 @@ func (c *Conn) send(ctx context.Context, r *request) (*call, error) {
 		treeID:     r.hdr.TreeID,
 		anySession: r.hdr.Command == smb2.CmdSessionSetup && r.hdr.SessionID == 0,
 		mustSign:   r.signer != nil,
+		mustSeal:   r.seal != nil,
 	}
 	if s != nil && s.verifier != nil {
 		cl.x.sess = s
@@ -693,9 +745,23 @@ func (c *Conn) write(r *request) error {
 	if r.preauth != nil {
 		r.preauth.Update(b[4:])
 	}
+	if r.seal != nil {
+		// Move the message up behind a TRANSFORM_HEADER and encrypt it
+		// in place (16 spare bytes for the AES-GCM tag); the pooled
+		// buffer keeps the room it grew.
+		n := len(b)
+		b = slices.Grow(b, smb2.TransformHeaderSize+16)[:n+smb2.TransformHeaderSize]
+		*r.buf = b
+		copy(b[4+smb2.TransformHeaderSize:], b[4:n])
+		th := smb2.TransformHeader{Flags: smb2.TransformFlagEncrypted, SessionID: r.seal.id}
+		th.Put(b[4:])
+		smb2.PutFrameLength(b)
+	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	if r.signer != nil {
+	if r.seal != nil {
+		r.seal.enc.Seal(b[4:])
+	} else if r.signer != nil {
 		r.signer.signer.Sign(b[4:])
 	}
 	if _, err := c.nc.Write(b); err != nil {

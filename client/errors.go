@@ -25,6 +25,10 @@ var (
 	// interim response within Config.RequestTimeout; the connection was
 	// closed. The error is a *RequestTimeoutError.
 	ErrRequestTimeout = errors.New("client: request timed out")
+	// ErrEncryption reports a session that cannot encrypt when it must:
+	// Config.Encryption is EncryptionRequired, or the server requires
+	// encryption, and there is no cipher or no key.
+	ErrEncryption = errors.New("client: encryption not possible")
 )
 
 // RequestTimeoutError is the error of a connection closed by request

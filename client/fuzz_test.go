@@ -294,7 +294,7 @@ func FuzzReplyCheck(f *testing.F) {
 			if i == int(which)%len(cmds) {
 				x = expect{cmd: cmd, anySession: cmd == smb2.CmdSessionSetup}
 			}
-			interim, err := x.check(&h, msg, uint64(asyncID))
+			interim, err := x.check(&h, msg, uint64(asyncID), false)
 			if err != nil {
 				continue
 			}

@@ -29,6 +29,9 @@ type RawRequest struct {
 	// when the session does not sign in general (as a 3.1.1 TREE_CONNECT
 	// must be). NoSign wins.
 	Sign bool
+	// NoEncrypt sends the request in clear even on a session that
+	// encrypts (to test a server's refusal); its reply may come either way.
+	NoEncrypt bool
 }
 
 // RawResponse is the final response to a RawRequest.
@@ -52,7 +55,7 @@ func (c *Conn) RoundTrip(ctx context.Context, req *RawRequest) (*RawResponse, er
 	if size == 0 {
 		size = len(req.Body)
 	}
-	r := &request{hdr: req.Header, buf: bp, size: size, keepMID: req.KeepMessageID, noSign: req.NoSign, forceSign: req.Sign}
+	r := &request{hdr: req.Header, buf: bp, size: size, keepMID: req.KeepMessageID, noSign: req.NoSign, forceSign: req.Sign, noSeal: req.NoEncrypt}
 	cl, err := c.roundTrip(ctx, r)
 	if err != nil {
 		return nil, fmt.Errorf("client: raw %v: %w", req.Header.Command, err)

@@ -27,6 +27,9 @@ type expect struct {
 	// mustSign: the request was signed, so its final reply must be signed
 	// too, whatever its Flags say (except those of unsignedOK).
 	mustSign bool
+	// mustSeal: the request was encrypted, so every reply to it, interim
+	// ones included, must arrive encrypted with the session's key.
+	mustSeal bool
 }
 
 // unsignedOK reports the final replies to a signed request that may come
@@ -51,7 +54,12 @@ func unsignedOK(cmd smb2.Command, st ntstatus.Status) bool {
 // longer be trusted: the caller fails it.
 //
 // check runs on the reader goroutine only: it uses x.sess's verifier.
-func (x *expect) check(h *smb2.Header, msg []byte, asyncID uint64) (interim bool, err error) {
+func (x *expect) check(h *smb2.Header, msg []byte, asyncID uint64, sealed bool) (interim bool, err error) {
+	if x.mustSeal && !sealed {
+		// MS-SMB2 3.2.5.1.1.1, decided from the request, never from the
+		// reply: a man in the middle cannot answer in clear.
+		return false, fmt.Errorf("client: reply to %v (MessageId %d) is not encrypted: %w", x.cmd, h.MessageID, ErrSignature)
+	}
 	if h.Command != x.cmd {
 		return false, x.errorf(h, "carries Command %v", h.Command)
 	}
@@ -81,12 +89,12 @@ func (x *expect) check(h *smb2.Header, msg []byte, asyncID uint64) (interim bool
 		}
 		return true, nil
 	}
-	// A final reply. Encryption, once it exists, is checked here first: a
-	// reply to a request of a session that encrypts must have arrived in a
-	// TRANSFORM_HEADER decrypted with that session's key (MS-SMB2
-	// 3.2.5.1.1.1), and a plain one is refused as an unsigned one is below,
-	// decided from x (the request), never from the reply.
-	if h.Flags&smb2.FlagSigned != 0 {
+	// A final reply. An encrypted one is authenticated already (its
+	// signature field is zero, MS-SMB2 3.3.4.1.1); a plain one to an
+	// encrypted request was refused above.
+	if sealed {
+		// nothing to verify
+	} else if h.Flags&smb2.FlagSigned != 0 {
 		if x.sess != nil && !x.sess.verifier.Verify(msg) {
 			return false, fmt.Errorf("client: reply to %v (MessageId %d): %w", x.cmd, h.MessageID, ErrSignature)
 		}

@@ -38,6 +38,12 @@ func (c *Conn) Negotiate(ctx context.Context) error {
 	if dialects[len(dialects)-1] >= smb2.Dialect210 {
 		req.Capabilities = smb2.CapLargeMTU
 	}
+	ciphers := c.cfg.offeredCiphers()
+	if slices.Contains(ciphers, smb2.CipherAES128CCM) && slices.ContainsFunc(dialects, func(d smb2.Dialect) bool { return d >= smb2.Dialect300 }) {
+		// Also when 3.1.1 is offered: the server may pick 3.0.x
+		// (MS-SMB2 3.2.4.2.2.2).
+		req.Capabilities |= smb2.CapEncryption
+	}
 	has311 := slices.Contains(dialects, smb2.Dialect311)
 	if has311 {
 		salt := make([]byte, 32)
@@ -49,6 +55,10 @@ func (c *Conn) Negotiate(ctx context.Context) error {
 		req.Contexts = []smb2.NegotiateContext{
 			{Type: smb2.CtxPreauthIntegrity, Data: pre.Append(nil)},
 			{Type: smb2.CtxSigning, Data: sig.Append(nil)},
+		}
+		if len(ciphers) > 0 {
+			ec := smb2.EncryptionCaps{Ciphers: ciphers}
+			req.Contexts = append(req.Contexts, smb2.NegotiateContext{Type: smb2.CtxEncryption, Data: ec.Append(nil)})
 		}
 	}
 	bp := newRequest()
@@ -83,6 +93,12 @@ func (c *Conn) Negotiate(ctx context.Context) error {
 	if n.dialect >= smb2.Dialect300 {
 		n.signAlg = smb2.SigningAESCMAC
 	}
+	if (n.dialect == smb2.Dialect300 || n.dialect == smb2.Dialect302) && n.serverCaps&smb2.CapEncryption != 0 {
+		if !slices.Contains(ciphers, smb2.CipherAES128CCM) {
+			return protocolErrorf("server offers encryption, not asked for")
+		}
+		n.cipher = smb2.CipherAES128CCM
+	}
 	n.multiCredit = n.dialect > smb2.Dialect202 && n.serverCaps&smb2.CapLargeMTU != 0
 	if !n.multiCredit {
 		n.maxRead = min(n.maxRead, 65536)
@@ -110,6 +126,14 @@ func (c *Conn) Negotiate(ctx context.Context) error {
 					return protocolErrorf("bad signing context in negotiate response")
 				}
 				n.signAlg = s.SigningAlgorithms[0]
+			case smb2.CtxEncryption:
+				// One cipher, one the client offered, or 0: none in common.
+				var e smb2.EncryptionCaps
+				if err := e.Decode(ctxt.Data); err != nil || len(e.Ciphers) != 1 || n.cipher != 0 ||
+					e.Ciphers[0] != 0 && !slices.Contains(ciphers, e.Ciphers[0]) {
+					return protocolErrorf("bad encryption context in negotiate response")
+				}
+				n.cipher = e.Ciphers[0]
 			}
 		}
 		if !sawPreauth {
@@ -333,8 +357,33 @@ func (c *Conn) logon(ctx context.Context, creds *Config, old *session) (*session
 			return nil, fmt.Errorf("client: session setup: no signer for dialect %s", DialectString(c.neg.dialect))
 		}
 		s.signing = c.cfg.RequireSigning || c.neg.serverSecMode&smb2.SigningRequired != 0
+		if c.neg.cipher != 0 {
+			pre := &roundPreauth
+			if c.neg.dialect != smb2.Dialect311 {
+				pre = nil
+			}
+			c2s, s2c := smbcrypto.DeriveCipherKeys(d, c.neg.cipher, sessionKey[:], pre)
+			if s.enc, err = smbcrypto.NewCrypter(c.neg.cipher, c2s); err != nil {
+				return nil, fmt.Errorf("client: session setup: %w", err)
+			}
+			if s.dec, err = smbcrypto.NewCrypter(c.neg.cipher, s2c); err != nil {
+				return nil, fmt.Errorf("client: session setup: %w", err)
+			}
+			mode := c.cfg.Encryption
+			s.encrypt = flags&smb2.SessionFlagEncrypt != 0 || mode == EncryptionPreferred || mode == EncryptionRequired
+		}
 	} else if c.cfg.RequireSigning && !anon {
 		return nil, fmt.Errorf("client: session setup: signing required but the server made a guest session")
+	}
+	switch {
+	case reauth:
+		s.enc, s.dec, s.encrypt = old.enc, old.dec, old.encrypt
+	case s.encrypt:
+	case flags&smb2.SessionFlagEncrypt != 0:
+		return nil, fmt.Errorf("client: session setup: the server requires encryption, which this session cannot do (cipher %#x, flags %#x): %w", c.neg.cipher, flags, ErrEncryption)
+	case c.cfg.Encryption == EncryptionRequired:
+		return nil, fmt.Errorf("client: session setup: encryption required, but the session cannot encrypt (dialect %s, cipher %#x, anonymous or guest %v): %w",
+			DialectString(c.neg.dialect), c.neg.cipher, nullOrGuest, ErrEncryption)
 	}
 	if !nullOrGuest {
 		// The response that completes the session is signed on 3.1.1

@@ -34,12 +34,13 @@ var desc = [server.NumMetrics]struct {
 	name, help string
 	gauge      bool
 }{
-	server.MetricConnections:      {"smbpipe_connections", "Client connections open now.", true},
-	server.MetricConnectionsTotal: {"smbpipe_connections_total", "Client connections accepted (including those closed at once by max_connections).", false},
-	server.MetricSessions:         {"smbpipe_sessions", "Authenticated sessions now.", true},
-	server.MetricSessionsTotal:    {"smbpipe_sessions_total", "Sessions established, by kind (user, guest, anonymous).", false},
-	server.MetricOpens:            {"smbpipe_opens", "Pipe handles open now.", true},
-	server.MetricOpensTotal:       {"smbpipe_opens_total", "Successful pipe opens.", false},
+	server.MetricConnections:       {"smbpipe_connections", "Client connections open now.", true},
+	server.MetricConnectionsTotal:  {"smbpipe_connections_total", "Client connections accepted (including those closed at once by max_connections).", false},
+	server.MetricSessions:          {"smbpipe_sessions", "Authenticated sessions now.", true},
+	server.MetricSessionsTotal:     {"smbpipe_sessions_total", "Sessions established, by kind (user, guest, anonymous).", false},
+	server.MetricEncryptedSessions: {"smbpipe_encrypted_sessions_total", "Sessions that encrypt (SMB3), by cipher.", false},
+	server.MetricOpens:             {"smbpipe_opens", "Pipe handles open now.", true},
+	server.MetricOpensTotal:        {"smbpipe_opens_total", "Successful pipe opens.", false},
 	server.MetricDenials: {"smbpipe_denials_total",
 		"Refused pipe opens and waits by the deciding policy rule, and refused logons (rules logon-failure, null-session-refused).", false},
 	server.MetricReloads:   {"smbpipe_policy_reloads_total", "Policies applied with SetPolicy (hot reloads).", false},

@@ -47,6 +47,7 @@ type asyncOp struct {
 	name      string           // opWait: the pipe waited for
 	timeout   time.Duration    // opWait: how long to wait
 	signer    smbcrypto.Signer // non-nil: sign the final response
+	seal      sealer           // non-zero: encrypt the final response
 	ctx       context.Context
 	cancel    context.CancelCauseFunc
 }
@@ -86,6 +87,7 @@ func (c *conn) goAsync(r *request, buf []byte, op *asyncOp) ([]byte, ntstatus.St
 	if s := r.sess; s.signer != nil && (r.signed || s.signingRequired) {
 		op.signer = s.signer
 	}
+	op.seal = c.sealFor(r) // as the interim response (MS-SMB2 3.3.4.1.4)
 	c.async[op.id] = op
 	c.awg.Add(1)
 	r.op = op
@@ -217,7 +219,7 @@ func (c *conn) runAsync(op *asyncOp) {
 	*bp = buf
 	var elems [1]elem
 	elems[0] = elem{start: 4, signer: op.signer}
-	if err := c.send(buf, elems[:]); err != nil {
+	if err := c.send(buf, elems[:], op.seal); err != nil {
 		c.log.Debug("smb async completion not sent", "err", err)
 	}
 }

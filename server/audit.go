@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/smbpipe/smbpipe/internal/smbcrypto"
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/policy"
 )
@@ -86,6 +87,9 @@ func hex32(v uint32) string {
 //	user, domain   as the client sent them ("" for anonymous)
 //	dialect        the connection's SMB dialect
 //	signing        whether the session requires signing
+//	encryption     whether the session must encrypt (encryption = "required")
+//	cipher         the connection's cipher ("" when encryption is not
+//	               negotiated): what the session encrypts with
 //	reauth         whether this exchange re-authenticated a live session
 //	status         NTSTATUS name; status_code its value
 //	rule, reason   policy.CheckSession's rule and reason, or logon-failure
@@ -102,6 +106,8 @@ func (c *conn) auditSession(s *session, kind policy.Kind, user, domain string, r
 		slog.String("domain", domain),
 		slog.String("dialect", c.dialect.String()),
 		slog.Bool("signing", s.signingRequired),
+		slog.Bool("encryption", s.encryptData),
+		slog.String("cipher", smbcrypto.CipherName(c.cipher)),
 		slog.Bool("reauth", reauth),
 		slog.String("status", st.String()),
 		slog.String("status_code", hex32(uint32(st))),

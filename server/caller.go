@@ -17,5 +17,6 @@ func (c *conn) caller(s *session) *pipe.Caller {
 		ClientAddr: c.remote,
 		SessionID:  s.id,
 		Signed:     s.signer != nil && s.signingRequired,
+		Encrypted:  s.encryptData || s.encrypting,
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/smbpipe/smbpipe/internal/smbcrypto"
 	"github.com/smbpipe/smbpipe/ntstatus"
+	"github.com/smbpipe/smbpipe/policy"
 	"github.com/smbpipe/smbpipe/smb2"
 )
 
@@ -25,8 +26,15 @@ func (c *conn) handleFrame(payload []byte) error {
 	if smb2.IsSMB1(payload) {
 		return c.handleSMB1(payload)
 	}
+	c.seal, c.encrypted = sealer{}, false
+	var tsid uint64 // the TRANSFORM_HEADER's SessionId
 	if smb2.IsTransform(payload) {
-		return errors.New("server: encrypted message (encryption is not offered)")
+		plain, s, err := c.decrypt(payload)
+		if err != nil {
+			return err
+		}
+		payload, tsid = plain, s.id
+		c.seal, c.encrypted = sealer{s.enc, s.id}, true
 	}
 	bp := c.srv.bufs.get()
 	defer c.srv.bufs.put(bp)
@@ -58,6 +66,15 @@ func (c *conn) handleFrame(payload []byte) error {
 		if hdr.IsResponse() {
 			return errors.New("server: response received")
 		}
+		if c.encrypted {
+			// MS-SMB2 3.3.5.2.1.1: the first request of a decrypted
+			// frame is not related and names the transform's session,
+			// as does every later unrelated one.
+			related := hdr.Flags&smb2.FlagRelatedOperations != 0
+			if first && related || !related && hdr.SessionID != tsid {
+				return fmt.Errorf("server: encrypted request of session %#x in a frame encrypted for session %#x", hdr.SessionID, tsid)
+			}
+		}
 		buf, err = c.handleMessage(buf, msg, &hdr, ch, first)
 		if err != nil {
 			return err
@@ -66,7 +83,7 @@ func (c *conn) handleFrame(payload []byte) error {
 	}
 	*bp = buf
 	if len(c.elems) > 0 {
-		if err := c.send(buf, c.elems); err != nil {
+		if err := c.send(buf, c.elems, c.seal); err != nil {
 			return err
 		}
 	}
@@ -187,12 +204,24 @@ func (c *conn) dispatch(buf []byte, r *request) ([]byte, ntstatus.Status, error)
 	}
 	spec := &commands[r.hdr.Command]
 
-	// The session, for signing and for the commands that need one.
+	// The session, for signing and encryption and for the commands that
+	// need one. A decrypted request is not verified again (MS-SMB2
+	// 3.3.5.2.4); a session that requires encryption refuses anything
+	// else but SESSION_SETUP with STATUS_ACCESS_DENIED, in an encrypted
+	// response (3.3.5.2.9; Samba encrypts that error too).
 	if sid := r.hdr.SessionID; sid != 0 && r.hdr.Command != smb2.CmdNegotiate {
 		if s := c.sessions[sid]; s != nil {
 			r.sess = s
-			if st := c.verifyRequest(r, s); st != ntstatus.Success {
-				return buf, st, nil
+			switch {
+			case c.encrypted:
+			case s.encryptData && r.hdr.Command != smb2.CmdSessionSetup:
+				c.log.Warn("smb unencrypted request on a session that requires encryption", "session", s.id, "command", r.hdr.Command.String())
+				r.noSign = true
+				return buf, ntstatus.AccessDenied, nil
+			default:
+				if st := c.verifyRequest(r, s); st != ntstatus.Success {
+					return buf, st, nil
+				}
 			}
 		}
 	}
@@ -221,6 +250,48 @@ func (c *conn) dispatch(buf []byte, r *request) ([]byte, ntstatus.Status, error)
 		}
 	}
 	return spec.fn(c, r, buf)
+}
+
+// decrypt opens an encrypted frame (MS-SMB2 3.3.5.2.1.1) and returns the
+// plain frame, which aliases payload, and the session whose key opened it.
+// Every failure drops the connection: a malformed TRANSFORM_HEADER, a
+// SessionId that is not a session of this connection with keys, an
+// anonymous session's message while no one has logged on as a user or
+// guest on the connection (ConstrainedConnection; Windows Server 2022,
+// smbtorture smb2.session.anon-encryption1), or a message that does not
+// authenticate. Nothing of a frame that fails is acted on.
+func (c *conn) decrypt(payload []byte) ([]byte, *session, error) {
+	th, err := smb2.DecodeTransform(payload)
+	if err != nil {
+		return nil, nil, err
+	}
+	s := c.sessions[th.SessionID]
+	switch {
+	case s == nil || s.dec == nil:
+		return nil, nil, fmt.Errorf("server: encrypted message for session %#x, which has no keys on this connection", th.SessionID)
+	case s.ident.Kind == policy.Anonymous && !c.loggedOn():
+		return nil, nil, errors.New("server: encrypted message of an anonymous session on a connection without a logon (ConstrainedConnection)")
+	}
+	plain, err := s.dec.Open(payload)
+	if err != nil {
+		return nil, nil, fmt.Errorf("server: encrypted message for session %#x: %w", th.SessionID, err)
+	}
+	if !s.encrypting {
+		s.encrypting = true
+		c.srv.metrics.inc(MetricEncryptedSessions, smbcrypto.CipherName(c.cipher))
+	}
+	return plain, s, nil
+}
+
+// loggedOn reports whether a user or guest session is established on the
+// connection, which lifts MS-SMB2's ConstrainedConnection.
+func (c *conn) loggedOn() bool {
+	for _, s := range c.sessions {
+		if s.valid && s.ident.Kind != policy.Anonymous {
+			return true
+		}
+	}
+	return false
 }
 
 // verifyRequest applies MS-SMB2 3.3.5.2.4 to a request of session s, for

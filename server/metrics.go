@@ -21,18 +21,19 @@ type Metric uint8
 
 // The server's metrics; the comment gives the kind and the label.
 const (
-	MetricConnections      Metric = iota // gauge: client connections open
-	MetricConnectionsTotal               // counter: connections accepted (also those refused by max_connections)
-	MetricSessions                       // gauge: authenticated sessions
-	MetricSessionsTotal                  // counter, label kind (user, guest, anonymous): sessions established
-	MetricOpens                          // gauge: pipe handles open
-	MetricOpensTotal                     // counter: successful opens
-	MetricDenials                        // counter, label rule: refused opens, WAITs and logons by rule
-	MetricReloads                        // counter: policies applied with SetPolicy
-	MetricLimitHits                      // counter, label limit: requests or connections refused by a [limits] value
-	MetricPanics                         // counter: connections closed by a recovered panic
-	MetricAsyncBytes                     // gauge: bytes held by pending operations
-	MetricProcesses                      // gauge: backend processes running or reserved
+	MetricConnections       Metric = iota // gauge: client connections open
+	MetricConnectionsTotal                // counter: connections accepted (also those refused by max_connections)
+	MetricSessions                        // gauge: authenticated sessions
+	MetricSessionsTotal                   // counter, label kind (user, guest, anonymous): sessions established
+	MetricOpens                           // gauge: pipe handles open
+	MetricOpensTotal                      // counter: successful opens
+	MetricDenials                         // counter, label rule: refused opens, WAITs and logons by rule
+	MetricReloads                         // counter: policies applied with SetPolicy
+	MetricLimitHits                       // counter, label limit: requests or connections refused by a [limits] value
+	MetricPanics                          // counter: connections closed by a recovered panic
+	MetricAsyncBytes                      // gauge: bytes held by pending operations
+	MetricProcesses                       // gauge: backend processes running or reserved
+	MetricEncryptedSessions               // counter, label cipher (AES-128-GCM ...): sessions that encrypt (required at logon, or first encrypted request)
 	NumMetrics
 )
 
@@ -45,6 +46,8 @@ func (m Metric) Label() string {
 		return "rule"
 	case MetricLimitHits:
 		return "limit"
+	case MetricEncryptedSessions:
+		return "cipher"
 	}
 	return ""
 }

@@ -4,11 +4,13 @@ import (
 	"crypto/rand"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/smbpipe/smbpipe/auth/spnego"
 	"github.com/smbpipe/smbpipe/internal/smbcrypto"
 	"github.com/smbpipe/smbpipe/ntstatus"
+	"github.com/smbpipe/smbpipe/policy"
 	"github.com/smbpipe/smbpipe/smb2"
 )
 
@@ -56,14 +58,30 @@ func (c *conn) negotiate(r *request, buf []byte) ([]byte, ntstatus.Status, error
 	c.clientCaps = req.Capabilities
 	c.clientDialects = slices.Clone(req.Dialects)
 	c.serverSecMode = c.securityMode()
+	offered := c.offeredCiphers()
+	if d == smb2.Dialect300 || d == smb2.Dialect302 {
+		// AES-128-CCM, implied by SMB2_GLOBAL_CAP_ENCRYPTION in both
+		// directions (MS-SMB2 3.3.5.4).
+		if req.Capabilities&smb2.CapEncryption != 0 && slices.Contains(offered, smb2.CipherAES128CCM) {
+			c.cipher = smb2.CipherAES128CCM
+		}
+	}
 
 	var ctxs []smb2.NegotiateContext
 	if d == smb2.Dialect311 {
 		var havePreauth bool
 		c.signAlg = smb2.SigningAESCMAC
-		var signCtx bool
+		var signCtx, encCtx bool
+		var encCaps smb2.EncryptionCaps
 		for _, nc := range req.Contexts {
 			switch nc.Type {
+			case smb2.CtxEncryption:
+				// One context with at least one cipher, else
+				// STATUS_INVALID_PARAMETER (MS-SMB2 3.3.5.4).
+				if encCtx || encCaps.Decode(nc.Data) != nil || len(encCaps.Ciphers) == 0 {
+					return buf, ntstatus.InvalidParameter, nil
+				}
+				encCtx = true
 			case smb2.CtxPreauthIntegrity:
 				var p smb2.PreauthIntegrityCaps
 				if err := p.Decode(nc.Data); err != nil {
@@ -88,6 +106,14 @@ func (c *conn) negotiate(r *request, buf []byte) ([]byte, ntstatus.Status, error
 		_, _ = rand.Read(salt)
 		pc := smb2.PreauthIntegrityCaps{HashAlgorithms: []uint16{smb2.HashSHA512}, Salt: salt}
 		ctxs = append(ctxs, smb2.NegotiateContext{Type: smb2.CtxPreauthIntegrity, Data: pc.Append(nil)})
+		if encCtx && len(offered) > 0 {
+			// The answer names one cipher, 0 when none is common: the
+			// client then knows encryption is supported but not with
+			// its ciphers (MS-SMB2 3.3.5.4).
+			c.cipher = chooseCipher(offered, encCaps.Ciphers)
+			ec := smb2.EncryptionCaps{Ciphers: []uint16{c.cipher}}
+			ctxs = append(ctxs, smb2.NegotiateContext{Type: smb2.CtxEncryption, Data: ec.Append(nil)})
+		}
 		if signCtx {
 			sc := smb2.SigningCaps{SigningAlgorithms: []uint16{c.signAlg}}
 			ctxs = append(ctxs, smb2.NegotiateContext{Type: smb2.CtxSigning, Data: sc.Append(nil)})
@@ -109,6 +135,9 @@ func (c *conn) appendNegotiateResponse(buf []byte, d smb2.Dialect, ctxs []smb2.N
 	var caps uint32
 	if d != smb2.Dialect202 {
 		caps |= smb2.CapLargeMTU
+	}
+	if c.cipher != 0 && d != smb2.Dialect311 {
+		caps |= smb2.CapEncryption // 3.1.1 says it in its context
 	}
 	c.serverCaps = caps
 	resp := smb2.NegotiateResponse{
@@ -143,6 +172,43 @@ func chooseSigningAlgorithm(offered []uint16) uint16 {
 	return smb2.SigningAESCMAC
 }
 
+// offeredCiphers are the cipher ids the policy offers, in its order of
+// preference; none when encryption is "off".
+func (c *conn) offeredCiphers() []uint16 {
+	cfg := c.srv.snapshot().Config()
+	if cfg == nil || cfg.Encryption == "off" {
+		return nil
+	}
+	names := cfg.EncryptionCiphers
+	if names == nil {
+		names = policy.DefaultCiphers
+	}
+	ids := make([]uint16, 0, len(names))
+	for _, n := range names {
+		for id := smb2.CipherAES128CCM; id <= smb2.CipherAES256GCM; id++ {
+			if strings.EqualFold(smbcrypto.CipherName(id), n) {
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids
+}
+
+// chooseCipher picks the 3.1.1 cipher: the first of the server's list
+// (policy encryption_ciphers, by default AES-128-GCM, AES-128-CCM,
+// AES-256-GCM, AES-256-CCM) that the client offers, as Samba does, or 0.
+// Windows' server rule is not documented; it picks from the intersection
+// too (SEMANTICS-2 §1.2), and with the default order a Windows client,
+// which offers AES-128-GCM first, gets AES-128-GCM from either.
+func chooseCipher(server, client []uint16) uint16 {
+	for _, id := range server {
+		if slices.Contains(client, id) {
+			return id
+		}
+	}
+	return 0
+}
+
 // negotiation is what NEGOTIATE fixed for a connection (MS-SMB2
 // 3.3.5.4): the reader goroutine writes it during NEGOTIATE and only
 // reads it afterwards.
@@ -156,6 +222,7 @@ type negotiation struct {
 	serverSecMode  uint16
 	serverCaps     uint32
 	signAlg        uint16
+	cipher         uint16                // the cipher sessions encrypt with; 0: none
 	preauth        smbcrypto.PreauthHash // the connection's 3.1.1 preauth hash
 	maxIO          uint32                // MaxTransact/Read/WriteSize offered
 }
@@ -207,5 +274,5 @@ func (c *conn) handleSMB1(msg []byte) error {
 	rh := smb2.Header{Command: smb2.CmdNegotiate, Credit: granted, Flags: smb2.FlagServerToRedir}
 	rh.Append(buf[start:start])
 	*bp = buf
-	return c.send(buf, []elem{{start: start}})
+	return c.send(buf, []elem{{start: start}}, sealer{})
 }

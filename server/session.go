@@ -1,7 +1,9 @@
 package server
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"slices"
 
 	"github.com/smbpipe/smbpipe/auth/ntlm"
@@ -28,9 +30,17 @@ type session struct {
 	signingRequired bool
 	signer          smbcrypto.Signer // signs responses; used under conn.wmu
 	verifier        smbcrypto.Signer // verifies requests; reader only
-	trees           map[uint32]*tree
-	nOpens          int  // opens on all its trees (max_opens_per_session)
-	counted         bool // in the sessions gauge
+	// Encryption (MS-SMB2 3.3.5.5.3): enc seals responses (under
+	// conn.wmu), dec opens requests (reader); nil without a cipher, for a
+	// guest, or before the first logon. encryptData: the session must
+	// encrypt (encryption = "required"); encrypting: it has sent an
+	// encrypted request or must.
+	enc, dec    *smbcrypto.Crypter
+	encryptData bool
+	encrypting  bool
+	trees       map[uint32]*tree
+	nOpens      int  // opens on all its trees (max_opens_per_session)
+	counted     bool // in the sessions gauge
 }
 
 // guestAccount is the name a guest session presents to pipes and the
@@ -71,6 +81,10 @@ func (c *conn) sessionSetup(r *request, buf []byte) ([]byte, ntstatus.Status, er
 	if req.Flags&smb2.SessionSetupBinding != 0 {
 		r.noSign = true
 		return buf, ntstatus.RequestNotAccepted, nil
+	}
+	if st := c.encryptionGate(); st != ntstatus.Success {
+		r.noSign = true
+		return buf, st, nil
 	}
 	var s *session
 	if r.hdr.SessionID == 0 {
@@ -195,6 +209,8 @@ func (c *conn) authenticate(r *request, buf []byte, s *session, snap *policy.Sna
 		// logon, never the name and domain the client chose.
 		ident = policy.Identity{Kind: policy.Guest, User: guestAccount, Domain: cfg.Domain}
 		flags = smb2.SessionFlagIsGuest
+	case errors.Is(err, ntlm.ErrNoSuchUser) && res != nil && sd.Rule == policy.RuleEncryptionRequired:
+		return refuse(policy.Guest, sd.Status, sd.Rule, sd.Reason)
 	case errors.Is(err, ntlm.ErrNoSuchUser) && res != nil:
 		return refuse(policy.Guest, ntstatus.LogonFailure, policy.RuleLogonFailure, sd.Reason)
 	case err != nil:
@@ -226,6 +242,13 @@ func (c *conn) authenticate(r *request, buf []byte, s *session, snap *policy.Sna
 		c.establishKeys(s, ident.Kind, res.SessionKey, cfg.Signing == "required" ||
 			uint16(req.SecurityMode)&smb2.SigningRequired != 0 ||
 			c.clientSecMode&smb2.SigningRequired != 0)
+		if cfg.Encryption == "required" && ident.Kind == policy.User && s.enc != nil {
+			// EncryptData with RejectUnencryptedAccess (MS-SMB2
+			// 3.3.5.5.3): the session encrypts instead of signing.
+			s.encryptData, s.encrypting, s.signingRequired = true, true, false
+			flags |= smb2.SessionFlagEncrypt
+			c.srv.metrics.inc(MetricEncryptedSessions, smbcrypto.CipherName(c.cipher))
+		}
 	}
 	// A re-authentication keeps the session's keys and its signing rule
 	// whoever the new identity is (MS-SMB2 3.3.5.5.2, 3.3.5.5.3;
@@ -274,6 +297,39 @@ func (c *conn) establishKeys(s *session, kind policy.Kind, sessionKey [16]byte, 
 	s.signer = smbcrypto.NewSigner(uint16(c.dialect), c.signAlg, keys.Signing)
 	s.verifier = smbcrypto.NewSigner(uint16(c.dialect), c.signAlg, keys.Signing)
 	s.signingRequired = kind == policy.User && required
+	if c.cipher != 0 {
+		// Anonymous sessions too, from the zero key (Windows Server
+		// 2022; decrypt refuses them on a connection without a logon).
+		c2s, s2c := smbcrypto.DeriveCipherKeys(uint16(c.dialect), c.cipher, sessionKey[:], &s.preauth)
+		s.dec, _ = smbcrypto.NewCrypter(c.cipher, c2s)
+		s.enc, _ = smbcrypto.NewCrypter(c.cipher, s2c)
+	}
+}
+
+// encryptionGate applies encryption = "required" at the top of
+// SESSION_SETUP (MS-SMB2 3.3.5.5, EncryptData and RejectUnencryptedAccess):
+// a connection that cannot encrypt, a 2.x dialect or a 3.x one without a
+// cipher in common, is refused with STATUS_ACCESS_DENIED, never served in
+// clear. Anonymous and guest logons are refused later, by the policy's
+// EncryptionGate.
+func (c *conn) encryptionGate() ntstatus.Status {
+	cfg := c.srv.snapshot().Config()
+	if cfg == nil || cfg.Encryption != "required" || c.cipher != 0 {
+		return ntstatus.Success
+	}
+	c.srv.metrics.inc(MetricDenials, policy.RuleEncryptionRequired)
+	reason := "the client did not offer encryption"
+	if c.dialect < smb2.Dialect300 {
+		reason = "dialect " + c.dialect.String() + " has no encryption"
+	}
+	c.srv.log.LogAttrs(context.Background(), slog.LevelWarn, "session setup",
+		slog.String("client", c.remote),
+		slog.String("dialect", c.dialect.String()),
+		slog.String("status", ntstatus.AccessDenied.String()),
+		slog.String("rule", policy.RuleEncryptionRequired),
+		slog.String("reason", `encryption = "required" and `+reason+`: refused rather than served in clear`),
+	)
+	return ntstatus.AccessDenied
 }
 
 // unwrap extracts the NTLMSSP token (and the client's mechListMIC) from a

@@ -22,13 +22,13 @@ const maximalAccess = 0x001F01FF
 
 // treeConnect handles TREE_CONNECT: IPC$ only (see treePathStatus).
 //
-// On 3.1.1, an unsigned TREE_CONNECT on a session of a user (neither
-// anonymous nor guest) drops the connection (MS-SMB2 3.3.5.7): a
-// man in the middle cannot strip signing after the preauth-protected
-// SESSION_SETUP.
+// On 3.1.1, a TREE_CONNECT neither signed nor encrypted on a session of a
+// user (neither anonymous nor guest) drops the connection (MS-SMB2
+// 3.3.5.7): a man in the middle cannot strip signing after the
+// preauth-protected SESSION_SETUP.
 func (c *conn) treeConnect(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
-	if c.dialect == smb2.Dialect311 && r.sess.ident.Kind == policy.User && !r.signed {
-		return buf, 0, errors.New("server: unsigned TREE_CONNECT on an authenticated 3.1.1 session")
+	if c.dialect == smb2.Dialect311 && r.sess.ident.Kind == policy.User && !r.signed && !c.encrypted {
+		return buf, 0, errors.New("server: TREE_CONNECT neither signed nor encrypted on an authenticated 3.1.1 session")
 	}
 	var req smb2.TreeConnectRequest
 	if err := req.Decode(r.msg); err != nil {

@@ -50,9 +50,15 @@ type Config struct {
 
 	LanmanServer LanmanServer
 	Lsa          Lsa
-	Accounts     []Account
-	Pipes        []Pipe
-	Limits       Limits
+	// Services are the Windows RPC services presented on IPC$, each on
+	// its pipes (see ServicePipes): "srvsvc", "wkssvc", "lsarpc" (pipes
+	// lsarpc and lsass), "samr". A [[pipe]] of the same name replaces a
+	// service's pipe. Parse defaults an absent key to all four, as
+	// Windows; nil in a Config built in Go means none.
+	Services []string
+	Accounts []Account
+	Pipes    []Pipe
+	Limits   Limits
 }
 
 // Limits bound what clients may take from the server ([limits]). Parse
@@ -159,8 +165,39 @@ type LanmanServer struct {
 	NullSessionPipes       []string
 }
 
-// Lsa is HKLM\SYSTEM\CurrentControlSet\Control\Lsa.
-type Lsa struct{ EveryoneIncludesAnonymous int }
+// Lsa is HKLM\SYSTEM\CurrentControlSet\Control\Lsa. Parse defaults
+// absent keys to Windows' defaults for a member or stand-alone server
+// (RestrictAnonymousSAM 1, RestrictRemoteSAM DefaultRestrictRemoteSAM); the
+// zero value of a Config built in Go restricts nothing.
+type Lsa struct {
+	EveryoneIncludesAnonymous int
+	// RestrictAnonymous 1: anonymous callers may not enumerate shares
+	// (srvsvc) nor SAM accounts; 2: anonymous callers get nothing from
+	// the RPC services (0, 1 or 2).
+	RestrictAnonymous int
+	// RestrictAnonymousSAM 1: anonymous callers may not connect to SAMR
+	// to enumerate accounts.
+	RestrictAnonymousSAM int
+	// TurnOffAnonymousBlock 1: anonymous callers may open the LSA policy
+	// (LsarOpenPolicy2) and translate SIDs and names; 0 (Windows'
+	// default on a non-DC, LsaRestrictAnonymous): STATUS_ACCESS_DENIED.
+	TurnOffAnonymousBlock int
+	// RestrictRemoteSAM is the security descriptor (SDDL) a remote SAMR
+	// connect is checked against: READ_CONTROL granted lets the caller
+	// in. "" restricts nothing (Windows before 10 1607).
+	RestrictRemoteSAM string
+}
+
+// DefaultRestrictRemoteSAM is Windows' default RestrictRemoteSAM on a
+// non-DC since Windows 10 1607 and Server 2016: administrators only.
+const DefaultRestrictRemoteSAM = "O:BAG:BAD:(A;;RC;;;BA)"
+
+// DefaultServices are the RPC services Parse presents when the services
+// key is absent.
+var defaultServices = []string{"srvsvc", "wkssvc", "lsarpc", "samr"}
+
+// DefaultServices returns the services presented by default.
+func DefaultServices() []string { return append([]string(nil), defaultServices...) }
 
 // Account is one [[account]].
 type Account struct {
@@ -186,6 +223,7 @@ type Pipe struct {
 func (c *Config) Clone() *Config {
 	n := *c
 	n.LanmanServer.NullSessionPipes = append([]string(nil), c.LanmanServer.NullSessionPipes...)
+	n.Services = append([]string(nil), c.Services...)
 	if c.EncryptionCiphers != nil { // empty is not nil: an error, not the default
 		n.EncryptionCiphers = append(make([]string, 0, len(c.EncryptionCiphers)), c.EncryptionCiphers...)
 	}
@@ -257,9 +295,14 @@ type rawConfig struct {
 		NullSessionPipes       []string `toml:"NullSessionPipes"`
 	} `toml:"LanmanServer"`
 	Lsa struct {
-		EveryoneIncludesAnonymous *int `toml:"EveryoneIncludesAnonymous"`
+		EveryoneIncludesAnonymous *int    `toml:"EveryoneIncludesAnonymous"`
+		RestrictAnonymous         *int    `toml:"RestrictAnonymous"`
+		RestrictAnonymousSAM      *int    `toml:"RestrictAnonymousSAM"`
+		TurnOffAnonymousBlock     *int    `toml:"TurnOffAnonymousBlock"`
+		RestrictRemoteSAM         *string `toml:"RestrictRemoteSAM"`
 	} `toml:"Lsa"`
-	Account []struct {
+	Services *[]string `toml:"services"`
+	Account  []struct {
 		Name     string   `toml:"name"`
 		Password string   `toml:"password"`
 		NTHash   string   `toml:"nt_hash"`
@@ -333,7 +376,14 @@ func Parse(data []byte, filename string) (*Config, error) {
 			RestrictNullSessAccess: deref(raw.LanmanServer.RestrictNullSessAccess, 1),
 			NullSessionPipes:       raw.LanmanServer.NullSessionPipes,
 		},
-		Lsa: Lsa{EveryoneIncludesAnonymous: deref(raw.Lsa.EveryoneIncludesAnonymous, 0)},
+		Lsa: Lsa{
+			EveryoneIncludesAnonymous: deref(raw.Lsa.EveryoneIncludesAnonymous, 0),
+			RestrictAnonymous:         deref(raw.Lsa.RestrictAnonymous, 0),
+			RestrictAnonymousSAM:      deref(raw.Lsa.RestrictAnonymousSAM, 1),
+			TurnOffAnonymousBlock:     deref(raw.Lsa.TurnOffAnonymousBlock, 0),
+			RestrictRemoteSAM:         deref(raw.Lsa.RestrictRemoteSAM, DefaultRestrictRemoteSAM),
+		},
+		Services: deref(raw.Services, DefaultServices()),
 	}
 	cfg.EncryptionCiphers = derefCiphers(raw.Ciphers)
 	loc := newLocator(data)
@@ -523,18 +573,25 @@ func (l locator) line(key string) int {
 
 // Backend is a parsed pipe backend.
 type Backend struct {
-	Kind string   // "echo", "rpcecho", "tcp", "unix" or "exec"
+	Kind string   // "echo", "rpcecho", "srvsvc", "wkssvc", "lsarpc", "samr", "tcp", "unix" or "exec"
 	Addr string   // tcp: HOST:PORT
 	Path string   // unix: socket path
 	Argv []string // exec: command and arguments (split on white space, no quoting)
 }
 
 // RPC reports whether the backend is a built-in DCE/RPC interface served
-// by the server itself ("rpcecho"); its pipe must be message-mode.
-func (b Backend) RPC() bool { return b.Kind == "rpcecho" }
+// by the server itself ("rpcecho", or a Windows service: "srvsvc",
+// "wkssvc", "lsarpc", "samr"); its pipe must be message-mode.
+func (b Backend) RPC() bool {
+	switch b.Kind {
+	case "rpcecho", "srvsvc", "wkssvc", "lsarpc", "samr":
+		return true
+	}
+	return false
+}
 
-// ParseBackend parses "echo", "rpcecho", "tcp:HOST:PORT", "unix:PATH" or
-// "exec:COMMAND ARGS".
+// ParseBackend parses "echo", "rpcecho", "srvsvc", "wkssvc", "lsarpc",
+// "samr", "tcp:HOST:PORT", "unix:PATH" or "exec:COMMAND ARGS".
 func ParseBackend(s string) (Backend, error) {
 	kind, rest, _ := strings.Cut(s, ":")
 	switch kind {
@@ -543,11 +600,11 @@ func ParseBackend(s string) (Backend, error) {
 			return Backend{}, fmt.Errorf("backend %q: echo takes no argument", s)
 		}
 		return Backend{Kind: "echo"}, nil
-	case "rpcecho":
-		if s != "rpcecho" {
-			return Backend{}, fmt.Errorf("backend %q: rpcecho takes no argument", s)
+	case "rpcecho", "srvsvc", "wkssvc", "lsarpc", "samr":
+		if s != kind {
+			return Backend{}, fmt.Errorf("backend %q: %s takes no argument", s, kind)
 		}
-		return Backend{Kind: "rpcecho"}, nil
+		return Backend{Kind: kind}, nil
 	case "tcp":
 		host, port, err := net.SplitHostPort(rest)
 		if err != nil || host == "" {
@@ -569,5 +626,5 @@ func ParseBackend(s string) (Backend, error) {
 		}
 		return Backend{Kind: "exec", Argv: argv}, nil
 	}
-	return Backend{}, fmt.Errorf("unknown backend %q (want echo, rpcecho, tcp:HOST:PORT, unix:PATH or exec:COMMAND ARGS)", s)
+	return Backend{}, fmt.Errorf("unknown backend %q (want echo, rpcecho, srvsvc, wkssvc, lsarpc, samr, tcp:HOST:PORT, unix:PATH or exec:COMMAND ARGS)", s)
 }

@@ -42,6 +42,12 @@ type Snapshot struct {
 	anonToken  *security.Token
 	guestToken *security.Token
 
+	// The RPC services' descriptors (DecideRPC): Lsa RestrictRemoteSAM
+	// (nil: no restriction), the LSA policy object's, the SAM server's.
+	remoteSAM   *security.SecurityDescriptor
+	lsaPolicySD *security.SecurityDescriptor
+	samServerSD *security.SecurityDescriptor
+
 	// more caches Descriptor's parses of SDDL texts the config does not
 	// hold (a Go pipe's PipeMeta.SDDL): a map written once per text, under
 	// moreMu, by copying it; read without a lock, so that a decision on
@@ -171,6 +177,19 @@ func compile(in *Config) (*Snapshot, []*ConfigError) {
 		bad("Lsa.EveryoneIncludesAnonymous", "%d: want 0 or 1", v)
 	}
 
+	for _, v := range []struct {
+		key      string
+		v, limit int
+	}{
+		{"Lsa.RestrictAnonymous", cfg.Lsa.RestrictAnonymous, 2},
+		{"Lsa.RestrictAnonymousSAM", cfg.Lsa.RestrictAnonymousSAM, 1},
+		{"Lsa.TurnOffAnonymousBlock", cfg.Lsa.TurnOffAnonymousBlock, 1},
+	} {
+		if v.v < 0 || v.v > v.limit {
+			bad(v.key, "%d: want 0 to %d", v.v, v.limit)
+		}
+	}
+
 	if cfg.MachineSID != "" {
 		m, err := security.ParseSID(cfg.MachineSID)
 		if err != nil || m.Authority() != 5 || len(m.SubAuthorities()) != 4 || m.SubAuthorities()[0] != 21 {
@@ -250,6 +269,44 @@ func compile(in *Config) (*Snapshot, []*ConfigError) {
 		}
 		acc.token = &security.Token{User: acc.sid, Groups: groups}
 		s.accounts[low] = acc
+	}
+
+	if t := cfg.Lsa.RestrictRemoteSAM; t != "" {
+		if sd, err := security.ParseSDDL(t, s.ctx); err != nil {
+			bad("Lsa.RestrictRemoteSAM", "%s", sddlDetail(err))
+		} else {
+			s.remoteSAM = sd.MapGeneric(SAMServerMapping())
+		}
+	}
+	for _, o := range []struct {
+		text string
+		m    security.GenericMapping
+		dst  **security.SecurityDescriptor
+	}{{lsaPolicySDDL, LSAPolicyMapping(), &s.lsaPolicySD}, {samServerSDDL, SAMServerMapping(), &s.samServerSD}} {
+		sd, err := security.ParseSDDL(o.text, s.ctx)
+		if err != nil {
+			bad("", "built-in descriptor %s: %v", o.text, err)
+			continue
+		}
+		*o.dst = sd.MapGeneric(o.m)
+	}
+	// The services' pipes, after the [[pipe]] entries: a [[pipe]] of the
+	// same name replaces a service's pipe.
+	for i, svc := range cfg.Services {
+		names := ServicePipes(svc)
+		if names == nil {
+			bad(fmt.Sprintf("services[%d]", i), "unknown service %q (want srvsvc, wkssvc, lsarpc or samr)", svc)
+			continue
+		}
+	next:
+		for _, n := range names {
+			for _, p := range cfg.Pipes {
+				if ntname.Equal(p.Name, n) {
+					continue next
+				}
+			}
+			cfg.Pipes = append(cfg.Pipes, Pipe{Name: n, Backend: strings.ToLower(svc), Mode: "message", SDDL: ServicePipeSDDL})
+		}
 	}
 
 	def, err := security.ParseSDDL(DefaultPipeSDDL, s.ctx)

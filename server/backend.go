@@ -17,7 +17,7 @@ import (
 // process (rpcecho; see NewRPC).
 func (s *Server) handlerFor(p policy.Pipe) (backend.Handler, error) {
 	if b, err := policy.ParseBackend(p.Backend); err == nil && b.RPC() {
-		rpc, err := s.NewRPC(p.Name, rpcInterfaces(b)...)
+		rpc, err := s.NewRPC(p.Name, s.rpcInterfaces(p.Name, b)...)
 		if err != nil {
 			return nil, fmt.Errorf("server: pipe %q: %w", p.Name, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
 
 	"github.com/smbpipe/smbpipe/auth/ntlm"
 	"github.com/smbpipe/smbpipe/backend"
@@ -12,15 +13,68 @@ import (
 	"github.com/smbpipe/smbpipe/pipe"
 	"github.com/smbpipe/smbpipe/policy"
 	"github.com/smbpipe/smbpipe/rpc/echo"
+	"github.com/smbpipe/smbpipe/rpc/lsarpc"
+	"github.com/smbpipe/smbpipe/rpc/srvsvc"
+	"github.com/smbpipe/smbpipe/rpc/svc"
+	"github.com/smbpipe/smbpipe/rpc/wkssvc"
 )
 
-// rpcInterfaces returns the interfaces of a built-in RPC backend.
-func rpcInterfaces(b policy.Backend) []dcerpc.Interface {
+// rpcInterfaces returns the interfaces of a built-in RPC backend served
+// on the pipe name: rpcecho, or a Windows service deciding its calls with
+// the policy in force and auditing refusals in s's log (auditRPCDecision).
+func (s *Server) rpcInterfaces(name string, b policy.Backend) []dcerpc.Interface {
+	env := svc.Env{
+		Policy: s.snapshot,
+		Audit: func(c *dcerpc.Call, r policy.RPCRequest, d *policy.RPCDecision) {
+			s.auditRPCDecision(name, c, r, d)
+		},
+	}
 	switch b.Kind {
 	case "rpcecho":
 		return []dcerpc.Interface{echo.Interface()}
+	case policy.ServiceSrvsvc:
+		return []dcerpc.Interface{srvsvc.Interface(env)}
+	case policy.ServiceWkssvc:
+		return []dcerpc.Interface{wkssvc.Interface(env)}
+	case policy.ServiceLsarpc:
+		return []dcerpc.Interface{lsarpc.Interface(env)}
 	}
 	return nil
+}
+
+// auditRPCDecision logs a call the policy refused (Warn "rpc denied"),
+// beside the engine's "rpc refused": client, pipe, kind, user, domain as
+// in "pipe open", interface, call, level, status (a Win32 code for srvsvc
+// and wkssvc), the stable rule and the reason.
+func (s *Server) auditRPCDecision(pipeName string, c *dcerpc.Call, r policy.RPCRequest, d *policy.RPCDecision) {
+	if !s.log.Enabled(context.Background(), slog.LevelWarn) {
+		return
+	}
+	who := c.Caller()
+	kind := "user"
+	switch {
+	case who.Anonymous:
+		kind = "anonymous"
+	case who.Guest:
+		kind = "guest"
+	}
+	status := d.Status.String()
+	if d.Win32 {
+		code, name := d.Status.Win32()
+		status = name + " (" + strconv.FormatUint(uint64(code), 10) + ")"
+	}
+	s.log.LogAttrs(context.Background(), slog.LevelWarn, "rpc denied",
+		slog.String("client", who.ClientAddr),
+		slog.String("pipe", pipeName),
+		slog.String("kind", kind),
+		slog.String("user", who.User),
+		slog.String("domain", who.Domain),
+		slog.String("interface", r.Interface),
+		slog.String("call", r.Op),
+		slog.Uint64("level", uint64(r.Level)),
+		slog.String("status", status),
+		slog.String("rule", d.Rule),
+		slog.String("reason", d.Why()))
 }
 
 // NewRPC returns a DCE/RPC server for the pipe name serving ifaces (the

@@ -1,0 +1,399 @@
+package lsarpc
+
+import (
+	"strings"
+
+	"github.com/smbpipe/smbpipe/dcerpc"
+	"github.com/smbpipe/smbpipe/ndr"
+	"github.com/smbpipe/smbpipe/policy"
+	"github.com/smbpipe/smbpipe/rpc/svc"
+	"github.com/smbpipe/smbpipe/security"
+)
+
+// RefDomain is one entry of LSAPR_REFERENCED_DOMAIN_LIST.
+type RefDomain struct {
+	Name string
+	SID  *security.SID
+}
+
+// RefDomains is LSAPR_REFERENCED_DOMAIN_LIST.
+type RefDomains struct {
+	Domains []RefDomain
+	Max     uint32
+}
+
+// index returns the index of the domain (name, sid), adding it.
+func (d *RefDomains) index(name string, sid security.SID) int32 {
+	for i, x := range d.Domains {
+		if x.SID != nil && *x.SID == sid {
+			return int32(i)
+		}
+	}
+	d.Domains = append(d.Domains, RefDomain{Name: name, SID: &sid})
+	return int32(len(d.Domains) - 1)
+}
+
+// MarshalNDR writes the [out] PLSAPR_REFERENCED_DOMAIN_LIST* parameter: a
+// unique pointer and the list (flushed).
+func (d *RefDomains) MarshalNDR(w *ndr.Writer) {
+	w.UniquePtr(true)
+	w.Uint32(uint32(len(d.Domains)))
+	w.DeferUnique(len(d.Domains) > 0, func(w *ndr.Writer) {
+		w.MaxCount(len(d.Domains))
+		for i := range d.Domains {
+			x := &d.Domains[i]
+			w.UnicodeString(x.Name)
+			writeOptSID(w, x.SID)
+		}
+	})
+	w.Uint32(max(d.Max, 32))
+	w.Flush()
+}
+
+// UnmarshalNDR reads it.
+func (d *RefDomains) UnmarshalNDR(r *ndr.Reader) {
+	if !r.UniquePtr() {
+		r.Flush()
+		return
+	}
+	n := r.Uint32()
+	r.DeferUnique(func(r *ndr.Reader) {
+		if m := r.MaxCount(); m != n {
+			r.Fail("referenced domains: size_is differs from Entries")
+			return
+		}
+		d.Domains = make([]RefDomain, r.Elements(n, 12))
+		for i := range d.Domains {
+			r.UnicodeString(&d.Domains[i].Name)
+			readOptSID(r, &d.Domains[i].SID)
+		}
+	})
+	d.Max = r.Uint32()
+	r.Flush()
+}
+
+// Translated is one translated SID or name: LSAPR_TRANSLATED_NAME(_EX),
+// LSAPR_TRANSLATED_SID(_EX, _EX2), by the fields each uses.
+type Translated struct {
+	Use         uint16
+	Name        string        // names
+	RID         uint32        // SIDs v1, v2
+	SID         *security.SID // SIDs v3
+	DomainIndex int32
+	Flags       uint32 // _EX forms
+}
+
+// Form of a translated array: which structure the elements are.
+type Form uint8
+
+const (
+	FormName   Form = iota // LSAPR_TRANSLATED_NAME
+	FormNameEx             // LSAPR_TRANSLATED_NAME_EX
+	FormSid                // LSAPR_TRANSLATED_SID
+	FormSidEx              // LSAPR_TRANSLATED_SID_EX
+	FormSidEx2             // LSAPR_TRANSLATED_SID_EX2
+)
+
+func (f Form) size() int {
+	switch f {
+	case FormName:
+		return 16
+	case FormNameEx:
+		return 20
+	case FormSid:
+		return 12
+	}
+	return 16
+}
+
+// WriteTranslated writes an [in,out] translated array parameter: Entries,
+// a pointer to the elements (NULL when empty), flushed.
+func WriteTranslated(w *ndr.Writer, f Form, ts []Translated) {
+	w.Uint32(uint32(len(ts)))
+	w.DeferUnique(len(ts) > 0, func(w *ndr.Writer) {
+		w.MaxCount(len(ts))
+		for i := range ts {
+			t := &ts[i]
+			w.Align(4)
+			w.Enum(t.Use)
+			switch f {
+			case FormName, FormNameEx:
+				w.UnicodeString(t.Name)
+			case FormSid, FormSidEx:
+				w.Uint32(t.RID)
+			case FormSidEx2:
+				writeOptSID(w, t.SID)
+			}
+			w.Int32(t.DomainIndex)
+			if f != FormName && f != FormSid {
+				w.Uint32(t.Flags)
+			}
+		}
+	})
+	w.Flush()
+}
+
+// ReadTranslated reads it.
+func ReadTranslated(r *ndr.Reader, f Form) []Translated {
+	n := r.Uint32()
+	var ts []Translated
+	r.DeferUnique(func(r *ndr.Reader) {
+		if m := r.MaxCount(); m != n {
+			r.Fail("translated array: size_is differs from Entries")
+			return
+		}
+		ts = make([]Translated, r.Elements(n, f.size()))
+		for i := range ts {
+			t := &ts[i]
+			r.Align(4)
+			t.Use = r.Enum()
+			switch f {
+			case FormName, FormNameEx:
+				r.UnicodeString(&t.Name)
+			case FormSid, FormSidEx:
+				t.RID = r.Uint32()
+			case FormSidEx2:
+				readOptSID(r, &t.SID)
+			}
+			t.DomainIndex = r.Int32()
+			if f != FormName && f != FormSid {
+				t.Flags = r.Uint32()
+			}
+		}
+	})
+	r.Flush()
+	return ts
+}
+
+// ReadSIDArray reads LSAPR_SID_ENUM_BUFFER (a top-level [in] parameter).
+func ReadSIDArray(r *ndr.Reader) []security.SID {
+	n := r.Uint32()
+	var sids []security.SID
+	if n > MaxLookupSids {
+		r.Fail("more SIDs than LsarLookupSids takes")
+		return nil
+	}
+	r.DeferUnique(func(r *ndr.Reader) {
+		if m := r.MaxCount(); m != n {
+			r.Fail("SID array: size_is differs from Entries")
+			return
+		}
+		sids = make([]security.SID, r.Elements(n, 4))
+		for i := range sids {
+			if !r.UniquePtr() {
+				r.Fail("NULL SID in LSAPR_SID_ENUM_BUFFER")
+				return
+			}
+			r.Defer(func(r *ndr.Reader) { sids[i] = svc.ReadSID(r) })
+		}
+	})
+	r.Flush()
+	return sids
+}
+
+// WriteSIDArray writes it (a client's view).
+func WriteSIDArray(w *ndr.Writer, sids []security.SID) {
+	w.Uint32(uint32(len(sids)))
+	w.DeferUnique(len(sids) > 0, func(w *ndr.Writer) {
+		w.MaxCount(len(sids))
+		for _, s := range sids {
+			w.DeferUnique(true, func(w *ndr.Writer) { svc.WriteSID(w, s) })
+		}
+	})
+	w.Flush()
+}
+
+// translateSIDs translates sids for a lookup at level (LSAP_LOOKUP_LEVEL),
+// returning the referenced domains, the names and how many mapped.
+func translateSIDs(snap *policy.Snapshot, sids []security.SID) (RefDomains, []Translated, int) {
+	var doms RefDomains
+	out := make([]Translated, len(sids))
+	mapped := 0
+	for i, s := range sids {
+		e, ok := svc.LookupSID(snap, s)
+		t := Translated{Use: e.Use, Name: e.Name, DomainIndex: -1}
+		if e.Use == svc.SidTypeDomain {
+			t.Name = ""
+		}
+		if ok || e.Domain != "" {
+			t.DomainIndex = doms.index(e.Domain, e.DomainSID)
+		}
+		if ok {
+			mapped++
+		}
+		out[i] = t
+	}
+	return doms, out, mapped
+}
+
+func mappedStatus(mapped, total int) uint32 {
+	switch {
+	case total > 0 && mapped == total:
+		return 0
+	case mapped > 0:
+		return svc.StatusSomeNotMapped
+	}
+	return svc.StatusNoneMapped
+}
+
+// NTSTATUS LsarLookupSids(PolicyHandle, [in] PLSAPR_SID_ENUM_BUFFER
+// SidEnumBuffer, [out] PLSAPR_REFERENCED_DOMAIN_LIST* ReferencedDomains,
+// [in,out] PLSAPR_TRANSLATED_NAMES TranslatedNames, [in] LSAP_LOOKUP_LEVEL
+// LookupLevel, [in,out] unsigned long* MappedCount); LsarLookupSids2 adds
+// LookupOptions and ClientRevision and returns LSAPR_TRANSLATED_NAMES_EX;
+// LsarLookupSids3 has no handle.
+func (s *service) lookupSids(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
+	op := c.Opnum()
+	form := FormNameEx
+	if op == OpLookupSids {
+		form = FormName
+	}
+	var h ndr.ContextHandle
+	if op != OpLookupSids3 {
+		h = r.ContextHandle()
+	}
+	sids := ReadSIDArray(r)
+	ReadTranslated(r, form)
+	r.Enum() // LookupLevel
+	r.Uint32()
+	if op != OpLookupSids {
+		r.Uint32() // LookupOptions
+		r.Uint32() // ClientRevision
+	}
+	if r.Err() != nil {
+		return nil
+	}
+	var granted uint32
+	if op != OpLookupSids3 {
+		ph, err := s.handle(c, h)
+		if err != nil {
+			return err
+		}
+		granted = ph.granted
+	}
+	d, snap := s.decide(c, 0, granted, true)
+	if !d.Allowed {
+		w.UniquePtr(false)
+		WriteTranslated(w, form, nil)
+		w.Uint32(0)
+		w.Uint32(uint32(d.Status))
+		return nil
+	}
+	doms, names, mapped := translateSIDs(snap, sids)
+	doms.MarshalNDR(w)
+	WriteTranslated(w, form, names)
+	w.Uint32(uint32(mapped))
+	w.Uint32(mappedStatus(mapped, len(sids)))
+	return nil
+}
+
+// ReadNames reads the [in] Count and [size_is(Count)] RPC_UNICODE_STRING
+// Names[] parameters.
+func ReadNames(r *ndr.Reader) []string {
+	n := r.Uint32()
+	if n > MaxLookupNames {
+		r.Fail("more names than LsarLookupNames takes")
+		return nil
+	}
+	if m := r.MaxCount(); m != n {
+		r.Fail("names: size_is differs from Count")
+		return nil
+	}
+	names := make([]string, r.Elements(n, 8))
+	for i := range names {
+		r.UnicodeString(&names[i])
+	}
+	r.Flush()
+	return names
+}
+
+// WriteNames writes them (a client's view).
+func WriteNames(w *ndr.Writer, names []string) {
+	w.Uint32(uint32(len(names)))
+	w.MaxCount(len(names))
+	for _, n := range names {
+		w.UnicodeString(n)
+	}
+	w.Flush()
+}
+
+func translateNames(snap *policy.Snapshot, names []string) (RefDomains, []Translated, int) {
+	var doms RefDomains
+	out := make([]Translated, len(names))
+	mapped := 0
+	for i, n := range names {
+		e, ok := svc.LookupName(snap, strings.TrimSpace(n))
+		t := Translated{Use: svc.SidTypeUnknown, DomainIndex: -1}
+		if ok {
+			mapped++
+			t.Use = e.Use
+			sid := e.SID
+			t.SID = &sid
+			if e.Use == svc.SidTypeDomain {
+				t.RID = 0xFFFFFFFF
+				t.DomainIndex = doms.index(e.Name, e.SID)
+			} else {
+				t.RID = e.SID.RID()
+				t.DomainIndex = doms.index(e.Domain, e.DomainSID)
+			}
+		}
+		out[i] = t
+	}
+	return doms, out, mapped
+}
+
+// NTSTATUS LsarLookupNames(PolicyHandle, [in] unsigned long Count,
+// [in,size_is(Count)] PRPC_UNICODE_STRING Names, [out]
+// PLSAPR_REFERENCED_DOMAIN_LIST* ReferencedDomains, [in,out]
+// PLSAPR_TRANSLATED_SIDS TranslatedSids, [in] LSAP_LOOKUP_LEVEL
+// LookupLevel, [in,out] unsigned long* MappedCount); LsarLookupNames2 adds
+// LookupOptions and ClientRevision with LSAPR_TRANSLATED_SIDS_EX,
+// LsarLookupNames3 LSAPR_TRANSLATED_SIDS_EX2 (full SIDs), LsarLookupNames4
+// has no handle.
+func (s *service) lookupNames(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
+	op := c.Opnum()
+	form := FormSidEx2
+	switch op {
+	case OpLookupNames:
+		form = FormSid
+	case OpLookupNames2:
+		form = FormSidEx
+	}
+	var h ndr.ContextHandle
+	if op != OpLookupNames4 {
+		h = r.ContextHandle()
+	}
+	names := ReadNames(r)
+	ReadTranslated(r, form)
+	r.Enum()
+	r.Uint32()
+	if op != OpLookupNames {
+		r.Uint32()
+		r.Uint32()
+	}
+	if r.Err() != nil {
+		return nil
+	}
+	var granted uint32
+	if op != OpLookupNames4 {
+		ph, err := s.handle(c, h)
+		if err != nil {
+			return err
+		}
+		granted = ph.granted
+	}
+	d, snap := s.decide(c, 0, granted, true)
+	if !d.Allowed {
+		w.UniquePtr(false)
+		WriteTranslated(w, form, nil)
+		w.Uint32(0)
+		w.Uint32(uint32(d.Status))
+		return nil
+	}
+	doms, sids, mapped := translateNames(snap, names)
+	doms.MarshalNDR(w)
+	WriteTranslated(w, form, sids)
+	w.Uint32(uint32(mapped))
+	w.Uint32(mappedStatus(mapped, len(names)))
+	return nil
+}

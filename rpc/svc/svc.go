@@ -1,0 +1,165 @@
+// Package svc holds what the Windows RPC services of smbpipe (rpc/srvsvc,
+// rpc/wkssvc, rpc/lsarpc, rpc/samr) share: the environment the server
+// gives them (the policy in force, the audit hook, the clock), the mapping
+// of a DCE/RPC caller to a policy identity, the one call to the policy's
+// RPC decision, and the NDR forms several of them use (RPC_SID, the
+// ServerName parameter).
+package svc
+
+import (
+	"strings"
+	"time"
+
+	"github.com/smbpipe/smbpipe/dcerpc"
+	"github.com/smbpipe/smbpipe/ndr"
+	"github.com/smbpipe/smbpipe/policy"
+	"github.com/smbpipe/smbpipe/security"
+)
+
+// Env is what a service needs from the server that runs it. The zero
+// value of each function field has the documented default; Policy is
+// required.
+type Env struct {
+	// Policy returns the policy in force, consulted at each call (hot
+	// reload applies to the next call).
+	Policy func() *policy.Snapshot
+	// Audit receives every call the policy refuses, with the request and
+	// the decision (its Rule is stable; Why writes the reason). nil
+	// discards. Called from the association's goroutine.
+	Audit func(c *dcerpc.Call, r policy.RPCRequest, d *policy.RPCDecision)
+	// Now is the clock (NetrRemoteTOD); nil means time.Now.
+	Now func() time.Time
+}
+
+// Clock returns the time now.
+func (e *Env) Clock() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+// Identity maps an RPC caller (the SMB session's identity or the
+// RPC-authenticated one) to the policy's.
+func Identity(c dcerpc.Caller) policy.Identity {
+	switch {
+	case c.Anonymous:
+		return policy.Identity{Kind: policy.Anonymous}
+	case c.Guest:
+		return policy.Identity{Kind: policy.Guest, User: c.User, Domain: c.Domain}
+	}
+	return policy.Identity{Kind: policy.User, User: c.User, Domain: c.Domain}
+}
+
+// Check decides a call of the caller of c with the policy in force
+// (policy.Snapshot.CheckRPC, the pipe already open) and hands a refusal
+// to Audit. It returns the decision and the snapshot it was made with.
+func (e *Env) Check(c *dcerpc.Call, r policy.RPCRequest) (policy.RPCDecision, *policy.Snapshot) {
+	snap := e.Policy()
+	r.Identity = Identity(c.Caller())
+	r.PipeOpen = true
+	d := snap.CheckRPC(r)
+	if !d.Allowed && e.Audit != nil {
+		e.Audit(c, r, &d)
+	}
+	return d, snap
+}
+
+// Win32 error codes the services return (MS-ERREF 2.2).
+const (
+	ErrSuccess          uint32 = 0
+	ErrAccessDenied     uint32 = 5
+	ErrNotSupported     uint32 = 50
+	ErrInvalidParameter uint32 = 87
+	ErrInvalidName      uint32 = 123
+	ErrInvalidLevel     uint32 = 124
+	ErrMoreData         uint32 = 234
+	NERRNetNameNotFound uint32 = 2310
+	NERRDeviceNotShared uint32 = 2311
+)
+
+// NTSTATUS codes the services return beyond package ntstatus's.
+const (
+	StatusSomeNotMapped   uint32 = 0x00000107
+	StatusMoreEntries     uint32 = 0x00000105
+	StatusNoMoreEntries   uint32 = 0x8000001A
+	StatusNoSuchDomain    uint32 = 0xC00000DF
+	StatusNoneMapped      uint32 = 0xC0000073
+	StatusNoSuchAlias     uint32 = 0xC0000151
+	StatusNoSuchGroup     uint32 = 0xC0000066
+	StatusInvalidInfo     uint32 = 0xC0000003
+	StatusInvalidParam    uint32 = 0xC000000D
+	StatusAccessDenied    uint32 = 0xC0000022
+	StatusNoSuchUser      uint32 = 0xC0000064
+	StatusNotSupported    uint32 = 0xC00000BB
+	StatusInvalidHandle   uint32 = 0xC0000008
+	StatusObjectNameNotFd uint32 = 0xC0000034
+)
+
+// ServerName reads the [in,string,unique] wchar_t* ServerName parameter
+// most srvsvc and wkssvc calls start with. The name is not checked (MS-SRVS
+// 3.1.4: a name not this server's is treated as this server's, as Windows
+// does for \\<ip>).
+func ServerName(r *ndr.Reader) string {
+	if !r.UniquePtr() {
+		return ""
+	}
+	return strings.TrimLeft(r.WString(), `\`)
+}
+
+// UniqueWString reads an [in,string,unique] wchar_t* parameter.
+func UniqueWString(r *ndr.Reader) (string, bool) {
+	if !r.UniquePtr() {
+		return "", false
+	}
+	return r.WString(), true
+}
+
+// WriteSID writes the referent of an RPC_SID pointer (MS-DTYP 2.4.2.3): the
+// conformant structure's SubAuthorityCount first, then Revision,
+// SubAuthorityCount, IdentifierAuthority and the SubAuthority array.
+func WriteSID(w *ndr.Writer, s security.SID) {
+	subs := s.SubAuthorities()
+	w.MaxCount(len(subs))
+	w.Uint8(1)
+	w.Uint8(uint8(len(subs)))
+	a := s.Authority()
+	w.Octets([]byte{byte(a >> 40), byte(a >> 32), byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)})
+	for _, x := range subs {
+		w.Uint32(x)
+	}
+}
+
+// ReadSID reads the referent of an RPC_SID pointer (see WriteSID). A SID
+// with more than 15 sub-authorities, another revision, or a count that
+// disagrees with the conformance fails the Reader.
+func ReadSID(r *ndr.Reader) security.SID {
+	max := r.MaxCount()
+	rev := r.Uint8()
+	n := r.Uint8()
+	auth := r.Octets(6)
+	// No r.Err() here: inside a deferred referent it reports the
+	// referents still queued. A failed read returns zero values and
+	// keeps its error.
+	if len(auth) != 6 {
+		return security.SID{}
+	}
+	if rev != 1 || uint32(n) != max || n > 15 {
+		r.Fail("RPC_SID: bad revision or sub-authority count")
+		return security.SID{}
+	}
+	var a uint64
+	for _, b := range auth {
+		a = a<<8 | uint64(b)
+	}
+	subs := make([]uint32, n)
+	for i := range subs {
+		subs[i] = r.Uint32()
+	}
+	s, err := security.NewSID(a, subs...)
+	if err != nil {
+		r.Fail("RPC_SID: " + err.Error())
+		return security.SID{}
+	}
+	return s
+}

@@ -242,13 +242,6 @@ func (c *conn) authenticate(r *request, buf []byte, s *session, snap *policy.Sna
 		c.establishKeys(s, ident.Kind, res.SessionKey, cfg.Signing == "required" ||
 			uint16(req.SecurityMode)&smb2.SigningRequired != 0 ||
 			c.clientSecMode&smb2.SigningRequired != 0)
-		if cfg.Encryption == "required" && ident.Kind == policy.User && s.enc != nil {
-			// EncryptData with RejectUnencryptedAccess (MS-SMB2
-			// 3.3.5.5.3): the session encrypts instead of signing.
-			s.encryptData, s.encrypting, s.signingRequired = true, true, false
-			flags |= smb2.SessionFlagEncrypt
-			c.srv.metrics.inc(MetricEncryptedSessions, smbcrypto.CipherName(c.cipher))
-		}
 	}
 	// A re-authentication keeps the session's keys and its signing rule
 	// whoever the new identity is (MS-SMB2 3.3.5.5.2, 3.3.5.5.3;
@@ -261,6 +254,14 @@ func (c *conn) authenticate(r *request, buf []byte, s *session, snap *policy.Sna
 		r.signer = s.signer
 	default:
 		r.noSign = true
+	}
+	if !reauth && cfg.Encryption == "required" && ident.Kind == policy.User && s.enc != nil {
+		// EncryptData with RejectUnencryptedAccess (MS-SMB2 3.3.5.5.3):
+		// the session encrypts instead of signing; this response is
+		// still signed as decided above.
+		s.encryptData, s.encrypting, s.signingRequired = true, true, false
+		flags |= smb2.SessionFlagEncrypt
+		c.srv.metrics.inc(MetricEncryptedSessions, smbcrypto.CipherName(c.cipher))
 	}
 	s.ident = ident
 	s.sids = snap.SIDs(ident)

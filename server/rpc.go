@@ -14,6 +14,7 @@ import (
 	"github.com/smbpipe/smbpipe/policy"
 	"github.com/smbpipe/smbpipe/rpc/echo"
 	"github.com/smbpipe/smbpipe/rpc/lsarpc"
+	"github.com/smbpipe/smbpipe/rpc/samr"
 	"github.com/smbpipe/smbpipe/rpc/srvsvc"
 	"github.com/smbpipe/smbpipe/rpc/svc"
 	"github.com/smbpipe/smbpipe/rpc/wkssvc"
@@ -38,6 +39,8 @@ func (s *Server) rpcInterfaces(name string, b policy.Backend) []dcerpc.Interface
 		return []dcerpc.Interface{wkssvc.Interface(env)}
 	case policy.ServiceLsarpc:
 		return []dcerpc.Interface{lsarpc.Interface(env)}
+	case policy.ServiceSamr:
+		return []dcerpc.Interface{samr.Interface(env)}
 	}
 	return nil
 }

@@ -38,9 +38,10 @@ var rules = []struct {
 	{"rpc/srvsvc", []string{"dcerpc", "ndr", "policy", "rpc/svc"}, []string{"net", "os"}},
 	{"rpc/wkssvc", []string{"dcerpc", "ndr", "policy", "rpc/svc"}, []string{"net", "os"}},
 	{"rpc/lsarpc", []string{"dcerpc", "ndr", "policy", "rpc/svc", "security"}, []string{"net", "os"}},
+	{"rpc/samr", []string{"dcerpc", "ndr", "policy", "rpc/svc", "security"}, []string{"net", "os"}},
 	{"policy", []string{"internal/ntname", "internal/utf16le", "ntstatus", "security"}, []string{"net/http"}},
 	{"client", []string{"auth/ntlm", "auth/spnego", "internal/smbcrypto", "ntstatus", "smb2"}, []string{"encoding/binary"}}, // smb2 owns the bytes
-	{"server", []string{"auth/ntlm", "auth/spnego", "backend", "dcerpc", "internal/ntname", "internal/smbcrypto", "ntstatus", "pipe", "policy", "rpc/echo", "rpc/lsarpc", "rpc/srvsvc", "rpc/svc", "rpc/wkssvc", "security", "smb2"}, []string{"encoding/binary"}}, // smb2 owns the bytes
+	{"server", []string{"auth/ntlm", "auth/spnego", "backend", "dcerpc", "internal/ntname", "internal/smbcrypto", "ntstatus", "pipe", "policy", "rpc/echo", "rpc/lsarpc", "rpc/samr", "rpc/srvsvc", "rpc/svc", "rpc/wkssvc", "security", "smb2"}, []string{"encoding/binary"}}, // smb2 owns the bytes
 	{"metrics", []string{"server"}, nil},
 	{"policy/watch", []string{"policy"}, nil},
 	{"internal/testlog", nil, nil},

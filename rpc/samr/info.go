@@ -120,7 +120,7 @@ func writeUserInfo(w *ndr.Writer, snap *policy.Snapshot, e svc.Entry, level uint
 	w.UnicodeString(e.Comment) // AdminComment
 	w.UnicodeString("")        // WorkStations
 	w.UnicodeString("")        // UserComment
-	for range 3 { // Parameters, LmOwfPassword, NtOwfPassword: empty
+	for range 3 {              // Parameters, LmOwfPassword, NtOwfPassword: empty
 		w.Uint16(0)
 		w.Uint16(0)
 		w.UniquePtr(false)

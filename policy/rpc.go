@@ -422,7 +422,7 @@ func (s *Snapshot) decideRPC(r RPCRequest, bypass rpcGate, tr *trace) RPCDecisio
 			pd = s.Decide(req)
 			tr.printf("gate pipe: CREATE \\pipe\\%s with 0x0012019F, as RPC clients open it:", name)
 			for _, st := range pd.Steps {
-				if !strings.HasPrefix(st, "session:") {
+				if !strings.HasPrefix(st, "session:") && !strings.HasPrefix(st, "result:") {
 					tr.printf("  %s", st)
 				}
 			}

@@ -15,6 +15,8 @@ import (
 
 const explainUsage = `usage: smbpipe explain [--config FILE] --user anonymous|guest|NAME --pipe NAME
                        [--access read,write|0xMASK] [--impersonation N]
+       smbpipe explain [--config FILE] --user anonymous|guest|NAME
+                       --rpc SERVICE.CALL [--level N] [--access 0xMASK]
 
 Shows how the access policy decides an open of \\server\pipe\NAME: each gate,
 every ACE considered with the bits it granted or denied, the NTSTATUS and the
@@ -22,6 +24,16 @@ Win32 error a Windows client sees, and, when denied, the smallest change that
 would grant (when several gates deny, one line per change, all needed). A
 pipe exists if the config lists it; instances are assumed free.
 Exit status: 0 granted, 1 denied, 2 bad input.
+
+With --rpc, shows how a call on one of the Windows services is decided
+(srvsvc, wkssvc, lsarpc, samr; e.g. samr.EnumerateUsersInDomain,
+srvsvc.NetrShareEnum --level 2, lsarpc.LookupSids): the CREATE of the
+service's pipe first, then the [Lsa] rules (RestrictAnonymous,
+RestrictAnonymousSAM, TurnOffAnonymousBlock, RestrictRemoteSAM), the
+administrator-only levels and the object's descriptor, with the result the
+call returns and the fix. A call on a handle is decided after the open it
+needs (LsarOpenPolicy2, SamrConnect5) with MAXIMUM_ALLOWED; --access sets
+the desired access of an open call (default MAXIMUM_ALLOWED).
 
 --access takes a mask (0x12019F) or names joined by commas: read, write
 (GENERIC_READ, GENERIC_WRITE), execute, all, max (MAXIMUM_ALLOWED),
@@ -41,10 +53,17 @@ func explain(args []string, stdout, stderr io.Writer) int {
 	pipeName := fs.String("pipe", "", "pipe name as the client opens it")
 	access := fs.String("access", "read,write", "desired access")
 	imp := fs.Uint("impersonation", uint(policy.ImpersonationImpersonation), "impersonation level (0-3)")
+	rpcCall := fs.String("rpc", "", "SERVICE.CALL: explain an RPC call instead of a pipe open")
+	level := fs.Uint("level", 0, "the call's info level or class (--rpc)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if fs.NArg() > 0 || *user == "" || *pipeName == "" {
+	accessSet := false
+	fs.Visit(func(f *flag.Flag) { accessSet = accessSet || f.Name == "access" })
+	if *rpcCall != "" && !accessSet {
+		*access = "max"
+	}
+	if fs.NArg() > 0 || *user == "" || *pipeName == "" && *rpcCall == "" || *pipeName != "" && *rpcCall != "" {
 		fmt.Fprint(stderr, explainUsage)
 		return 2
 	}
@@ -70,9 +89,27 @@ func explain(args []string, stdout, stderr io.Writer) int {
 		source = *configPath
 	}
 
+	var op policy.RPCOp
+	if *rpcCall != "" {
+		iface, call, ok := strings.Cut(*rpcCall, ".")
+		if op, ok = policy.LookupRPCOp(iface, call); !ok || call == "" {
+			fmt.Fprintf(stderr, "smbpipe explain: --rpc %q: not a call the policy knows; %s calls: %s\n", *rpcCall,
+				strings.ToLower(iface), strings.Join(policy.RPCOps(strings.ToLower(iface)), ", "))
+			return 2
+		}
+	}
+
 	w := &lineWriter{w: stdout}
 	w.printf("config:   %s", source)
-	w.printf("request:  user %s, pipe %q, desired access 0x%08X (%s), impersonation level %d", *user, *pipeName, mask, security.RightsNames(mask), *imp)
+	if *rpcCall != "" {
+		lv := ""
+		if op.HasLevel() {
+			lv = fmt.Sprintf(" level %d", *level)
+		}
+		w.printf("request:  user %s, call %s.%s%s, desired access 0x%08X", *user, op.Interface, op.Name, lv, mask)
+	} else {
+		w.printf("request:  user %s, pipe %q, desired access 0x%08X (%s), impersonation level %d", *user, *pipeName, mask, security.RightsNames(mask), *imp)
+	}
 
 	// The session first: SESSION_SETUP decides whether this caller gets a
 	// session at all, and of which kind.
@@ -117,6 +154,11 @@ func explain(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
+	if *rpcCall != "" {
+		return explainRPC(w, snap, policy.RPCRequest{Identity: id, Interface: op.Interface, Op: op.Name,
+			Level: uint32(*level), Access: mask})
+	}
+
 	d := snap.Decide(policy.Request{
 		Identity:           id,
 		PipeName:           *pipeName,
@@ -140,6 +182,26 @@ func explain(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// explainRPC prints DecideRPC's explanation of r.
+func explainRPC(w *lineWriter, snap *policy.Snapshot, r policy.RPCRequest) int {
+	d := snap.DecideRPC(r)
+	for _, s := range d.Steps {
+		w.printf("%s", s)
+	}
+	w.printf("rule:     %s", d.Rule)
+	w.printf("reason:   %s", d.Reason)
+	if d.Allowed {
+		return 0
+	}
+	for i, f := range d.Fixes {
+		if len(d.Fixes) > 1 {
+			f = fmt.Sprintf("(%d) %s", i+1, f)
+		}
+		w.printf("fix:      %s", f)
+	}
+	return 1
 }
 
 type lineWriter struct{ w io.Writer }

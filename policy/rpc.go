@@ -123,6 +123,7 @@ var rpcOps = []RPCOp{
 	{ServiceLsarpc, "LsarClose", kindLsaHandle, 0},
 	{ServiceLsarpc, "LsarQueryInformationPolicy", kindLsaHandle, 0},
 	{ServiceLsarpc, "LsarQueryInformationPolicy2", kindLsaHandle, 0},
+	{ServiceLsarpc, "LsarEnumerateTrustedDomains", kindLsaHandle, PolicyViewLocalInformation},
 	{ServiceLsarpc, "LsarLookupSids", kindLsaHandle, PolicyLookupNames},
 	{ServiceLsarpc, "LsarLookupSids2", kindLsaHandle, PolicyLookupNames},
 	{ServiceLsarpc, "LsarLookupSids3", kindTCPOnly, 0},

@@ -5,7 +5,8 @@
 // translation of SIDs and names over this server's accounts, the BUILTIN
 // aliases and the well-known SIDs.
 //
-// Served: LsarClose (0), LsarOpenPolicy (6), LsarQueryInformationPolicy
+// Served: LsarClose (0), LsarOpenPolicy (6), LsarEnumerateTrustedDomains
+// (13, none), LsarQueryInformationPolicy
 // (7) and LsarQueryInformationPolicy2 (46) for classes 3 (primary
 // domain), 5 (account domain), 6 (server role), 12 (DNS domain) and 13,
 // LsarLookupNames (14), LsarLookupSids (15), LsarOpenPolicy2 (44),
@@ -34,6 +35,7 @@ const (
 	OpClose                   = 0
 	OpOpenPolicy              = 6
 	OpQueryInformationPolicy  = 7
+	OpEnumerateTrustedDomains = 13
 	OpLookupNames             = 14
 	OpLookupSids              = 15
 	OpOpenPolicy2             = 44
@@ -60,6 +62,7 @@ func Interface(env svc.Env) dcerpc.Interface {
 	set(OpClose, "LsarClose", s.close)
 	set(OpOpenPolicy, "LsarOpenPolicy", s.openPolicy)
 	set(OpQueryInformationPolicy, "LsarQueryInformationPolicy", s.queryInfo)
+	set(OpEnumerateTrustedDomains, "LsarEnumerateTrustedDomains", s.enumTrusts)
 	set(OpLookupNames, "LsarLookupNames", s.lookupNames)
 	set(OpLookupSids, "LsarLookupSids", s.lookupSids)
 	set(OpOpenPolicy2, "LsarOpenPolicy2", s.openPolicy)
@@ -187,6 +190,33 @@ func (s *service) close(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
 
 func (s *service) handle(c *dcerpc.Call, h ndr.ContextHandle) (*policyHandle, error) {
 	return dcerpc.HandleValue[*policyHandle](c, h)
+}
+
+// NTSTATUS LsarEnumerateTrustedDomains(PolicyHandle, [in,out]
+// EnumerationContext, [out] PLSAPR_TRUSTED_ENUM_BUFFER, [in]
+// PreferedMaximumLength): a stand-alone server trusts no domain, so an
+// empty list and STATUS_NO_MORE_ENTRIES.
+func (s *service) enumTrusts(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
+	h := r.ContextHandle()
+	resume := r.Uint32()
+	r.Uint32()
+	if r.Err() != nil {
+		return nil
+	}
+	ph, err := s.handle(c, h)
+	if err != nil {
+		return err
+	}
+	d, _ := s.decide(c, 0, ph.granted, true)
+	w.Uint32(resume)
+	w.Uint32(0)
+	w.UniquePtr(false)
+	if !d.Allowed {
+		w.Uint32(uint32(d.Status))
+		return nil
+	}
+	w.Uint32(svc.StatusNoMoreEntries)
+	return nil
 }
 
 // Policy information classes served.

@@ -155,7 +155,7 @@ type EnumReply struct {
 
 // MarshalNDR writes the reply.
 func (p *EnumReply) MarshalNDR(w *ndr.Writer) {
-	writeEnumStruct(w, p.Level, p.Shares, enumLevel(p.Level))
+	writeEnumStruct(w, p.Level, p.Shares, enumLevel(p.Level) && p.Result == 0)
 	w.Uint32(p.Total)
 	if w.UniquePtr(!p.ResumeIsNull) {
 		w.Uint32(p.Resume)
@@ -180,6 +180,9 @@ func (p *EnumReply) UnmarshalNDR(r *ndr.Reader) {
 func writeEnumStruct(w *ndr.Writer, level uint32, shares []Share, arm bool) {
 	w.Uint32(level)
 	w.Uint32(level)
+	if !arm && shareUnionArm(level) {
+		w.UniquePtr(false) // a level of the union the server does not serve: a NULL arm
+	}
 	if arm {
 		w.DeferUnique(true, func(w *ndr.Writer) {
 			w.Uint32(uint32(len(shares)))
@@ -346,7 +349,7 @@ func (s *service) shareEnum(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error 
 	switch ok, _ := s.check(c, op, q.Level); {
 	case !ok:
 		p.Result = svc.ErrAccessDenied
-	case !enumLevel(q.Level):
+	case !enumLevel(q.Level), op == "NetrShareEnumSticky" && q.Level == 501:
 		p.Result = svc.ErrInvalidLevel
 	default:
 		p.Total = uint32(len(all))
@@ -383,6 +386,17 @@ func (q *GetInfoRequest) MarshalNDR(w *ndr.Writer) {
 	w.Uint32(q.Level)
 }
 
+// shareUnionArm reports whether SHARE_ENUM_UNION and SHARE_INFO have an
+// arm (a pointer) for a level: a refused or unserved one of them is sent
+// as a NULL pointer, as clients' stubs expect.
+func shareUnionArm(level uint32) bool {
+	switch level {
+	case 0, 1, 2, 501, 502, 503, 1004, 1005, 1006, 1007, 1501:
+		return true
+	}
+	return false
+}
+
 func infoLevel(level uint32) bool {
 	switch level {
 	case 0, 1, 2, 501, 502, 1004, 1005, 1006, 1501:
@@ -404,6 +418,8 @@ func (p *GetInfoReply) MarshalNDR(w *ndr.Writer) {
 	w.Uint32(p.Level)
 	if infoLevel(p.Level) {
 		w.DeferUnique(p.Share != nil, func(w *ndr.Writer) { writeShareInfo(w, p.Level, p.Share) })
+	} else if shareUnionArm(p.Level) {
+		w.UniquePtr(false)
 	}
 	w.Flush()
 	w.Uint32(p.Result)
@@ -473,12 +489,25 @@ func equalFold(a, b string) bool {
 }
 
 // NET_API_STATUS NetrShareCheck(ServerName, [in,string] Device, [out]
-// DWORD* Type): no share is a device, so NERR_DeviceNotShared.
+// DWORD* Type): the type of the share whose path is Device (IPC$'s path
+// is ""), else NERR_DeviceNotShared.
 func (s *service) shareCheck(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
 	svc.ServerName(r)
-	r.WString()
+	dev := r.WString()
 	if r.Err() != nil {
 		return nil
+	}
+	if ok, _ := s.check(c, "NetrShareCheck", 0); !ok {
+		w.Uint32(0)
+		w.Uint32(svc.ErrAccessDenied)
+		return nil
+	}
+	for _, sh := range Shares() {
+		if equalFold(sh.Path, dev) {
+			w.Uint32(sh.Type)
+			w.Uint32(0)
+			return nil
+		}
 	}
 	w.Uint32(0)
 	w.Uint32(svc.NERRDeviceNotShared)
@@ -500,6 +529,18 @@ type ServerInfo struct {
 
 func serverLevel(level uint32) bool { return level == 100 || level == 101 || level == 102 }
 
+// serverUnionArm reports whether SERVER_INFO has an arm for a level (see
+// shareUnionArm).
+func serverUnionArm(level uint32) bool {
+	switch {
+	case level == 402, level == 403, level == 502, level == 503, level == 599:
+		return true
+	case level >= 1005 && level <= 1556:
+		return true
+	}
+	return serverLevel(level)
+}
+
 // ServerInfoReply is NetrServerGetInfo's [out] parameters and result.
 type ServerInfoReply struct {
 	Level  uint32
@@ -510,6 +551,9 @@ type ServerInfoReply struct {
 // MarshalNDR writes the reply.
 func (p *ServerInfoReply) MarshalNDR(w *ndr.Writer) {
 	w.Uint32(p.Level)
+	if !serverLevel(p.Level) && serverUnionArm(p.Level) {
+		w.UniquePtr(false)
+	}
 	if serverLevel(p.Level) {
 		w.DeferUnique(p.Info != nil, func(w *ndr.Writer) {
 			i := p.Info

@@ -43,6 +43,9 @@ type Reply struct {
 // MarshalNDR writes the union (discriminant, pointer arm) and the result.
 func (p *Reply) MarshalNDR(w *ndr.Writer) {
 	w.Uint32(p.Level)
+	if !known(p.Level) && (p.Level == 502 || p.Level >= 1010 && p.Level <= 1062) {
+		w.UniquePtr(false) // an arm of WKSTA_INFO the server does not serve
+	}
 	if known(p.Level) {
 		w.DeferUnique(p.Info != nil, func(w *ndr.Writer) {
 			i := p.Info

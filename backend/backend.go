@@ -80,9 +80,11 @@ func Echo(l *pipe.Listener) error { return Serve(l, EchoHandler()) }
 // EchoHandler answers every message with the same bytes, as one message
 // (byte read mode: echoes whatever one read returns). On a duplex
 // message-type pipe it moves each message straight back with End.Reflect
-// (one copy at most, no buffer of its own); otherwise it allocates one
-// buffer per end, grown to the largest message. It allocates nothing per
-// message.
+// (one copy at most, no buffer of its own); a message longer than the
+// pipe's quota is read by the client in place, from the client's own
+// write, so a client reads the echo of such a message while it writes it
+// (a TRANSCEIVE does). Otherwise it allocates one buffer per end, grown to
+// the largest message. It allocates nothing per message.
 func EchoHandler() Handler { return HandlerFunc(echo) }
 
 func echo(e *pipe.End) {

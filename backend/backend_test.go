@@ -88,12 +88,20 @@ func TestEchoMessages(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := c.Write([]byte(tt.msg)); err != nil {
-				t.Fatal(err)
-			}
+			// A message longer than the quota is read in place from the
+			// writer, which returns once the reflection is read: write and
+			// read at the same time.
+			wrote := make(chan error, 1)
+			go func() {
+				_, err := c.Write([]byte(tt.msg))
+				wrote <- err
+			}()
 			got, err := c.AppendMessage(context.Background(), nil)
 			if err != nil || string(got) != tt.msg {
 				t.Fatalf("echo = %d bytes %v, want %d", len(got), err, len(tt.msg))
+			}
+			if err := <-wrote; err != nil {
+				t.Fatal(err)
 			}
 			out := make([]byte, len(tt.msg))
 			n, more, err := c.Transceive(context.Background(), []byte(tt.msg), out)

@@ -50,12 +50,14 @@ type Config struct {
 	MaxInstances int // 0 = unlimited
 	InQuota      int // bytes buffered client->server before writers block; 0 = 64 KiB
 	OutQuota     int // bytes buffered server->client; 0 = 64 KiB
+	// A message longer than its quota is not buffered: its writer waits
+	// until the reader has read it in place (see End.Write).
 }
 
 // PeekInfo is what FSCTL_PIPE_PEEK reports.
 type PeekInfo struct {
 	State           uint32 // 3 CONNECTED, 4 CLOSING
-	Available       int    // bytes queued for this end
+	Available       int    // bytes this end can read (a message read in place included)
 	Messages        int    // messages queued (0 in byte mode)
 	FirstMessageLen int    // bytes left of the first message (0 in byte mode)
 }

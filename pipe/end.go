@@ -173,7 +173,6 @@ func (e *End) read(ctx context.Context, p []byte, block bool) (n int, more bool,
 			}
 			left := !e.in.empty()
 			in.mu.Unlock()
-			signal(e.in.writable)
 			if left && woken {
 				signal(e.in.readable)
 			}
@@ -236,48 +235,74 @@ func (e *End) WaitReadable(ctx context.Context) error {
 // zero-length p is a zero-length message); in a byte-type pipe p is queued
 // in pieces as the quota allows. Write blocks while the peer's queue is
 // full: it holds quota bytes or more (message mode: the message does not
-// fit the quota, unless the queue is empty; a message larger than the
-// quota is accepted into an empty queue). Honours the write deadline and
-// the completion mode. Write does not retain p and, once the queue has
-// grown to its working size, does not allocate.
+// fit in what is left of the quota).
+//
+// A message longer than the quota is not copied into the peer's queue:
+// Write waits until the peer has read it, and the peer reads it in place,
+// from p (as Windows reads such a message from the pending write). The
+// peer sees one message: reads of it fill their buffers as for a queued
+// message, more reporting that it continues. Nothing is queued behind it
+// meanwhile, and the peer's queue never holds more than the quota.
+//
+// Write honours the write deadline and the completion mode. It does not
+// retain p once it returns and, once the queue has grown to its working
+// size, does not allocate (a write that waits for the reader may).
+//
+// A write that fails (deadline, ctx, completion mode, closed ends) returns
+// how many bytes were written: in a message-type pipe 0, or, when a long
+// message's reader had started it, what it read (the reader then sees
+// the message end there, with a last read of no bytes). A message is
+// only left for the reader to read in place by a write that can wait:
+// with CompleteOperation, or a ctx already done, a message that does not
+// fit now is not written at all (0, ErrWouldBlock or ctx.Err()), and the
+// caller keeps all of it.
 func (e *End) Write(p []byte) (int, error) {
 	return e.write(context.Background(), p)
 }
 
-// WriteContext is Write bounded by ctx.
+// WriteContext is Write bounded by ctx. With a ctx that is already done it
+// writes what fits now and never blocks: in a byte-type pipe as much of p
+// as the quota allows, in a message-type pipe the whole message or nothing
+// (see Write); the error is then ctx.Err() unless all of p was written.
 func (e *End) WriteContext(ctx context.Context, p []byte) (int, error) {
 	return e.write(ctx, p)
 }
 
 func (e *End) write(ctx context.Context, p []byte) (int, error) {
+	seq, n, err := e.send(ctx, p)
+	if seq == 0 || err != nil {
+		return n, err
+	}
+	return e.waitRead(ctx, seq, p)
+}
+
+// send queues p: in a message-type pipe as one message, whole (seq 0) or
+// open for the peer to read in place (seq names it; the caller must call
+// waitRead before it lets p go); in a byte-type pipe in pieces, waiting
+// for room. It returns the bytes written.
+func (e *End) send(ctx context.Context, p []byte) (seq uint64, written int, err error) {
 	in := e.inst
-	written := 0
 	for {
 		if isClosedRecv(e.wdl.wait()) {
-			return written, os.ErrDeadlineExceeded
+			return 0, written, os.ErrDeadlineExceeded
 		}
 		in.mu.Lock()
 		if e.closed {
 			in.mu.Unlock()
-			return written, ErrClosed
+			return 0, written, ErrClosed
 		}
 		if !e.canWrite() {
 			in.mu.Unlock()
-			return 0, ErrDirection
+			return 0, 0, ErrDirection
 		}
 		if e.peer.closed {
 			in.mu.Unlock()
-			return written, ErrBroken
+			return 0, written, ErrBroken
 		}
 		q := e.out
-		if q.message {
-			if q.fits(len(p)) {
-				q.pushMsg(p)
-				in.mu.Unlock()
-				signal(q.readable)
-				return len(p), nil
-			}
-		} else {
+		nonBlocking := e.completion == CompleteOperation
+		switch {
+		case !q.message:
 			if k := min(q.room(), len(p)-written); k > 0 {
 				q.pushBytes(p[written : written+k])
 				written += k
@@ -285,22 +310,83 @@ func (e *End) write(ctx context.Context, p []byte) (int, error) {
 			}
 			if written == len(p) {
 				in.mu.Unlock()
-				return written, nil
+				return 0, written, nil
 			}
+		case q.fits(len(p)):
+			q.pushMsg(p)
+			in.mu.Unlock()
+			signal(q.readable)
+			return 0, len(p), nil
+		case len(p) > q.quota && q.canOpen() && !nonBlocking && ctx.Err() == nil:
+			seq := q.openPend(p)
+			in.mu.Unlock()
+			signal(q.readable)
+			return seq, 0, nil
 		}
-		nonBlocking := e.completion == CompleteOperation
-		in.mu.Unlock()
 		if nonBlocking {
-			return written, ErrWouldBlock
+			in.mu.Unlock()
+			return 0, written, ErrWouldBlock
 		}
+		if err := ctx.Err(); err != nil {
+			in.mu.Unlock()
+			return 0, written, err
+		}
+		space := q.spaceWait()
+		in.mu.Unlock()
 		select {
-		case <-q.writable:
+		case <-space:
 		case <-e.done:
 		case <-e.peer.done:
 		case <-ctx.Done():
-			return written, ctx.Err()
+			return 0, written, ctx.Err()
 		case <-e.wdl.wait():
-			return written, os.ErrDeadlineExceeded
+			return 0, written, os.ErrDeadlineExceeded
+		}
+	}
+}
+
+// waitRead waits until the peer has read the open message seq, whose
+// bytes are p, and returns what write returns.
+func (e *End) waitRead(ctx context.Context, seq uint64, p []byte) (int, error) {
+	in := e.inst
+	q := e.out
+	var err error
+	for {
+		in.mu.Lock()
+		switch {
+		case q.doneSeq == seq:
+			in.mu.Unlock()
+			return len(p), nil
+		case e.closed: // Close ended the message
+			err = ErrClosed
+		case e.peer.closed: // and dropped it
+			err = ErrBroken
+		case e.completion == CompleteOperation:
+			err = ErrWouldBlock
+		}
+		if err == nil {
+			err = ctx.Err()
+		}
+		if err != nil {
+			if q.isOpen && q.openSeq == seq {
+				q.abort()
+			}
+			n := 0
+			if q.openSeq == seq { // ended by abort, here or in Close
+				n = q.openRead
+			}
+			in.mu.Unlock()
+			return n, err
+		}
+		space := q.spaceWait()
+		in.mu.Unlock()
+		select {
+		case <-space:
+		case <-e.done:
+		case <-e.peer.done:
+		case <-ctx.Done():
+		case <-e.wdl.wait():
+			err = os.ErrDeadlineExceeded
 		}
 	}
 }
@@ -312,18 +398,25 @@ func (e *End) Flush(ctx context.Context) error {
 	in := e.inst
 	for {
 		in.mu.Lock()
-		closed, empty, peer := e.closed, e.out.empty(), e.peer.closed
+		closed, drained, peer := e.closed, e.out.empty(), e.peer.closed
+		var space <-chan struct{}
+		if !closed && !drained && !peer && ctx.Err() == nil {
+			space = e.out.spaceWait()
+		}
 		in.mu.Unlock()
 		switch {
 		case closed:
 			return ErrClosed
 		case peer:
 			return ErrBroken
-		case empty:
+		case drained:
 			return nil
 		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		select {
-		case <-e.out.writable:
+		case <-space:
 		case <-e.done:
 		case <-e.peer.done:
 		case <-ctx.Done():
@@ -333,7 +426,11 @@ func (e *End) Flush(ctx context.Context) error {
 }
 
 // Transceive writes in as one message and reads one reply message into out
-// (more: the reply continues; read the rest with ReadMsg). It returns
+// (more: the reply continues; read the rest with ReadMsg). A request
+// longer than the quota is read by the peer in place (see Write) while
+// Transceive reads the reply, and Transceive returns once both are done:
+// the peer must read the whole request before the caller reads more of
+// the reply than out holds. It returns
 // ErrBadState unless the pipe is a duplex message-type pipe and this end's
 // read mode is MessageMode, ErrBusy if unread data is queued for this end,
 // ErrBroken if the peer is closed. It does not allocate in steady state.
@@ -355,10 +452,19 @@ func (e *End) Transceive(ctx context.Context, in, out []byte) (n int, more bool,
 	if err != nil {
 		return 0, false, err
 	}
-	if _, err := e.write(ctx, in); err != nil {
+	seq, _, err := e.send(ctx, in)
+	if err != nil {
 		return 0, false, err
 	}
-	return e.read(ctx, out, true)
+	// A request longer than the quota is read in place while the reply
+	// is read: a peer may answer as it reads (see Reflect).
+	n, more, err = e.read(ctx, out, true)
+	if seq != 0 {
+		if _, werr := e.waitRead(ctx, seq, in); err == nil {
+			err = werr
+		}
+	}
+	return n, more, err
 }
 
 // Reflect reads the next message and writes it back to the peer as one
@@ -371,18 +477,26 @@ func (e *End) Transceive(ctx context.Context, in, out []byte) (n int, more bool,
 // Reflect blocks like ReadMsg until a message is queued (the peer closed:
 // io.EOF on the server end, ErrBroken on the client end), then like Write
 // until the message fits the peer's queue; the message stays queued until
-// it is moved. It honours both deadlines, ctx and the completion mode
-// (ErrWouldBlock instead of blocking). It returns ErrBadState unless the
-// pipe is a duplex message-type pipe and this end's read mode is
-// MessageMode, ErrBroken if the peer is closed when a message is there.
-// It counts as both a reader and a writer and does not allocate once the
-// queues have grown to their working size.
+// it is moved. A message longer than the peer's quota, or one its writer
+// has left to be read in place (see Write), is not moved: the peer reads
+// it in place through this end's queue, and Reflect returns once the peer
+// has read it all, having held no byte of it. It honours both deadlines,
+// ctx and the completion mode (ErrWouldBlock instead of blocking; a long
+// message is not reflected then). When it fails while the peer reads a
+// long message, the peer's message ends where the peer is and the rest
+// stays queued for this end; Reflect returns what the peer read. It
+// returns ErrBadState unless the pipe is a duplex message-type pipe and
+// this end's read mode is MessageMode, ErrBroken if the peer is closed
+// when a message is there. It counts as both a reader and a writer and
+// does not allocate once the queues have grown to their working size,
+// unless it waits for room or for the peer to read.
 func (e *End) Reflect(ctx context.Context) (int, error) {
 	in := e.inst
 	woken := false
+	var seq uint64 // the long message the peer reads in place; 0: none
 	for {
 		if isClosedRecv(e.rdl.wait()) || isClosedRecv(e.wdl.wait()) {
-			return 0, os.ErrDeadlineExceeded
+			return e.abortReflect(seq, os.ErrDeadlineExceeded)
 		}
 		in.mu.Lock()
 		cfg := &in.pipe.cfg
@@ -392,50 +506,96 @@ func (e *End) Reflect(ctx context.Context) (int, error) {
 			return 0, ErrClosed
 		case cfg.Mode != MessageMode || cfg.Direction != Duplex || e.readMode != MessageMode:
 			in.mu.Unlock()
-			return 0, ErrBadState
+			return e.abortReflect(seq, ErrBadState)
 		}
-		var wait <-chan struct{}
-		if !e.in.empty() {
+		nonBlocking := e.completion == CompleteOperation
+		waitRead := false
+		switch {
+		case seq != 0:
+			if e.out.doneSeq == seq {
+				n := e.out.openRead
+				left := !e.in.empty()
+				in.mu.Unlock()
+				if left && woken {
+					signal(e.in.readable)
+				}
+				return n, nil
+			}
+			if e.peer.closed || !e.out.isOpen || e.out.openSeq != seq {
+				in.mu.Unlock()
+				return 0, ErrBroken // the peer's Close dropped it
+			}
+		case e.in.empty():
 			if e.peer.closed {
 				in.mu.Unlock()
-				return 0, ErrBroken
+				return 0, e.endErr()
 			}
-			if e.out.fits(e.in.firstLen()) {
+			waitRead = true
+		case e.peer.closed:
+			in.mu.Unlock()
+			return 0, ErrBroken
+		default:
+			l := e.in.firstLen()
+			whole := !e.in.firstOpen() && l <= e.out.quota
+			if whole && e.out.fits(l) {
 				n := e.in.moveMsgTo(e.out)
 				left := !e.in.empty()
 				in.mu.Unlock()
-				signal(e.in.writable)
 				signal(e.out.readable)
 				if left && woken {
 					signal(e.in.readable)
 				}
 				return n, nil
 			}
-			wait = e.out.writable
-		} else if e.peer.closed {
-			in.mu.Unlock()
-			return 0, e.endErr()
-		} else {
-			wait = e.in.readable
+			if !whole && e.out.canOpen() && !e.in.linked() && !nonBlocking && ctx.Err() == nil {
+				seq = e.out.openLink(e.in)
+				signal(e.out.readable)
+			}
 		}
-		nonBlocking := e.completion == CompleteOperation
-		in.mu.Unlock()
 		if nonBlocking {
-			return 0, ErrWouldBlock
+			in.mu.Unlock()
+			return e.abortReflect(seq, ErrWouldBlock)
 		}
+		if err := ctx.Err(); err != nil {
+			in.mu.Unlock()
+			return e.abortReflect(seq, err)
+		}
+		var readable, space <-chan struct{}
+		if waitRead {
+			readable = e.in.readable
+		} else {
+			space = e.out.spaceWait()
+		}
+		in.mu.Unlock()
 		select {
-		case <-wait:
-			woken = wait == e.in.readable
+		case <-readable:
+			woken = true
+		case <-space:
 		case <-e.done:
 		case <-e.peer.done:
 		case <-ctx.Done():
-			return 0, ctx.Err()
 		case <-e.rdl.wait():
-			return 0, os.ErrDeadlineExceeded
 		case <-e.wdl.wait():
-			return 0, os.ErrDeadlineExceeded
 		}
 	}
+}
+
+// abortReflect ends a Reflect that fails with err while the peer reads
+// message seq in place, if it does: the peer's message ends where the
+// peer is (see queue.abort). It returns what Reflect returns.
+func (e *End) abortReflect(seq uint64, err error) (int, error) {
+	n := 0
+	if seq != 0 {
+		e.inst.mu.Lock()
+		switch {
+		case e.out.doneSeq == seq:
+			n, err = e.out.openRead, nil
+		case e.out.isOpen && e.out.openSeq == seq:
+			n = e.out.abort()
+		}
+		e.inst.mu.Unlock()
+	}
+	return n, err
 }
 
 // Peek reports what is queued for this end and copies up to len(p) bytes
@@ -449,7 +609,7 @@ func (e *End) Peek(p []byte) (PeekInfo, int) {
 	if e.closed {
 		return PeekInfo{State: StateDisconnected}, 0
 	}
-	info := PeekInfo{State: StateConnected, Available: e.in.n}
+	info := PeekInfo{State: StateConnected, Available: e.in.available()}
 	if e.peer.closed {
 		info.State = StateClosing
 	}
@@ -461,7 +621,7 @@ func (e *End) Peek(p []byte) (PeekInfo, int) {
 		return info, 0
 	}
 	info.FirstMessageLen = e.in.firstLen()
-	return info, e.in.peekAt(p[:min(len(p), info.FirstMessageLen)], 0)
+	return info, e.in.peekFirst(p)
 }
 
 // State is the NamedPipeState of this end: StateConnected,
@@ -536,7 +696,7 @@ type LocalInfo struct {
 	CurrentInstances    int
 	InboundQuota        int // client to server
 	OutboundQuota       int // server to client
-	ReadDataAvailable   int // bytes queued for this end
+	ReadDataAvailable   int // bytes this end can read (as PeekInfo.Available)
 	WriteQuotaAvailable int // bytes this end may write before blocking
 	State               uint32
 	ServerEnd           bool
@@ -558,7 +718,7 @@ func (e *End) LocalInfo() LocalInfo {
 	defer e.inst.mu.Unlock()
 	li.State = e.stateLocked()
 	if !e.closed {
-		li.ReadDataAvailable = e.in.n
+		li.ReadDataAvailable = e.in.available()
 		if e.canWrite() {
 			li.WriteQuotaAvailable = e.out.room()
 		}
@@ -588,6 +748,9 @@ func (e *End) Close() error {
 	}
 	e.closed = true
 	e.in.reset()
+	if e.out.isOpen { // a long message the peer reads in place
+		e.out.abort()
+	}
 	both := e.peer.closed
 	in.mu.Unlock()
 	close(e.done)

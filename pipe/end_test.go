@@ -211,7 +211,6 @@ func TestQuotaBackpressure(t *testing.T) {
 	}{
 		{"message fills quota", Config{Mode: MessageMode, Direction: Duplex, InQuota: 100}, 100, 1},
 		{"message does not fit", Config{Mode: MessageMode, Direction: Duplex, InQuota: 100}, 60, 50},
-		{"message larger than quota waits for empty", Config{Mode: MessageMode, Direction: Duplex, InQuota: 100}, 1, 500},
 		{"byte mode full", Config{Direction: Duplex, InQuota: 100}, 100, 10},
 	}
 	for _, tt := range tests {
@@ -256,19 +255,6 @@ func TestQuotaBackpressure(t *testing.T) {
 				t.Fatalf("Read = %d, %v; want %d", n, err, tt.second)
 			}
 		})
-	}
-}
-
-func TestLargeMessageIntoEmptyQueue(t *testing.T) {
-	ns, l := newPipe(t, Config{Mode: MessageMode, Direction: Duplex, OutQuota: 16})
-	c, s := connect(t, ns, l)
-	big := bytes.Repeat([]byte{7}, 1000)
-	if n, err := s.Write(big); err != nil || n != len(big) {
-		t.Fatalf("Write = %d, %v", n, err)
-	}
-	got, err := c.AppendMessage(context.Background(), nil)
-	if err != nil || !bytes.Equal(got, big) {
-		t.Fatalf("AppendMessage = %d bytes, %v", len(got), err)
 	}
 }
 

@@ -210,3 +210,143 @@ func BenchmarkWriteRead64(b *testing.B) {
 		s.TryRead(buf)
 	}
 }
+
+// openModel is a message queue whose last message may be open: its
+// bytes are read in place from its writer's buffer.
+type openModel struct {
+	msgs []openMsg
+}
+
+type openMsg struct {
+	data []byte // unread bytes
+	open bool   // read in place
+	read int    // bytes read of it
+}
+
+func (m *openModel) queued() int {
+	n := 0
+	for _, x := range m.msgs {
+		if !x.open {
+			n += len(x.data)
+		}
+	}
+	return n
+}
+
+func (m *openModel) open() bool { return len(m.msgs) > 0 && m.msgs[len(m.msgs)-1].open }
+
+// FuzzQueueOpen drives a message queue with whole and open (long)
+// messages, aborts and reads in both read modes, and compares every
+// result with openModel.
+func FuzzQueueOpen(f *testing.F) {
+	f.Add([]byte{1, 10, 3, 5, 2, 20, 3, 50, 0, 5, 2, 200, 3, 200, 3, 200})
+	f.Add([]byte{0, 30, 1, 0, 4, 7, 2, 9, 5, 0, 3, 100})
+	f.Add([]byte{1, 0, 3, 3, 5, 0, 3, 255, 1, 1, 5, 0, 0, 0, 4, 255})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		const quota = 64
+		q := newQueue(true, quota)
+		var m openModel
+		next := byte(0)
+		fill := func(n int) []byte {
+			p := make([]byte, n)
+			for i := range p {
+				p[i] = next
+				next++
+			}
+			return p
+		}
+		var seq uint64
+		for i := 0; i+1 < len(ops); i += 2 {
+			op, arg := ops[i]%6, int(ops[i+1])
+			switch op {
+			case 0, 2: // a whole message
+				if !q.fits(arg) {
+					if !m.open() && m.queued()+arg <= quota && len(m.msgs) < q.maxMsgs {
+						t.Fatalf("fits(%d) false with %d queued and no open message", arg, m.queued())
+					}
+					continue
+				}
+				p := fill(arg)
+				q.pushMsg(p)
+				m.msgs = append(m.msgs, openMsg{data: p})
+			case 1: // a long message, read in place
+				if !q.canOpen() {
+					continue
+				}
+				p := fill(quota + 1 + arg)
+				seq = q.openPend(p)
+				m.msgs = append(m.msgs, openMsg{data: p, open: true})
+			case 3, 4: // read up to arg bytes: message / byte read mode
+				if q.empty() != (len(m.msgs) == 0) {
+					t.Fatalf("empty() = %v, model has %d messages", q.empty(), len(m.msgs))
+				}
+				if q.empty() {
+					continue
+				}
+				got := make([]byte, arg)
+				var n int
+				var more, wmore bool
+				var want []byte
+				wasOpen := m.open()
+				if op == 3 {
+					n, more = q.readMsg(got)
+					first := &m.msgs[0]
+					k := min(arg, len(first.data))
+					want = first.data[:k]
+					first.data = first.data[k:]
+					first.read += k
+					if len(first.data) == 0 {
+						m.msgs = m.msgs[1:]
+					} else {
+						wmore = true
+					}
+				} else {
+					n = q.readBytes(got)
+					for len(m.msgs) > 0 {
+						first := &m.msgs[0]
+						k := min(arg-len(want), len(first.data))
+						want = append(want, first.data[:k]...)
+						first.data = first.data[k:]
+						first.read += k
+						if len(first.data) > 0 {
+							break
+						}
+						m.msgs = m.msgs[1:]
+					}
+				}
+				if n != len(want) || more != wmore || !bytes.Equal(got[:n], want) {
+					t.Fatalf("read %d (mode %d): queue %d %v %x, model %d %v %x", arg, op, n, more, got[:n], len(want), wmore, want)
+				}
+				if wasOpen && !m.open() && q.doneSeq != seq {
+					t.Fatalf("doneSeq %d, want %d once the open message is read", q.doneSeq, seq)
+				}
+			case 5: // the writer gives up
+				if !m.open() {
+					continue
+				}
+				last := &m.msgs[len(m.msgs)-1]
+				if n := q.abort(); n != last.read {
+					t.Fatalf("abort = %d, the reader read %d", n, last.read)
+				}
+				if last.read == 0 {
+					m.msgs = m.msgs[:len(m.msgs)-1]
+				} else {
+					last.data, last.open = nil, false // ends with an empty read
+				}
+			}
+			if q.n != m.queued() || q.lcount != len(m.msgs) || q.isOpen != m.open() {
+				t.Fatalf("queued %d bytes in %d messages (open %v), model %d in %d (%v)", q.n, q.lcount, q.isOpen, m.queued(), len(m.msgs), m.open())
+			}
+			if q.n > quota || len(q.buf) > quota {
+				t.Fatalf("%d bytes queued, storage %d, quota %d", q.n, len(q.buf), quota)
+			}
+			avail := 0
+			for _, x := range m.msgs {
+				avail += len(x.data)
+			}
+			if q.available() != avail {
+				t.Fatalf("available %d, model %d", q.available(), avail)
+			}
+		}
+	})
+}

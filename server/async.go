@@ -125,7 +125,27 @@ func (c *conn) runAsync(op *asyncOp) {
 	case opFlush:
 		err = op.end.Flush(op.ctx)
 	}
-	if len(op.data) > 0 {
+	if len(op.data) > 0 && op.kind == opTransceive {
+		// A request longer than the pipe's quota is read in place by the
+		// server end, and the write returns once it is read (pipe.End.Write).
+		// A server end may answer as it reads (the echo backend does): the
+		// reply is read while the request is written, and the operation
+		// ends, its data freed, once both are done, after the response (a
+		// failed reply stops the write).
+		wctx, stop := context.WithCancel(op.ctx)
+		wrote := make(chan struct{})
+		go func() {
+			defer close(wrote)
+			op.end.WriteContext(wctx, op.data)
+		}()
+		defer func() { // before the deferred release of op.held
+			if err != nil {
+				stop()
+			}
+			<-wrote
+			stop()
+		}()
+	} else if len(op.data) > 0 {
 		n, err = op.end.WriteContext(op.ctx, op.data)
 		n += op.done
 		// The data is in the pipe (or the write failed): free it now
@@ -142,11 +162,12 @@ func (c *conn) runAsync(op *asyncOp) {
 		// what is queued, not to the length asked for, and held against
 		// the async byte bounds until the response is sent.
 		err = op.end.WaitReadable(op.ctx)
+		k := 0
 		if err == nil {
-			k := replySize(op.end, op.length)
+			k = replySize(op.end, op.length)
 			c.amu.Lock()
 			if c.reserveAsyncLocked(k) {
-				op.held = k
+				op.held += k
 			} else {
 				err = errNoResources
 			}
@@ -160,7 +181,7 @@ func (c *conn) runAsync(op *asyncOp) {
 				fixed = smb2.ReadResponseDataOffset - smb2.HeaderSize
 			}
 			var p []byte
-			buf, p = reserveBody(buf, fixed, op.held)
+			buf, p = reserveBody(buf, fixed, k)
 			n, more, err = op.end.ReadMsg(op.ctx, p)
 		}
 	}

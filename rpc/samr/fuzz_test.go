@@ -1,0 +1,93 @@
+package samr_test
+
+import (
+	"testing"
+
+	"github.com/smbpipe/smbpipe/ndr"
+	"github.com/smbpipe/smbpipe/rpc/samr"
+	"github.com/smbpipe/smbpipe/rpc/svc"
+	"github.com/smbpipe/smbpipe/rpc/svc/svctest"
+	"github.com/smbpipe/smbpipe/security"
+)
+
+func build(f func(w *ndr.Writer)) []byte {
+	w := ndr.NewWriter(nil, ndr.LittleEndian)
+	f(w)
+	b, _ := w.Bytes()
+	return b
+}
+
+// handles opens a server, an account-domain and a user handle as root.
+func handles(t testing.TB, call func(op uint16, stub []byte) ([]byte, error)) (srv, dom, user ndr.ContextHandle) {
+	get := func(op uint16, stub []byte, off int) ndr.ContextHandle {
+		out, err := call(op, stub)
+		if err != nil || len(out) < off+24 || out[off+20] != 0 {
+			t.Fatalf("opnum %d: %x %v", op, out, err)
+		}
+		return ndr.NewReader(out[off:], ndr.LittleEndian).ContextHandle()
+	}
+	srv = get(samr.OpConnect5, build(func(w *ndr.Writer) {
+		w.UniquePtr(true)
+		w.WString(`\\srv`)
+		w.Uint32(0x02000000)
+		w.Uint32(1)
+		w.Uint32(1)
+		w.Uint32(3)
+		w.Uint32(0)
+	}), 16)
+	m, _ := security.ParseSID("S-1-5-21-1-2-3")
+	dom = get(samr.OpOpenDomain, build(func(w *ndr.Writer) {
+		w.ContextHandle(srv)
+		w.Uint32(0x02000000)
+		svc.WriteSID(w, m)
+	}), 0)
+	user = get(samr.OpOpenUser, build(func(w *ndr.Writer) {
+		w.ContextHandle(dom)
+		w.Uint32(0x02000000)
+		w.Uint32(1001)
+	}), 0)
+	return srv, dom, user
+}
+
+// FuzzRequests sends any stub to any samr opnum (the first byte picks it;
+// the second, when not 0, puts a live server, domain or user handle in
+// the stub's first 20 bytes): an answer or a fault, never a panic.
+func FuzzRequests(f *testing.F) {
+	c := svctest.Dial(f, samr.Interface(svctest.Env(svctest.Snapshot(f, ""), nil)), svctest.Root)
+	call := func(op uint16, stub []byte) ([]byte, error) { return svctest.Call(f, c, op, stub) }
+	srv, dom, user := handles(f, call)
+	hs := []ndr.ContextHandle{srv, dom, user}
+	with := func(h ndr.ContextHandle, rest func(w *ndr.Writer)) []byte {
+		return build(func(w *ndr.Writer) { w.ContextHandle(h); rest(w) })
+	}
+	f.Add(append([]byte{samr.OpEnumerateUsersInDomain, 2}, with(dom, func(w *ndr.Writer) { w.Uint32(0); w.Uint32(0); w.Uint32(0xFFFF) })...))
+	f.Add(append([]byte{samr.OpQueryInformationUser2, 3}, with(user, func(w *ndr.Writer) { w.Enum(21) })...))
+	f.Add(append([]byte{samr.OpQueryDisplayInformation, 2}, with(dom, func(w *ndr.Writer) { w.Enum(1); w.Uint32(0); w.Uint32(100); w.Uint32(0xFFFF) })...))
+	f.Add(append([]byte{samr.OpLookupNamesInDomain, 2}, with(dom, func(w *ndr.Writer) {
+		w.Uint32(2)
+		w.MaxCount(1000)
+		w.Variance(0, 2)
+		w.UnicodeString("alice")
+		w.UnicodeString("nobody")
+		w.Flush()
+	})...))
+	f.Add(append([]byte{samr.OpLookupIdsInDomain, 2}, with(dom, func(w *ndr.Writer) { w.Uint32(1); w.MaxCount(1000); w.Variance(0, 1); w.Uint32(500) })...))
+	f.Add(append([]byte{samr.OpLookupDomainInSamServer, 1}, with(srv, func(w *ndr.Writer) { w.UnicodeString("BUILTIN"); w.Flush() })...))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) < 2 {
+			return
+		}
+		op := uint16(data[0] % (samr.OpConnect5 + 1))
+		if op == samr.OpCloseHandle {
+			return
+		}
+		stub := append([]byte(nil), data[2:]...)
+		if k := data[1] % 4; k > 0 && len(stub) >= 20 {
+			copy(stub, with(hs[k-1], func(*ndr.Writer) {}))
+		}
+		svctest.Call(t, c, op, stub)
+		if _, err := svctest.Call(t, c, samr.OpQueryInformationDomain, with(dom, func(w *ndr.Writer) { w.Enum(2) })); err != nil {
+			t.Fatalf("the association or its handle did not survive: %v", err)
+		}
+	})
+}

@@ -1,0 +1,40 @@
+package srvsvc_test
+
+import (
+	"testing"
+
+	"github.com/smbpipe/smbpipe/ndr"
+	"github.com/smbpipe/smbpipe/rpc/srvsvc"
+	"github.com/smbpipe/smbpipe/rpc/svc/svctest"
+)
+
+func stub(t testing.TB, m ndr.Marshaler) []byte {
+	b, err := ndr.Marshal(nil, ndr.LittleEndian, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// FuzzRequests sends any stub to any srvsvc opnum (the first byte picks
+// it) as an administrator: the service answers or faults, never panics,
+// and the association survives.
+func FuzzRequests(f *testing.F) {
+	c := svctest.Dial(f, srvsvc.Interface(svctest.Env(svctest.Snapshot(f, ""), nil)), svctest.Root)
+	for _, level := range []uint32{0, 1, 2, 501, 502, 7} {
+		f.Add(append([]byte{srvsvc.OpNetrShareEnum}, stub(f, &srvsvc.EnumRequest{ServerName: "srv", Level: level, PrefMaxLen: ^uint32(0)})...))
+		f.Add(append([]byte{srvsvc.OpNetrShareGetInfo}, stub(f, &srvsvc.GetInfoRequest{ServerName: "srv", NetName: "IPC$", Level: level})...))
+	}
+	f.Add([]byte{srvsvc.OpNetrShareEnumSticky, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0})
+	f.Add([]byte{srvsvc.OpNetrServerGetInfo, 0, 0, 0, 0, 101, 0, 0, 0})
+	f.Add([]byte{srvsvc.OpNetrRemoteTOD, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) == 0 {
+			return
+		}
+		svctest.Call(t, c, uint16(data[0]%(srvsvc.OpNetrShareEnumSticky+1)), data[1:])
+		if _, err := svctest.Call(t, c, srvsvc.OpNetrRemoteTOD, []byte{0, 0, 0, 0}); err != nil {
+			t.Fatalf("the association did not survive: %v", err)
+		}
+	})
+}

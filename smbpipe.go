@@ -98,6 +98,7 @@ func effectiveConfig(cfg *policy.Config) *policy.Config {
 	def := policy.Default()
 	if cfg == nil {
 		def.Pipes = nil
+		def.Services = nil // the Windows RPC services are pipes too
 		def.LanmanServer.NullSessionPipes = nil
 		return def
 	}

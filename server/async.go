@@ -65,7 +65,7 @@ func (c *conn) goAsync(r *request, buf []byte, op *asyncOp) ([]byte, ntstatus.St
 		return buf, ntstatus.InsufficientResources, nil
 	}
 	if len(op.data) > 0 {
-		if !c.reserveAsyncLocked(len(op.data)) {
+		if !c.reserveAsyncLocked(len(op.data), 0) {
 			return buf, ntstatus.InsufficientResources, nil
 		}
 		op.held = len(op.data)
@@ -166,7 +166,7 @@ func (c *conn) runAsync(op *asyncOp) {
 		if err == nil {
 			k = replySize(op.end, op.length)
 			c.amu.Lock()
-			if c.reserveAsyncLocked(k) {
+			if c.reserveAsyncLocked(k, op.held) { // a TRANSCEIVE's request may still be held
 				op.held += k
 			} else {
 				err = errNoResources
@@ -270,17 +270,18 @@ func replySize(e *pipe.End, length int) int {
 	return min(length, max(avail, minReply))
 }
 
-// reserveAsyncLocked charges n bytes held by an async operation of c to
-// max_async_bytes_per_connection and the server-wide max_async_bytes. When
-// n does not fit it counts and logs the limit hit and reports false. A
-// connection holding nothing may always hold one request under its own
-// bound (one WRITE of MaxWriteSize works whatever the bound), not under
-// the server's. Called with c.amu held.
-func (c *conn) reserveAsyncLocked(n int) bool {
+// reserveAsyncLocked charges n more bytes held by an async operation of c,
+// which holds own bytes already, to max_async_bytes_per_connection and the
+// server-wide max_async_bytes. When n does not fit it counts and logs the
+// limit hit and reports false. A connection holding nothing else may
+// always hold one request under its own bound (one WRITE of MaxWriteSize
+// works whatever the bound; a TRANSCEIVE's reply too, read while its
+// request is still held), not under the server's. Called with c.amu held.
+func (c *conn) reserveAsyncLocked(n, own int) bool {
 	if n == 0 {
 		return true
 	}
-	if max := c.lim.MaxAsyncBytesPerConnection; c.asyncBytes > 0 && c.asyncBytes+n > max {
+	if max := c.lim.MaxAsyncBytesPerConnection; c.asyncBytes > own && c.asyncBytes+n > max {
 		c.limitHit(limAsyncBytes, "max", max, "held", c.asyncBytes, "request", n)
 		return false
 	}

@@ -54,22 +54,6 @@ const (
 	ntlmAuthenticate = 3
 )
 
-// ntlmConfig is the NTLM server configuration under snap.
-func (c *conn) ntlmConfig(snap *policy.Snapshot) ntlm.ServerConfig {
-	cfg := snap.Config()
-	return ntlm.ServerConfig{
-		Lookup: func(user, _ string) ([16]byte, bool) {
-			h, _, ok := snap.LookupAccount(user)
-			return h, ok
-		},
-		TargetName:      cfg.ServerName,
-		NetBIOSComputer: cfg.ServerName,
-		NetBIOSDomain:   cfg.Domain,
-		DNSComputer:     cfg.ServerName,
-		DNSDomain:       cfg.Domain,
-	}
-}
-
 // sessionSetup handles SESSION_SETUP (MS-SMB2 3.3.5.5) with SPNEGO-wrapped
 // or raw NTLMSSP: new sessions and re-authentication of existing ones.
 func (c *conn) sessionSetup(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
@@ -133,7 +117,7 @@ func (c *conn) sessionSetup(r *request, buf []byte) ([]byte, ntstatus.Status, er
 	snap := c.srv.snapshot()
 	switch token[8] {
 	case ntlmNegotiate:
-		s.hs = ntlm.NewServerHandshake(c.ntlmConfig(snap))
+		s.hs = ntlm.NewServerHandshake(ntlmConfigFor(snap))
 		chal, err := s.hs.Challenge(token)
 		if err != nil {
 			c.failSession(s, r, "bad NTLMSSP NEGOTIATE: "+err.Error())

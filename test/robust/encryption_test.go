@@ -1,0 +1,496 @@
+package robust
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"io"
+	"net"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/smbpipe/smbpipe/auth/ntlm"
+	"github.com/smbpipe/smbpipe/client"
+	"github.com/smbpipe/smbpipe/internal/smbcrypto"
+	"github.com/smbpipe/smbpipe/ntstatus"
+	"github.com/smbpipe/smbpipe/smb2"
+)
+
+// encSession is a connection driven frame by frame that negotiates
+// encryption (3.0.2: AES-128-CCM by SMB2_GLOBAL_CAP_ENCRYPTION; 3.1.1: the
+// cipher asked for in ENCRYPTION_CAPABILITIES), logs on with raw NTLMSSP
+// and encrypts with keys it derives itself, so that a test can break any
+// byte of a TRANSFORM_HEADER frame the server has the keys for.
+type encSession struct {
+	nc       net.Conn
+	d        smb2.Dialect
+	cipher   uint16
+	sid      uint64
+	tid      uint32
+	mid      uint64
+	enc, dec *smbcrypto.Crypter
+}
+
+// clear sends one unencrypted request and returns the request and response
+// messages.
+func (es *encSession) clear(t *testing.T, h smb2.Header, body []byte) (req, resp []byte) {
+	t.Helper()
+	h.MessageID, h.CreditCharge, h.Credit = es.mid, 1, 32
+	es.mid++
+	if h.Command != smb2.CmdNegotiate && h.SessionID == 0 {
+		h.SessionID = es.sid
+	}
+	req = message(h, body)
+	if _, err := es.nc.Write(frame(req)); err != nil {
+		t.Fatal(err)
+	}
+	return req, es.read(t)
+}
+
+// read reads one frame; a transform frame is opened with the session's
+// server-to-client key.
+func (es *encSession) read(t *testing.T) []byte {
+	t.Helper()
+	es.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var fh [4]byte
+	if _, err := io.ReadFull(es.nc, fh[:]); err != nil {
+		t.Fatalf("reading a response: %v", err)
+	}
+	n, err := smb2.FrameLength(fh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(es.nc, b); err != nil {
+		t.Fatal(err)
+	}
+	if smb2.IsTransform(b) {
+		th, err := smb2.DecodeTransform(b)
+		if err != nil || th.SessionID != es.sid || es.dec == nil {
+			t.Fatalf("encrypted response: %+v, %v", th, err)
+		}
+		if b, err = es.dec.Open(b); err != nil {
+			t.Fatalf("encrypted response: %v", err)
+		}
+	}
+	return b
+}
+
+// seal returns the transform frame payload (no transport header) carrying
+// one request, encrypted under the TRANSFORM_HEADER SessionId tsid.
+func (es *encSession) seal(h smb2.Header, body []byte, tsid uint64) []byte {
+	h.MessageID, h.CreditCharge, h.Credit = es.mid, 1, 32
+	es.mid++
+	if h.SessionID == 0 {
+		h.SessionID = es.sid
+	}
+	if h.TreeID == 0 && h.Command != smb2.CmdTreeConnect {
+		h.TreeID = es.tid
+	}
+	return es.sealMsg(message(h, body), tsid)
+}
+
+// sealMsg encrypts msg (one or more SMB2 messages, or anything) as it is.
+func (es *encSession) sealMsg(msg []byte, tsid uint64) []byte {
+	b := make([]byte, smb2.TransformHeaderSize+len(msg), smb2.TransformHeaderSize+len(msg)+16)
+	copy(b[smb2.TransformHeaderSize:], msg)
+	(&smb2.TransformHeader{Flags: smb2.TransformFlagEncrypted, SessionID: tsid}).Put(b)
+	es.enc.Seal(b)
+	return b
+}
+
+// round sends one encrypted request and returns the decrypted response's
+// header.
+func (es *encSession) round(t *testing.T, h smb2.Header, body []byte) smb2.Header {
+	t.Helper()
+	if _, err := es.nc.Write(frame(es.seal(h, body, es.sid))); err != nil {
+		t.Fatal(err)
+	}
+	var rh smb2.Header
+	if err := rh.Decode(es.read(t)); err != nil {
+		t.Fatal(err)
+	}
+	return rh
+}
+
+// dialEnc negotiates d (and cipher on 3.1.1) and logs on as nc's user
+// (anonymous when empty). tree: also connect IPC$ in an encrypted
+// TREE_CONNECT.
+func dialEnc(t *testing.T, addr string, d smb2.Dialect, cipher uint16, nc *ntlm.Client, tree bool) *encSession {
+	t.Helper()
+	es := &encSession{nc: rawDial(t, addr), d: d, cipher: cipher}
+	neg := smb2.NegotiateRequest{SecurityMode: smb2.SigningEnabled, Dialects: []smb2.Dialect{d}}
+	if d == smb2.Dialect311 {
+		pre := smb2.PreauthIntegrityCaps{HashAlgorithms: []uint16{smb2.HashSHA512}, Salt: bytes.Repeat([]byte{7}, 32)}
+		ec := smb2.EncryptionCaps{Ciphers: []uint16{cipher}}
+		neg.Contexts = []smb2.NegotiateContext{{Type: smb2.CtxPreauthIntegrity, Data: pre.Append(nil)}, {Type: smb2.CtxEncryption, Data: ec.Append(nil)}}
+	} else {
+		neg.Capabilities = smb2.CapEncryption
+		es.cipher = smb2.CipherAES128CCM
+	}
+	var preauth smbcrypto.PreauthHash
+	req, resp := es.clear(t, smb2.Header{Command: smb2.CmdNegotiate}, neg.Append(nil))
+	preauth.Update(req)
+	preauth.Update(resp)
+	var nr smb2.NegotiateResponse
+	if err := nr.Decode(resp); err != nil {
+		t.Fatal(err)
+	}
+	if d == smb2.Dialect311 {
+		var got uint16
+		for _, c := range nr.Contexts {
+			var ec smb2.EncryptionCaps
+			if c.Type == smb2.CtxEncryption && ec.Decode(c.Data) == nil && len(ec.Ciphers) == 1 {
+				got = ec.Ciphers[0]
+			}
+		}
+		if got != cipher {
+			t.Fatalf("the server chose cipher %#x, want %#x", got, cipher)
+		}
+	} else if nr.Capabilities&smb2.CapEncryption == 0 {
+		t.Fatal("the server did not offer encryption on 3.0.2")
+	}
+
+	tok, err := nc.Negotiate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var key [16]byte
+	for i := 0; ; i++ {
+		req, resp := es.clear(t, smb2.Header{Command: smb2.CmdSessionSetup}, (&smb2.SessionSetupRequest{SecurityMode: 1, SecurityBuffer: tok}).Append(nil))
+		preauth.Update(req)
+		var h smb2.Header
+		if err := h.Decode(resp); err != nil {
+			t.Fatal(err)
+		}
+		es.sid = h.SessionID
+		if h.Status == ntstatus.Success {
+			break
+		}
+		var ss smb2.SessionSetupResponse
+		if i > 0 || h.Status != ntstatus.MoreProcessingRequired || ss.Decode(resp) != nil {
+			t.Fatalf("SESSION_SETUP: %v", h.Status)
+		}
+		preauth.Update(resp)
+		if tok, key, err = nc.Authenticate(ss.SecurityBuffer); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if nc.User == "" {
+		key = [16]byte{} // anonymous: the all-zero session key
+	}
+	var pre *smbcrypto.PreauthHash
+	if d == smb2.Dialect311 {
+		pre = &preauth
+	}
+	c2s, s2c := smbcrypto.DeriveCipherKeys(uint16(d), es.cipher, key[:], pre)
+	if es.enc, err = smbcrypto.NewCrypter(es.cipher, c2s); err != nil {
+		t.Fatal(err)
+	}
+	if es.dec, err = smbcrypto.NewCrypter(es.cipher, s2c); err != nil {
+		t.Fatal(err)
+	}
+	if tree {
+		h := es.round(t, smb2.Header{Command: smb2.CmdTreeConnect}, (&smb2.TreeConnectRequest{Path: smb2.AppendUTF16(nil, `\\SMBPIPE\IPC$`)}).Append(nil))
+		if h.Status != ntstatus.Success {
+			t.Fatalf("encrypted TREE_CONNECT: %v", h.Status)
+		}
+		es.tid = h.TreeID
+	}
+	return es
+}
+
+// createEcho is the body of a CREATE of the echo pipe: what every
+// malformed frame carries, so that acting on it would show in the opens.
+func createEcho() []byte {
+	return (&smb2.CreateRequest{ImpersonationLevel: 2, DesiredAccess: 0x0012019F, ShareAccess: 3,
+		CreateDisposition: 1, CreateOptions: 0x00400040, Name: smb2.AppendUTF16(nil, "echo")}).Append(nil)
+}
+
+// encCase is one malformed-transform case: build returns the frame
+// payloads to send on es, the last of which must drop the connection with
+// nothing of it acted on; opens is how many CREATEs before it succeed.
+type encCase struct {
+	name  string
+	build func(t *testing.T, es *encSession) (payloads [][]byte, opens int)
+}
+
+// tamper returns a sealed CREATE of es with f applied to the frame.
+func tamper(es *encSession, f func(b []byte)) []byte {
+	b := es.seal(smb2.Header{Command: smb2.CmdCreate}, createEcho(), es.sid)
+	f(b)
+	return b
+}
+
+func one(b []byte) [][]byte { return [][]byte{b} }
+
+const (
+	offSignature = 4
+	offNonce     = 20
+	offOrigSize  = 36
+	offFlags     = 42
+	offSessionID = 44
+)
+
+var encCases = []encCase{
+	{"tampered tag", func(t *testing.T, es *encSession) ([][]byte, int) {
+		return one(tamper(es, func(b []byte) { b[offSignature+15] ^= 0x01 })), 0
+	}},
+	{"zero tag", func(t *testing.T, es *encSession) ([][]byte, int) {
+		return one(tamper(es, func(b []byte) { clear(b[offSignature:offNonce]) })), 0
+	}},
+	{"tampered ciphertext", func(t *testing.T, es *encSession) ([][]byte, int) {
+		return one(tamper(es, func(b []byte) { b[smb2.TransformHeaderSize+12] ^= 0x80 })), 0
+	}},
+	{"tampered last ciphertext byte", func(t *testing.T, es *encSession) ([][]byte, int) {
+		return one(tamper(es, func(b []byte) { b[len(b)-1] ^= 0x01 })), 0
+	}},
+	{"bad nonce: first byte", func(t *testing.T, es *encSession) ([][]byte, int) {
+		return one(tamper(es, func(b []byte) { b[offNonce] ^= 0x01 })), 0
+	}},
+	{"bad nonce: a byte past the cipher's nonce (reserved, in the AAD)", func(t *testing.T, es *encSession) ([][]byte, int) {
+		return one(tamper(es, func(b []byte) { b[offNonce+15] = 0xFF })), 0
+	}},
+	{"bad nonce: the frame replayed, its nonce again", func(t *testing.T, es *encSession) ([][]byte, int) {
+		b := es.seal(smb2.Header{Command: smb2.CmdCreate}, createEcho(), es.sid)
+		return [][]byte{b, bytes.Clone(b)}, 1
+	}},
+	{"bad nonce: a new message under a nonce already used", func(t *testing.T, es *encSession) ([][]byte, int) {
+		first := es.seal(smb2.Header{Command: smb2.CmdCreate}, createEcho(), es.sid)
+		second := es.seal(smb2.Header{Command: smb2.CmdCreate}, createEcho(), es.sid)
+		copy(second[offNonce:offOrigSize], first[offNonce:offOrigSize]) // no longer matches the tag
+		return [][]byte{first, second}, 1
+	}},
+	{"wrong SessionId: one the connection does not have, sealed under it", func(t *testing.T, es *encSession) ([][]byte, int) {
+		return one(es.seal(smb2.Header{Command: smb2.CmdCreate}, createEcho(), es.sid+1)), 0
+	}},
+	{"wrong SessionId: far off, sealed under it", func(t *testing.T, es *encSession) ([][]byte, int) {
+		return one(es.seal(smb2.Header{Command: smb2.CmdCreate}, createEcho(), es.sid|1<<40)), 0
+	}},
+	{"wrong SessionId: 0", func(t *testing.T, es *encSession) ([][]byte, int) {
+		return one(es.seal(smb2.Header{Command: smb2.CmdCreate}, createEcho(), 0)), 0
+	}},
+	{"wrong SessionId: changed after sealing", func(t *testing.T, es *encSession) ([][]byte, int) {
+		return one(tamper(es, func(b []byte) { binary.LittleEndian.PutUint64(b[offSessionID:], es.sid+1) })), 0
+	}},
+	{"wrong SessionId: the message inside names another session", func(t *testing.T, es *encSession) ([][]byte, int) {
+		return one(es.seal(smb2.Header{Command: smb2.CmdCreate, SessionID: es.sid + 1}, createEcho(), es.sid)), 0
+	}},
+	{"wrong SessionId: a related first message", func(t *testing.T, es *encSession) ([][]byte, int) {
+		return one(es.seal(smb2.Header{Command: smb2.CmdCreate, Flags: smb2.FlagRelatedOperations}, createEcho(), es.sid)), 0
+	}},
+	{"short frame: the header only", func(t *testing.T, es *encSession) ([][]byte, int) {
+		return one(tamper(es, func(b []byte) {})[:smb2.TransformHeaderSize]), 0
+	}},
+	{"short frame: part of the header", func(t *testing.T, es *encSession) ([][]byte, int) {
+		return one(tamper(es, func(b []byte) {})[:20]), 0
+	}},
+	{"short frame: the protocol id only", func(t *testing.T, es *encSession) ([][]byte, int) {
+		return one([]byte{0xFD, 'S', 'M', 'B'}), 0
+	}},
+	{"short frame: message cut, OriginalMessageSize fixed to match", func(t *testing.T, es *encSession) ([][]byte, int) {
+		b := tamper(es, func(b []byte) {})
+		b = b[:len(b)-10]
+		binary.LittleEndian.PutUint32(b[offOrigSize:], uint32(len(b)-smb2.TransformHeaderSize))
+		return one(b), 0
+	}},
+	{"short frame: a well-sealed message shorter than an SMB2 header", func(t *testing.T, es *encSession) ([][]byte, int) {
+		return one(es.sealMsg([]byte{0xFE, 'S', 'M', 'B', 64, 0, 0, 0, 0, 0}, es.sid)), 0
+	}},
+	{"OriginalMessageSize larger than the message", func(t *testing.T, es *encSession) ([][]byte, int) {
+		return one(tamper(es, func(b []byte) {
+			binary.LittleEndian.PutUint32(b[offOrigSize:], uint32(len(b)-smb2.TransformHeaderSize+1))
+		})), 0
+	}},
+	{"OriginalMessageSize smaller than the message", func(t *testing.T, es *encSession) ([][]byte, int) {
+		return one(tamper(es, func(b []byte) {
+			binary.LittleEndian.PutUint32(b[offOrigSize:], uint32(len(b)-smb2.TransformHeaderSize-1))
+		})), 0
+	}},
+	{"OriginalMessageSize 0", func(t *testing.T, es *encSession) ([][]byte, int) {
+		return one(tamper(es, func(b []byte) { binary.LittleEndian.PutUint32(b[offOrigSize:], 0) })), 0
+	}},
+	{"OriginalMessageSize 0xFFFFFFFF", func(t *testing.T, es *encSession) ([][]byte, int) {
+		return one(tamper(es, func(b []byte) { binary.LittleEndian.PutUint32(b[offOrigSize:], 0xFFFFFFFF) })), 0
+	}},
+	{"Flags 2", func(t *testing.T, es *encSession) ([][]byte, int) {
+		return [][]byte{tamper(es, func(b []byte) { b[offFlags] = 2 })}, 0
+	}},
+	{"Flags 0", func(t *testing.T, es *encSession) ([][]byte, int) {
+		return [][]byte{tamper(es, func(b []byte) { b[offFlags] = 0 })}, 0
+	}},
+	{"a transform frame inside the transform frame", func(t *testing.T, es *encSession) ([][]byte, int) {
+		inner := es.seal(smb2.Header{Command: smb2.CmdCreate}, createEcho(), es.sid)
+		return one(es.sealMsg(inner, es.sid)), 0
+	}},
+	{"an SMB1 message inside the transform frame", func(t *testing.T, es *encSession) ([][]byte, int) {
+		return one(es.sealMsg(append([]byte{0xFF, 'S', 'M', 'B', 0x72}, make([]byte, 60)...), es.sid)), 0
+	}},
+}
+
+// TestMalformedTransform sends broken TRANSFORM_HEADER frames, each on a
+// connection of its own that has an encrypting session of alice (3.0.2
+// with AES-128-CCM, 3.1.1 with AES-128-GCM and AES-256-GCM): tampered tag
+// and ciphertext, bad and reused nonces, wrong SessionIds, short frames,
+// OriginalMessageSize lies, bad Flags, nested frames. Every one drops its
+// connection only; the CREATE each carries is never acted on (the opens
+// counter moves only for the valid frames before it); a well-behaved
+// encrypting client and a clear one keep transacting between the cases.
+func TestMalformedTransform(t *testing.T) {
+	ts := start(t, "encryption = \"enabled\"\nguest = true\n")
+	goodConn := dial(t, ts.addr, client.Config{User: "alice", Password: "Passw0rd!", Encryption: client.EncryptionRequired})
+	if !goodConn.Encrypted() {
+		t.Fatal("the well-behaved client does not encrypt")
+	}
+	good := openEcho(t, goodConn)
+	plain := openEcho(t, dial(t, ts.addr, client.Config{User: "alice", Password: "Passw0rd!", Encryption: client.EncryptionOff}))
+	transact(t, good, 0)
+	transact(t, plain, 0)
+	runtime.GC()
+	g0 := runtime.NumGoroutine()
+
+	i := 0
+	for _, v := range []struct {
+		d      smb2.Dialect
+		cipher uint16
+	}{{smb2.Dialect302, smb2.CipherAES128CCM}, {smb2.Dialect311, smb2.CipherAES128GCM}, {smb2.Dialect311, smb2.CipherAES256GCM}} {
+		for _, ec := range encCases {
+			t.Run(client.DialectString(v.d)+"/"+smbcrypto.CipherName(v.cipher)+"/"+ec.name, func(t *testing.T) {
+				es := dialEnc(t, ts.addr, v.d, v.cipher, &ntlm.Client{User: "alice", Password: "Passw0rd!"}, true)
+				if h := es.round(t, smb2.Header{Command: smb2.CmdEcho}, (&smb2.EchoRequest{}).Append(nil)); h.Status != ntstatus.Success {
+					t.Fatalf("a well-formed encrypted ECHO: %v", h.Status)
+				}
+				opens0 := ts.metric(t, "smbpipe_opens_total")
+				payloads, opens := ec.build(t, es)
+				for j, p := range payloads {
+					if _, err := es.nc.Write(frame(p)); err != nil {
+						t.Fatal(err)
+					}
+					if j < len(payloads)-1 {
+						var h smb2.Header
+						if err := h.Decode(es.read(t)); err != nil || h.Status != ntstatus.Success {
+							t.Fatalf("valid frame %d: %v %v", j, h.Status, err)
+						}
+					}
+				}
+				expectClosed(t, es.nc, 5*time.Second)
+				if got := ts.metric(t, "smbpipe_opens_total"); got != opens0+float64(opens) {
+					t.Fatalf("opens_total %v -> %v, want +%d: a malformed frame was acted on", opens0, got, opens)
+				}
+			})
+			i++
+			transact(t, good, i)
+			transact(t, plain, i)
+		}
+	}
+	settle(t, g0+2)
+	if n := ts.metric(t, "smbpipe_panics_total"); n != 0 {
+		t.Errorf("%v panics", n)
+	}
+}
+
+// TestTransformWithoutLogon: a TRANSFORM_HEADER frame on a connection
+// where no user has logged on (MS-SMB2 ConstrainedConnection) drops that
+// connection, even well sealed with the anonymous session's zero-key
+// keys, as does one before any session or before NEGOTIATE, and one for a
+// guest session, which has no keys. Nothing of them is acted on. Once
+// alice has logged on the same connection, the anonymous session may
+// encrypt (Windows Server 2022, smbtorture smb2.session.anon-encryption2).
+func TestTransformWithoutLogon(t *testing.T) {
+	ts := start(t, "encryption = \"enabled\"\nguest = true\n")
+	good := openEcho(t, dial(t, ts.addr, client.Config{User: "alice", Password: "Passw0rd!", Encryption: client.EncryptionRequired}))
+	transact(t, good, 0)
+	create := createEcho()
+	check := func(t *testing.T, nc net.Conn, opens0 float64) {
+		t.Helper()
+		expectClosed(t, nc, 5*time.Second)
+		if got := ts.metric(t, "smbpipe_opens_total"); got != opens0 {
+			t.Fatalf("opens_total %v -> %v: a frame was acted on", opens0, got)
+		}
+		transact(t, good, 1)
+	}
+	for _, v := range []struct {
+		d      smb2.Dialect
+		cipher uint16
+	}{{smb2.Dialect302, smb2.CipherAES128CCM}, {smb2.Dialect311, smb2.CipherAES128GCM}, {smb2.Dialect311, smb2.CipherAES256CCM}} {
+		name := client.DialectString(v.d) + "/" + smbcrypto.CipherName(v.cipher)
+		t.Run(name+"/anonymous", func(t *testing.T) {
+			es := dialEnc(t, ts.addr, v.d, v.cipher, &ntlm.Client{}, false)
+			// The anonymous session's TREE_CONNECT in clear works: the
+			// session is fine, only encrypting is refused.
+			_, resp := es.clear(t, smb2.Header{Command: smb2.CmdTreeConnect}, (&smb2.TreeConnectRequest{Path: smb2.AppendUTF16(nil, `\\SMBPIPE\IPC$`)}).Append(nil))
+			var h smb2.Header
+			if err := h.Decode(resp); err != nil || h.Status != ntstatus.Success {
+				t.Fatalf("clear anonymous TREE_CONNECT: %v %v", h.Status, err)
+			}
+			es.tid = h.TreeID
+			opens0 := ts.metric(t, "smbpipe_opens_total")
+			es.nc.Write(frame(es.seal(smb2.Header{Command: smb2.CmdCreate}, create, es.sid)))
+			check(t, es.nc, opens0)
+		})
+		t.Run(name+"/guest", func(t *testing.T) {
+			es := dialEnc(t, ts.addr, v.d, v.cipher, &ntlm.Client{User: "nobody", Password: "x"}, false)
+			es.enc, _ = smbcrypto.NewCrypter(es.cipher, make([]byte, smbcrypto.CipherKeyBits(es.cipher)/8))
+			opens0 := ts.metric(t, "smbpipe_opens_total")
+			es.nc.Write(frame(es.seal(smb2.Header{Command: smb2.CmdEcho}, (&smb2.EchoRequest{}).Append(nil), es.sid)))
+			check(t, es.nc, opens0)
+		})
+		t.Run(name+"/anonymous, then alice on the connection", func(t *testing.T) {
+			es := dialEnc(t, ts.addr, v.d, v.cipher, &ntlm.Client{}, false)
+			anonSID, anonEnc, anonDec := es.sid, es.enc, es.dec
+			// alice's session on the same connection: a second
+			// SESSION_SETUP with SessionId 0.
+			es.sid = 0
+			nc := &ntlm.Client{User: "alice", Password: "Passw0rd!"}
+			tok, _ := nc.Negotiate()
+			_, resp := es.clear(t, smb2.Header{Command: smb2.CmdSessionSetup}, (&smb2.SessionSetupRequest{SecurityMode: 1, SecurityBuffer: tok}).Append(nil))
+			var h smb2.Header
+			var ss smb2.SessionSetupResponse
+			if h.Decode(resp) != nil || h.Status != ntstatus.MoreProcessingRequired || ss.Decode(resp) != nil {
+				t.Fatalf("alice's SESSION_SETUP: %v", h.Status)
+			}
+			es.sid = h.SessionID
+			auth, _, err := nc.Authenticate(ss.SecurityBuffer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, resp = es.clear(t, smb2.Header{Command: smb2.CmdSessionSetup}, (&smb2.SessionSetupRequest{SecurityMode: 1, SecurityBuffer: auth}).Append(nil)); h.Decode(resp) != nil || h.Status != ntstatus.Success {
+				t.Fatalf("alice's SESSION_SETUP: %v", h.Status)
+			}
+			aliceSID := es.sid
+			es.sid, es.enc, es.dec = anonSID, anonEnc, anonDec
+			if h := es.round(t, smb2.Header{Command: smb2.CmdEcho}, (&smb2.EchoRequest{}).Append(nil)); h.Status != ntstatus.Success {
+				t.Fatalf("the anonymous session's encrypted ECHO after alice logged on: %v", h.Status)
+			}
+			// A frame sealed with the anonymous session's key whose
+			// request names alice's session: dropped, not acted on.
+			opens0 := ts.metric(t, "smbpipe_opens_total")
+			es.nc.Write(frame(es.seal(smb2.Header{Command: smb2.CmdCreate, SessionID: aliceSID}, create, anonSID)))
+			check(t, es.nc, opens0)
+		})
+	}
+	t.Run("before NEGOTIATE", func(t *testing.T) {
+		nc := rawDial(t, ts.addr)
+		es := &encSession{nc: nc, cipher: smb2.CipherAES128CCM}
+		es.enc, _ = smbcrypto.NewCrypter(es.cipher, make([]byte, 16))
+		opens0 := ts.metric(t, "smbpipe_opens_total")
+		nc.Write(frame(es.sealMsg(message(smb2.Header{Command: smb2.CmdNegotiate}, negotiateBody()), 0)))
+		check(t, nc, opens0)
+	})
+	t.Run("before SESSION_SETUP", func(t *testing.T) {
+		nc := rawDial(t, ts.addr)
+		es := &encSession{nc: nc}
+		neg := smb2.NegotiateRequest{SecurityMode: smb2.SigningEnabled, Capabilities: smb2.CapEncryption, Dialects: []smb2.Dialect{smb2.Dialect302}}
+		es.clear(t, smb2.Header{Command: smb2.CmdNegotiate}, neg.Append(nil))
+		es.enc, _ = smbcrypto.NewCrypter(smb2.CipherAES128CCM, make([]byte, 16))
+		opens0 := ts.metric(t, "smbpipe_opens_total")
+		nc.Write(frame(es.sealMsg(message(smb2.Header{Command: smb2.CmdEcho, MessageID: 1}, (&smb2.EchoRequest{}).Append(nil)), 0)))
+		check(t, nc, opens0)
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if err := good.Conn().Echo(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/smbpipe/smbpipe/auth/ntlm"
 	"github.com/smbpipe/smbpipe/auth/spnego"
@@ -142,9 +143,23 @@ func (c *Conn) Negotiate(ctx context.Context) error {
 		preauth.Update(cl.msg)
 		n.preauth = preauth
 	}
+	if c.cfg.Encryption == EncryptionRequired && n.cipher == 0 {
+		// Before any credential is sent: the session could never encrypt.
+		return fmt.Errorf("client: negotiate: encryption required, but the server (dialect %s) offers none of the ciphers offered (%s): %w",
+			DialectString(n.dialect), cipherNames(ciphers), ErrEncryption)
+	}
 	c.neg = n
 	c.maxFrame.Store(int64(max(n.maxRead, n.maxTransact)) + frameSlack)
 	return nil
+}
+
+// cipherNames renders cipher ids for an error.
+func cipherNames(ids []uint16) string {
+	names := make([]string, len(ids))
+	for i, id := range ids {
+		names[i] = smbcrypto.CipherName(id)
+	}
+	return strings.Join(names, ", ")
 }
 
 // minIOSize is the smallest MaxReadSize, MaxWriteSize and MaxTransactSize

@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/smbpipe/smbpipe/client"
+	"github.com/smbpipe/smbpipe/internal/smbcrypto"
 	"github.com/smbpipe/smbpipe/ntstatus"
+	"github.com/smbpipe/smbpipe/smb2"
 )
 
 const dialUsage = `usage: smbpipe dial [flags] //HOST/pipe/NAME   (or \\HOST\pipe\NAME)
@@ -38,6 +40,13 @@ flags:
   -p PORT          TCP port (default 445; a port in the path wins)
   --dialect X      pin the dialect: 2.0.2, 2.1, 3.0, 3.0.2 or 3.1.1
   --sign           require signing
+  --encrypt        require SMB3 encryption: every request after the logon is
+                   sealed and every reply must arrive sealed; fails (exit 1)
+                   when the server, the dialect or the session cannot
+                   encrypt (an anonymous or guest session cannot)
+  --ciphers LIST   the ciphers offered, in order, comma-separated
+                   (AES-128-GCM, AES-128-CCM, AES-256-GCM, AES-256-CCM;
+                   default all four in this order)
   --idle DURATION  after stdin EOF, stop when no reply comes for this long
                    (default 1s; 0 waits until the server closes the pipe)
   --timeout DUR    bound on connecting, logging on and opening (default 30s)
@@ -63,7 +72,8 @@ func parseDialArgs(args []string, getenv func(string) string) (*dialOptions, err
 	fs.SetOutput(io.Discard)
 	var (
 		user, domain, dialect string
-		ntHash, sign          bool
+		ntHash, sign, encrypt bool
+		ciphers               string
 		o                     = dialOptions{}
 	)
 	userSet := false
@@ -73,6 +83,8 @@ func parseDialArgs(args []string, getenv func(string) string) (*dialOptions, err
 	fs.IntVar(&o.port, "p", 0, "port")
 	fs.StringVar(&dialect, "dialect", "", "dialect")
 	fs.BoolVar(&sign, "sign", false, "require signing")
+	fs.BoolVar(&encrypt, "encrypt", false, "require encryption")
+	fs.StringVar(&ciphers, "ciphers", "", "ciphers offered")
 	fs.DurationVar(&o.idle, "idle", time.Second, "idle time after stdin EOF")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "setup timeout")
 	fs.DurationVar(&o.cfg.RequestTimeout, "request-timeout", client.DefaultRequestTimeout, "request expiration")
@@ -110,6 +122,21 @@ func parseDialArgs(args []string, getenv func(string) string) (*dialOptions, err
 		o.cfg.MinDialect, o.cfg.MaxDialect = d, d
 	}
 	o.cfg.RequireSigning = sign
+	if encrypt {
+		o.cfg.Encryption = client.EncryptionRequired
+		if o.cfg.MaxDialect != 0 && o.cfg.MaxDialect < smb2.Dialect300 {
+			return nil, fmt.Errorf("--encrypt: dialect %s has no encryption (SMB 3.0 or later)", client.DialectString(o.cfg.MaxDialect))
+		}
+	}
+	if ciphers != "" {
+		for _, name := range strings.Split(ciphers, ",") {
+			id := cipherID(strings.TrimSpace(name))
+			if id == 0 {
+				return nil, fmt.Errorf("--ciphers: unknown cipher %q (AES-128-GCM, AES-128-CCM, AES-256-GCM, AES-256-CCM)", name)
+			}
+			o.cfg.Ciphers = append(o.cfg.Ciphers, id)
+		}
+	}
 
 	if userSet {
 		name, pass, hasPass := strings.Cut(user, "%")
@@ -172,6 +199,9 @@ func dialMain(ctx context.Context, o *dialOptions, stdin io.Reader, stdout, stde
 	p, err := d.DialContext(setupCtx, o.path)
 	cancelSetup()
 	if err != nil {
+		if errors.Is(err, client.ErrEncryption) {
+			err = fmt.Errorf("--encrypt: the session cannot encrypt, so nothing was written to the pipe: %w", err)
+		}
 		return fail(err)
 	}
 	defer p.Close()
@@ -270,6 +300,16 @@ func dialMain(ctx context.Context, o *dialOptions, stdin io.Reader, stdout, stde
 		}
 		return fail(err)
 	}
+}
+
+// cipherID is the id of a cipher name (case-insensitive), 0 if unknown.
+func cipherID(name string) uint16 {
+	for _, id := range client.DefaultCiphers {
+		if strings.EqualFold(smbcrypto.CipherName(id), name) {
+			return id
+		}
+	}
+	return 0
 }
 
 // describe renders an error for the user, leading with the NTSTATUS name.

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/smbpipe/smbpipe/client"
 	"github.com/smbpipe/smbpipe/internal/testserver"
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/smb2"
@@ -111,6 +113,18 @@ func TestParseDialArgs(t *testing.T) {
 				t.Errorf("got %+v", o)
 			}
 		}},
+		{name: "encrypt", args: []string{"--encrypt", "//h/pipe/echo"}, check: func(t *testing.T, o *dialOptions) {
+			if o.cfg.Encryption != client.EncryptionRequired || o.cfg.Ciphers != nil {
+				t.Errorf("encryption %v ciphers %v", o.cfg.Encryption, o.cfg.Ciphers)
+			}
+		}},
+		{name: "ciphers", args: []string{"--encrypt", "--ciphers", "aes-256-gcm, AES-128-CCM", "//h/pipe/echo"}, check: func(t *testing.T, o *dialOptions) {
+			if !slices.Equal(o.cfg.Ciphers, []uint16{smb2.CipherAES256GCM, smb2.CipherAES128CCM}) {
+				t.Errorf("ciphers %v", o.cfg.Ciphers)
+			}
+		}},
+		{name: "unknown cipher", args: []string{"--ciphers", "AES-128-CBC", "//h/pipe/echo"}, wantErr: true},
+		{name: "encrypt on 2.1", args: []string{"--encrypt", "--dialect", "2.1", "//h/pipe/echo"}, wantErr: true},
 		{name: "no path", args: []string{"-p", "1"}, wantErr: true},
 		{name: "two paths", args: []string{"//h/pipe/a", "//h/pipe/b"}, wantErr: true},
 		{name: "not a pipe path", args: []string{"//h/IPC$/echo"}, wantErr: true},

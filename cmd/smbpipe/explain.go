@@ -121,7 +121,7 @@ func explain(args []string, stdout, stderr io.Writer) int {
 		id = policy.Identity{Kind: policy.Anonymous}
 	case "guest":
 		if snap.Config().Guest {
-			sd = policy.SessionDecision{Status: ntstatus.Success, Kind: policy.Guest, Reason: "guest sessions are enabled (guest = true)"}
+			sd = snap.EncryptionGate(policy.SessionDecision{Status: ntstatus.Success, Kind: policy.Guest, Reason: "guest sessions are enabled (guest = true)"})
 		} else {
 			sd = policy.SessionDecision{Status: ntstatus.LogonFailure, Rule: policy.RuleLogonFailure,
 				Reason: "guest sessions are disabled (guest = false): an unknown user name gets STATUS_LOGON_FAILURE"}
@@ -142,6 +142,12 @@ func explain(args []string, stdout, stderr io.Writer) int {
 		switch sd.Rule {
 		case policy.RuleNullSessionRefused:
 			w.printf("fix:      set allow_anonymous = true")
+		case policy.RuleEncryptionRequired:
+			kind := "null"
+			if sd.Kind == policy.Guest {
+				kind = "guest"
+			}
+			w.printf("fix:      log on as an [[account]] (a user session has a key and encrypts), or set encryption = \"enabled\" (%s sessions are then served in clear)", kind)
 		case policy.RuleLogonFailure:
 			if id.Kind == policy.Guest && strings.EqualFold(*user, "guest") {
 				w.printf("fix:      set guest = true")
@@ -152,6 +158,11 @@ func explain(args []string, stdout, stderr io.Writer) int {
 			w.printf("fix:      add an [[account]] named %q, or set guest = true", *user)
 		}
 		return 1
+	}
+	if snap.Config().Encryption == "required" {
+		// A user session passes the gate and must encrypt.
+		w.printf(`encryption: encryption = "required": the session is marked SMB2_SESSION_FLAG_ENCRYPT_DATA; requests in clear get STATUS_ACCESS_DENIED, and a client that cannot encrypt (SMB 2.x, no cipher in common with %s) is refused at SESSION_SETUP with STATUS_ACCESS_DENIED`,
+			strings.Join(snap.Config().EncryptionCiphers, ", "))
 	}
 
 	if *rpcCall != "" {

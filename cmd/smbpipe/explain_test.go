@@ -44,6 +44,12 @@ func TestExplainGolden(t *testing.T) {
 		{"deny-null-session-refused", []string{"--config", "testdata/explain/noanon.toml", "--user", "anonymous", "--pipe", "echo"}, 1},
 		{"deny-privilege", []string{"--config", cfg, "--user", "alice", "--pipe", "echo", "--access", "read,access_system_security"}, 1},
 		{"deny-guest-default-dacl", []string{"--config", "testdata/explain/noanon.toml", "--user", "nobody", "--pipe", "echo"}, 1},
+		// encryption = "required": anonymous and guest sessions have no key.
+		{"deny-encryption-required-anonymous", []string{"--config", "testdata/explain/encrypt.toml", "--user", "anonymous", "--pipe", "echo"}, 1},
+		{"deny-encryption-required-guest", []string{"--config", "testdata/explain/encrypt.toml", "--user", "guest", "--pipe", "echo"}, 1},
+		{"deny-encryption-required-unknown-user", []string{"--config", "testdata/explain/encrypt.toml", "--user", "nobody", "--pipe", "echo"}, 1},
+		{"deny-encryption-required-anonymous-rpc", []string{"--config", "testdata/explain/encrypt.toml", "--user", "anonymous", "--rpc", "srvsvc.NetrShareEnum", "--level", "1"}, 1},
+		{"grant-encryption-required-alice", []string{"--config", "testdata/explain/encrypt.toml", "--user", "alice", "--pipe", "echo"}, 0},
 		// Grants.
 		{"grant-anonymous-default-config", []string{"--user", "anonymous", "--pipe", "echo"}, 0},
 		{"grant-admin-default-dacl", []string{"--config", cfg, "--user", "bob", "--pipe", "readonly"}, 0},

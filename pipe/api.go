@@ -43,15 +43,15 @@ const (
 // Config describes a pipe. The zero value is a byte-mode pipe with
 // unlimited instances and default quotas whose Direction is Inbound (the
 // wire value 0: client to server only); set Direction: Duplex for a
-// two-way pipe.
+// two-way pipe. A queue holds at most its quota: a message longer than
+// the quota is not buffered, its writer waits until the reader has read
+// it in place (see End.Write).
 type Config struct {
 	Mode         Mode
 	Direction    Direction
 	MaxInstances int // 0 = unlimited
 	InQuota      int // bytes buffered client->server before writers block; 0 = 64 KiB
 	OutQuota     int // bytes buffered server->client; 0 = 64 KiB
-	// A message longer than its quota is not buffered: its writer waits
-	// until the reader has read it in place (see End.Write).
 }
 
 // PeekInfo is what FSCTL_PIPE_PEEK reports.

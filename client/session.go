@@ -40,9 +40,12 @@ func (c *Conn) Negotiate(ctx context.Context) error {
 		req.Capabilities = smb2.CapLargeMTU
 	}
 	ciphers := c.cfg.offeredCiphers()
-	if slices.Contains(ciphers, smb2.CipherAES128CCM) && slices.ContainsFunc(dialects, func(d smb2.Dialect) bool { return d >= smb2.Dialect300 }) {
-		// Also when 3.1.1 is offered: the server may pick 3.0.x
-		// (MS-SMB2 3.2.4.2.2.2).
+	if len(ciphers) > 0 && slices.ContainsFunc(dialects, func(d smb2.Dialect) bool { return d >= smb2.Dialect300 }) {
+		// The client supports encryption (MS-SMB2 2.2.3), also on 3.1.1,
+		// where Samba's smbd chooses a cipher from the context only when
+		// the capability is set too, as Windows and Samba's clients set
+		// it. On 3.0.x it means AES-128-CCM: without it in Ciphers the
+		// server's answer is ignored below.
 		req.Capabilities |= smb2.CapEncryption
 	}
 	has311 := slices.Contains(dialects, smb2.Dialect311)
@@ -95,10 +98,12 @@ func (c *Conn) Negotiate(ctx context.Context) error {
 		n.signAlg = smb2.SigningAESCMAC
 	}
 	if (n.dialect == smb2.Dialect300 || n.dialect == smb2.Dialect302) && n.serverCaps&smb2.CapEncryption != 0 {
-		if !slices.Contains(ciphers, smb2.CipherAES128CCM) {
+		if len(ciphers) == 0 {
 			return protocolErrorf("server offers encryption, not asked for")
 		}
-		n.cipher = smb2.CipherAES128CCM
+		if slices.Contains(ciphers, smb2.CipherAES128CCM) {
+			n.cipher = smb2.CipherAES128CCM
+		}
 	}
 	n.multiCredit = n.dialect > smb2.Dialect202 && n.serverCaps&smb2.CapLargeMTU != 0
 	if !n.multiCredit {

@@ -258,8 +258,9 @@ var errNoResources = errors.New("server: async byte bound reached")
 const minReply = 64 << 10
 
 // replySize is the buffer a pending READ or TRANSCEIVE of up to length
-// bytes takes once e is readable: what is queued (in message read mode,
-// the rest of the first message), between minReply and length. Asking
+// bytes takes once e is readable: what is there to read (in message read
+// mode, the rest of the first message, a message read in place from its
+// pending writer included), between minReply and length. Asking
 // for 8 MiB to receive 10 bytes does not make the server take 8 MiB.
 func replySize(e *pipe.End, length int) int {
 	info, _ := e.Peek(nil)

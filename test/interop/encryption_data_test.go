@@ -56,7 +56,7 @@ func TestSmbclientEncryptedPipeData(t *testing.T) {
 				t.Fatalf("rpcclient srvinfo: %v\n%s", err, out)
 			}
 			want := "dialect=" + tc.dialect + " signing=false encryption=true cipher=" + tc.cipher
-			if !strings.Contains(s.Log(), want) {
+			if !logHas(s, want) {
 				t.Errorf("no %q in the server log", want)
 			}
 		})
@@ -65,7 +65,7 @@ func TestSmbclientEncryptedPipeData(t *testing.T) {
 	if err == nil || !strings.Contains(out, "NT_STATUS_ACCESS_DENIED") {
 		t.Errorf("anonymous smbclient under required: %v\n%s", err, out)
 	}
-	if !strings.Contains(s.Log(), "rule=encryption-required") {
+	if !logHas(s, "rule=encryption-required") {
 		t.Errorf("no encryption-required refusal in the server log")
 	}
 	if strings.Contains(s.Log(), "unencrypted request") || strings.Contains(s.Log(), "smb connection dropped") {
@@ -102,7 +102,7 @@ func TestImpacketEncrypted(t *testing.T) {
 			if got := script(s, "alice", "Passw0rd!"); !slices.Equal(got, full) {
 				t.Fatalf("alice: %q, want %q\n%s", got, full, s.Log())
 			}
-			if !strings.Contains(s.Log(), "dialect=3.0 ") || !strings.Contains(s.Log(), "cipher=AES-128-CCM") {
+			if !logHas(s, "dialect=3.0 ") || !logHas(s, "cipher=AES-128-CCM") {
 				t.Errorf("no 3.0 AES-128-CCM session in the log:\n%s", s.Log())
 			}
 			if enc == "required" {
@@ -160,7 +160,7 @@ func TestSmbtortureEncryption(t *testing.T) {
 					t.Fatalf("smbd stops at %s with %s, smbpipe at %s with %s:\n%s", rl, rs, gl, gs, tail(got, 20))
 				}
 				name := strings.ToUpper(cipher)
-				if !strings.Contains(s.Log(), "cipher="+name) {
+				if !logHas(s, "cipher="+name) {
 					t.Errorf("no session with %s in the server log", name)
 				}
 				t.Logf("IPC$: smbd and smbpipe both stop at %s, the root directory open (smbd %s, smbpipe %s)", gl, rs, gs)
@@ -170,6 +170,17 @@ func TestSmbtortureEncryption(t *testing.T) {
 			t.Errorf("%s: a connection was dropped:\n%s", enc, tail(s.Log(), 20))
 		}
 	}
+}
+
+// logHas reports whether the server's log has substr, waiting up to 5 s
+// for it: the log comes through a pipe, read concurrently.
+func logHas(s *server, substr string) bool {
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(s.Log(), substr); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
 }
 
 var srvsvcSyntax = dcerpc.SyntaxID{UUID: dcerpc.MustParseUUID("4b324fc8-1670-01d3-1278-5a47bf6ee188"), Major: 3}

@@ -29,7 +29,7 @@ func TestSmbclientEncrypted(t *testing.T) {
 				continue
 			}
 			want := "encryption=" + map[string]string{"enabled": "false", "required": "true"}[enc] + " cipher=" + tc.cipher
-			if !strings.Contains(s.Log(), "dialect="+tc.dialect+" ") || !strings.Contains(s.Log(), want) {
+			if !logHas(s, "dialect="+tc.dialect+" ") || !logHas(s, want) {
 				t.Errorf("%s %s %s: no %q in the server log", enc, tc.proto, tc.cipher, want)
 			}
 		}

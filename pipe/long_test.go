@@ -438,3 +438,41 @@ func TestQueueStorage(t *testing.T) {
 		t.Fatalf("length ring of %d kept", len(q.lens))
 	}
 }
+
+// TestReflectSecondReader: reading the server end while Reflect lets the
+// client read a long message in place breaks the one-reader rule; the
+// client's message then ends early, and nothing panics.
+func TestReflectSecondReader(t *testing.T) {
+	ns, l := newPipe(t, Config{Mode: MessageMode, Direction: Duplex, InQuota: 16, OutQuota: 16})
+	c, s := connect(t, ns, l)
+	long := pattern(100, 15)
+	res := goWrite(context.Background(), c, long)
+	waitAvailable(t, s, len(long))
+	reflected := make(chan error, 1)
+	go func() {
+		_, err := s.Reflect(context.Background())
+		reflected <- err
+	}()
+	waitAvailable(t, c, len(long))
+	if got := readMessageAll(t, s); !bytes.Equal(got, long) {
+		t.Fatalf("the second reader read %d bytes", len(got))
+	}
+	<-res
+	pi, _ := c.Peek(make([]byte, 10))
+	n, more, err := c.ReadMsg(context.Background(), make([]byte, 10))
+	if n != 0 || more || err != nil {
+		t.Fatalf("client read = %d, %v, %v (Peek %+v); want the end of the message", n, more, err, pi)
+	}
+	c.Close()
+	<-reflected
+}
+
+// readMessageAll reads one message from e, whatever its length.
+func readMessageAll(t *testing.T, e *End) []byte {
+	t.Helper()
+	got, err := e.AppendMessage(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}

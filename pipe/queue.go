@@ -112,10 +112,13 @@ func (q *queue) available() int {
 
 // pending is how much of the open message is left to read.
 func (q *queue) pending() int {
-	if q.link != nil {
-		return q.link.firstLen()
+	switch {
+	case q.link == nil:
+		return len(q.pend)
+	case q.link.lcount == 0: // its message went (a second reader on it)
+		return 0
 	}
-	return len(q.pend)
+	return q.link.firstLen()
 }
 
 // grow makes room for extra more bytes, keeping the queued bytes in order.
@@ -271,10 +274,12 @@ func (q *queue) peekFirst(p []byte) int {
 	switch {
 	case !q.firstOpen():
 		return q.peekAt(p[:min(len(p), q.firstLen())], 0)
-	case q.link != nil:
-		return q.link.peekFirst(p)
+	case q.link == nil:
+		return copy(p, q.pend)
+	case q.link.lcount == 0:
+		return 0
 	}
-	return copy(p, q.pend)
+	return q.link.peekFirst(p)
 }
 
 // discard drops k bytes from the head of the byte ring.
@@ -336,7 +341,9 @@ func (q *queue) readMsg(p []byte) (n int, more bool) {
 // may return: doneSeq names it; the caller pops its length entry.
 func (q *queue) readOpen(p []byte) (n int, more bool) {
 	if q.link != nil {
-		n, more = q.link.readMsg(p)
+		if q.link.lcount > 0 {
+			n, more = q.link.readMsg(p)
+		}
 	} else {
 		n = copy(p, q.pend)
 		q.pend = q.pend[n:]

@@ -518,18 +518,11 @@ func (s *Snapshot) decideRPC(r RPCRequest, bypass rpcGate, tr *trace) RPCDecisio
 		if op.kind == kindLsaHandle {
 			desired = security.MaximumAllowed
 		}
-		res := security.Check(s.lsaPolicySD, tok, desired, security.CheckOptions{Mapping: LSAPolicyMapping()})
-		if res.Status != ntstatus.Success && bypass&rgObject == 0 {
-			d.facts.need, d.facts.have = res.Desired, s.maxGranted(s.lsaPolicySD, tok, LSAPolicyMapping())
-			if tr != nil {
-				tr.printf("gate object: the LSA policy's descriptor %s grants 0x%08X of 0x%08X: deny", lsaPolicySDDL, d.facts.have, res.Desired)
-			}
+		res, denied := s.objectGate(&d, tr, tok, desired, bypass, s.lsaPolicySD, LSAPolicyMapping(), "the LSA policy's", lsaPolicySDDL)
+		if denied {
 			return end(rpcLsaPolicySD, deny)
 		}
 		d.Granted = res.Granted
-		if tr != nil {
-			tr.printf("gate object: the LSA policy's descriptor %s grants 0x%08X", lsaPolicySDDL, res.Granted)
-		}
 		if op.kind == kindLsaOpen {
 			break
 		}
@@ -559,25 +552,38 @@ func (s *Snapshot) decideRPC(r RPCRequest, bypass rpcGate, tr *trace) RPCDecisio
 		if op.kind == kindSamHandle {
 			desired = security.MaximumAllowed
 		}
-		res := security.Check(s.samServerSD, tok, desired, security.CheckOptions{Mapping: SAMServerMapping()})
-		if res.Status != ntstatus.Success && bypass&rgObject == 0 {
-			d.facts.need, d.facts.have = res.Desired, s.maxGranted(s.samServerSD, tok, SAMServerMapping())
-			if tr != nil {
-				tr.printf("gate object: the SAM server's descriptor %s grants 0x%08X of 0x%08X: deny", samServerSDDL, d.facts.have, res.Desired)
-			}
+		res, denied := s.objectGate(&d, tr, tok, desired, bypass, s.samServerSD, SAMServerMapping(), "the SAM server's", samServerSDDL)
+		if denied {
 			return end(rpcSamServerSD, deny)
 		}
 		if op.kind == kindSamConnect {
 			d.Granted = res.Granted
 		}
-		if tr != nil {
-			tr.printf("gate object: the SAM server's descriptor %s grants 0x%08X", samServerSDDL, res.Granted)
-			if op.kind == kindSamHandle {
-				tr.printf("gate handle: calls on SAM handles are decided at connect: pass")
-			}
+		if tr != nil && op.kind == kindSamHandle {
+			tr.printf("gate handle: calls on SAM handles are decided at connect: pass")
 		}
 	}
 	return end(rpcGranted, ntstatus.Success)
+}
+
+// objectGate checks desired against an object's descriptor sd (whose
+// names it, sddl its text, for the trace): it returns the result and
+// whether the gate denies (the check fails and rgObject is not bypassed),
+// then with the rights needed and held in d's facts.
+func (s *Snapshot) objectGate(d *RPCDecision, tr *trace, tok *security.Token, desired uint32, bypass rpcGate,
+	sd *security.SecurityDescriptor, m security.GenericMapping, whose, sddl string) (security.Result, bool) {
+	res := security.Check(sd, tok, desired, security.CheckOptions{Mapping: m})
+	if res.Status != ntstatus.Success && bypass&rgObject == 0 {
+		d.facts.need, d.facts.have = res.Desired, s.maxGranted(sd, tok, m)
+		if tr != nil {
+			tr.printf("gate object: %s descriptor %s grants 0x%08X of 0x%08X: deny", whose, sddl, d.facts.have, res.Desired)
+		}
+		return res, true
+	}
+	if tr != nil {
+		tr.printf("gate object: %s descriptor %s grants 0x%08X", whose, sddl, res.Granted)
+	}
+	return res, false
 }
 
 func (s *Snapshot) maxGranted(sd *security.SecurityDescriptor, tok *security.Token, m security.GenericMapping) uint32 {

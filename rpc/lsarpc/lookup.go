@@ -167,28 +167,7 @@ func ReadTranslated(r *ndr.Reader, f Form) []Translated {
 
 // ReadSIDArray reads LSAPR_SID_ENUM_BUFFER (a top-level [in] parameter).
 func ReadSIDArray(r *ndr.Reader) []security.SID {
-	n := r.Uint32()
-	var sids []security.SID
-	if n > MaxLookupSids {
-		r.Fail("more SIDs than LsarLookupSids takes")
-		return nil
-	}
-	r.DeferUnique(func(r *ndr.Reader) {
-		if m := r.MaxCount(); m != n {
-			r.Fail("SID array: size_is differs from Entries")
-			return
-		}
-		sids = make([]security.SID, r.Elements(n, 4))
-		for i := range sids {
-			if !r.UniquePtr() {
-				r.Fail("NULL SID in LSAPR_SID_ENUM_BUFFER")
-				return
-			}
-			r.Defer(func(r *ndr.Reader) { sids[i] = svc.ReadSID(r) })
-		}
-	})
-	r.Flush()
-	return sids
+	return svc.ReadSIDArray(r, MaxLookupSids, "LsarLookupSids")
 }
 
 // WriteSIDArray writes it (a client's view).
@@ -226,16 +205,6 @@ func translateSIDs(snap *policy.Snapshot, sids []security.SID) (RefDomains, []Tr
 	return doms, out, mapped
 }
 
-func mappedStatus(mapped, total int) uint32 {
-	switch {
-	case total > 0 && mapped == total:
-		return 0
-	case mapped > 0:
-		return svc.StatusSomeNotMapped
-	}
-	return svc.StatusNoneMapped
-}
-
 // NTSTATUS LsarLookupSids(PolicyHandle, [in] PLSAPR_SID_ENUM_BUFFER
 // SidEnumBuffer, [out] PLSAPR_REFERENCED_DOMAIN_LIST* ReferencedDomains,
 // [in,out] PLSAPR_TRANSLATED_NAMES TranslatedNames, [in] LSAP_LOOKUP_LEVEL
@@ -248,15 +217,35 @@ func (s *service) lookupSids(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error
 	if op == OpLookupSids {
 		form = FormName
 	}
-	var h ndr.ContextHandle
-	if op != OpLookupSids3 {
-		h = r.ContextHandle()
-	}
+	h := s.readHandle(r, op != OpLookupSids3)
 	sids := ReadSIDArray(r)
+	return s.lookup(c, r, w, h, form, op == OpLookupSids, func(snap *policy.Snapshot) (RefDomains, []Translated, int) {
+		return translateSIDs(snap, sids)
+	})
+}
+
+// readHandle reads the PolicyHandle parameter of a lookup, which has one
+// unless it is a TCP-only call (has is false): nil then.
+func (s *service) readHandle(r *ndr.Reader, has bool) *ndr.ContextHandle {
+	if !has {
+		return nil
+	}
+	h := r.ContextHandle()
+	return &h
+}
+
+// lookup serves a LsarLookupSids or LsarLookupNames call whose handle (h,
+// nil for none) and SIDs or names are read: it reads the rest of the
+// request (the [in,out] translations in form, LookupLevel, MappedCount
+// and, unless first, the LookupOptions and ClientRevision of the later
+// versions), decides the call on the handle and writes the reply, the
+// translations translate makes.
+func (s *service) lookup(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer, h *ndr.ContextHandle, form Form, first bool,
+	translate func(*policy.Snapshot) (RefDomains, []Translated, int)) error {
 	ReadTranslated(r, form)
 	r.Enum() // LookupLevel
 	r.Uint32()
-	if op != OpLookupSids {
+	if !first {
 		r.Uint32() // LookupOptions
 		r.Uint32() // ClientRevision
 	}
@@ -264,8 +253,8 @@ func (s *service) lookupSids(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error
 		return nil
 	}
 	var granted uint32
-	if op != OpLookupSids3 {
-		ph, err := s.handle(c, h)
+	if h != nil {
+		ph, err := s.handle(c, *h)
 		if err != nil {
 			return err
 		}
@@ -279,11 +268,11 @@ func (s *service) lookupSids(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error
 		w.Uint32(uint32(d.Status))
 		return nil
 	}
-	doms, names, mapped := translateSIDs(snap, sids)
+	doms, out, mapped := translate(snap)
 	doms.MarshalNDR(w)
-	WriteTranslated(w, form, names)
+	WriteTranslated(w, form, out)
 	w.Uint32(uint32(mapped))
-	w.Uint32(mappedStatus(mapped, len(sids)))
+	w.Uint32(svc.MappedStatus(mapped, len(out), false))
 	return nil
 }
 
@@ -359,41 +348,9 @@ func (s *service) lookupNames(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) erro
 	case OpLookupNames2:
 		form = FormSidEx
 	}
-	var h ndr.ContextHandle
-	if op != OpLookupNames4 {
-		h = r.ContextHandle()
-	}
+	h := s.readHandle(r, op != OpLookupNames4)
 	names := ReadNames(r)
-	ReadTranslated(r, form)
-	r.Enum()
-	r.Uint32()
-	if op != OpLookupNames {
-		r.Uint32()
-		r.Uint32()
-	}
-	if r.Err() != nil {
-		return nil
-	}
-	var granted uint32
-	if op != OpLookupNames4 {
-		ph, err := s.handle(c, h)
-		if err != nil {
-			return err
-		}
-		granted = ph.granted
-	}
-	d, snap := s.decide(c, 0, granted, true)
-	if !d.Allowed {
-		w.UniquePtr(false)
-		WriteTranslated(w, form, nil)
-		w.Uint32(0)
-		w.Uint32(uint32(d.Status))
-		return nil
-	}
-	doms, sids, mapped := translateNames(snap, names)
-	doms.MarshalNDR(w)
-	WriteTranslated(w, form, sids)
-	w.Uint32(uint32(mapped))
-	w.Uint32(mappedStatus(mapped, len(names)))
-	return nil
+	return s.lookup(c, r, w, h, form, op == OpLookupNames, func(snap *policy.Snapshot) (RefDomains, []Translated, int) {
+		return translateNames(snap, names)
+	})
 }

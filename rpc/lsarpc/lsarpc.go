@@ -57,23 +57,22 @@ const (
 // Interface returns the lsarpc interface served with env.
 func Interface(env svc.Env) dcerpc.Interface {
 	s := &service{env: env}
-	ops := make([]dcerpc.Op, OpLookupNames4+1)
-	set := func(n int, name string, f dcerpc.OpFunc) { ops[n] = dcerpc.Op{Name: name, Func: f} }
-	set(OpClose, "LsarClose", s.close)
-	set(OpOpenPolicy, "LsarOpenPolicy", s.openPolicy)
-	set(OpQueryInformationPolicy, "LsarQueryInformationPolicy", s.queryInfo)
-	set(OpEnumerateTrustedDomains, "LsarEnumerateTrustedDomains", s.enumTrusts)
-	set(OpLookupNames, "LsarLookupNames", s.lookupNames)
-	set(OpLookupSids, "LsarLookupSids", s.lookupSids)
-	set(OpOpenPolicy2, "LsarOpenPolicy2", s.openPolicy)
-	set(OpGetUserName, "LsarGetUserName", s.getUserName)
-	set(OpQueryInformationPolicy2, "LsarQueryInformationPolicy2", s.queryInfo)
-	set(OpLookupSids2, "LsarLookupSids2", s.lookupSids)
-	set(OpLookupNames2, "LsarLookupNames2", s.lookupNames)
-	set(OpLookupNames3, "LsarLookupNames3", s.lookupNames)
-	set(OpLookupSids3, "LsarLookupSids3", s.lookupSids)
-	set(OpLookupNames4, "LsarLookupNames4", s.lookupNames)
-	return dcerpc.Interface{Name: "lsarpc", Syntax: Syntax, Ops: ops}
+	return dcerpc.Interface{Name: "lsarpc", Syntax: Syntax, Ops: []dcerpc.Op{
+		OpClose:                   {Name: "LsarClose", Func: s.close},
+		OpOpenPolicy:              {Name: "LsarOpenPolicy", Func: s.openPolicy},
+		OpQueryInformationPolicy:  {Name: "LsarQueryInformationPolicy", Func: s.queryInfo},
+		OpEnumerateTrustedDomains: {Name: "LsarEnumerateTrustedDomains", Func: s.enumTrusts},
+		OpLookupNames:             {Name: "LsarLookupNames", Func: s.lookupNames},
+		OpLookupSids:              {Name: "LsarLookupSids", Func: s.lookupSids},
+		OpOpenPolicy2:             {Name: "LsarOpenPolicy2", Func: s.openPolicy},
+		OpGetUserName:             {Name: "LsarGetUserName", Func: s.getUserName},
+		OpQueryInformationPolicy2: {Name: "LsarQueryInformationPolicy2", Func: s.queryInfo},
+		OpLookupSids2:             {Name: "LsarLookupSids2", Func: s.lookupSids},
+		OpLookupNames2:            {Name: "LsarLookupNames2", Func: s.lookupNames},
+		OpLookupNames3:            {Name: "LsarLookupNames3", Func: s.lookupNames},
+		OpLookupSids3:             {Name: "LsarLookupSids3", Func: s.lookupSids},
+		OpLookupNames4:            {Name: "LsarLookupNames4", Func: s.lookupNames},
+	}}
 }
 
 type service struct{ env svc.Env }

@@ -73,28 +73,27 @@ func writeDomainInfo(w *ndr.Writer, snap *policy.Snapshot, d *domainHandle, leve
 // DOMAIN_INFORMATION_CLASS, [out,switch_is(...)] PSAMPR_DOMAIN_INFO_BUFFER*
 // Buffer); the same for SamrQueryInformationDomain2.
 func (s *service) queryDomain(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
+	return queryInfo(s, c, r, w, domainInfoLevel, func(w *ndr.Writer, snap *policy.Snapshot, d *domainHandle, level uint16) {
+		writeDomainInfo(w, snap, d, level)
+	})
+}
+
+// queryInfo serves the QueryInformation calls on a handle of type T: it
+// reads the information class, refuses a level valid does not take with
+// STATUS_INVALID_INFO_CLASS, and writes the [out] pointer to the union
+// write writes and the status.
+func queryInfo[T any](s *service, c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer, valid func(uint16) bool,
+	write func(*ndr.Writer, *policy.Snapshot, T, uint16)) error {
 	h := r.ContextHandle()
 	level := r.Enum()
-	if r.Err() != nil {
-		return nil
-	}
-	d, err := dcerpc.HandleValue[*domainHandle](c, h)
-	if err != nil {
+	t, v, done, err := on[T](s, c, r, h)
+	if done {
 		return err
 	}
-	ok, snap, st := s.check(c)
-	if ok && !domainInfoLevel(level) {
-		ok, st = false, svc.StatusInvalidInfo
+	if v.ok && !valid(level) {
+		v = v.refuse(svc.StatusInvalidInfo)
 	}
-	if !ok {
-		w.UniquePtr(false)
-		w.Uint32(st)
-		return nil
-	}
-	w.UniquePtr(true)
-	writeDomainInfo(w, snap, d, level)
-	w.Flush()
-	w.Uint32(0)
+	writeResult(w, v, func(w *ndr.Writer) { write(w, v.snap, t, level) })
 	return nil
 }
 
@@ -154,29 +153,10 @@ func writeUserInfo(w *ndr.Writer, snap *policy.Snapshot, e svc.Entry, level uint
 // [out,switch_is(...)] PSAMPR_USER_INFO_BUFFER* Buffer); the same for
 // SamrQueryInformationUser2.
 func (s *service) queryUser(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
-	h := r.ContextHandle()
-	level := r.Enum()
-	if r.Err() != nil {
-		return nil
-	}
-	u, err := dcerpc.HandleValue[*userHandle](c, h)
-	if err != nil {
-		return err
-	}
-	ok, snap, st := s.check(c)
-	if ok && level != 16 && level != 21 {
-		ok, st = false, svc.StatusInvalidInfo
-	}
-	if !ok {
-		w.UniquePtr(false)
-		w.Uint32(st)
-		return nil
-	}
-	w.UniquePtr(true)
-	writeUserInfo(w, snap, u.entry, level)
-	w.Flush()
-	w.Uint32(0)
-	return nil
+	valid := func(l uint16) bool { return l == 16 || l == 21 }
+	return queryInfo(s, c, r, w, valid, func(w *ndr.Writer, snap *policy.Snapshot, u *userHandle, level uint16) {
+		writeUserInfo(w, snap, u.entry, level)
+	})
 }
 
 // NTSTATUS SamrQueryDisplayInformation(DomainHandle,
@@ -191,36 +171,25 @@ func (s *service) queryDisplay(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) err
 	start := r.Uint32()
 	maxEntries := r.Uint32()
 	r.Uint32()
-	if r.Err() != nil {
-		return nil
-	}
-	d, err := dcerpc.HandleValue[*domainHandle](c, h)
-	if err != nil {
+	d, v, done, err := on[*domainHandle](s, c, r, h)
+	if done {
 		return err
 	}
-	ok, snap, st := s.check(c)
-	if ok && (level < 1 || level > 5) {
-		ok, st = false, svc.StatusInvalidInfo
+	snap := v.snap
+	if v.ok && (level < 1 || level > 5) {
+		v = v.refuse(svc.StatusInvalidInfo)
 	}
-	if !ok {
+	if !v.ok {
 		w.Uint32(0)
 		w.Uint32(0)
 		w.Uint16(1)
 		w.Uint32(0)
 		w.UniquePtr(false)
 		w.Flush()
-		w.Uint32(st)
+		w.Uint32(v.st)
 		return nil
 	}
-	var list []svc.Entry
-	if !d.builtin {
-		switch level {
-		case 1, 4:
-			list = svc.Accounts(snap)
-		case 3, 5:
-			list = svc.Groups(snap)
-		}
-	}
+	list := listAll(snap, d, level)
 	if start < uint32(len(list)) {
 		list = list[start:]
 	} else {

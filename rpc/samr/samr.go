@@ -63,7 +63,6 @@ const (
 	OpConnect2                           = 57
 	OpConnect4                           = 62
 	OpConnect5                           = 64
-	maxOpnum                             = OpConnect5
 	acbDisabled                   uint32 = 0x00000001
 	acbNormal                     uint32 = 0x00000010
 	acbPwNoExp                    uint32 = 0x00000200
@@ -73,32 +72,31 @@ const (
 // Interface returns the samr interface served with env.
 func Interface(env svc.Env) dcerpc.Interface {
 	s := &service{env: env}
-	ops := make([]dcerpc.Op, maxOpnum+1)
-	set := func(n int, name string, f dcerpc.OpFunc) { ops[n] = dcerpc.Op{Name: name, Func: f} }
-	set(OpConnect, "SamrConnect", s.connect)
-	set(OpCloseHandle, "SamrCloseHandle", s.closeHandle)
-	set(OpLookupDomainInSamServer, "SamrLookupDomainInSamServer", s.lookupDomain)
-	set(OpEnumerateDomainsInSamServer, "SamrEnumerateDomainsInSamServer", s.enumDomains)
-	set(OpOpenDomain, "SamrOpenDomain", s.openDomain)
-	set(OpQueryInformationDomain, "SamrQueryInformationDomain", s.queryDomain)
-	set(OpEnumerateGroupsInDomain, "SamrEnumerateGroupsInDomain", s.enumAccounts)
-	set(OpEnumerateUsersInDomain, "SamrEnumerateUsersInDomain", s.enumAccounts)
-	set(OpEnumerateAliasesInDomain, "SamrEnumerateAliasesInDomain", s.enumAccounts)
-	set(OpGetAliasMembership, "SamrGetAliasMembership", s.aliasMembership)
-	set(OpLookupNamesInDomain, "SamrLookupNamesInDomain", s.lookupNames)
-	set(OpLookupIdsInDomain, "SamrLookupIdsInDomain", s.lookupIDs)
-	set(OpOpenUser, "SamrOpenUser", s.openUser)
-	set(OpQueryInformationUser, "SamrQueryInformationUser", s.queryUser)
-	set(OpGetGroupsForUser, "SamrGetGroupsForUser", s.groupsForUser)
-	set(OpQueryDisplayInformation, "SamrQueryDisplayInformation", s.queryDisplay)
-	set(OpQueryInformationDomain2, "SamrQueryInformationDomain2", s.queryDomain)
-	set(OpQueryInformationUser2, "SamrQueryInformationUser2", s.queryUser)
-	set(OpQueryDisplayInformation2, "SamrQueryDisplayInformation2", s.queryDisplay)
-	set(OpQueryDisplayInformation3, "SamrQueryDisplayInformation3", s.queryDisplay)
-	set(OpConnect2, "SamrConnect2", s.connect)
-	set(OpConnect4, "SamrConnect4", s.connect)
-	set(OpConnect5, "SamrConnect5", s.connect)
-	return dcerpc.Interface{Name: "samr", Syntax: Syntax, Ops: ops}
+	return dcerpc.Interface{Name: "samr", Syntax: Syntax, Ops: []dcerpc.Op{
+		OpConnect:                     {Name: "SamrConnect", Func: s.connect},
+		OpCloseHandle:                 {Name: "SamrCloseHandle", Func: s.closeHandle},
+		OpLookupDomainInSamServer:     {Name: "SamrLookupDomainInSamServer", Func: s.lookupDomain},
+		OpEnumerateDomainsInSamServer: {Name: "SamrEnumerateDomainsInSamServer", Func: s.enumDomains},
+		OpOpenDomain:                  {Name: "SamrOpenDomain", Func: s.openDomain},
+		OpQueryInformationDomain:      {Name: "SamrQueryInformationDomain", Func: s.queryDomain},
+		OpEnumerateGroupsInDomain:     {Name: "SamrEnumerateGroupsInDomain", Func: s.enumAccounts},
+		OpEnumerateUsersInDomain:      {Name: "SamrEnumerateUsersInDomain", Func: s.enumAccounts},
+		OpEnumerateAliasesInDomain:    {Name: "SamrEnumerateAliasesInDomain", Func: s.enumAccounts},
+		OpGetAliasMembership:          {Name: "SamrGetAliasMembership", Func: s.aliasMembership},
+		OpLookupNamesInDomain:         {Name: "SamrLookupNamesInDomain", Func: s.lookupNames},
+		OpLookupIdsInDomain:           {Name: "SamrLookupIdsInDomain", Func: s.lookupIDs},
+		OpOpenUser:                    {Name: "SamrOpenUser", Func: s.openUser},
+		OpQueryInformationUser:        {Name: "SamrQueryInformationUser", Func: s.queryUser},
+		OpGetGroupsForUser:            {Name: "SamrGetGroupsForUser", Func: s.groupsForUser},
+		OpQueryDisplayInformation:     {Name: "SamrQueryDisplayInformation", Func: s.queryDisplay},
+		OpQueryInformationDomain2:     {Name: "SamrQueryInformationDomain2", Func: s.queryDomain},
+		OpQueryInformationUser2:       {Name: "SamrQueryInformationUser2", Func: s.queryUser},
+		OpQueryDisplayInformation2:    {Name: "SamrQueryDisplayInformation2", Func: s.queryDisplay},
+		OpQueryDisplayInformation3:    {Name: "SamrQueryDisplayInformation3", Func: s.queryDisplay},
+		OpConnect2:                    {Name: "SamrConnect2", Func: s.connect},
+		OpConnect4:                    {Name: "SamrConnect4", Func: s.connect},
+		OpConnect5:                    {Name: "SamrConnect5", Func: s.connect},
+	}}
 }
 
 type service struct{ env svc.Env }
@@ -118,10 +116,49 @@ type (
 
 func opName(c *dcerpc.Call) string { return c.Interface().Ops[c.Opnum()].Name }
 
-// check decides a call on a handle.
-func (s *service) check(c *dcerpc.Call) (bool, *policy.Snapshot, uint32) {
+// A verdict is the policy's decision on a call on a handle: whether it
+// is allowed, the snapshot it was made with, the status of a refusal.
+type verdict struct {
+	ok   bool
+	snap *policy.Snapshot
+	st   uint32
+}
+
+// refuse returns a refusal with status st.
+func (v verdict) refuse(st uint32) verdict { return verdict{snap: v.snap, st: st} }
+
+// on returns the value of the handle h, a T, and decides the call on it.
+// done reports that the call is over, with err to return: its request did
+// not decode (it gets no reply) or h is not a T.
+func on[T any](s *service, c *dcerpc.Call, r *ndr.Reader, h ndr.ContextHandle) (v T, vd verdict, done bool, err error) {
+	if r.Err() != nil {
+		return v, vd, true, nil
+	}
+	if v, err = dcerpc.HandleValue[T](c, h); err != nil {
+		return v, vd, true, err
+	}
 	d, snap := s.env.Check(c, policy.RPCRequest{Interface: policy.ServiceSamr, Op: opName(c), OnHandle: true})
-	return d.Allowed, snap, uint32(d.Status)
+	return v, verdict{ok: d.Allowed, snap: snap, st: uint32(d.Status)}, false, nil
+}
+
+// writeResult writes an [out] unique pointer to what f writes and the
+// status: a NULL pointer and the refusal's status when v refuses.
+func writeResult(w *ndr.Writer, v verdict, f func(w *ndr.Writer)) {
+	if !v.ok {
+		w.UniquePtr(false)
+		w.Uint32(v.st)
+		return
+	}
+	w.UniquePtr(true)
+	f(w)
+	w.Flush()
+	w.Uint32(0)
+}
+
+// writeHandle writes an [out] SAMPR_HANDLE and the status.
+func writeHandle(w *ndr.Writer, h ndr.ContextHandle, st uint32) {
+	w.ContextHandle(h)
+	w.Uint32(st)
 }
 
 // SamrConnect ([in,unique] wchar_t* ServerName: one character),
@@ -199,28 +236,21 @@ func (s *service) lookupDomain(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) err
 	var name string
 	r.UnicodeString(&name)
 	r.Flush()
-	if r.Err() != nil {
-		return nil
-	}
-	if _, err := dcerpc.HandleValue[*serverHandle](c, h); err != nil {
+	_, v, done, err := on[*serverHandle](s, c, r, h)
+	if done {
 		return err
 	}
-	ok, snap, st := s.check(c)
-	if !ok {
-		w.UniquePtr(false)
-		w.Uint32(st)
-		return nil
-	}
-	for _, d := range svc.Domains(snap) {
-		if strings.EqualFold(d.Name, name) {
-			w.UniquePtr(true)
-			svc.WriteSID(w, d.SID)
-			w.Uint32(0)
-			return nil
+	var sid security.SID
+	if v.ok {
+		v = v.refuse(svc.StatusNoSuchDomain)
+		for _, d := range svc.Domains(v.snap) {
+			if strings.EqualFold(d.Name, name) {
+				sid, v.ok, v.st = d.SID, true, 0
+				break
+			}
 		}
 	}
-	w.UniquePtr(false)
-	w.Uint32(svc.StatusNoSuchDomain)
+	writeResult(w, v, func(w *ndr.Writer) { svc.WriteSID(w, sid) })
 	return nil
 }
 
@@ -268,28 +298,43 @@ func ReadEntries(r *ndr.Reader) []Entry {
 // EnumerationContext, [out] PSAMPR_ENUMERATION_BUFFER* Buffer, [in]
 // PreferedMaximumLength, [out] CountReturned).
 func (s *service) enumDomains(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
+	return enumerate(s, c, r, w, func(_ *serverHandle, snap *policy.Snapshot) []Entry {
+		var es []Entry
+		for i, d := range svc.Domains(snap) {
+			es = append(es, Entry{RID: uint32(i), Name: d.Name})
+		}
+		return es
+	})
+}
+
+// enumerate serves the Enumerate calls on a handle of type T: it reads
+// the request (EnumerationContext, the resume point; UserAccountControl
+// for SamrEnumerateUsersInDomain; PreferedMaximumLength) and writes the
+// [out] parameters, EnumerationContext (0: all is returned at once), the
+// entries of list from the resume point on, CountReturned and the status.
+func enumerate[T any](s *service, c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer, list func(T, *policy.Snapshot) []Entry) error {
 	h := r.ContextHandle()
 	resume := r.Uint32()
-	r.Uint32()
-	if r.Err() != nil {
-		return nil
+	if c.Opnum() == OpEnumerateUsersInDomain {
+		r.Uint32()
 	}
-	if _, err := dcerpc.HandleValue[*serverHandle](c, h); err != nil {
+	r.Uint32()
+	t, v, done, err := on[T](s, c, r, h)
+	if done {
 		return err
 	}
-	ok, snap, st := s.check(c)
 	var es []Entry
-	if ok {
-		for i, d := range svc.Domains(snap) {
-			if uint32(i) >= resume {
-				es = append(es, Entry{RID: uint32(i), Name: d.Name})
+	if v.ok {
+		for _, e := range list(t, v.snap) {
+			if e.RID >= resume {
+				es = append(es, e)
 			}
 		}
 	}
 	w.Uint32(0)
 	WriteEntries(w, es)
 	w.Uint32(uint32(len(es)))
-	w.Uint32(st)
+	w.Uint32(v.st)
 	return nil
 }
 
@@ -299,27 +344,20 @@ func (s *service) openDomain(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error
 	h := r.ContextHandle()
 	r.Uint32()
 	sid := svc.ReadSID(r)
-	if r.Err() != nil {
-		return nil
-	}
-	if _, err := dcerpc.HandleValue[*serverHandle](c, h); err != nil {
+	_, v, done, err := on[*serverHandle](s, c, r, h)
+	if done {
 		return err
 	}
-	ok, snap, st := s.check(c)
-	if !ok {
-		w.ContextHandle(ndr.ContextHandle{})
-		w.Uint32(st)
-		return nil
-	}
-	for _, d := range svc.Domains(snap) {
-		if d.SID == sid {
-			w.ContextHandle(c.NewHandle(&domainHandle{sid: sid, builtin: d.Name == "BUILTIN"}))
-			w.Uint32(0)
-			return nil
+	if v.ok {
+		for _, d := range svc.Domains(v.snap) {
+			if d.SID == sid {
+				writeHandle(w, c.NewHandle(&domainHandle{sid: sid, builtin: d.Name == "BUILTIN"}), 0)
+				return nil
+			}
 		}
+		v.st = svc.StatusNoSuchDomain
 	}
-	w.ContextHandle(ndr.ContextHandle{})
-	w.Uint32(svc.StatusNoSuchDomain)
+	writeHandle(w, ndr.ContextHandle{}, v.st)
 	return nil
 }
 
@@ -353,33 +391,13 @@ func all(snap *policy.Snapshot, d *domainHandle) []svc.Entry {
 // PreferedMaximumLength, [out] CountReturned); Groups and Aliases have no
 // UserAccountControl. Everything is returned at once.
 func (s *service) enumAccounts(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
-	h := r.ContextHandle()
-	resume := r.Uint32()
-	if c.Opnum() == OpEnumerateUsersInDomain {
-		r.Uint32()
-	}
-	r.Uint32()
-	if r.Err() != nil {
-		return nil
-	}
-	d, err := dcerpc.HandleValue[*domainHandle](c, h)
-	if err != nil {
-		return err
-	}
-	ok, snap, st := s.check(c)
-	var es []Entry
-	if ok {
+	return enumerate(s, c, r, w, func(d *domainHandle, snap *policy.Snapshot) []Entry {
+		var es []Entry
 		for _, m := range members(snap, d, c.Opnum()) {
-			if m.RID() >= resume {
-				es = append(es, Entry{RID: m.RID(), Name: m.Name})
-			}
+			es = append(es, Entry{RID: m.RID(), Name: m.Name})
 		}
-	}
-	w.Uint32(0)
-	WriteEntries(w, es)
-	w.Uint32(uint32(len(es)))
-	w.Uint32(st)
-	return nil
+		return es
+	})
 }
 
 // writeIDs writes SAMPR_ULONG_ARRAY (a top-level [out] structure).
@@ -411,46 +429,21 @@ func ReadIDs(r *ndr.Reader) []uint32 {
 	return ids
 }
 
-// readSIDArray reads SAMPR_PSID_ARRAY (as LSAPR_SID_ENUM_BUFFER).
-func readSIDArray(r *ndr.Reader) []security.SID {
-	n := r.Uint32()
-	var sids []security.SID
-	r.DeferUnique(func(r *ndr.Reader) {
-		if m := r.MaxCount(); m != n {
-			r.Fail("SID array: size_is differs from Count")
-		}
-		sids = make([]security.SID, r.Elements(n, 4))
-		for i := range sids {
-			if !r.UniquePtr() {
-				r.Fail("NULL SID")
-				return
-			}
-			r.Defer(func(r *ndr.Reader) { sids[i] = svc.ReadSID(r) })
-		}
-	})
-	r.Flush()
-	return sids
-}
-
 // NTSTATUS SamrGetAliasMembership(DomainHandle, [in] PSAMPR_PSID_ARRAY
 // SidArray, [out] PSAMPR_ULONG_ARRAY Membership): the aliases of the
 // domain that hold any of the SIDs.
 func (s *service) aliasMembership(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
 	h := r.ContextHandle()
-	sids := readSIDArray(r)
-	if r.Err() != nil {
-		return nil
-	}
-	d, err := dcerpc.HandleValue[*domainHandle](c, h)
-	if err != nil {
+	sids := svc.ReadSIDArray(r, 0, "")
+	d, v, done, err := on[*domainHandle](s, c, r, h)
+	if done {
 		return err
 	}
-	ok, snap, st := s.check(c)
 	var rids []uint32
-	if ok && d.builtin {
+	if v.ok && d.builtin {
 		for _, a := range svc.Aliases() {
 			holds := false
-			for _, m := range svc.AliasMembers(snap, a.SID) {
+			for _, m := range svc.AliasMembers(v.snap, a.SID) {
 				for _, x := range sids {
 					holds = holds || m == x
 				}
@@ -461,7 +454,7 @@ func (s *service) aliasMembership(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) 
 		}
 	}
 	writeIDs(w, rids)
-	w.Uint32(st)
+	w.Uint32(v.st)
 	return nil
 }
 
@@ -470,57 +463,62 @@ func (s *service) aliasMembership(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) 
 // RelativeIds, [out] Use).
 func (s *service) lookupNames(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
 	h := r.ContextHandle()
-	n := r.Uint32()
-	max := r.MaxCount()
-	_, count := r.Variance(max, 8)
-	if uint32(count) != n || n > 1000 {
-		r.Fail("names: length_is differs from Count")
-	}
-	names := make([]string, count)
+	names := make([]string, readCount(r, 8, "names"))
 	for i := range names {
 		r.UnicodeString(&names[i])
 	}
 	r.Flush()
-	if r.Err() != nil {
-		return nil
-	}
-	d, err := dcerpc.HandleValue[*domainHandle](c, h)
-	if err != nil {
+	d, v, done, err := on[*domainHandle](s, c, r, h)
+	if done {
 		return err
 	}
-	ok, snap, st := s.check(c)
-	if !ok {
+	if !v.ok {
 		writeIDs(w, nil)
 		writeIDs(w, nil)
-		w.Uint32(st)
+		w.Uint32(v.st)
 		return nil
 	}
-	rids, uses := make([]uint32, len(names)), make([]uint32, len(names))
+	found, uses, st := resolve(all(v.snap, d), len(names), func(i int, m svc.Entry) bool { return strings.EqualFold(m.Name, names[i]) })
+	rids := make([]uint32, len(found))
+	for i, m := range found {
+		rids[i] = m.RID()
+	}
+	writeIDs(w, rids)
+	writeIDs(w, uses)
+	w.Uint32(st)
+	return nil
+}
+
+// readCount reads the [in] Count and the conformance and variance of the
+// [size_is(1000),length_is(Count)] array that follows, of elements of
+// size bytes, and returns the count.
+func readCount(r *ndr.Reader, size int, what string) int {
+	n := r.Uint32()
+	max := r.MaxCount()
+	_, count := r.Variance(max, size)
+	if uint32(count) != n || n > 1000 {
+		r.Fail(what + ": length_is differs from Count")
+	}
+	return count
+}
+
+// resolve looks up n names or IDs among ms: the first member match takes
+// for each (a zero Entry for none), its SID_NAME_USE, and the status of
+// the translation.
+func resolve(ms []svc.Entry, n int, match func(i int, m svc.Entry) bool) ([]svc.Entry, []uint32, uint32) {
+	found, uses := make([]svc.Entry, n), make([]uint32, n)
 	mapped := 0
-	for i, name := range names {
+	for i := range n {
 		uses[i] = uint32(svc.SidTypeUnknown)
-		for _, m := range all(snap, d) {
-			if strings.EqualFold(m.Name, name) {
-				rids[i], uses[i] = m.RID(), uint32(m.Use)
+		for _, m := range ms {
+			if match(i, m) {
+				found[i], uses[i] = m, uint32(m.Use)
 				mapped++
 				break
 			}
 		}
 	}
-	writeIDs(w, rids)
-	writeIDs(w, uses)
-	w.Uint32(mappedStatus(mapped, len(names)))
-	return nil
-}
-
-func mappedStatus(mapped, total int) uint32 {
-	switch {
-	case mapped == total:
-		return 0
-	case mapped > 0:
-		return svc.StatusSomeNotMapped
-	}
-	return svc.StatusNoneMapped
+	return found, uses, svc.MappedStatus(mapped, n, true)
 }
 
 // NTSTATUS SamrLookupIdsInDomain(DomainHandle, [in] Count,
@@ -528,54 +526,33 @@ func mappedStatus(mapped, total int) uint32 {
 // PSAMPR_RETURNED_USTRING_ARRAY Names, [out] Use).
 func (s *service) lookupIDs(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
 	h := r.ContextHandle()
-	n := r.Uint32()
-	max := r.MaxCount()
-	_, count := r.Variance(max, 4)
-	if uint32(count) != n || n > 1000 {
-		r.Fail("ids: length_is differs from Count")
-	}
-	ids := make([]uint32, count)
+	ids := make([]uint32, readCount(r, 4, "ids"))
 	for i := range ids {
 		ids[i] = r.Uint32()
 	}
-	if r.Err() != nil {
-		return nil
-	}
-	d, err := dcerpc.HandleValue[*domainHandle](c, h)
-	if err != nil {
+	d, v, done, err := on[*domainHandle](s, c, r, h)
+	if done {
 		return err
 	}
-	ok, snap, st := s.check(c)
-	if !ok {
+	if !v.ok {
 		w.Uint32(0)
 		w.UniquePtr(false)
 		w.Flush()
 		writeIDs(w, nil)
-		w.Uint32(st)
+		w.Uint32(v.st)
 		return nil
 	}
-	names, uses := make([]string, len(ids)), make([]uint32, len(ids))
-	mapped := 0
-	for i, id := range ids {
-		uses[i] = uint32(svc.SidTypeUnknown)
-		for _, m := range all(snap, d) {
-			if m.RID() == id {
-				names[i], uses[i] = m.Name, uint32(m.Use)
-				mapped++
-				break
-			}
-		}
-	}
-	w.Uint32(uint32(len(names)))
-	w.DeferUnique(len(names) > 0, func(w *ndr.Writer) {
-		w.MaxCount(len(names))
-		for _, n := range names {
-			w.UnicodeString(n)
+	found, uses, st := resolve(all(v.snap, d), len(ids), func(i int, m svc.Entry) bool { return m.RID() == ids[i] })
+	w.Uint32(uint32(len(found)))
+	w.DeferUnique(len(found) > 0, func(w *ndr.Writer) {
+		w.MaxCount(len(found))
+		for _, m := range found {
+			w.UnicodeString(m.Name)
 		}
 	})
 	w.Flush()
 	writeIDs(w, uses)
-	w.Uint32(mappedStatus(mapped, len(ids)))
+	w.Uint32(st)
 	return nil
 }
 
@@ -585,26 +562,20 @@ func (s *service) openUser(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
 	h := r.ContextHandle()
 	r.Uint32()
 	rid := r.Uint32()
-	if r.Err() != nil {
-		return nil
-	}
-	d, err := dcerpc.HandleValue[*domainHandle](c, h)
-	if err != nil {
+	d, v, done, err := on[*domainHandle](s, c, r, h)
+	if done {
 		return err
 	}
-	ok, snap, st := s.check(c)
-	if ok && !d.builtin {
-		for _, a := range svc.Accounts(snap) {
+	if v.ok && !d.builtin {
+		for _, a := range svc.Accounts(v.snap) {
 			if a.RID() == rid {
-				w.ContextHandle(c.NewHandle(&userHandle{dom: d, entry: a}))
-				w.Uint32(0)
+				writeHandle(w, c.NewHandle(&userHandle{dom: d, entry: a}), 0)
 				return nil
 			}
 		}
-		st = svc.StatusNoSuchUser
+		v.st = svc.StatusNoSuchUser
 	}
-	w.ContextHandle(ndr.ContextHandle{})
-	w.Uint32(st)
+	writeHandle(w, ndr.ContextHandle{}, v.st)
 	return nil
 }
 
@@ -612,27 +583,18 @@ func (s *service) openUser(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
 // PSAMPR_GET_GROUPS_BUFFER* Groups): None, every account's primary group.
 func (s *service) groupsForUser(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
 	h := r.ContextHandle()
-	if r.Err() != nil {
-		return nil
-	}
-	if _, err := dcerpc.HandleValue[*userHandle](c, h); err != nil {
+	_, v, done, err := on[*userHandle](s, c, r, h)
+	if done {
 		return err
 	}
-	ok, _, st := s.check(c)
-	if !ok {
-		w.UniquePtr(false)
-		w.Uint32(st)
-		return nil
-	}
-	w.UniquePtr(true)
-	w.Uint32(1)
-	w.DeferUnique(true, func(w *ndr.Writer) {
-		w.MaxCount(1)
-		w.Uint32(security.RIDDomainUsers)
-		w.Uint32(groupAttrs)
+	writeResult(w, v, func(w *ndr.Writer) {
+		w.Uint32(1)
+		w.DeferUnique(true, func(w *ndr.Writer) {
+			w.MaxCount(1)
+			w.Uint32(security.RIDDomainUsers)
+			w.Uint32(groupAttrs)
+		})
 	})
-	w.Flush()
-	w.Uint32(0)
 	return nil
 }
 

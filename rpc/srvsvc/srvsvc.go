@@ -84,14 +84,14 @@ func Shares() []Share {
 // Interface returns the srvsvc interface served with env.
 func Interface(env svc.Env) dcerpc.Interface {
 	s := &service{env: env}
-	ops := make([]dcerpc.Op, OpNetrShareEnumSticky+1)
-	ops[OpNetrShareEnum] = dcerpc.Op{Name: "NetrShareEnum", Func: s.shareEnum}
-	ops[OpNetrShareGetInfo] = dcerpc.Op{Name: "NetrShareGetInfo", Func: s.shareGetInfo}
-	ops[OpNetrShareCheck] = dcerpc.Op{Name: "NetrShareCheck", Func: s.shareCheck}
-	ops[OpNetrServerGetInfo] = dcerpc.Op{Name: "NetrServerGetInfo", Func: s.serverGetInfo}
-	ops[OpNetrRemoteTOD] = dcerpc.Op{Name: "NetrRemoteTOD", Func: s.remoteTOD}
-	ops[OpNetrShareEnumSticky] = dcerpc.Op{Name: "NetrShareEnumSticky", Func: s.shareEnum}
-	return dcerpc.Interface{Name: "srvsvc", Syntax: Syntax, Ops: ops, AllowConnect: true}
+	return dcerpc.Interface{Name: "srvsvc", Syntax: Syntax, AllowConnect: true, Ops: []dcerpc.Op{
+		OpNetrShareEnum:       {Name: "NetrShareEnum", Func: s.shareEnum},
+		OpNetrShareGetInfo:    {Name: "NetrShareGetInfo", Func: s.shareGetInfo},
+		OpNetrShareCheck:      {Name: "NetrShareCheck", Func: s.shareCheck},
+		OpNetrServerGetInfo:   {Name: "NetrServerGetInfo", Func: s.serverGetInfo},
+		OpNetrRemoteTOD:       {Name: "NetrRemoteTOD", Func: s.remoteTOD},
+		OpNetrShareEnumSticky: {Name: "NetrShareEnumSticky", Func: s.shareEnum},
+	}}
 }
 
 type service struct{ env svc.Env }

@@ -163,3 +163,46 @@ func ReadSID(r *ndr.Reader) security.SID {
 	}
 	return s
 }
+
+// ReadSIDArray reads a top-level [in] array of SIDs (LSAPR_SID_ENUM_BUFFER,
+// SAMPR_PSID_ARRAY): the count and a unique pointer to the conformant
+// array of RPC_SID pointers, none NULL. A count above limit (when not 0),
+// the call that takes at most limit, fails the Reader.
+func ReadSIDArray(r *ndr.Reader, limit uint32, call string) []security.SID {
+	n := r.Uint32()
+	var sids []security.SID
+	if limit > 0 && n > limit {
+		r.Fail("more SIDs than " + call + " takes")
+		return nil
+	}
+	r.DeferUnique(func(r *ndr.Reader) {
+		if m := r.MaxCount(); m != n {
+			r.Fail("SID array: size_is differs from the count")
+			return
+		}
+		sids = make([]security.SID, r.Elements(n, 4))
+		for i := range sids {
+			if !r.UniquePtr() {
+				r.Fail("NULL SID in a SID array")
+				return
+			}
+			r.Defer(func(r *ndr.Reader) { sids[i] = ReadSID(r) })
+		}
+	})
+	r.Flush()
+	return sids
+}
+
+// MappedStatus is the status of a lookup that translated mapped of total
+// names, SIDs or IDs: success when it translated all, and some (or
+// emptyOK), STATUS_SOME_NOT_MAPPED when some, STATUS_NONE_MAPPED
+// otherwise.
+func MappedStatus(mapped, total int, emptyOK bool) uint32 {
+	switch {
+	case mapped == total && (total > 0 || emptyOK):
+		return 0
+	case mapped > 0:
+		return StatusSomeNotMapped
+	}
+	return StatusNoneMapped
+}

@@ -109,6 +109,7 @@ type Result struct {
 	Pipe        string   `json:"pipe,omitempty"`
 	Dialect     string   `json:"dialect,omitempty"`
 	Signed      bool     `json:"signed"`
+	Cipher      string   `json:"cipher,omitempty"` // the session encrypts with it (Options.Client.Encryption)
 	RPC         bool     `json:"rpc"`
 	RPCEcho     bool     `json:"rpc_echo,omitempty"`
 	Concurrency int      `json:"concurrency"`
@@ -253,6 +254,7 @@ type worker struct {
 	persistent bool
 	dialect    string
 	signed     bool
+	cipher     string // the session encrypts with it; "" in clear
 }
 
 type setupFunc func(ctx context.Context, o *Options) (*worker, error)
@@ -305,7 +307,7 @@ func runWorkers(ctx context.Context, o *Options, res *Result, setup setupFunc) e
 			continue
 		}
 		live++
-		res.Dialect, res.Signed = w.dialect, w.signed
+		res.Dialect, res.Signed, res.Cipher = w.dialect, w.signed, w.cipher
 	}
 	if setupErr != nil {
 		// A benchmark with fewer workers than asked measures something

@@ -275,6 +275,17 @@ if [ "$SAMBA_ALICE" = yes ]; then
 	run transact-rpc-gmac samba -w transact --rpc -d "$DUR" --addr "$SA" --pipe srvsvc --dialect 3.1.1 --signing gmac -U 'alice%Passw0rd!'
 fi
 
+# Encrypted sessions (alice, SMB 3.1.1, the client offers one cipher and
+# fails unless the session seals with it); Samba encrypts on request
+# (its default "server smb encrypt").
+for cipher in AES-128-GCM AES-256-GCM; do
+	row=transact-rpc-$(echo "$cipher" | tr 'A-Z' 'a-z' | tr -d -)
+	run "$row" smbpipe -w transact --rpc -d "$DUR" --addr "$SP" --dialect 3.1.1 --encrypt "$cipher" -U 'alice%Passw0rd!'
+	if [ "$SAMBA_ALICE" = yes ]; then
+		run "$row" samba -w transact --rpc -d "$DUR" --addr "$SA" --pipe srvsvc --dialect 3.1.1 --encrypt "$cipher" -U 'alice%Passw0rd!'
+	fi
+done
+
 # Unpinned concurrent run: let every process we started use every CPU.
 unpin() {
 	local sids=("$@") sid pid
@@ -349,6 +360,8 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 		label["stream"] = "stream, 1 MiB writes, echoed back"
 		label["transact-rpc-signed"] = "transact rpc, alice, signed AES-CMAC 3.1.1"
 		label["transact-rpc-gmac"] = "transact rpc, alice, signed AES-GMAC 3.1.1"
+		label["transact-rpc-aes128gcm"] = "transact rpc, alice, encrypted AES-128-GCM 3.1.1"
+		label["transact-rpc-aes256gcm"] = "transact rpc, alice, encrypted AES-256-GCM 3.1.1"
 		label["transact-rpc-c" conc] = "transact rpc, " conc " clients, unpinned (aggregate)"
 		print "| workload | smbpipe | Samba | TCP floor | smbpipe/Samba | smbpipe/floor |"
 		print "|---|---|---|---|---|---|"
@@ -381,6 +394,17 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 		u = "transact-rpc" SUBSEP "samba"; g = "transact-rpc-signed" SUBSEP "samba"
 		if ((u in ops) && (g in ops) && ops[u] != "FAILED" && ops[g] != "FAILED")
 			printf "Samba signed (AES-CMAC)/unsigned transact rate: %.2f×\n", ops[g] / ops[u]
+		split("aes128gcm aes256gcm", ciphers, " ")
+		split("AES-128-GCM AES-256-GCM", names, " ")
+		for (i = 1; i <= 2; i++) {
+			g = "transact-rpc-" ciphers[i] SUBSEP "smbpipe"; a = "transact-rpc-" ciphers[i] SUBSEP "samba"
+			u = "transact-rpc" SUBSEP "smbpipe"
+			if ((u in ops) && (g in ops) && ops[u] != "FAILED" && ops[g] != "FAILED")
+				printf "%ssmbpipe encrypted (%s)/unsigned transact rate: %.2f× (target ≥ 0.85×)", (i == 1 ? "\n" : ""), names[i], ops[g] / ops[u]
+			if ((g in ops) && (a in ops) && ops[g] != "FAILED" && ops[a] != "FAILED")
+				printf "; smbpipe/Samba encrypted: %.2f× (target ≥ 2×)", ops[g] / ops[a]
+			if (g in ops) print ""
+		}
 	}' "$RES"
 	echo
 	echo "Reproduce: \`bench/compare.sh\` (DUR, SESSIONS, SESSIONS_DUR, CONC, SETTLE, LAYOUT to change the run)."

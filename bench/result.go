@@ -17,7 +17,9 @@ func (r *Result) WriteText(w io.Writer) error {
 	}
 	if r.Dialect != "" {
 		fmt.Fprintf(&b, ", SMB %s", r.Dialect)
-		if r.Signed {
+		if r.Cipher != "" {
+			b.WriteString(" encrypted " + r.Cipher)
+		} else if r.Signed {
 			b.WriteString(" signed")
 		} else {
 			b.WriteString(" unsigned")
@@ -55,15 +57,15 @@ func (r *Result) WriteText(w io.Writer) error {
 }
 
 // TSVHeader is the header line of WriteTSV's format.
-const TSVHeader = "workload\tops_per_sec\tp50_us\tp99_us\tmax_us\tmb_per_sec\terrors\tsessions_open\tsessions_failed\trss_per_session\tdialect\tsigned"
+const TSVHeader = "workload\tops_per_sec\tp50_us\tp99_us\tmax_us\tmb_per_sec\terrors\tsessions_open\tsessions_failed\trss_per_session\tdialect\tsigned\tcipher"
 
 // WriteTSV writes r as one tab-separated line in the columns of TSVHeader
 // (latencies in microseconds), for scripts.
 func (r *Result) WriteTSV(w io.Writer) error {
 	us := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/1e3) }
-	_, err := fmt.Fprintf(w, "%s\t%.1f\t%s\t%s\t%s\t%.1f\t%d\t%d\t%d\t%d\t%s\t%t\n",
+	_, err := fmt.Fprintf(w, "%s\t%.1f\t%s\t%s\t%s\t%.1f\t%d\t%d\t%d\t%d\t%s\t%t\t%s\n",
 		r.Workload, r.OpsPerSec, us(r.P50), us(r.P99), us(r.Max), r.MBPerSec, r.Errors,
-		r.SessionsOpen, r.SessionsFailed, r.RSSPerSession, orDash(r.Dialect), r.Signed)
+		r.SessionsOpen, r.SessionsFailed, r.RSSPerSession, orDash(r.Dialect), r.Signed, orDash(r.Cipher))
 	return err
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/smbpipe/smbpipe/client"
+	"github.com/smbpipe/smbpipe/smb2"
 )
 
 // TestRunWorkloads runs every workload briefly against our server (and the
@@ -25,6 +26,7 @@ func TestRunWorkloads(t *testing.T) {
 		{"transact 64KiB c2", Options{Workload: Transact, Size: 64 << 10, Concurrency: 2, Count: 50}},
 		{"transact rpc", Options{Workload: Transact, RPC: true, Count: 100}},
 		{"transact signed", Options{Workload: Transact, Client: aliceConfig, Count: 100}},
+		{"transact rpc encrypted", Options{Workload: Transact, RPC: true, Client: aliceEncrypted, Count: 100}},
 		{"transact 2.0.2", Options{Workload: Transact, Client: client.Config{MinDialect: 0x0202, MaxDialect: 0x0202}, Count: 50}},
 		{"writeread", Options{Workload: WriteRead, Count: 100}},
 		{"writeread rpc", Options{Workload: WriteRead, RPC: true, Count: 100}},
@@ -63,6 +65,9 @@ func TestRunWorkloads(t *testing.T) {
 			}
 			if o.Client.RequireSigning != res.Signed {
 				t.Errorf("signed = %v", res.Signed)
+			}
+			if want := map[bool]string{true: "AES-256-GCM"}[o.Client.Encryption == client.EncryptionRequired]; res.Cipher != want {
+				t.Errorf("cipher %q, want %q", res.Cipher, want)
 			}
 			if o.RPC && res.Size != len(SrvsvcGetInfo()) {
 				t.Errorf("rpc size %d", res.Size)
@@ -159,3 +164,10 @@ func TestRunCancel(t *testing.T) {
 		t.Fatalf("ops %v, %v", res, err)
 	}
 }
+
+// aliceEncrypted is aliceConfig sealing with AES-256-GCM.
+var aliceEncrypted = func() client.Config {
+	c := aliceConfig
+	c.Encryption, c.Ciphers = client.EncryptionRequired, []uint16{smb2.CipherAES256GCM}
+	return c
+}()

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/smbpipe/smbpipe/client"
+	"github.com/smbpipe/smbpipe/smb2"
 )
 
 // errShortReply is returned when an echoed message comes back changed.
@@ -53,7 +54,25 @@ func openPipe(ctx context.Context, o *Options, c *client.Conn) (*client.Pipe, er
 func describeConn(w *worker, c *client.Conn) *worker {
 	w.dialect = client.DialectString(c.Dialect())
 	w.signed = c.Signed()
+	if c.Encrypted() {
+		w.cipher = cipherName(c.Cipher())
+	}
 	return w
+}
+
+// cipherName names an SMB3 cipher as the config and smbclient do.
+func cipherName(id uint16) string {
+	switch id {
+	case smb2.CipherAES128CCM:
+		return "AES-128-CCM"
+	case smb2.CipherAES128GCM:
+		return "AES-128-GCM"
+	case smb2.CipherAES256CCM:
+		return "AES-256-CCM"
+	case smb2.CipherAES256GCM:
+		return "AES-256-GCM"
+	}
+	return fmt.Sprintf("cipher %#x", id)
 }
 
 func setupConnect(ctx context.Context, o *Options) (*worker, error) {

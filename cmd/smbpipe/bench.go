@@ -58,6 +58,9 @@ flags:
   --dialect X        pin the dialect: 2.0.2, 2.1, 3.0, 3.0.2 or 3.1.1
   --signing ALG      offer only this 3.1.1 signing algorithm: cmac, gmac or
                      hmac (default: gmac, then cmac; the server picks)
+  --encrypt CIPHER   encrypted session (needs -U): offer only CIPHER
+                     (AES-128-GCM, AES-128-CCM, AES-256-GCM, AES-256-CCM)
+                     and fail unless the session encrypts with it
   --server-pid PID   server process for the sessions workload's RSS figures
   --format F         text (default), json or tsv (one line; --tsv-header
                      prints the header line first)
@@ -81,6 +84,7 @@ func parseBenchArgs(args []string) (*benchOptions, error) {
 	var (
 		o                                benchOptions
 		workload, user, dialect, signing string
+		encrypt                          string
 		size                             = "64"
 		progress                         time.Duration
 	)
@@ -96,6 +100,7 @@ func parseBenchArgs(args []string) (*benchOptions, error) {
 	fs.StringVar(&user, "U", "", "")
 	fs.StringVar(&dialect, "dialect", "", "")
 	fs.StringVar(&signing, "signing", "", "")
+	fs.StringVar(&encrypt, "encrypt", "", "")
 	fs.IntVar(&o.run.ServerPID, "server-pid", 0, "")
 	fs.StringVar(&o.format, "format", "text", "")
 	fs.BoolVar(&o.tsvHeader, "tsv-header", false, "")
@@ -164,6 +169,16 @@ func parseBenchArgs(args []string) (*benchOptions, error) {
 		}
 		o.run.Client.User, o.run.Client.Password = name, pass
 		o.run.Client.RequireSigning = true
+	}
+	if encrypt != "" {
+		id := cipherID(encrypt)
+		switch {
+		case id == 0:
+			return nil, fmt.Errorf("--encrypt %q: want AES-128-GCM, AES-128-CCM, AES-256-GCM or AES-256-CCM", encrypt)
+		case o.run.Client.User == "":
+			return nil, errors.New("--encrypt needs -U: anonymous sessions do not encrypt")
+		}
+		o.run.Client.Encryption, o.run.Client.Ciphers = client.EncryptionRequired, []uint16{id}
 	}
 	switch o.format {
 	case "text", "json", "tsv":

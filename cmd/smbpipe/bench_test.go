@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/smbpipe/smbpipe/bench"
+	"github.com/smbpipe/smbpipe/client"
 	"github.com/smbpipe/smbpipe/smb2"
 )
 
@@ -75,6 +76,13 @@ func TestParseBenchArgs(t *testing.T) {
 		}},
 		{name: "bad dialect", args: []string{"--dialect", "4.0"}, wantErr: "dialect"},
 		{name: "bad signing algorithm", args: []string{"--signing", "sha1"}, wantErr: "--signing"},
+		{name: "encrypt", args: []string{"-U", "alice%x", "--encrypt", "aes-256-gcm"}, check: func(t *testing.T, o *benchOptions) {
+			if c := o.run.Client; c.Encryption != client.EncryptionRequired || len(c.Ciphers) != 1 || c.Ciphers[0] != smb2.CipherAES256GCM {
+				t.Errorf("encryption %v ciphers %v", c.Encryption, c.Ciphers)
+			}
+		}},
+		{name: "encrypt anonymous", args: []string{"--encrypt", "AES-128-GCM"}, wantErr: "needs -U"},
+		{name: "encrypt unknown cipher", args: []string{"-U", "alice%x", "--encrypt", "AES-128-XTS"}, wantErr: "--encrypt"},
 		{name: "bad format", args: []string{"--format", "xml"}, wantErr: "--format"},
 		{name: "empty user", args: []string{"-U", "%pw"}, wantErr: "empty user"},
 		{name: "positional", args: []string{"extra"}, wantErr: "unexpected argument"},

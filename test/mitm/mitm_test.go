@@ -380,9 +380,10 @@ func TestReadMsgReadsOn(t *testing.T) {
 				t.Fatalf("MaxReadSize %d MaxTransactSize %d", c.MaxReadSize(), c.MaxTransactSize())
 			}
 			ctx := t.Context()
-			if _, err := pipe.WriteMsg(ctx, big); err != nil {
-				t.Fatal(err)
-			}
+			// A message over the pipe's quota is read in place from the
+			// pending WRITE: write while reading.
+			wrote := make(chan error, 2)
+			go func() { _, err := pipe.WriteMsg(ctx, big); wrote <- err }()
 			buf := make([]byte, 200<<10)
 			n, more, err := pipe.ReadMsg(ctx, buf)
 			if err != nil || more || !bytes.Equal(buf[:n], big) {
@@ -393,9 +394,7 @@ func TestReadMsgReadsOn(t *testing.T) {
 				t.Fatalf("Transact: %d bytes, more=%v, %v; want %d whole", n, more, err, len(big))
 			}
 			// A buffer too short still gets part of it with more set.
-			if _, err := pipe.WriteMsg(ctx, big); err != nil {
-				t.Fatal(err)
-			}
+			go func() { _, err := pipe.WriteMsg(ctx, big); wrote <- err }()
 			short := make([]byte, 70<<10)
 			n, more, err = pipe.ReadMsg(ctx, short)
 			if err != nil || !more || !bytes.Equal(short[:n], big[:len(short)]) {
@@ -404,6 +403,11 @@ func TestReadMsgReadsOn(t *testing.T) {
 			n, more, err = pipe.ReadMsg(ctx, buf)
 			if err != nil || more || !bytes.Equal(buf[:n], big[len(short):]) {
 				t.Fatalf("rest: %d bytes, more=%v, %v", n, more, err)
+			}
+			for range 2 {
+				if err := <-wrote; err != nil {
+					t.Fatal(err)
+				}
 			}
 		})
 	}

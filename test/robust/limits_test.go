@@ -195,10 +195,6 @@ func TestLimitsAsyncMemory(t *testing.T) {
 			c := dial(t, ts.addr, alice)
 			p := openPipe(t, c, "sink")
 			big := make([]byte, size)
-			// The first message fits the empty queue.
-			if _, err := p.WriteMsg(t.Context(), big); err != nil {
-				t.Fatal(err)
-			}
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
 			var wg sync.WaitGroup
@@ -269,9 +265,6 @@ func TestLimitsAsyncMemory(t *testing.T) {
 		pending := func(t *testing.T) (*client.Conn, chan error) {
 			c := dial(t, ts.addr, alice)
 			p := openPipe(t, c, "sink")
-			if _, err := p.WriteMsg(t.Context(), msg); err != nil { // fits the empty queue
-				t.Fatal(err)
-			}
 			done := make(chan error, 1)
 			go func() {
 				_, err := p.WriteMsg(t.Context(), msg)

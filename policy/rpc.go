@@ -514,11 +514,7 @@ func (s *Snapshot) decideRPC(r RPCRequest, bypass rpcGate, tr *trace) RPCDecisio
 	// Gate 5: the object.
 	switch {
 	case op.kind == kindLsaOpen || op.kind == kindLsaHandle && !r.OnHandle:
-		desired := r.Access
-		if op.kind == kindLsaHandle {
-			desired = security.MaximumAllowed
-		}
-		res, denied := s.objectGate(&d, tr, tok, desired, bypass, s.lsaPolicySD, LSAPolicyMapping(), "the LSA policy's", lsaPolicySDDL)
+		res, denied := s.objectGate(&d, tr, tok, objectAccess(r, op.kind == kindLsaHandle), bypass, s.lsaPolicySD, LSAPolicyMapping(), "the LSA policy's", lsaPolicySDDL)
 		if denied {
 			return end(rpcLsaPolicySD, deny)
 		}
@@ -548,11 +544,7 @@ func (s *Snapshot) decideRPC(r RPCRequest, bypass rpcGate, tr *trace) RPCDecisio
 			tr.printf("gate handle: %s needs 0x%08X on the policy handle, which has 0x%08X: pass", op.Name, need, have)
 		}
 	case op.kind == kindSamConnect || op.kind == kindSamHandle && !r.OnHandle:
-		desired := r.Access
-		if op.kind == kindSamHandle {
-			desired = security.MaximumAllowed
-		}
-		res, denied := s.objectGate(&d, tr, tok, desired, bypass, s.samServerSD, SAMServerMapping(), "the SAM server's", samServerSDDL)
+		res, denied := s.objectGate(&d, tr, tok, objectAccess(r, op.kind == kindSamHandle), bypass, s.samServerSD, SAMServerMapping(), "the SAM server's", samServerSDDL)
 		if denied {
 			return end(rpcSamServerSD, deny)
 		}
@@ -584,6 +576,16 @@ func (s *Snapshot) objectGate(d *RPCDecision, tr *trace, tok *security.Token, de
 		tr.printf("gate object: %s descriptor %s grants 0x%08X", whose, sddl, res.Granted)
 	}
 	return res, false
+}
+
+// objectAccess is the access a call asks of an object's descriptor: the
+// desired access, or all the descriptor grants for a call on a handle
+// (onHandle) made without one.
+func objectAccess(r RPCRequest, onHandle bool) uint32 {
+	if onHandle {
+		return security.MaximumAllowed
+	}
+	return r.Access
 }
 
 func (s *Snapshot) maxGranted(sd *security.SecurityDescriptor, tok *security.Token, m security.GenericMapping) uint32 {

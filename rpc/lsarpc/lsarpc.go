@@ -58,7 +58,7 @@ const (
 func Interface(env svc.Env) dcerpc.Interface {
 	s := &service{env: env}
 	return dcerpc.Interface{Name: "lsarpc", Syntax: Syntax, Ops: []dcerpc.Op{
-		OpClose:                   {Name: "LsarClose", Func: s.close},
+		OpClose:                   {Name: "LsarClose", Func: svc.CloseHandle},
 		OpOpenPolicy:              {Name: "LsarOpenPolicy", Func: s.openPolicy},
 		OpQueryInformationPolicy:  {Name: "LsarQueryInformationPolicy", Func: s.queryInfo},
 		OpEnumerateTrustedDomains: {Name: "LsarEnumerateTrustedDomains", Func: s.enumTrusts},
@@ -80,11 +80,9 @@ type service struct{ env svc.Env }
 // policyHandle is the value of an open policy handle.
 type policyHandle struct{ granted uint32 }
 
-func opName(c *dcerpc.Call) string { return c.Interface().Ops[c.Opnum()].Name }
-
 // decide checks a call on a handle (or an open when h is nil).
 func (s *service) decide(c *dcerpc.Call, level, access uint32, onHandle bool) (policy.RPCDecision, *policy.Snapshot) {
-	return s.env.Check(c, policy.RPCRequest{Interface: policy.ServiceLsarpc, Op: opName(c), Level: level,
+	return s.env.Check(c, policy.RPCRequest{Interface: policy.ServiceLsarpc, Op: svc.OpName(c), Level: level,
 		Access: access, OnHandle: onHandle})
 }
 
@@ -169,20 +167,6 @@ func (s *service) openPolicy(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error
 		return nil
 	}
 	w.ContextHandle(c.NewHandle(&policyHandle{granted: d.Granted}))
-	w.Uint32(0)
-	return nil
-}
-
-// NTSTATUS LsarClose([in,out] LSAPR_HANDLE* ObjectHandle).
-func (s *service) close(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
-	h := r.ContextHandle()
-	if r.Err() != nil {
-		return nil
-	}
-	if _, err := c.CloseHandle(h); err != nil {
-		return err
-	}
-	w.ContextHandle(ndr.ContextHandle{})
 	w.Uint32(0)
 	return nil
 }

@@ -74,7 +74,7 @@ func Interface(env svc.Env) dcerpc.Interface {
 	s := &service{env: env}
 	return dcerpc.Interface{Name: "samr", Syntax: Syntax, Ops: []dcerpc.Op{
 		OpConnect:                     {Name: "SamrConnect", Func: s.connect},
-		OpCloseHandle:                 {Name: "SamrCloseHandle", Func: s.closeHandle},
+		OpCloseHandle:                 {Name: "SamrCloseHandle", Func: svc.CloseHandle},
 		OpLookupDomainInSamServer:     {Name: "SamrLookupDomainInSamServer", Func: s.lookupDomain},
 		OpEnumerateDomainsInSamServer: {Name: "SamrEnumerateDomainsInSamServer", Func: s.enumDomains},
 		OpOpenDomain:                  {Name: "SamrOpenDomain", Func: s.openDomain},
@@ -114,8 +114,6 @@ type (
 	}
 )
 
-func opName(c *dcerpc.Call) string { return c.Interface().Ops[c.Opnum()].Name }
-
 // A verdict is the policy's decision on a call on a handle: whether it
 // is allowed, the snapshot it was made with, the status of a refusal.
 type verdict struct {
@@ -137,7 +135,7 @@ func on[T any](s *service, c *dcerpc.Call, r *ndr.Reader, h ndr.ContextHandle) (
 	if v, err = dcerpc.HandleValue[T](c, h); err != nil {
 		return v, vd, true, err
 	}
-	d, snap := s.env.Check(c, policy.RPCRequest{Interface: policy.ServiceSamr, Op: opName(c), OnHandle: true})
+	d, snap := s.env.Check(c, policy.RPCRequest{Interface: policy.ServiceSamr, Op: svc.OpName(c), OnHandle: true})
 	return v, verdict{ok: d.Allowed, snap: snap, st: uint32(d.Status)}, false, nil
 }
 
@@ -206,26 +204,12 @@ func (s *service) connect(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
 		writeOut(ndr.ContextHandle{}, svc.StatusNotSupported)
 		return nil
 	}
-	d, _ := s.env.Check(c, policy.RPCRequest{Interface: policy.ServiceSamr, Op: opName(c), Access: desired})
+	d, _ := s.env.Check(c, policy.RPCRequest{Interface: policy.ServiceSamr, Op: svc.OpName(c), Access: desired})
 	if !d.Allowed {
 		writeOut(ndr.ContextHandle{}, uint32(d.Status))
 		return nil
 	}
 	writeOut(c.NewHandle(&serverHandle{granted: d.Granted}), 0)
-	return nil
-}
-
-// NTSTATUS SamrCloseHandle([in,out] SAMPR_HANDLE* SamHandle).
-func (s *service) closeHandle(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
-	h := r.ContextHandle()
-	if r.Err() != nil {
-		return nil
-	}
-	if _, err := c.CloseHandle(h); err != nil {
-		return err
-	}
-	w.ContextHandle(ndr.ContextHandle{})
-	w.Uint32(0)
 	return nil
 }
 

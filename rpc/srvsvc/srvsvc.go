@@ -415,27 +415,16 @@ type GetInfoReply struct {
 // MarshalNDR writes the reply: the union's discriminant, its arm (a
 // pointer to SHARE_INFO_<level>), the result.
 func (p *GetInfoReply) MarshalNDR(w *ndr.Writer) {
-	w.Uint32(p.Level)
-	if infoLevel(p.Level) {
-		w.DeferUnique(p.Share != nil, func(w *ndr.Writer) { writeShareInfo(w, p.Level, p.Share) })
-	} else if shareUnionArm(p.Level) {
-		w.UniquePtr(false)
-	}
-	w.Flush()
-	w.Uint32(p.Result)
+	svc.WriteInfoReply(w, p.Level, infoLevel(p.Level), shareUnionArm(p.Level), p.Share != nil,
+		func(w *ndr.Writer) { writeShareInfo(w, p.Level, p.Share) }, p.Result)
 }
 
 // UnmarshalNDR reads the reply.
 func (p *GetInfoReply) UnmarshalNDR(r *ndr.Reader) {
-	p.Level = r.Uint32()
-	if infoLevel(p.Level) {
-		r.DeferUnique(func(r *ndr.Reader) {
-			p.Share = new(Share)
-			readShareInfo(r, p.Level, p.Share)
-		})
-	}
-	r.Flush()
-	p.Result = r.Uint32()
+	p.Result = svc.ReadInfoReply(r, &p.Level, infoLevel, func(r *ndr.Reader) {
+		p.Share = new(Share)
+		readShareInfo(r, p.Level, p.Share)
+	})
 }
 
 // NET_API_STATUS NetrShareGetInfo(ServerName, [in,string] NetName, Level,
@@ -550,62 +539,49 @@ type ServerInfoReply struct {
 
 // MarshalNDR writes the reply.
 func (p *ServerInfoReply) MarshalNDR(w *ndr.Writer) {
-	w.Uint32(p.Level)
-	if !serverLevel(p.Level) && serverUnionArm(p.Level) {
-		w.UniquePtr(false)
-	}
-	if serverLevel(p.Level) {
-		w.DeferUnique(p.Info != nil, func(w *ndr.Writer) {
-			i := p.Info
-			w.Uint32(i.PlatformID)
-			deferString(w, i.Name)
-			if p.Level == 100 {
-				return
-			}
-			w.Uint32(i.VersionMajor)
-			w.Uint32(i.VersionMinor)
-			w.Uint32(i.Type)
-			deferString(w, i.Comment)
-			if p.Level == 101 {
-				return
-			}
-			for _, v := range []uint32{i.Users, i.Disc, i.Hidden, i.Announce, i.AnnDelta, i.Licenses} {
-				w.Uint32(v)
-			}
-			deferString(w, i.UserPath)
-		})
-	}
-	w.Flush()
-	w.Uint32(p.Result)
+	svc.WriteInfoReply(w, p.Level, serverLevel(p.Level), serverUnionArm(p.Level), p.Info != nil, func(w *ndr.Writer) {
+		i := p.Info
+		w.Uint32(i.PlatformID)
+		deferString(w, i.Name)
+		if p.Level == 100 {
+			return
+		}
+		w.Uint32(i.VersionMajor)
+		w.Uint32(i.VersionMinor)
+		w.Uint32(i.Type)
+		deferString(w, i.Comment)
+		if p.Level == 101 {
+			return
+		}
+		for _, v := range []uint32{i.Users, i.Disc, i.Hidden, i.Announce, i.AnnDelta, i.Licenses} {
+			w.Uint32(v)
+		}
+		deferString(w, i.UserPath)
+	}, p.Result)
 }
 
 // UnmarshalNDR reads the reply.
 func (p *ServerInfoReply) UnmarshalNDR(r *ndr.Reader) {
-	p.Level = r.Uint32()
-	if serverLevel(p.Level) {
-		r.DeferUnique(func(r *ndr.Reader) {
-			i := new(ServerInfo)
-			p.Info = i
-			i.PlatformID = r.Uint32()
-			readString(r, &i.Name)
-			if p.Level == 100 {
-				return
-			}
-			i.VersionMajor = r.Uint32()
-			i.VersionMinor = r.Uint32()
-			i.Type = r.Uint32()
-			readString(r, &i.Comment)
-			if p.Level == 101 {
-				return
-			}
-			for _, v := range []*uint32{&i.Users, &i.Disc, &i.Hidden, &i.Announce, &i.AnnDelta, &i.Licenses} {
-				*v = r.Uint32()
-			}
-			readString(r, &i.UserPath)
-		})
-	}
-	r.Flush()
-	p.Result = r.Uint32()
+	p.Result = svc.ReadInfoReply(r, &p.Level, serverLevel, func(r *ndr.Reader) {
+		i := new(ServerInfo)
+		p.Info = i
+		i.PlatformID = r.Uint32()
+		readString(r, &i.Name)
+		if p.Level == 100 {
+			return
+		}
+		i.VersionMajor = r.Uint32()
+		i.VersionMinor = r.Uint32()
+		i.Type = r.Uint32()
+		readString(r, &i.Comment)
+		if p.Level == 101 {
+			return
+		}
+		for _, v := range []*uint32{&i.Users, &i.Disc, &i.Hidden, &i.Announce, &i.AnnDelta, &i.Licenses} {
+			*v = r.Uint32()
+		}
+		readString(r, &i.UserPath)
+	})
 }
 
 // NET_API_STATUS NetrServerGetInfo(ServerName, Level,

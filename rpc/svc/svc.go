@@ -164,6 +164,24 @@ func ReadSID(r *ndr.Reader) security.SID {
 	return s
 }
 
+// OpName is the name of the operation c calls.
+func OpName(c *dcerpc.Call) string { return c.Interface().Ops[c.Opnum()].Name }
+
+// CloseHandle serves the calls that close a context handle (LsarClose,
+// SamrCloseHandle): NTSTATUS ([in,out] handle*), the handle zeroed.
+func CloseHandle(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
+	h := r.ContextHandle()
+	if r.Err() != nil {
+		return nil
+	}
+	if _, err := c.CloseHandle(h); err != nil {
+		return err
+	}
+	w.ContextHandle(ndr.ContextHandle{})
+	w.Uint32(0)
+	return nil
+}
+
 // ReadSIDArray reads a top-level [in] array of SIDs (LSAPR_SID_ENUM_BUFFER,
 // SAMPR_PSID_ARRAY): the count and a unique pointer to the conformant
 // array of RPC_SID pointers, none NULL. A count above limit (when not 0),
@@ -191,6 +209,35 @@ func ReadSIDArray(r *ndr.Reader, limit uint32, call string) []security.SID {
 	})
 	r.Flush()
 	return sids
+}
+
+// WriteInfoReply writes the [out] parameters of a GetInfo call: the
+// discriminant of the switch_is(level) union; its arm, a pointer to what
+// f writes (NULL unless present) when the level is served, a NULL
+// pointer when it is not but the union has an arm for it, nothing
+// otherwise; the result.
+func WriteInfoReply(w *ndr.Writer, level uint32, served, arm, present bool, f func(*ndr.Writer), result uint32) {
+	w.Uint32(level)
+	switch {
+	case served:
+		w.DeferUnique(present, f)
+	case arm:
+		w.UniquePtr(false)
+	}
+	w.Flush()
+	w.Uint32(result)
+}
+
+// ReadInfoReply reads them (a client's view): the level into *level, the
+// arm's referent with f when served takes the level, and returns the
+// result.
+func ReadInfoReply(r *ndr.Reader, level *uint32, served func(uint32) bool, f func(*ndr.Reader)) uint32 {
+	*level = r.Uint32()
+	if served(*level) {
+		r.DeferUnique(f)
+	}
+	r.Flush()
+	return r.Uint32()
 }
 
 // MappedStatus is the status of a lookup that translated mapped of total

@@ -42,52 +42,41 @@ type Reply struct {
 
 // MarshalNDR writes the union (discriminant, pointer arm) and the result.
 func (p *Reply) MarshalNDR(w *ndr.Writer) {
-	w.Uint32(p.Level)
-	if !known(p.Level) && (p.Level == 502 || p.Level >= 1010 && p.Level <= 1062) {
-		w.UniquePtr(false) // an arm of WKSTA_INFO the server does not serve
-	}
-	if known(p.Level) {
-		w.DeferUnique(p.Info != nil, func(w *ndr.Writer) {
-			i := p.Info
-			w.Uint32(i.PlatformID)
-			w.DeferUnique(true, func(w *ndr.Writer) { w.WString(i.ComputerName) })
-			w.DeferUnique(true, func(w *ndr.Writer) { w.WString(i.LanGroup) })
-			w.Uint32(i.VersionMajor)
-			w.Uint32(i.VersionMinor)
-			if p.Level >= 101 {
-				w.DeferUnique(true, func(w *ndr.Writer) { w.WString(i.LanRoot) })
-			}
-			if p.Level == 102 {
-				w.Uint32(i.LoggedOnUsers)
-			}
-		})
-	}
-	w.Flush()
-	w.Uint32(p.Result)
+	// 502 and 1010 to 1062: arms of WKSTA_INFO the server does not serve.
+	arm := p.Level == 502 || p.Level >= 1010 && p.Level <= 1062
+	svc.WriteInfoReply(w, p.Level, known(p.Level), arm, p.Info != nil, func(w *ndr.Writer) {
+		i := p.Info
+		w.Uint32(i.PlatformID)
+		w.DeferUnique(true, func(w *ndr.Writer) { w.WString(i.ComputerName) })
+		w.DeferUnique(true, func(w *ndr.Writer) { w.WString(i.LanGroup) })
+		w.Uint32(i.VersionMajor)
+		w.Uint32(i.VersionMinor)
+		if p.Level >= 101 {
+			w.DeferUnique(true, func(w *ndr.Writer) { w.WString(i.LanRoot) })
+		}
+		if p.Level == 102 {
+			w.Uint32(i.LoggedOnUsers)
+		}
+	}, p.Result)
 }
 
 // UnmarshalNDR reads it.
 func (p *Reply) UnmarshalNDR(r *ndr.Reader) {
-	p.Level = r.Uint32()
-	if known(p.Level) {
-		r.DeferUnique(func(r *ndr.Reader) {
-			i := new(Info)
-			p.Info = i
-			i.PlatformID = r.Uint32()
-			r.DeferUnique(func(r *ndr.Reader) { i.ComputerName = r.WString() })
-			r.DeferUnique(func(r *ndr.Reader) { i.LanGroup = r.WString() })
-			i.VersionMajor = r.Uint32()
-			i.VersionMinor = r.Uint32()
-			if p.Level >= 101 {
-				r.DeferUnique(func(r *ndr.Reader) { i.LanRoot = r.WString() })
-			}
-			if p.Level == 102 {
-				i.LoggedOnUsers = r.Uint32()
-			}
-		})
-	}
-	r.Flush()
-	p.Result = r.Uint32()
+	p.Result = svc.ReadInfoReply(r, &p.Level, known, func(r *ndr.Reader) {
+		i := new(Info)
+		p.Info = i
+		i.PlatformID = r.Uint32()
+		r.DeferUnique(func(r *ndr.Reader) { i.ComputerName = r.WString() })
+		r.DeferUnique(func(r *ndr.Reader) { i.LanGroup = r.WString() })
+		i.VersionMajor = r.Uint32()
+		i.VersionMinor = r.Uint32()
+		if p.Level >= 101 {
+			r.DeferUnique(func(r *ndr.Reader) { i.LanRoot = r.WString() })
+		}
+		if p.Level == 102 {
+			i.LoggedOnUsers = r.Uint32()
+		}
+	})
 }
 
 // Interface returns the wkssvc interface served with env.

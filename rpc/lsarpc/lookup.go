@@ -38,13 +38,9 @@ func (d *RefDomains) index(name string, sid security.SID) int32 {
 func (d *RefDomains) MarshalNDR(w *ndr.Writer) {
 	w.UniquePtr(true)
 	w.Uint32(uint32(len(d.Domains)))
-	w.DeferUnique(len(d.Domains) > 0, func(w *ndr.Writer) {
-		w.MaxCount(len(d.Domains))
-		for i := range d.Domains {
-			x := &d.Domains[i]
-			w.UnicodeString(x.Name)
-			writeOptSID(w, x.SID)
-		}
+	svc.WriteArray(w, d.Domains, func(w *ndr.Writer, x *RefDomain) {
+		w.UnicodeString(x.Name)
+		writeOptSID(w, x.SID)
 	})
 	w.Uint32(max(d.Max, 32))
 	w.Flush()
@@ -57,16 +53,9 @@ func (d *RefDomains) UnmarshalNDR(r *ndr.Reader) {
 		return
 	}
 	n := r.Uint32()
-	r.DeferUnique(func(r *ndr.Reader) {
-		if m := r.MaxCount(); m != n {
-			r.Fail("referenced domains: size_is differs from Entries")
-			return
-		}
-		d.Domains = make([]RefDomain, r.Elements(n, 12))
-		for i := range d.Domains {
-			r.UnicodeString(&d.Domains[i].Name)
-			readOptSID(r, &d.Domains[i].SID)
-		}
+	svc.ReadArray(r, &d.Domains, n, 12, "referenced domains: size_is differs from Entries", func(r *ndr.Reader, x *RefDomain) {
+		r.UnicodeString(&x.Name)
+		readOptSID(r, &x.SID)
 	})
 	d.Max = r.Uint32()
 	r.Flush()
@@ -110,24 +99,20 @@ func (f Form) size() int {
 // a pointer to the elements (NULL when empty), flushed.
 func WriteTranslated(w *ndr.Writer, f Form, ts []Translated) {
 	w.Uint32(uint32(len(ts)))
-	w.DeferUnique(len(ts) > 0, func(w *ndr.Writer) {
-		w.MaxCount(len(ts))
-		for i := range ts {
-			t := &ts[i]
-			w.Align(4)
-			w.Enum(t.Use)
-			switch f {
-			case FormName, FormNameEx:
-				w.UnicodeString(t.Name)
-			case FormSid, FormSidEx:
-				w.Uint32(t.RID)
-			case FormSidEx2:
-				writeOptSID(w, t.SID)
-			}
-			w.Int32(t.DomainIndex)
-			if f != FormName && f != FormSid {
-				w.Uint32(t.Flags)
-			}
+	svc.WriteArray(w, ts, func(w *ndr.Writer, t *Translated) {
+		w.Align(4)
+		w.Enum(t.Use)
+		switch f {
+		case FormName, FormNameEx:
+			w.UnicodeString(t.Name)
+		case FormSid, FormSidEx:
+			w.Uint32(t.RID)
+		case FormSidEx2:
+			writeOptSID(w, t.SID)
+		}
+		w.Int32(t.DomainIndex)
+		if f != FormName && f != FormSid {
+			w.Uint32(t.Flags)
 		}
 	})
 	w.Flush()
@@ -137,28 +122,20 @@ func WriteTranslated(w *ndr.Writer, f Form, ts []Translated) {
 func ReadTranslated(r *ndr.Reader, f Form) []Translated {
 	n := r.Uint32()
 	var ts []Translated
-	r.DeferUnique(func(r *ndr.Reader) {
-		if m := r.MaxCount(); m != n {
-			r.Fail("translated array: size_is differs from Entries")
-			return
+	svc.ReadArray(r, &ts, n, f.size(), "translated array: size_is differs from Entries", func(r *ndr.Reader, t *Translated) {
+		r.Align(4)
+		t.Use = r.Enum()
+		switch f {
+		case FormName, FormNameEx:
+			r.UnicodeString(&t.Name)
+		case FormSid, FormSidEx:
+			t.RID = r.Uint32()
+		case FormSidEx2:
+			readOptSID(r, &t.SID)
 		}
-		ts = make([]Translated, r.Elements(n, f.size()))
-		for i := range ts {
-			t := &ts[i]
-			r.Align(4)
-			t.Use = r.Enum()
-			switch f {
-			case FormName, FormNameEx:
-				r.UnicodeString(&t.Name)
-			case FormSid, FormSidEx:
-				t.RID = r.Uint32()
-			case FormSidEx2:
-				readOptSID(r, &t.SID)
-			}
-			t.DomainIndex = r.Int32()
-			if f != FormName && f != FormSid {
-				t.Flags = r.Uint32()
-			}
+		t.DomainIndex = r.Int32()
+		if f != FormName && f != FormSid {
+			t.Flags = r.Uint32()
 		}
 	})
 	r.Flush()
@@ -173,11 +150,8 @@ func ReadSIDArray(r *ndr.Reader) []security.SID {
 // WriteSIDArray writes it (a client's view).
 func WriteSIDArray(w *ndr.Writer, sids []security.SID) {
 	w.Uint32(uint32(len(sids)))
-	w.DeferUnique(len(sids) > 0, func(w *ndr.Writer) {
-		w.MaxCount(len(sids))
-		for _, s := range sids {
-			w.DeferUnique(true, func(w *ndr.Writer) { svc.WriteSID(w, s) })
-		}
+	svc.WriteArray(w, sids, func(w *ndr.Writer, s *security.SID) {
+		w.DeferUnique(true, func(w *ndr.Writer) { svc.WriteSID(w, *s) })
 	})
 	w.Flush()
 }

@@ -248,12 +248,9 @@ type Entry struct {
 func WriteEntries(w *ndr.Writer, es []Entry) {
 	w.UniquePtr(true)
 	w.Uint32(uint32(len(es)))
-	w.DeferUnique(len(es) > 0, func(w *ndr.Writer) {
-		w.MaxCount(len(es))
-		for _, e := range es {
-			w.Uint32(e.RID)
-			w.UnicodeString(e.Name)
-		}
+	svc.WriteArray(w, es, func(w *ndr.Writer, e *Entry) {
+		w.Uint32(e.RID)
+		w.UnicodeString(e.Name)
 	})
 	w.Flush()
 }
@@ -263,15 +260,9 @@ func ReadEntries(r *ndr.Reader) []Entry {
 	var es []Entry
 	if r.UniquePtr() {
 		n := r.Uint32()
-		r.DeferUnique(func(r *ndr.Reader) {
-			if m := r.MaxCount(); m != n {
-				r.Fail("enumeration buffer: size_is differs from EntriesRead")
-			}
-			es = make([]Entry, r.Elements(n, 12))
-			for i := range es {
-				es[i].RID = r.Uint32()
-				r.UnicodeString(&es[i].Name)
-			}
+		svc.ReadArray(r, &es, n, 12, "enumeration buffer: size_is differs from EntriesRead", func(r *ndr.Reader, e *Entry) {
+			e.RID = r.Uint32()
+			r.UnicodeString(&e.Name)
 		})
 	}
 	r.Flush()
@@ -387,12 +378,7 @@ func (s *service) enumAccounts(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) err
 // writeIDs writes SAMPR_ULONG_ARRAY (a top-level [out] structure).
 func writeIDs(w *ndr.Writer, ids []uint32) {
 	w.Uint32(uint32(len(ids)))
-	w.DeferUnique(len(ids) > 0, func(w *ndr.Writer) {
-		w.MaxCount(len(ids))
-		for _, v := range ids {
-			w.Uint32(v)
-		}
-	})
+	svc.WriteArray(w, ids, func(w *ndr.Writer, v *uint32) { w.Uint32(*v) })
 	w.Flush()
 }
 
@@ -400,15 +386,7 @@ func writeIDs(w *ndr.Writer, ids []uint32) {
 func ReadIDs(r *ndr.Reader) []uint32 {
 	n := r.Uint32()
 	var ids []uint32
-	r.DeferUnique(func(r *ndr.Reader) {
-		if m := r.MaxCount(); m != n {
-			r.Fail("ulong array: size_is differs from Count")
-		}
-		ids = make([]uint32, r.Elements(n, 4))
-		for i := range ids {
-			ids[i] = r.Uint32()
-		}
-	})
+	svc.ReadArray(r, &ids, n, 4, "ulong array: size_is differs from Count", func(r *ndr.Reader, v *uint32) { *v = r.Uint32() })
 	r.Flush()
 	return ids
 }
@@ -528,12 +506,7 @@ func (s *service) lookupIDs(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error 
 	}
 	found, uses, st := resolve(all(v.snap, d), len(ids), func(i int, m svc.Entry) bool { return m.RID() == ids[i] })
 	w.Uint32(uint32(len(found)))
-	w.DeferUnique(len(found) > 0, func(w *ndr.Writer) {
-		w.MaxCount(len(found))
-		for _, m := range found {
-			w.UnicodeString(m.Name)
-		}
-	})
+	svc.WriteArray(w, found, func(w *ndr.Writer, m *svc.Entry) { w.UnicodeString(m.Name) })
 	w.Flush()
 	writeIDs(w, uses)
 	w.Uint32(st)

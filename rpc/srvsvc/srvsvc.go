@@ -186,12 +186,7 @@ func writeEnumStruct(w *ndr.Writer, level uint32, shares []Share, arm bool) {
 	if arm {
 		w.DeferUnique(true, func(w *ndr.Writer) {
 			w.Uint32(uint32(len(shares)))
-			w.DeferUnique(len(shares) > 0, func(w *ndr.Writer) {
-				w.MaxCount(len(shares))
-				for i := range shares {
-					writeShareInfo(w, level, &shares[i])
-				}
-			})
+			svc.WriteArray(w, shares, func(w *ndr.Writer, s *Share) { writeShareInfo(w, level, s) })
 		})
 	}
 	w.Flush()
@@ -206,16 +201,8 @@ func readEnumStruct(r *ndr.Reader) (uint32, []Share) {
 	if enumLevel(level) {
 		r.DeferUnique(func(r *ndr.Reader) {
 			count := r.Uint32()
-			r.DeferUnique(func(r *ndr.Reader) {
-				max := r.MaxCount()
-				if max != count {
-					r.Fail("share container: size_is differs from EntriesRead")
-					return
-				}
-				shares = make([]Share, r.Elements(max, 4))
-				for i := range shares {
-					readShareInfo(r, level, &shares[i])
-				}
+			svc.ReadArray(r, &shares, count, 4, "share container: size_is differs from EntriesRead", func(r *ndr.Reader, s *Share) {
+				readShareInfo(r, level, s)
 			})
 		})
 	} else {

@@ -193,22 +193,44 @@ func ReadSIDArray(r *ndr.Reader, limit uint32, call string) []security.SID {
 		r.Fail("more SIDs than " + call + " takes")
 		return nil
 	}
-	r.DeferUnique(func(r *ndr.Reader) {
-		if m := r.MaxCount(); m != n {
-			r.Fail("SID array: size_is differs from the count")
+	ReadArray(r, &sids, n, 4, "SID array: size_is differs from the count", func(r *ndr.Reader, s *security.SID) {
+		if !r.UniquePtr() {
+			r.Fail("NULL SID in a SID array")
 			return
 		}
-		sids = make([]security.SID, r.Elements(n, 4))
-		for i := range sids {
-			if !r.UniquePtr() {
-				r.Fail("NULL SID in a SID array")
-				return
-			}
-			r.Defer(func(r *ndr.Reader) { sids[i] = ReadSID(r) })
-		}
+		r.Defer(func(r *ndr.Reader) { *s = ReadSID(r) })
 	})
 	r.Flush()
 	return sids
+}
+
+// WriteArray writes a unique pointer (NULL when xs is empty) to a
+// conformant array of xs, its referent deferred: the conformance, then
+// each element with f.
+func WriteArray[T any](w *ndr.Writer, xs []T, f func(w *ndr.Writer, x *T)) {
+	w.DeferUnique(len(xs) > 0, func(w *ndr.Writer) {
+		w.MaxCount(len(xs))
+		for i := range xs {
+			f(w, &xs[i])
+		}
+	})
+}
+
+// ReadArray reads such a pointer into *dst: its referent, when it is not
+// NULL, n elements (each at least size bytes on the wire) read with f. A
+// conformance other than n fails the Reader with mismatch.
+func ReadArray[T any](r *ndr.Reader, dst *[]T, n uint32, size int, mismatch string, f func(r *ndr.Reader, x *T)) {
+	r.DeferUnique(func(r *ndr.Reader) {
+		if m := r.MaxCount(); m != n {
+			r.Fail(mismatch)
+			return
+		}
+		xs := make([]T, r.Elements(n, size))
+		*dst = xs
+		for i := range xs {
+			f(r, &xs[i])
+		}
+	})
 }
 
 // WriteInfoReply writes the [out] parameters of a GetInfo call: the

@@ -312,6 +312,13 @@ func (c *Client) CallContext(ctx context.Context, ctxID, opnum uint16, stub []by
 	id := c.callID
 	c.callID++
 	if err := c.send(id, ctxID, opnum, stub); err != nil {
+		// The server may have refused the call before its last fragment
+		// (a FAULT, then the end of the association): its answer, if it
+		// came, says why better than the failed write.
+		var f Fault
+		if resp, rerr := c.receive(ctx, id); errors.As(rerr, &f) {
+			return resp, rerr
+		}
 		return nil, err
 	}
 	return c.receive(ctx, id)

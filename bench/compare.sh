@@ -299,6 +299,10 @@ DCERPCD=$(cat "$S/pid/samba-dcerpcd.pid" 2>/dev/null || true)
 unpin "${GROUPS_STARTED[@]}" ${DCERPCD:+"$DCERPCD"}
 run "transact-rpc-c$CONC" smbpipe -w transact --rpc -c "$CONC" -d "$DUR" --addr "$SP"
 run "transact-rpc-c$CONC" samba -w transact --rpc -c "$CONC" -d "$DUR" --addr "$SA" --pipe srvsvc
+run "transact-rpc-aes128gcm-c$CONC" smbpipe -w transact --rpc -c "$CONC" -d "$DUR" --addr "$SP" --dialect 3.1.1 --encrypt AES-128-GCM -U 'alice%Passw0rd!'
+if [ "$SAMBA_ALICE" = yes ]; then
+	run "transact-rpc-aes128gcm-c$CONC" samba -w transact --rpc -c "$CONC" -d "$DUR" --addr "$SA" --pipe srvsvc --dialect 3.1.1 --encrypt AES-128-GCM -U 'alice%Passw0rd!'
+fi
 
 if [ "$SESSIONS" -gt 0 ]; then
 	run "sessions-$SESSIONS" smbpipe -w sessions -c "$SESSIONS" -d "$SESSIONS_DUR" --addr "$SP" --server-pid "$SP_PID"
@@ -363,6 +367,7 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 		label["transact-rpc-aes128gcm"] = "transact rpc, alice, encrypted AES-128-GCM 3.1.1"
 		label["transact-rpc-aes256gcm"] = "transact rpc, alice, encrypted AES-256-GCM 3.1.1"
 		label["transact-rpc-c" conc] = "transact rpc, " conc " clients, unpinned (aggregate)"
+		label["transact-rpc-aes128gcm-c" conc] = "transact rpc, alice, encrypted AES-128-GCM, " conc " clients, unpinned (aggregate)"
 		print "| workload | smbpipe | Samba | TCP floor | smbpipe/Samba | smbpipe/floor |"
 		print "|---|---|---|---|---|---|"
 		for (i = 1; i <= n; i++) {

@@ -192,7 +192,13 @@ func TestLimitsAsyncMemory(t *testing.T) {
 			sink(t, ts)
 			good := openEcho(t, dial(t, ts.addr, alice))
 			g0 := runtime.NumGoroutine()
-			c := dial(t, ts.addr, alice)
+			// At most four 8 MiB requests in flight at once (512 credits):
+			// with the 8192 credits the server grants, the client would
+			// hold all 64 in memory at once and a loaded machine would not
+			// move 512 MiB within the deadline.
+			cfg := alice
+			cfg.Credits = 512
+			c := dial(t, ts.addr, cfg)
 			p := openPipe(t, c, "sink")
 			big := make([]byte, size)
 			ctx, cancel := context.WithCancel(t.Context())
@@ -223,7 +229,7 @@ func TestLimitsAsyncMemory(t *testing.T) {
 				defer mu.Unlock()
 				return statuses[ntstatus.InsufficientResources.String()]
 			}
-			deadline := time.Now().Add(20 * time.Second)
+			deadline := time.Now().Add(60 * time.Second)
 			for refused() < n-1 && time.Now().Before(deadline) {
 				time.Sleep(20 * time.Millisecond)
 			}

@@ -48,8 +48,12 @@ type asyncOp struct {
 	timeout   time.Duration    // opWait: how long to wait
 	signer    smbcrypto.Signer // non-nil: sign the final response
 	seal      sealer           // non-zero: encrypt the final response
-	ctx       context.Context
-	cancel    context.CancelCauseFunc
+	// frame is the pooled buffer of the request's frame when the
+	// operation took it over instead of copying data out of it; it goes
+	// back to the pool when the operation ends.
+	frame  *[]byte
+	ctx    context.Context
+	cancel context.CancelCauseFunc
 }
 
 // goAsync registers op (kind, length, data and done set by the caller) as
@@ -69,7 +73,15 @@ func (c *conn) goAsync(r *request, buf []byte, op *asyncOp) ([]byte, ntstatus.St
 			return buf, ntstatus.InsufficientResources, nil
 		}
 		op.held = len(op.data)
-		op.data = bytes.Clone(op.data)
+		if c.big != nil {
+			// The request's frame has a pooled buffer of its own (it was
+			// too large for the read buffer; decryption is in place): the
+			// operation takes it over rather than copying a large WRITE's
+			// data. Another operation of the same frame copies out of it.
+			op.frame, c.big = c.big, nil
+		} else {
+			op.data = bytes.Clone(op.data)
+		}
 	}
 	c.nextAsync++
 	op.id = c.nextAsync
@@ -105,6 +117,7 @@ func (c *conn) runAsync(op *asyncOp) {
 		c.releaseAsyncLocked(op.held)
 		c.amu.Unlock()
 		op.cancel(nil)
+		op.releaseFrame(c.srv)
 	}()
 	// The response buffer (pooled) is taken only once there is an answer:
 	// a READ may stay pending for as long as the pipe is idle.
@@ -389,5 +402,15 @@ func (c *conn) abandon(op *asyncOp) {
 	c.releaseAsyncLocked(op.held)
 	c.amu.Unlock()
 	op.cancel(nil)
+	op.releaseFrame(c.srv)
 	c.awg.Done()
+}
+
+// releaseFrame returns the frame buffer op took over to the pool.
+func (op *asyncOp) releaseFrame(s *Server) {
+	if op.frame != nil {
+		op.data = nil
+		s.bufs.put(op.frame)
+		op.frame = nil
+	}
 }

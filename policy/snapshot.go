@@ -583,7 +583,7 @@ func (s *Snapshot) Backend(name string) (Backend, bool) {
 // upcased through the NT table, see ntname); entries are normalised.
 func (s *Snapshot) NullSessionPipe(name string) bool {
 	var buf keyBuf
-	return s.nullPipes[string(appendUpcase(buf[:0], name))]
+	return s.nullPipes[string(ntname.AppendUpcase(buf[:0], name))]
 }
 
 // LookupSID resolves a name to a SID the way an administrator writes it in

@@ -87,7 +87,15 @@ func Upcase(s string) string {
 func upcaseFrom(s string, i int) string {
 	b := make([]byte, i, len(s)+utf8.UTFMax)
 	copy(b, s[:i])
-	for i < len(s) {
+	return string(AppendUpcase(b, s[i:]))
+}
+
+// AppendUpcase appends Upcase(s) to b, for keys built in a caller's buffer
+// (a map index with string(key) does not copy it): each UTF-16 code unit
+// of a BMP character upcased through the NT table, supplementary
+// characters and bytes that are not UTF-8 kept as they are.
+func AppendUpcase(b []byte, s string) []byte {
+	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if 'a' <= c && c <= 'z' {
@@ -105,7 +113,7 @@ func upcaseFrom(s string, i int) string {
 		}
 		i += n
 	}
-	return string(b)
+	return b
 }
 
 // Equal reports whether a and b are the same name to Windows:

@@ -191,3 +191,26 @@ func FuzzUpcase(f *testing.F) {
 		}
 	})
 }
+
+var keyNames = []string{"", "echo", "ECHO", `sql\query`, "İnfo", "Kiosk", "ſ", "ß", "ẞ", "ς", "ı", "ÿ", "ǅ",
+	"\xff\xfe", "a\xc3", "😀x", "\uFFFD", "Ǆǅǆ", strings.Repeat("é", 200)}
+
+// TestAppendUpcase: keys built in a buffer are Upcase's.
+func TestAppendUpcase(t *testing.T) {
+	for _, s := range keyNames {
+		if got, want := string(AppendUpcase(nil, s)), Upcase(s); got != want {
+			t.Errorf("AppendUpcase(%q) = %q, Upcase %q", s, got, want)
+		}
+	}
+}
+
+func FuzzAppendUpcase(f *testing.F) {
+	for _, s := range keyNames {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := string(AppendUpcase(nil, s)), Upcase(s); got != want {
+			t.Errorf("AppendUpcase(%q) = %q, Upcase %q", s, got, want)
+		}
+	})
+}

@@ -90,7 +90,7 @@ func TestSigningStripByReauth(t *testing.T) {
 				t.Fatal("the session no longer signs")
 			}
 			transact(t, p, 2)
-			q := openNamed(t, c, "echo")
+			q := openPipe(t, c, "echo")
 			transact(t, q, 3)
 		})
 	}
@@ -151,7 +151,7 @@ func TestReauthChangesIdentity(t *testing.T) {
 		t.Run(client.DialectString(d), func(t *testing.T) {
 			aliceCfg := client.Config{User: "alice", Password: "Passw0rd!", MinDialect: d, MaxDialect: d}
 			c := dial(t, ts.addr, aliceCfg)
-			priv := openNamed(t, c, "private")
+			priv := openPipe(t, c, "private")
 			transact(t, priv, 1)
 			sid := c.SessionID()
 
@@ -202,7 +202,7 @@ func TestReauthChangesIdentity(t *testing.T) {
 			if err := c.Reauthenticate(ctx, &aliceCfg); err != nil {
 				t.Fatalf("re-authentication as alice: %v", err)
 			}
-			transact(t, openNamed(t, c, "private"), 4)
+			transact(t, openPipe(t, c, "private"), 4)
 		})
 	}
 }
@@ -325,18 +325,6 @@ func TestSignedRequestOnKeylessSession(t *testing.T) {
 			t.Fatalf("unsigned ECHO on a guest session: %v", h.Status)
 		}
 	})
-}
-
-// openNamed opens name on c.
-func openNamed(t *testing.T, c *client.Conn, name string) *client.Pipe {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	p, err := c.OpenPipe(ctx, name)
-	if err != nil {
-		t.Fatalf("open %s: %v", name, err)
-	}
-	return p
 }
 
 // isStatus reports whether err carries the NTSTATUS st.

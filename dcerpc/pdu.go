@@ -337,9 +337,10 @@ func (p *Packet) Bind() (BindBody, error) {
 	b.AssocGroup = o.Uint32(body[4:8])
 	n := int(body[8])
 	rest := body[12:]
-	// Each element is at least 4+20+20 bytes: bound the allocation by
-	// what the PDU can hold.
-	if n > len(rest)/44 {
+	// Each element is at least 4+20 bytes (one with no transfer syntax
+	// decodes; the engine refuses it): bound the allocation by what the
+	// PDU can hold.
+	if n > len(rest)/24 {
 		return b, malformed("context list")
 	}
 	if n > 0 {

@@ -541,14 +541,14 @@ func describeMask(m uint32) string {
 func (s *Snapshot) describeStep(t security.TraceStep) string {
 	switch t.Kind {
 	case security.StepACE:
-		head := fmt.Sprintf("ACE %d %s %s: ", t.Index, security.FormatACE(t.ACE, s.ctx), s.sidName(t.ACE.SID))
+		head := fmt.Sprintf("ACE %d %s %s: ", t.Index, security.FormatACE(t.ACE, s.ctx), s.WindowsName(t.ACE.SID))
 		switch {
 		case t.Note != "":
 			return head + t.Note
 		case t.Granted != 0:
-			return head + fmt.Sprintf("in token, grants 0x%08X (%s)", t.Granted, security.RightsNames(t.Granted))
+			return head + fmt.Sprintf("in token, grants 0x%08X (%s)", t.Granted, WindowsRights(t.Granted))
 		case t.Denied != 0:
-			return head + fmt.Sprintf("in token, denies 0x%08X (%s)", t.Denied, security.RightsNames(t.Denied))
+			return head + fmt.Sprintf("in token, denies 0x%08X (%s)", t.Denied, WindowsRights(t.Denied))
 		default:
 			return head + "in token, adds nothing new"
 		}
@@ -599,7 +599,7 @@ func (s *Snapshot) describeToken(tok *security.Token) string {
 	}
 	var parts []string
 	for _, x := range tok.SIDs() {
-		parts = append(parts, fmt.Sprintf("%s %s", x, s.sidName(x)))
+		parts = append(parts, fmt.Sprintf("%s %s", x, s.WindowsName(x)))
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
 }

@@ -54,7 +54,17 @@ type Snapshot struct {
 	// any connection costs a map lookup. At most maxMoreSDs texts.
 	moreMu sync.Mutex
 	more   atomic.Pointer[map[string]*security.SecurityDescriptor]
+
+	// revision is the store revision the policy was read at (etcd's
+	// ModRevision of the key); 0 for a file or a Config built in Go. Set
+	// by CompileSource before the snapshot is shared.
+	revision int64
 }
+
+// Revision is the revision of the policy store this snapshot was read
+// at (etcd: the key's ModRevision, which `smbpipe policy push` prints);
+// 0 when the policy came from a file or from Go.
+func (s *Snapshot) Revision() int64 { return s.revision }
 
 // maxMoreSDs bounds the descriptors Descriptor caches beyond the config's;
 // past it, a text is parsed on every call.

@@ -108,32 +108,12 @@ func explain(args []string, stdout, stderr io.Writer) int {
 		}
 		w.printf("request:  user %s, call %s.%s%s, desired access 0x%08X", *user, op.Interface, op.Name, lv, mask)
 	} else {
-		w.printf("request:  user %s, pipe %q, desired access 0x%08X (%s), impersonation level %d", *user, *pipeName, mask, security.RightsNames(mask), *imp)
+		w.printf("request:  user %s, pipe %q, desired access 0x%08X (%s), impersonation level %d", *user, *pipeName, mask, policy.WindowsRights(mask), *imp)
 	}
 
 	// The session first: SESSION_SETUP decides whether this caller gets a
 	// session at all, and of which kind.
-	var id policy.Identity
-	var sd policy.SessionDecision
-	switch strings.ToLower(*user) {
-	case "anonymous", "":
-		sd = snap.CheckSession(true, "")
-		id = policy.Identity{Kind: policy.Anonymous}
-	case "guest":
-		if snap.Config().Guest {
-			sd = snap.EncryptionGate(policy.SessionDecision{Status: ntstatus.Success, Kind: policy.Guest, Reason: "guest sessions are enabled (guest = true)"})
-		} else {
-			sd = policy.SessionDecision{Status: ntstatus.LogonFailure, Rule: policy.RuleLogonFailure,
-				Reason: "guest sessions are disabled (guest = false): an unknown user name gets STATUS_LOGON_FAILURE"}
-		}
-		id = policy.Identity{Kind: policy.Guest, User: "guest"}
-	default:
-		sd = snap.CheckSession(false, *user)
-		id = policy.Identity{Kind: sd.Kind, User: *user, Domain: snap.Config().Domain}
-		if _, canonical, ok := snap.LookupAccount(*user); ok {
-			id.User = canonical
-		}
-	}
+	id, sd := sessionOf(snap, *user)
 	w.printf("session setup: %s", sd.Reason)
 	if sd.Status != ntstatus.Success {
 		code, name := sd.Status.Win32()
@@ -213,6 +193,28 @@ func explainRPC(w *lineWriter, snap *policy.Snapshot, r policy.RPCRequest) int {
 		w.printf("fix:      %s", f)
 	}
 	return 1
+}
+
+// sessionOf decides the session of user (anonymous, guest or an account
+// name) as SESSION_SETUP does, and returns the identity it has.
+func sessionOf(snap *policy.Snapshot, user string) (policy.Identity, policy.SessionDecision) {
+	switch strings.ToLower(user) {
+	case "anonymous", "":
+		return policy.Identity{Kind: policy.Anonymous}, snap.CheckSession(true, "")
+	case "guest":
+		id := policy.Identity{Kind: policy.Guest, User: "guest"}
+		if snap.Config().Guest {
+			return id, snap.EncryptionGate(policy.SessionDecision{Status: ntstatus.Success, Kind: policy.Guest, Reason: "guest sessions are enabled (guest = true)"})
+		}
+		return id, policy.SessionDecision{Status: ntstatus.LogonFailure, Rule: policy.RuleLogonFailure,
+			Reason: "guest sessions are disabled (guest = false): an unknown user name gets STATUS_LOGON_FAILURE"}
+	}
+	sd := snap.CheckSession(false, user)
+	id := policy.Identity{Kind: sd.Kind, User: user, Domain: snap.Config().Domain}
+	if _, canonical, ok := snap.LookupAccount(user); ok {
+		id.User = canonical
+	}
+	return id, sd
 }
 
 type lineWriter struct{ w io.Writer }

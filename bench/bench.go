@@ -50,18 +50,22 @@ const (
 	TCP Workload = "tcp"
 	// TCPStream: Stream over raw TCP to an echo server.
 	TCPStream Workload = "tcp-stream"
+	// TCPConnect: TCP connect to an echo server, RoundTrips ping-pongs of
+	// the message, close; the floor for Connect, which needs one TCP
+	// handshake and seven request round trips.
+	TCPConnect Workload = "tcp-connect"
 )
 
 // AllWorkloads returns every workload, in the order of the usage text.
 func AllWorkloads() []Workload {
-	return []Workload{Connect, Transact, WriteRead, Stream, Echo, Sessions, TCP, TCPStream}
+	return []Workload{Connect, Transact, WriteRead, Stream, Echo, Sessions, TCP, TCPStream, TCPConnect}
 }
 
 // Options configure Run. The zero value with Addr set runs one transact
 // worker of 64-byte messages on the pipe "echo" for 5 seconds.
 type Options struct {
 	Workload Workload // "": Transact
-	// Addr is the server, host:port. For TCP and TCPStream "" starts an
+	// Addr is the server, host:port. For the TCP workloads "" starts an
 	// in-process EchoServer on loopback.
 	Addr string
 	Pipe string // pipe name; "": "echo"
@@ -95,6 +99,17 @@ type Options struct {
 	// SetupParallel bounds how many sessions the Sessions workload opens
 	// at once (0: 64).
 	SetupParallel int
+	// Interval is how often each session of the Sessions workload does
+	// its transact (0: every second).
+	Interval time.Duration
+	// SpreadSources makes the Sessions workload dial session i from its
+	// own loopback source address in 127.0.0.0/8 (see SourceAddr) when
+	// the server is on loopback, so that tens of thousands of connections
+	// do not exhaust one address's ephemeral ports.
+	SpreadSources bool
+	// RoundTrips is the number of ping-pongs per TCPConnect op (0: 7,
+	// the request round trips of a Connect op).
+	RoundTrips int
 
 	// Progress, when not nil, receives a progress line every
 	// ProgressEvery (0: 1s) during the run.
@@ -148,7 +163,7 @@ func (o Options) withDefaults() (Options, error) {
 	if !known {
 		return o, fmt.Errorf("bench: unknown workload %q", o.Workload)
 	}
-	if o.Addr == "" && o.Workload != TCP && o.Workload != TCPStream {
+	if o.Addr == "" && !o.Workload.isTCP() {
 		return o, errors.New("bench: no server address")
 	}
 	if o.Pipe == "" {
@@ -157,7 +172,8 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Concurrency == 0 {
 		o.Concurrency = 1
 	}
-	if o.Concurrency < 0 || o.Count < 0 || o.Duration < 0 || o.Size < 0 || o.StreamChunk < 0 || o.SetupParallel < 0 {
+	if o.Concurrency < 0 || o.Count < 0 || o.Duration < 0 || o.Size < 0 || o.StreamChunk < 0 || o.SetupParallel < 0 ||
+		o.Interval < 0 || o.RoundTrips < 0 {
 		return o, errors.New("bench: negative concurrency, count, duration or size")
 	}
 	if o.Duration == 0 && o.Count == 0 {
@@ -184,6 +200,12 @@ func (o Options) withDefaults() (Options, error) {
 	if o.SetupParallel == 0 {
 		o.SetupParallel = 64
 	}
+	if o.Interval == 0 {
+		o.Interval = time.Second
+	}
+	if o.RoundTrips == 0 {
+		o.RoundTrips = connectRoundTrips
+	}
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = time.Second
 	}
@@ -209,7 +231,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		RPC:         o.RPC,
 		RPCEcho:     o.RPCEcho,
 	}
-	if o.Workload != TCP && o.Workload != TCPStream {
+	if !o.Workload.isTCP() {
 		res.Pipe = o.Pipe
 		if o.Workload == Connect || o.Workload == Echo {
 			res.Pipe = ""
@@ -218,7 +240,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if o.Workload == Sessions {
 		return res, runSessions(ctx, &o, res)
 	}
-	if (o.Workload == TCP || o.Workload == TCPStream) && o.Addr == "" {
+	if o.Workload.isTCP() && o.Addr == "" {
 		srv, addr, err := startEchoServer()
 		if err != nil {
 			return nil, err
@@ -241,6 +263,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		setup = setupTCP
 	case TCPStream:
 		setup = setupTCPStream
+	case TCPConnect:
+		setup = setupTCPConnect
 	}
 	return res, runWorkers(ctx, &o, res, setup)
 }

@@ -7,9 +7,12 @@
 #
 # Environment (all optional):
 #   DUR=5s            duration of each timed run
-#   SESSIONS=10000    sessions held by the sessions workload (0: skip it)
-#   SESSIONS_DUR=10s  how long the sessions do their one transact per second
+#   SESSIONS=19000    sessions held by the sessions workload (0: skip it);
+#                     each connects from its own 127.100.x.y address
+#   SESSIONS_DUR=30s  how long the sessions do their transacts
+#   SESSIONS_EVERY=10s  time between one session's transacts
 #   CONC=32           clients of the unpinned concurrent transact run
+#   MANY=512          clients of the second unpinned run (0: skip it)
 #   SETTLE=1          seconds of quiet before each run (lets the previous
 #                     server's processes finish)
 #   LAYOUT=pinned|unpinned   default: pinned when taskset and 2+ CPUs exist
@@ -22,9 +25,11 @@
 set -euo pipefail
 
 DUR=${DUR:-5s}
-SESSIONS=${SESSIONS:-10000}
-SESSIONS_DUR=${SESSIONS_DUR:-10s}
+SESSIONS=${SESSIONS:-19000}
+SESSIONS_DUR=${SESSIONS_DUR:-30s}
+SESSIONS_EVERY=${SESSIONS_EVERY:-10s}
 CONC=${CONC:-32}
+MANY=${MANY:-512}
 SETTLE=${SETTLE:-1}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -244,6 +249,9 @@ run() {
 T0=$(date +%s)
 run connect smbpipe -w connect -d "$DUR" --addr "$SP"
 run connect samba -w connect -d "$DUR" --addr "$SA" --pipe srvsvc
+# The connect floor: a TCP connect and seven 70-byte ping-pongs (connect
+# needs one handshake and seven request round trips).
+run connect floor -w tcp-connect --size 70 --round-trips 7 -d "$DUR" --addr "$FLOOR"
 
 run transact-rpc smbpipe -w transact --rpc -d "$DUR" --addr "$SP"
 run transact-rpc samba -w transact --rpc -d "$DUR" --addr "$SA" --pipe srvsvc
@@ -299,13 +307,19 @@ DCERPCD=$(cat "$S/pid/samba-dcerpcd.pid" 2>/dev/null || true)
 unpin "${GROUPS_STARTED[@]}" ${DCERPCD:+"$DCERPCD"}
 run "transact-rpc-c$CONC" smbpipe -w transact --rpc -c "$CONC" -d "$DUR" --addr "$SP"
 run "transact-rpc-c$CONC" samba -w transact --rpc -c "$CONC" -d "$DUR" --addr "$SA" --pipe srvsvc
+run "transact-rpc-c$CONC" floor -w tcp --size 68 -c "$CONC" -d "$DUR" --addr "$FLOOR"
+if [ "$MANY" -gt 0 ]; then
+	run "transact-rpc-c$MANY" smbpipe -w transact --rpc -c "$MANY" -d "$DUR" --addr "$SP"
+	run "transact-rpc-c$MANY" floor -w tcp --size 68 -c "$MANY" -d "$DUR" --addr "$FLOOR"
+fi
 run "transact-rpc-aes128gcm-c$CONC" smbpipe -w transact --rpc -c "$CONC" -d "$DUR" --addr "$SP" --dialect 3.1.1 --encrypt AES-128-GCM -U 'alice%Passw0rd!'
 if [ "$SAMBA_ALICE" = yes ]; then
 	run "transact-rpc-aes128gcm-c$CONC" samba -w transact --rpc -c "$CONC" -d "$DUR" --addr "$SA" --pipe srvsvc --dialect 3.1.1 --encrypt AES-128-GCM -U 'alice%Passw0rd!'
 fi
 
 if [ "$SESSIONS" -gt 0 ]; then
-	run "sessions-$SESSIONS" smbpipe -w sessions -c "$SESSIONS" -d "$SESSIONS_DUR" --addr "$SP" --server-pid "$SP_PID"
+	run "sessions-$SESSIONS" smbpipe -w sessions -c "$SESSIONS" -d "$SESSIONS_DUR" --interval "$SESSIONS_EVERY" \
+		--spread-sources --addr "$SP" --server-pid "$SP_PID"
 fi
 T1=$(date +%s)
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -320,14 +334,15 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 {
 	echo "# smbpipe vs Samba vs TCP floor, $DATE"
 	echo
-	echo "- layout: $LAYOUT_DESC; the c$CONC row is unpinned"
+	echo "- layout: $LAYOUT_DESC; the c$CONC and c$MANY rows are unpinned"
 	echo "- smbpipe $COMMIT ($GOVER), Samba smbd $SAMBA_VERSION, $NCPU CPUs ($(uname -m)), load average $LOAD_START at start, $LOAD_END at end"
 	echo "- $DUR per run, single client unless noted, anonymous unsigned SMB 3.1.1 unless noted; runs took $((T1 - T0)) s"
 	echo "- rpc: DCE/RPC bind on the pipe, then the same 68-byte NetrServerGetInfo request each time (Samba: srvsvc, reply ~156 B; smbpipe: echo pipe)"
 	echo "- cells: ops/s, p50 / p99 latency. smbpipe/Samba: ratio of rates (higher is better);"
-	echo "  smbpipe/floor: ratio of p50 latencies for round trips (lower is better), of MB/s for stream (higher is better)"
+	echo "  smbpipe/floor: ratio of p50 latencies for round trips and connect (lower is better), of MB/s for stream"
+	echo "  and of rates for the concurrent (cN) rows (higher is better)"
 	echo
-	awk -F'\t' -v conc="$CONC" -v sessions="$SESSIONS" '
+	awk -F'\t' -v conc="$CONC" -v many="$MANY" -v sessions="$SESSIONS" -v every="$SESSIONS_EVERY" '
 	# columns: row target workload ops_per_sec p50_us p99_us max_us mb_per_sec errors open failed rss dialect signed
 	function cell(k,   s) {
 		if (!(k in ops)) return "-"
@@ -345,6 +360,17 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 	}
 	function us(x) { return x >= 1000 ? sprintf("%.2f ms", x / 1000) : sprintf("%.0f µs", x) }
 	function ratio(a, b) { return (b > 0 && a > 0) ? sprintf("%.2f×", a / b) : "-" }
+	# target prints smbpipe/floor of row r on field f (p50, mb, ops)
+	# against limit: at most (atLeast 0) or at least (atLeast 1).
+	function target(name, r, f, limit, atLeast,   s, fl, a, b, x) {
+		s = r SUBSEP "smbpipe"; fl = r SUBSEP "floor"
+		if (!(s in ops) || !(fl in ops) || ops[s] == "FAILED" || ops[fl] == "FAILED") return
+		if (f == "p50") { a = p50[s]; b = p50[fl] } else if (f == "mb") { a = mb[s]; b = mb[fl] } else { a = ops[s]; b = ops[fl] }
+		if (a <= 0 || b <= 0) return
+		x = a / b
+		printf "%s: %.2f× (target %s %.2f×): %s\n", name, x, (atLeast ? "≥" : "≤"), limit,
+			((atLeast ? x >= limit : x <= limit) ? "met" : "NOT met")
+	}
 	{
 		k = $1 SUBSEP $2
 		if ($3 == "FAILED") { ops[k] = "FAILED"; next }
@@ -367,6 +393,7 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 		label["transact-rpc-aes128gcm"] = "transact rpc, alice, encrypted AES-128-GCM 3.1.1"
 		label["transact-rpc-aes256gcm"] = "transact rpc, alice, encrypted AES-256-GCM 3.1.1"
 		label["transact-rpc-c" conc] = "transact rpc, " conc " clients, unpinned (aggregate)"
+		label["transact-rpc-c" many] = "transact rpc, " many " clients, unpinned (aggregate)"
 		label["transact-rpc-aes128gcm-c" conc] = "transact rpc, alice, encrypted AES-128-GCM, " conc " clients, unpinned (aggregate)"
 		print "| workload | smbpipe | Samba | TCP floor | smbpipe/Samba | smbpipe/floor |"
 		print "|---|---|---|---|---|---|"
@@ -375,6 +402,7 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 			if (r ~ /^sessions/) continue
 			rs = (s in ops && a in ops && ops[s] != "FAILED" && ops[a] != "FAILED") ? ratio(ops[s], ops[a]) : "-"
 			if (r ~ /^stream/) rf = (s in ops && f in ops && ops[f] != "FAILED") ? ratio(mb[s], mb[f]) : "-"
+			else if (r ~ /-c[0-9]+$/) rf = (s in ops && f in ops && ops[s] != "FAILED" && ops[f] != "FAILED") ? ratio(ops[s], ops[f]) " rate" : "-"
 			else rf = (s in ops && f in ops && ops[s] != "FAILED" && ops[f] != "FAILED") ? ratio(p50[s], p50[f]) : "-"
 			print "| " (r in label ? label[r] : r) " | " cell(s) " | " cell(a) " | " cell(f) " | " rs " | " rf " |"
 		}
@@ -384,9 +412,18 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 			print ""
 			if (ops[s] == "FAILED") { print "sessions: failed"; continue }
 			printf "sessions (smbpipe only; Samba forks a process per connection): %s held, %s failed to open; " \
-				"one transact per second each: %s/s, p50 %s, p99 %s, max %s, %d errors; server RSS %.1f KiB per session\n",
-				commas(open[s]), failed[s], commas(ops[s]), us(p50[s]), us(p99[s]), us(mx[s]), err[s], rss[s] / 1024
+				"one transact every %s each: %s/s, p50 %s, p99 %s, max %s, %d errors; server RSS %.1f KiB per session\n",
+				commas(open[s]), failed[s], every, commas(ops[s]), us(p50[s]), us(p99[s]), us(mx[s]), err[s], rss[s] / 1024
+			printf "sessions targets: all served %s, p99 < 20 ms %s, RSS <= 16 KiB per session %s\n",
+				(failed[s] == 0 && err[s] == 0 ? "met" : "NOT met"), (p99[s] < 20000 ? "met" : "NOT met"), (rss[s] <= 16384 ? "met" : "NOT met")
 		}
+		# The targets of issue 17 against the floors of the same run.
+		print ""
+		target("connect p50 / floor (TCP connect + 7 ping-pongs) p50", "connect", "p50", 1.2, 0)
+		target("transact 64 KiB p50 / floor p50", "transact-65536", "p50", 1.15, 0)
+		target("stream MB/s / raw TCP", "stream", "mb", 0.95, 1)
+		target("transact rpc, " conc " clients: rate / floor rate", "transact-rpc-c" conc, "ops", 0.9, 1)
+		target("transact rpc, " many " clients: rate / floor rate", "transact-rpc-c" many, "ops", 0.9, 1)
 		u = "transact-64" SUBSEP "smbpipe"; g = "rpcecho-64" SUBSEP "smbpipe"
 		if ((u in ops) && (g in ops) && ops[u] != "FAILED" && ops[g] != "FAILED")
 			printf "\nsmbpipe rpcecho EchoData 64 B / raw transact 64 B p50: %.2f× (rate %.2f×)\n", p50[g] / p50[u], ops[g] / ops[u]
@@ -412,7 +449,7 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 		}
 	}' "$RES"
 	echo
-	echo "Reproduce: \`bench/compare.sh\` (DUR, SESSIONS, SESSIONS_DUR, CONC, SETTLE, LAYOUT to change the run)."
+	echo "Reproduce: \`bench/compare.sh\` (DUR, SESSIONS, SESSIONS_DUR, SESSIONS_EVERY, CONC, MANY, SETTLE, LAYOUT to change the run)."
 } >"$WORK/table.md"
 
 cp "$WORK/table.md" "$OUTFILE"

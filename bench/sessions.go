@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,7 +14,7 @@ import (
 
 // runSessions opens o.Concurrency sessions, each with an open pipe, reads
 // the server's RSS before and after (with o.ServerPID), then has every
-// session do one transact per second for o.Duration.
+// session do one transact every o.Interval for o.Duration.
 func runSessions(ctx context.Context, o *Options, res *Result) error {
 	n := o.Concurrency
 	if o.ServerPID != 0 {
@@ -33,6 +34,7 @@ func runSessions(ctx context.Context, o *Options, res *Result) error {
 		wg             sync.WaitGroup
 		sem            = make(chan struct{}, o.SetupParallel)
 	)
+	spread := o.SpreadSources && isLoopback(o.Addr)
 	setupStart := time.Now()
 	stopProgress := sessionProgress(o, &opened, &failed, setupStart)
 	for i := range n {
@@ -45,7 +47,11 @@ func runSessions(ctx context.Context, o *Options, res *Result) error {
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			cn, err := dial(ctx, o)
+			var local net.Addr
+			if spread {
+				local = &net.TCPAddr{IP: SourceAddr(i)}
+			}
+			cn, err := dialFrom(ctx, o, local)
 			if err != nil {
 				failed.Add(1)
 				c.fail(err)
@@ -92,8 +98,8 @@ func runSessions(ctx context.Context, o *Options, res *Result) error {
 		res.RSSPerSession = (rss - res.ServerRSSBefore) / int64(res.SessionsOpen)
 	}
 
-	// Steady state: one transact per session per second, start times
-	// spread over the first second.
+	// Steady state: one transact per session every o.Interval, start
+	// times spread over the first interval.
 	var (
 		h   Histogram
 		hmu sync.Mutex
@@ -107,7 +113,7 @@ func runSessions(ctx context.Context, o *Options, res *Result) error {
 		if p == nil {
 			continue
 		}
-		offset := time.Duration(rand.Int64N(int64(time.Second)))
+		offset := time.Duration(rand.Int64N(int64(o.Interval)))
 		wg.Go(func() {
 			out := make([]byte, max(len(msg), 4280))
 			next := start.Add(offset)
@@ -133,7 +139,7 @@ func runSessions(ctx context.Context, o *Options, res *Result) error {
 				hmu.Unlock()
 				c.ops.Add(1)
 				c.bytes.Add(int64(len(msg)))
-				next = next.Add(time.Second)
+				next = next.Add(o.Interval)
 			}
 		})
 	}
@@ -149,6 +155,26 @@ func runSessions(ctx context.Context, o *Options, res *Result) error {
 		return fmt.Errorf("bench: sessions: no transact succeeded: %v", c.firstErr)
 	}
 	return ctx.Err()
+}
+
+// SourceAddr is the loopback source address of session i when
+// Options.SpreadSources is set: 127.100.0.1, 127.100.0.2, ... (the last
+// two bytes never 0 or 255), one address per session up to 63,504
+// sessions, then round again. Each address has its own ephemeral ports.
+func SourceAddr(i int) net.IP {
+	i %= 252 * 252
+	return net.IPv4(127, 100, byte(1+i/252), byte(1+i%252))
+}
+
+// isLoopback reports whether addr (host:port) names an IPv4 loopback
+// address, from which SourceAddr's addresses can reach it.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.To4() != nil && ip.IsLoopback()
 }
 
 // sleepUntil sleeps until t; false when ctx ended first.

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 
 	"github.com/smbpipe/smbpipe/client"
@@ -17,8 +18,14 @@ var errShortReply = errors.New("bench: reply differs from the echoed message")
 
 // dial connects, logs on and connects IPC$.
 func dial(ctx context.Context, o *Options) (*client.Conn, error) {
+	return dialFrom(ctx, o, nil)
+}
+
+// dialFrom is dial from the local address local (nil: any).
+func dialFrom(ctx context.Context, o *Options, local net.Addr) (*client.Conn, error) {
 	cfg := o.Client
-	c, err := client.Dial(ctx, o.Addr, &cfg)
+	d := net.Dialer{LocalAddr: local}
+	c, err := client.DialWith(ctx, &d, o.Addr, &cfg)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", o.Addr, err)
 	}

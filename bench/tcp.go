@@ -165,3 +165,35 @@ func setupTCPStream(ctx context.Context, o *Options) (*worker, error) {
 	}
 	return &worker{op: op, close: func() { nc.Close(); s.wait() }, persistent: true}, nil
 }
+
+// connectRoundTrips is the number of request round trips of a Connect op:
+// NEGOTIATE, SESSION_SETUP (anonymous NTLM: two legs), TREE_CONNECT,
+// CREATE, CLOSE, LOGOFF (the default Options.RoundTrips of TCPConnect).
+const connectRoundTrips = 7
+
+// isTCP reports whether w runs against a raw TCP echo server.
+func (w Workload) isTCP() bool { return w == TCP || w == TCPStream || w == TCPConnect }
+
+// setupTCPConnect prepares a TCPConnect worker: each op dials, does
+// o.RoundTrips ping-pongs of the message and closes the connection.
+func setupTCPConnect(ctx context.Context, o *Options) (*worker, error) {
+	msg := message(o)
+	out := make([]byte, len(msg))
+	op := func(ctx context.Context) (int64, error) {
+		nc, err := dialTCP(ctx, o)
+		if err != nil {
+			return 0, err
+		}
+		defer nc.Close()
+		for range o.RoundTrips {
+			if _, err := nc.Write(msg); err != nil {
+				return 0, err
+			}
+			if _, err := io.ReadFull(nc, out); err != nil {
+				return 0, err
+			}
+		}
+		return int64(len(msg) * o.RoundTrips), nil
+	}
+	return &worker{op: op, close: func() {}}, nil
+}

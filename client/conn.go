@@ -221,6 +221,12 @@ func Dial(ctx context.Context, addr string, cfg *Config) (*Conn, error) {
 	return dialWith(ctx, &d, addr, cfg)
 }
 
+// DialWith is Dial making the TCP connection with d (its LocalAddr, for
+// example, picks the source address).
+func DialWith(ctx context.Context, d *net.Dialer, addr string, cfg *Config) (*Conn, error) {
+	return dialWith(ctx, d, addr, cfg)
+}
+
 func dialWith(ctx context.Context, d *net.Dialer, addr string, cfg *Config) (*Conn, error) {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		addr = net.JoinHostPort(trimBrackets(addr), "445")

@@ -33,10 +33,13 @@ workloads (-w):
   stream      1 MiB WRITEs while a reader READs the echoed bytes (MB/s)
   echo        SMB2 ECHO on one connection
   sessions    hold -c sessions, each with an open pipe, each doing one
-              transact per second; with --server-pid, server RSS per session
+              transact every --interval; with --server-pid, server RSS per
+              session
   tcp         raw TCP ping-pong of --size bytes (the floor); without --addr
               against an echo server started in this process
   tcp-stream  stream over raw TCP
+  tcp-connect TCP connect, --round-trips ping-pongs of --size bytes, close
+              (the floor of connect: one handshake and seven round trips)
 
 flags:
   -w WORKLOAD        see above (default transact)
@@ -62,6 +65,12 @@ flags:
                      (AES-128-GCM, AES-128-CCM, AES-256-GCM, AES-256-CCM)
                      and fail unless the session encrypts with it
   --server-pid PID   server process for the sessions workload's RSS figures
+  --interval D       sessions: time between one session's transacts
+                     (default 1s)
+  --spread-sources   sessions: dial each session from its own loopback
+                     source address (127.100.x.y) when the server is on
+                     127.0.0.0/8, so that ephemeral ports do not run out
+  --round-trips N    tcp-connect: ping-pongs per connection (default 7)
   --format F         text (default), json or tsv (one line; --tsv-header
                      prints the header line first)
   --progress D       progress line on stderr every D on runs longer than
@@ -102,6 +111,9 @@ func parseBenchArgs(args []string) (*benchOptions, error) {
 	fs.StringVar(&signing, "signing", "", "")
 	fs.StringVar(&encrypt, "encrypt", "", "")
 	fs.IntVar(&o.run.ServerPID, "server-pid", 0, "")
+	fs.DurationVar(&o.run.Interval, "interval", 0, "")
+	fs.BoolVar(&o.run.SpreadSources, "spread-sources", false, "")
+	fs.IntVar(&o.run.RoundTrips, "round-trips", 0, "")
 	fs.StringVar(&o.format, "format", "text", "")
 	fs.BoolVar(&o.tsvHeader, "tsv-header", false, "")
 	fs.DurationVar(&progress, "progress", time.Second, "")
@@ -123,7 +135,7 @@ func parseBenchArgs(args []string) (*benchOptions, error) {
 	if !known {
 		return nil, fmt.Errorf("-w %q: unknown workload", workload)
 	}
-	tcp := o.run.Workload == bench.TCP || o.run.Workload == bench.TCPStream
+	tcp := o.run.Workload == bench.TCP || o.run.Workload == bench.TCPStream || o.run.Workload == bench.TCPConnect
 	if o.run.Addr == "" && !tcp {
 		o.run.Addr = "127.0.0.1:4450"
 	}
@@ -132,6 +144,9 @@ func parseBenchArgs(args []string) (*benchOptions, error) {
 	}
 	if o.run.Count < 0 || o.run.Duration < 0 {
 		return nil, errors.New("-n and -d must not be negative")
+	}
+	if o.run.Interval < 0 || o.run.RoundTrips < 0 {
+		return nil, errors.New("--interval and --round-trips must not be negative")
 	}
 	if o.run.Count > 0 && o.run.Duration > 0 {
 		return nil, errors.New("give -d or -n, not both")

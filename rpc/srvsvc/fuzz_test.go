@@ -2,6 +2,7 @@ package srvsvc_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/smbpipe/smbpipe/ndr"
 	"github.com/smbpipe/smbpipe/rpc/srvsvc"
@@ -20,13 +21,24 @@ func stub(t testing.TB, m ndr.Marshaler) []byte {
 // it) as an administrator: the service answers or faults, never panics,
 // and the association survives.
 func FuzzRequests(f *testing.F) {
-	c := svctest.Dial(f, srvsvc.Interface(svctest.Env(svctest.Snapshot(f, ""), nil)), svctest.Root)
+	env := svctest.Env(svctest.Snapshot(f, ""), nil)
+	env.Live = live{time.Now()}
+	c := svctest.Dial(f, srvsvc.Interface(env), svctest.Root)
 	for _, level := range []uint32{0, 1, 2, 501, 502, 7} {
 		f.Add(append([]byte{srvsvc.OpNetrShareEnum}, stub(f, &srvsvc.EnumRequest{ServerName: "srv", Level: level, PrefMaxLen: ^uint32(0)})...))
 		f.Add(append([]byte{srvsvc.OpNetrShareGetInfo}, stub(f, &srvsvc.GetInfoRequest{ServerName: "srv", NetName: "IPC$", Level: level})...))
 	}
 	f.Add([]byte{srvsvc.OpNetrShareEnumSticky, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0})
 	f.Add([]byte{srvsvc.OpNetrServerGetInfo, 0, 0, 0, 0, 101, 0, 0, 0})
+	f.Add([]byte{srvsvc.OpNetrServerGetInfo, 0, 0, 0, 0, 0xF7, 1, 0, 0}) // 503
+	for _, q := range []srvsvc.LiveRequest{
+		{Op: srvsvc.OpNetrSessionEnum, ServerName: "srv", ClientName: `\\192.0.2.1`, UserName: "alice", Level: 502, PrefMaxLen: ^uint32(0)},
+		{Op: srvsvc.OpNetrSessionEnum, Level: 10, Resume: 1},
+		{Op: srvsvc.OpNetrConnectionEnum, ServerName: "srv", ClientName: "IPC$", Level: 1, ResumeIsNull: true},
+		{Op: srvsvc.OpNetrFileEnum, ServerName: "srv", ClientName: `\PIPE\`, UserName: "root", Level: 3, PrefMaxLen: 4096},
+	} {
+		f.Add(append([]byte{byte(q.Op)}, stub(f, &q)...))
+	}
 	f.Add([]byte{srvsvc.OpNetrRemoteTOD, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) == 0 {

@@ -8,9 +8,10 @@
 // Served: NetrShareEnum (15) and NetrShareEnumSticky (36) at levels 0, 1,
 // 2, 501, 502; NetrShareGetInfo (16) at levels 0, 1, 2, 501, 502, 1004,
 // 1005, 1006, 1501; NetrShareCheck (20); NetrServerGetInfo (21) at levels
-// 100, 101, 102; NetrRemoteTOD (28). Other opnums fault with
-// nca_s_op_rng_error. The live-session calls (NetrSessionEnum,
-// NetrConnectionEnum, NetrFileEnum) are not served yet.
+// 100, 101, 102, 502, 503; NetrRemoteTOD (28); and, for administrators,
+// the server's live tables (svc.Env.Live): NetrConnectionEnum (8) at
+// levels 0 and 1, NetrFileEnum (9) at 2 and 3, NetrSessionEnum (12) at 0,
+// 1, 2, 10 and 502. Other opnums fault with nca_s_op_rng_error.
 package srvsvc
 
 import (
@@ -85,6 +86,9 @@ func Shares() []Share {
 func Interface(env svc.Env) dcerpc.Interface {
 	s := &service{env: env}
 	return dcerpc.Interface{Name: "srvsvc", Syntax: Syntax, AllowConnect: true, Ops: []dcerpc.Op{
+		OpNetrConnectionEnum:  {Name: "NetrConnectionEnum", Func: s.connectionEnum},
+		OpNetrFileEnum:        {Name: "NetrFileEnum", Func: s.fileEnum},
+		OpNetrSessionEnum:     {Name: "NetrSessionEnum", Func: s.sessionEnum},
 		OpNetrShareEnum:       {Name: "NetrShareEnum", Func: s.shareEnum},
 		OpNetrShareGetInfo:    {Name: "NetrShareGetInfo", Func: s.shareGetInfo},
 		OpNetrShareCheck:      {Name: "NetrShareCheck", Func: s.shareCheck},
@@ -174,42 +178,58 @@ func (p *EnumReply) UnmarshalNDR(r *ndr.Reader) {
 	p.Result = r.Uint32()
 }
 
-// writeEnumStruct writes SHARE_ENUM_STRUCT: the level, the union's
-// discriminant and its arm, a pointer to a container (none for a level
-// without an arm), then flushes.
+// writeEnumStruct writes SHARE_ENUM_STRUCT (see writeEnum).
 func writeEnumStruct(w *ndr.Writer, level uint32, shares []Share, arm bool) {
+	writeEnum(w, level, shares, arm, shareUnionArm(level), func(w *ndr.Writer, s *Share) { writeShareInfo(w, level, s) })
+}
+
+// writeEnum writes one of srvsvc's *_ENUM_STRUCTs: the level, the
+// union's discriminant and its arm, a pointer to a container (EntriesRead
+// and a unique pointer to the conformant array of xs, each written with
+// f) when arm is set, a NULL pointer when the union has an arm for the
+// level (hasArm) but the server does not fill it, nothing otherwise; then
+// flushes.
+func writeEnum[T any](w *ndr.Writer, level uint32, xs []T, arm, hasArm bool, f func(*ndr.Writer, *T)) {
 	w.Uint32(level)
 	w.Uint32(level)
-	if !arm && shareUnionArm(level) {
-		w.UniquePtr(false) // a level of the union the server does not serve: a NULL arm
-	}
-	if arm {
+	switch {
+	case arm:
 		w.DeferUnique(true, func(w *ndr.Writer) {
-			w.Uint32(uint32(len(shares)))
-			svc.WriteArray(w, shares, func(w *ndr.Writer, s *Share) { writeShareInfo(w, level, s) })
+			w.Uint32(uint32(len(xs)))
+			svc.WriteArray(w, xs, f)
 		})
+	case hasArm:
+		w.UniquePtr(false) // a level of the union the server does not serve: a NULL arm
 	}
 	w.Flush()
 }
 
 func readEnumStruct(r *ndr.Reader) (uint32, []Share) {
+	var shares []Share
+	level := readEnum(r, enumLevel, &shares, "share", func(r *ndr.Reader, level uint32, s *Share) { readShareInfo(r, level, s) })
+	return level, shares
+}
+
+// readEnum reads what writeEnum writes for a level served takes (any
+// other level fails the Reader) into *xs, each element (at least 4 bytes
+// on the wire) with f.
+func readEnum[T any](r *ndr.Reader, served func(uint32) bool, xs *[]T, what string, f func(*ndr.Reader, uint32, *T)) uint32 {
 	level := r.Uint32()
 	if disc := r.Uint32(); disc != level {
-		r.Fail("SHARE_ENUM_STRUCT: union discriminant differs from Level")
+		r.Fail(what + " enum struct: union discriminant differs from Level")
 	}
-	var shares []Share
-	if enumLevel(level) {
+	if served(level) {
 		r.DeferUnique(func(r *ndr.Reader) {
 			count := r.Uint32()
-			svc.ReadArray(r, &shares, count, 4, "share container: size_is differs from EntriesRead", func(r *ndr.Reader, s *Share) {
-				readShareInfo(r, level, s)
+			svc.ReadArray(r, xs, count, 4, what+" container: size_is differs from EntriesRead", func(r *ndr.Reader, x *T) {
+				f(r, level, x)
 			})
 		})
 	} else {
-		r.Fail("SHARE_ENUM_STRUCT: unknown level")
+		r.Fail(what + " enum struct: unknown level")
 	}
 	r.Flush()
-	return level, shares
+	return level
 }
 
 func deferString(w *ndr.Writer, s string) {
@@ -408,7 +428,11 @@ func (p *GetInfoReply) MarshalNDR(w *ndr.Writer) {
 
 // UnmarshalNDR reads the reply.
 func (p *GetInfoReply) UnmarshalNDR(r *ndr.Reader) {
-	p.Result = svc.ReadInfoReply(r, &p.Level, infoLevel, func(r *ndr.Reader) {
+	p.Result = svc.ReadInfoReply(r, &p.Level, shareUnionArm, func(r *ndr.Reader) {
+		if !infoLevel(p.Level) {
+			r.Fail("SHARE_INFO: a level this client does not decode")
+			return
+		}
 		p.Share = new(Share)
 		readShareInfo(r, p.Level, p.Share)
 	})
@@ -501,9 +525,21 @@ type ServerInfo struct {
 	// Level 102:
 	Users, Disc, Hidden, Announce, AnnDelta, Licenses uint32
 	UserPath                                          string
+	// Levels 502 and 503: the server's tunables, sv50x_sessopens to
+	// sv50x_lmannounce (Tunables), and for 503 sv503_domain and
+	// sv503_maxcopyreadlen to sv503_maxfreeconnections (More).
+	Tunables [18]uint32
+	Domain   string
+	More     [23]uint32
 }
 
-func serverLevel(level uint32) bool { return level == 100 || level == 101 || level == 102 }
+func serverLevel(level uint32) bool {
+	switch level {
+	case 100, 101, 102, 502, 503:
+		return true
+	}
+	return false
+}
 
 // serverUnionArm reports whether SERVER_INFO has an arm for a level (see
 // shareUnionArm).
@@ -528,6 +564,18 @@ type ServerInfoReply struct {
 func (p *ServerInfoReply) MarshalNDR(w *ndr.Writer) {
 	svc.WriteInfoReply(w, p.Level, serverLevel(p.Level), serverUnionArm(p.Level), p.Info != nil, func(w *ndr.Writer) {
 		i := p.Info
+		if p.Level == 502 || p.Level == 503 {
+			for _, v := range i.Tunables {
+				w.Uint32(v)
+			}
+			if p.Level == 503 {
+				deferString(w, i.Domain)
+				for _, v := range i.More {
+					w.Uint32(v)
+				}
+			}
+			return
+		}
 		w.Uint32(i.PlatformID)
 		deferString(w, i.Name)
 		if p.Level == 100 {
@@ -549,9 +597,25 @@ func (p *ServerInfoReply) MarshalNDR(w *ndr.Writer) {
 
 // UnmarshalNDR reads the reply.
 func (p *ServerInfoReply) UnmarshalNDR(r *ndr.Reader) {
-	p.Result = svc.ReadInfoReply(r, &p.Level, serverLevel, func(r *ndr.Reader) {
+	p.Result = svc.ReadInfoReply(r, &p.Level, serverUnionArm, func(r *ndr.Reader) {
+		if !serverLevel(p.Level) {
+			r.Fail("SERVER_INFO: a level this client does not decode")
+			return
+		}
 		i := new(ServerInfo)
 		p.Info = i
+		if p.Level == 502 || p.Level == 503 {
+			for k := range i.Tunables {
+				i.Tunables[k] = r.Uint32()
+			}
+			if p.Level == 503 {
+				readString(r, &i.Domain)
+				for k := range i.More {
+					i.More[k] = r.Uint32()
+				}
+			}
+			return
+		}
 		i.PlatformID = r.Uint32()
 		readString(r, &i.Name)
 		if p.Level == 100 {
@@ -587,12 +651,43 @@ func (s *service) serverGetInfo(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) er
 	case !serverLevel(level):
 		p.Result = svc.ErrInvalidLevel
 	default:
-		p.Info = &ServerInfo{PlatformID: PlatformIDNT, Name: snap.Config().ServerName,
-			VersionMajor: VersionMajor, VersionMinor: VersionMinor, Type: ServerType,
-			Users: 0xFFFFFFFF, Disc: 15, Announce: 240, AnnDelta: 3000, UserPath: `c:\`}
+		p.Info = serverInfo(snap)
 	}
 	p.MarshalNDR(w)
 	return nil
+}
+
+// serverInfo is what NetrServerGetInfo reports at every level. The
+// tunables of levels 502 and 503 are the defaults a Windows server
+// reports (its LanmanServer parameters unset), but for the session and
+// connection counts, which are smbpipe's [limits].
+func serverInfo(snap *policy.Snapshot) *ServerInfo {
+	cfg := snap.Config()
+	l := cfg.Limits.WithDefaults()
+	conns := uint32(l.MaxConnections)
+	sessions := uint32(min(int64(l.MaxConnections)*int64(l.MaxSessionsPerConnection), 0xFFFFFFFF))
+	return &ServerInfo{PlatformID: PlatformIDNT, Name: cfg.ServerName,
+		VersionMajor: VersionMajor, VersionMinor: VersionMinor, Type: ServerType,
+		Users: 0xFFFFFFFF, Disc: 15, Announce: 240, AnnDelta: 3000, UserPath: `c:\`,
+		// sessopens, sessvcs, opensearch, sizreqbuf, initworkitems,
+		// maxworkitems, rawworkitems, irpstacksize, maxrawbuflen,
+		// sessusers, sessconns, maxpagedmemoryusage,
+		// maxnonpagedmemoryusage, enablesoftcompat,
+		// enableforcedlogoff, timesource, acceptdownlevelapis,
+		// lmannounce.
+		Tunables: [18]uint32{16384, 1, 2048, 16644, 0, 0, 0, 15, 65536, sessions, conns,
+			0xFFFFFFFF, 0xFFFFFFFF, 1, 1, 0, 1, 0},
+		Domain: cfg.Domain,
+		// maxcopyreadlen, maxcopywritelen, minkeepsearch, maxkeepsearch,
+		// minkeepcomplsearch, maxkeepcomplsearch, threadcountadd,
+		// numblockthreads, scavtimeout, minrcvqueue, minfreeworkitems,
+		// xactmemsize, threadpriority, maxmpxct, oplockbreakwait,
+		// oplockbreakresponsewait, enableoplocks, enableoplockforceclose,
+		// enablefcbopens, enableraw, enablesharednetdrives,
+		// minfreeconnections, maxfreeconnections.
+		More: [23]uint32{8192, 0, 8, 1800, 0, 0, 0, 0, 30, 0, 0, 0x10000, 1, 50, 35, 35,
+			1, 0, 1, 1, 0, 0, 0},
+	}
 }
 
 // TimeOfDay is TIME_OF_DAY_INFO.

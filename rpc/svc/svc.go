@@ -29,6 +29,25 @@ type Env struct {
 	Audit func(c *dcerpc.Call, r policy.RPCRequest, d *policy.RPCDecision)
 	// Now is the clock (NetrRemoteTOD); nil means time.Now.
 	Now func() time.Time
+	// Live lists the server's sessions and opens (srvsvc's
+	// NetrSessionEnum, NetrConnectionEnum, NetrFileEnum); nil lists none.
+	Live Live
+}
+
+// Sessions returns the server's sessions (none without Live).
+func (e *Env) Sessions() []Session {
+	if e.Live == nil {
+		return nil
+	}
+	return e.Live.LiveSessions()
+}
+
+// Opens returns the server's opens (none without Live).
+func (e *Env) Opens() []Open {
+	if e.Live == nil {
+		return nil
+	}
+	return e.Live.LiveOpens()
 }
 
 // Clock returns the time now.

@@ -1,7 +1,7 @@
 // Package wkssvc is the workstation service (MS-WKST, interface
 // 6bffd098-a112-3610-9833-46c3f87e345a version 1.0, \pipe\wkssvc) as
 // smbpipe presents it: NetrWkstaGetInfo (opnum 0) at levels 100 and 101
-// for any caller who reaches the pipe and 102 for administrators
+// for any caller who reaches the pipe and 102 and 502 for administrators
 // (ERROR_ACCESS_DENIED otherwise, as Windows; policy.Snapshot.DecideRPC).
 // Other levels return ERROR_INVALID_LEVEL; other opnums fault with
 // nca_s_op_rng_error.
@@ -29,9 +29,18 @@ type Info struct {
 	VersionMinor  uint32
 	LanRoot       string // 101, 102
 	LoggedOnUsers uint32 // 102
+	// Tunables is WKSTA_INFO_502: wki502_char_wait to
+	// wki502_illegal_datagram_event_reset_frequency (20 values), then
+	// wki502_log_election_packets to wki502_use_512_byte_max_transfer
+	// (15 BOOLs).
+	Tunables [35]uint32
 }
 
-func known(level uint32) bool { return level == 100 || level == 101 || level == 102 }
+func known(level uint32) bool { return level == 100 || level == 101 || level == 102 || level == 502 }
+
+// arm reports whether WKSTA_INFO has an arm (a pointer) for a level the
+// server does not serve: 1010 to 1062.
+func arm(level uint32) bool { return level >= 1010 && level <= 1062 }
 
 // Reply is NetrWkstaGetInfo's [out] parameter and result.
 type Reply struct {
@@ -42,10 +51,14 @@ type Reply struct {
 
 // MarshalNDR writes the union (discriminant, pointer arm) and the result.
 func (p *Reply) MarshalNDR(w *ndr.Writer) {
-	// 502 and 1010 to 1062: arms of WKSTA_INFO the server does not serve.
-	arm := p.Level == 502 || p.Level >= 1010 && p.Level <= 1062
-	svc.WriteInfoReply(w, p.Level, known(p.Level), arm, p.Info != nil, func(w *ndr.Writer) {
+	svc.WriteInfoReply(w, p.Level, known(p.Level), arm(p.Level), p.Info != nil, func(w *ndr.Writer) {
 		i := p.Info
+		if p.Level == 502 {
+			for _, v := range i.Tunables {
+				w.Uint32(v)
+			}
+			return
+		}
 		w.Uint32(i.PlatformID)
 		w.DeferUnique(true, func(w *ndr.Writer) { w.WString(i.ComputerName) })
 		w.DeferUnique(true, func(w *ndr.Writer) { w.WString(i.LanGroup) })
@@ -62,9 +75,19 @@ func (p *Reply) MarshalNDR(w *ndr.Writer) {
 
 // UnmarshalNDR reads it.
 func (p *Reply) UnmarshalNDR(r *ndr.Reader) {
-	p.Result = svc.ReadInfoReply(r, &p.Level, known, func(r *ndr.Reader) {
+	p.Result = svc.ReadInfoReply(r, &p.Level, func(l uint32) bool { return known(l) || arm(l) }, func(r *ndr.Reader) {
+		if !known(p.Level) {
+			r.Fail("WKSTA_INFO: a level this client does not decode")
+			return
+		}
 		i := new(Info)
 		p.Info = i
+		if p.Level == 502 {
+			for k := range i.Tunables {
+				i.Tunables[k] = r.Uint32()
+			}
+			return
+		}
 		i.PlatformID = r.Uint32()
 		r.DeferUnique(func(r *ndr.Reader) { i.ComputerName = r.WString() })
 		r.DeferUnique(func(r *ndr.Reader) { i.LanGroup = r.WString() })
@@ -78,6 +101,16 @@ func (p *Reply) UnmarshalNDR(r *ndr.Reader) {
 		}
 	})
 }
+
+// defaultTunables are the WKSTA_INFO_502 values of a Windows workstation
+// service with its LanmanWorkstation parameters unset (char_wait 3600,
+// collection_time 250, maximum_collection_count 16, keep_conn 600,
+// max_cmds 50, sess_timeout 60, siz_char_buf 512, max_threads 17, the
+// lock and pipe quotas, cache_file_timeout 40, dormant_file_limit 1023,
+// opportunistic locking, NT caching, raw reads and writes, encryption on).
+var defaultTunables = [35]uint32{3600, 250, 16, 600, 50, 60, 512, 17, 6144, 10, 500, 256, 2048, 40, 1023,
+	0xFFFFFFFF, 0, 0, 5, 60,
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 0}
 
 // Interface returns the wkssvc interface served with env.
 func Interface(env svc.Env) dcerpc.Interface {
@@ -108,7 +141,8 @@ func getInfo(env *svc.Env, c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
 	default:
 		cfg := snap.Config()
 		p.Info = &Info{PlatformID: 500, ComputerName: cfg.ServerName, LanGroup: cfg.Domain,
-			VersionMajor: 10, VersionMinor: 0, LanRoot: `C:\Windows`, LoggedOnUsers: 1}
+			VersionMajor: 10, VersionMinor: 0, LanRoot: `C:\Windows`, LoggedOnUsers: 1,
+			Tunables: defaultTunables}
 	}
 	p.MarshalNDR(w)
 	return nil

@@ -47,6 +47,7 @@ var rules = []struct {
 	{"internal/testlog", nil, nil},
 	{"internal/testsmbd", nil, nil},                            // test support only
 	{"internal/testserver", []string{"policy", "server"}, nil}, // test support only
+	{"internal/testclient", []string{"client"}, nil},           // test support only
 }
 
 func root(t *testing.T) string {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/smbpipe/smbpipe/client"
+	"github.com/smbpipe/smbpipe/internal/testclient"
 	"github.com/smbpipe/smbpipe/internal/testserver"
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/smb2"
@@ -35,18 +36,8 @@ func aliceSigned(d smb2.Dialect, requestTimeout time.Duration) client.Config {
 // at cleanup.
 func dialEcho(t *testing.T, addr string, cfg client.Config) (*client.Conn, *client.Pipe) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	c, err := client.Dial(ctx, addr, &cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	p, err := c.OpenPipe(ctx, "echo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, p
+	c := testclient.Dial(t, addr, cfg)
+	return c, testclient.Open(t, c, "echo")
 }
 
 // within runs f and fails the test when it has not returned after limit;

@@ -7,6 +7,7 @@ import (
 
 	"github.com/smbpipe/smbpipe/auth/ntlm"
 	"github.com/smbpipe/smbpipe/client"
+	"github.com/smbpipe/smbpipe/internal/testclient"
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/smb2"
 )
@@ -45,7 +46,7 @@ func challenge(t *testing.T, c *client.Conn, nc *ntlm.Client) (uint64, []byte) {
 // challenge; replayed after use, or on another connection, it fails.
 func TestAuthenticateReplay(t *testing.T) {
 	ts := start(t, "")
-	good := openEcho(t, dial(t, ts.addr, alice))
+	good := testclient.Open(t, dial(t, ts.addr, alice), "echo")
 	for _, d := range []smb2.Dialect{smb2.Dialect302, smb2.Dialect311} {
 		t.Run(client.DialectString(d), func(t *testing.T) {
 			cfg := client.Config{MinDialect: d, MaxDialect: d}

@@ -13,6 +13,7 @@ import (
 	"github.com/smbpipe/smbpipe/auth/ntlm"
 	"github.com/smbpipe/smbpipe/client"
 	"github.com/smbpipe/smbpipe/internal/smbcrypto"
+	"github.com/smbpipe/smbpipe/internal/testclient"
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/smb2"
 )
@@ -343,8 +344,8 @@ func TestMalformedTransform(t *testing.T) {
 	if !goodConn.Encrypted() {
 		t.Fatal("the well-behaved client does not encrypt")
 	}
-	good := openEcho(t, goodConn)
-	plain := openEcho(t, dial(t, ts.addr, client.Config{User: "alice", Password: "Passw0rd!", Encryption: client.EncryptionOff}))
+	good := testclient.Open(t, goodConn, "echo")
+	plain := testclient.Open(t, dial(t, ts.addr, client.Config{User: "alice", Password: "Passw0rd!", Encryption: client.EncryptionOff}), "echo")
 	transact(t, good, 0)
 	transact(t, plain, 0)
 	runtime.GC()
@@ -399,7 +400,7 @@ func TestMalformedTransform(t *testing.T) {
 // encrypt (Windows Server 2022, smbtorture smb2.session.anon-encryption2).
 func TestTransformWithoutLogon(t *testing.T) {
 	ts := start(t, "encryption = \"enabled\"\nguest = true\n")
-	good := openEcho(t, dial(t, ts.addr, client.Config{User: "alice", Password: "Passw0rd!", Encryption: client.EncryptionRequired}))
+	good := testclient.Open(t, dial(t, ts.addr, client.Config{User: "alice", Password: "Passw0rd!", Encryption: client.EncryptionRequired}), "echo")
 	transact(t, good, 0)
 	create := createEcho()
 	check := func(t *testing.T, nc net.Conn, opens0 float64) {

@@ -23,6 +23,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/smbpipe/smbpipe/client"
+	"github.com/smbpipe/smbpipe/internal/testclient"
 	"github.com/smbpipe/smbpipe/internal/testlog"
 	"github.com/smbpipe/smbpipe/internal/testserver"
 	"github.com/smbpipe/smbpipe/metrics"
@@ -116,18 +117,9 @@ func (ts *testServer) metric(t *testing.T, name string) float64 {
 	return 0
 }
 
-// dial connects, negotiates, sets up a session and connects IPC$.
-func dial(t *testing.T, addr string, cfg client.Config) *client.Conn {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	c, err := client.Dial(ctx, addr, &cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
+// dial connects, negotiates, sets up a session and connects IPC$; the
+// Conn is closed at cleanup.
+var dial = testclient.Dial
 
 // negotiated returns a connection that negotiated and did nothing else.
 func negotiated(t *testing.T, addr string, cfg client.Config) *client.Conn {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/smbpipe/smbpipe/client"
+	"github.com/smbpipe/smbpipe/internal/testclient"
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/pipe"
 	"github.com/smbpipe/smbpipe/smb2"
@@ -60,7 +61,7 @@ func TestLimits(t *testing.T) {
 		c := dial(t, ts.addr, alice)
 		var ps []*client.Pipe
 		for range 4 {
-			ps = append(ps, openEcho(t, c))
+			ps = append(ps, testclient.Open(t, c, "echo"))
 		}
 		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 		defer cancel()
@@ -69,17 +70,17 @@ func TestLimits(t *testing.T) {
 			t.Fatalf("fifth open: %v, want STATUS_TOO_MANY_OPENED_FILES", err)
 		}
 		ps[0].Close()
-		openEcho(t, c) // room again
+		testclient.Open(t, c, "echo") // room again
 		if n := ts.metric(t, "smbpipe_opens"); n != 4 {
 			t.Fatalf("opens gauge %v, want 4", n)
 		}
 	})
 	t.Run("max_async_per_connection and thousands of pending READs", func(t *testing.T) {
 		ts := start(t, "[limits]\nmax_async_per_connection = 100\n")
-		good := openEcho(t, dial(t, ts.addr, alice))
+		good := testclient.Open(t, dial(t, ts.addr, alice), "echo")
 		g0 := runtime.NumGoroutine()
 		c := dial(t, ts.addr, client.Config{User: "alice", Password: "Passw0rd!", Credits: 512})
-		p := openEcho(t, c)
+		p := testclient.Open(t, c, "echo")
 		ctx, cancel := context.WithCancel(t.Context())
 		var wg sync.WaitGroup
 		var mu sync.Mutex
@@ -148,7 +149,7 @@ func TestLimits(t *testing.T) {
 		ts := start(t, "[limits]\nidle_timeout = \"300ms\"\n")
 		idle := dial(t, ts.addr, anon)
 		busy := dial(t, ts.addr, anon)
-		p := openEcho(t, busy) // a connection with an open pipe is not idle
+		p := testclient.Open(t, busy, "echo") // a connection with an open pipe is not idle
 		time.Sleep(700 * time.Millisecond)
 		expectConnGone(t, idle)
 		transact(t, p, 1)
@@ -190,7 +191,7 @@ func TestLimitsAsyncMemory(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := start(t, "") // the default limits
 			sink(t, ts)
-			good := openEcho(t, dial(t, ts.addr, alice))
+			good := testclient.Open(t, dial(t, ts.addr, alice), "echo")
 			g0 := runtime.NumGoroutine()
 			// At most four 8 MiB requests in flight at once (512 credits):
 			// with the 8192 credits the server grants, the client would
@@ -199,7 +200,7 @@ func TestLimitsAsyncMemory(t *testing.T) {
 			cfg := alice
 			cfg.Credits = 512
 			c := dial(t, ts.addr, cfg)
-			p := openPipe(t, c, "sink")
+			p := testclient.Open(t, c, "sink")
 			big := make([]byte, size)
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
@@ -270,7 +271,7 @@ func TestLimitsAsyncMemory(t *testing.T) {
 		msg := make([]byte, 3<<20)
 		pending := func(t *testing.T) (*client.Conn, chan error) {
 			c := dial(t, ts.addr, alice)
-			p := openPipe(t, c, "sink")
+			p := testclient.Open(t, c, "sink")
 			done := make(chan error, 1)
 			go func() {
 				_, err := p.WriteMsg(t.Context(), msg)
@@ -323,7 +324,7 @@ func TestLimitsAsyncMemory(t *testing.T) {
 		ts := start(t, fmt.Sprintf("[limits]\nmax_async_per_connection = %d\n", n))
 		l := sink(t, ts)
 		c := dial(t, ts.addr, client.Config{User: "alice", Password: "Passw0rd!", Credits: 512})
-		p := openPipe(t, c, "sink")
+		p := testclient.Open(t, c, "sink")
 		e, err := l.AcceptEnd(t.Context())
 		if err != nil {
 			t.Fatal(err)
@@ -480,17 +481,6 @@ func sink(t *testing.T, ts *testServer) *pipe.Listener {
 	}
 	t.Cleanup(func() { l.Close() })
 	return l
-}
-
-func openPipe(t *testing.T, c *client.Conn, name string) *client.Pipe {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	p, err := c.OpenPipe(ctx, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // heapAlloc is the live heap after a collection.

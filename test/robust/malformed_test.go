@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/smbpipe/smbpipe/client"
+	"github.com/smbpipe/smbpipe/internal/testclient"
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/smb2"
 )
@@ -25,18 +26,6 @@ type hostile struct {
 func negotiateBody() []byte {
 	return (&smb2.NegotiateRequest{SecurityMode: smb2.SigningEnabled,
 		Dialects: []smb2.Dialect{smb2.Dialect202, smb2.Dialect210, smb2.Dialect300, smb2.Dialect302}}).Append(nil)
-}
-
-// openEcho opens the echo pipe on c.
-func openEcho(t *testing.T, c *client.Conn) *client.Pipe {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	p, err := c.OpenPipe(ctx, "echo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 var hostileCases = []hostile{
@@ -120,7 +109,7 @@ var hostileCases = []hostile{
 	}},
 	{"offsets and lengths outside the message", func(t *testing.T, ts *testServer, _ *client.Pipe) {
 		c := dial(t, ts.addr, alice)
-		p := openEcho(t, c)
+		p := testclient.Open(t, c, "echo")
 		h := smb2.Header{SessionID: c.SessionID(), TreeID: c.TreeID()}
 		create := (&smb2.CreateRequest{DesiredAccess: 3, ImpersonationLevel: 2, Name: smb2.AppendUTF16(nil, "echo")}).Append(nil)
 		binary.LittleEndian.PutUint16(create[44:], 0xFFF0) // NameOffset
@@ -164,7 +153,7 @@ var hostileCases = []hostile{
 	}},
 	{"CreditCharge too small for the READ", func(t *testing.T, ts *testServer, _ *client.Pipe) {
 		c := dial(t, ts.addr, alice)
-		p := openEcho(t, c)
+		p := testclient.Open(t, c, "echo")
 		h := smb2.Header{Command: smb2.CmdRead, SessionID: c.SessionID(), TreeID: c.TreeID()}
 		st := raw(t, c, &client.RawRequest{Header: h, Size: 1, Body: (&smb2.ReadRequest{FileID: p.FileID(), Length: 1 << 20}).Append(nil)})
 		if st != ntstatus.InvalidParameter {
@@ -227,7 +216,7 @@ var hostileCases = []hostile{
 // heap are back to their baseline.
 func TestMalformed(t *testing.T) {
 	ts := start(t, "[limits]\nmax_message_size = 131072\n")
-	good := openEcho(t, dial(t, ts.addr, alice))
+	good := testclient.Open(t, dial(t, ts.addr, alice), "echo")
 	transact(t, good, 0)
 	runtime.GC()
 	var ms runtime.MemStats

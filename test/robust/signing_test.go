@@ -11,6 +11,7 @@ import (
 	"github.com/smbpipe/smbpipe/auth/ntlm"
 	"github.com/smbpipe/smbpipe/client"
 	"github.com/smbpipe/smbpipe/internal/smbcrypto"
+	"github.com/smbpipe/smbpipe/internal/testclient"
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/smb2"
 )
@@ -54,7 +55,7 @@ func TestSigningStripByReauth(t *testing.T) {
 	for _, d := range signingDialects {
 		t.Run(client.DialectString(d), func(t *testing.T) {
 			c := dial(t, ts.addr, client.Config{User: "alice", Password: "Passw0rd!", MinDialect: d, MaxDialect: d})
-			p := openEcho(t, c)
+			p := testclient.Open(t, c, "echo")
 			transact(t, p, 1)
 			sid := c.SessionID()
 			ss := func(tok []byte) ntstatus.Status {
@@ -90,7 +91,7 @@ func TestSigningStripByReauth(t *testing.T) {
 				t.Fatal("the session no longer signs")
 			}
 			transact(t, p, 2)
-			q := openPipe(t, c, "echo")
+			q := testclient.Open(t, c, "echo")
 			transact(t, q, 3)
 		})
 	}
@@ -102,7 +103,7 @@ func TestSigningStripByReauth(t *testing.T) {
 func TestUnsignedCancelIgnored(t *testing.T) {
 	ts := start(t, `signing = "required"`)
 	c := dial(t, ts.addr, client.Config{User: "alice", Password: "Passw0rd!", MinDialect: smb2.Dialect302, MaxDialect: smb2.Dialect302})
-	p := openEcho(t, c)
+	p := testclient.Open(t, c, "echo")
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
@@ -151,7 +152,7 @@ func TestReauthChangesIdentity(t *testing.T) {
 		t.Run(client.DialectString(d), func(t *testing.T) {
 			aliceCfg := client.Config{User: "alice", Password: "Passw0rd!", MinDialect: d, MaxDialect: d}
 			c := dial(t, ts.addr, aliceCfg)
-			priv := openPipe(t, c, "private")
+			priv := testclient.Open(t, c, "private")
 			transact(t, priv, 1)
 			sid := c.SessionID()
 
@@ -193,7 +194,7 @@ func TestReauthChangesIdentity(t *testing.T) {
 			if _, err := c.OpenPipe(t.Context(), "private"); !isStatus(err, ntstatus.AccessDenied) {
 				t.Fatalf("CREATE of private as the re-authenticated anonymous session: %v, want STATUS_ACCESS_DENIED", err)
 			}
-			transact(t, openEcho(t, c), 3) // listed, and its DACL lets AN in
+			transact(t, testclient.Open(t, c, "echo"), 3) // listed, and its DACL lets AN in
 			// The key and the signing rule are kept.
 			if st := raw(t, c, &client.RawRequest{NoSign: true, Header: smb2.Header{Command: smb2.CmdEcho, SessionID: sid}, Body: (&smb2.EchoRequest{}).Append(nil)}); st != ntstatus.AccessDenied {
 				t.Fatalf("unsigned ECHO after re-authentication as anonymous: %v, want STATUS_ACCESS_DENIED", st)
@@ -202,7 +203,7 @@ func TestReauthChangesIdentity(t *testing.T) {
 			if err := c.Reauthenticate(ctx, &aliceCfg); err != nil {
 				t.Fatalf("re-authentication as alice: %v", err)
 			}
-			transact(t, openPipe(t, c, "private"), 4)
+			transact(t, testclient.Open(t, c, "private"), 4)
 		})
 	}
 }

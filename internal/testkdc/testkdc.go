@@ -1,0 +1,295 @@
+// Package testkdc runs a real MIT Kerberos KDC (Debian's krb5-kdc and
+// krb5-admin-server) for tests: realm SMBPIPE.TEST on a loopback address,
+// port 88 (impacket always dials 88; the address 127.0.0.88 keeps it clear
+// of a system KDC on 127.0.0.1), with the principals alice, HOST1$,
+// cifs/localhost and cifs/smbpipe.smbpipe.test exported to a keytab (AES-256,
+// AES-128 and RC4 keys; MIT 1.20 issues no RC4 tickets, so RC4 tickets are
+// minted from the keytab by the tests), and a
+// krb5.conf for KRB5_CONFIG. Test support only.
+//
+// Start gives one test its own KDC, stopped by process id at the test's
+// cleanup. Shared starts one KDC per test binary for tests that only need
+// tickets: the KDC is stopped and its directory removed by a watchdog
+// process when the test binary exits.
+package testkdc
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The realm and its principals.
+const (
+	Realm         = "SMBPIPE.TEST"
+	Alice         = "alice"
+	AlicePassword = "Al1ce-Passw0rd"
+	Host1         = "HOST1$"
+	Host1Password = "H0st1-Passw0rd"
+	// ServiceNames are the host names of the service principals in the
+	// keytab: cifs/localhost and cifs/smbpipe.smbpipe.test.
+	ServiceHost = "smbpipe.smbpipe.test"
+	// OtherService is a service principal of the realm that is not in the
+	// keytab (a ticket for another service).
+	OtherService = "cifs/other.smbpipe.test"
+	// Addr is the KDC's address.
+	Addr = "127.0.0.88"
+)
+
+// ServiceNames are the names the keytab's cifs/ principals are for.
+var ServiceNames = []string{"localhost", ServiceHost}
+
+const (
+	kdcPath    = "/usr/sbin/krb5kdc"
+	kdbPath    = "/usr/sbin/kdb5_util"
+	kadminPath = "/usr/sbin/kadmin.local"
+)
+
+// KDC is a running KDC.
+type KDC struct {
+	Dir string
+	// Config is the krb5.conf path (for KRB5_CONFIG); Keytab the
+	// service keytab (cifs/localhost and cifs/smbpipe.smbpipe.test, all
+	// enctypes).
+	Config, Keytab string
+	pid            int
+	env            []string
+}
+
+// NeedTools skips (or under CI=true fails) when the MIT KDC or client
+// tools are missing, or when port 88 on Addr cannot be had.
+func NeedTools(t testing.TB) {
+	t.Helper()
+	for _, p := range []string{kdcPath, kdbPath, kadminPath, "/usr/bin/kinit", "/usr/bin/kvno"} {
+		if _, err := os.Stat(p); err != nil {
+			skipOrFail(t, "%s not installed (Debian krb5-kdc, krb5-admin-server, krb5-user): %v", p, err)
+		}
+	}
+}
+
+func skipOrFail(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf(format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+var (
+	sharedOnce sync.Once
+	shared     *KDC
+	sharedErr  error
+)
+
+// Shared returns the test binary's KDC, starting it on first use.
+func Shared(t testing.TB) *KDC {
+	t.Helper()
+	NeedTools(t)
+	sharedOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "smbpipe-testkdc-")
+		if err != nil {
+			sharedErr = err
+			return
+		}
+		shared, sharedErr = start(dir)
+		if sharedErr != nil {
+			os.RemoveAll(dir)
+			return
+		}
+		// The watchdog outlives nothing but this process: when the test
+		// binary exits it stops the KDC by its pid and removes the
+		// directory.
+		w := exec.Command("/bin/sh", "-c", `while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill "$2" 2>/dev/null; sleep 1; kill -9 "$2" 2>/dev/null; rm -rf "$3"`,
+			"watchdog", strconv.Itoa(os.Getpid()), strconv.Itoa(shared.pid), dir)
+		w.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := w.Start(); err != nil {
+			shared.stop()
+			os.RemoveAll(dir)
+			shared, sharedErr = nil, err
+			return
+		}
+		go w.Wait()
+	})
+	if sharedErr != nil {
+		if errors.Is(sharedErr, errPortBusy) {
+			skipOrFail(t, "testkdc: %v", sharedErr)
+		}
+		t.Fatalf("testkdc: %v", sharedErr)
+	}
+	return shared
+}
+
+// Start runs a KDC for t alone, stopped by pid at cleanup. Only one KDC
+// can hold Addr:88 at a time: tests using Start must not run in parallel
+// with Shared users in the same binary.
+func Start(t testing.TB) *KDC {
+	t.Helper()
+	NeedTools(t)
+	k, err := start(t.TempDir())
+	if errors.Is(err, errPortBusy) {
+		skipOrFail(t, "testkdc: %v", err)
+	}
+	if err != nil {
+		t.Fatalf("testkdc: %v", err)
+	}
+	t.Cleanup(k.stop)
+	return k
+}
+
+var errPortBusy = errors.New("port 88 on " + Addr + " is taken (another KDC?)")
+
+func start(dir string) (*KDC, error) {
+	if l, err := net.Listen("tcp", net.JoinHostPort(Addr, "88")); err != nil {
+		return nil, fmt.Errorf("%w: %v", errPortBusy, err)
+	} else {
+		l.Close()
+	}
+	k := &KDC{Dir: dir, Config: filepath.Join(dir, "krb5.conf"), Keytab: filepath.Join(dir, "smbpipe.keytab")}
+	kdcConf := filepath.Join(dir, "kdc.conf")
+	krb5 := fmt.Sprintf(`[libdefaults]
+	default_realm = %[1]s
+	dns_lookup_realm = false
+	dns_lookup_kdc = false
+	rdns = false
+	dns_canonicalize_hostname = false
+	allow_weak_crypto = true
+	forwardable = true
+	udp_preference_limit = 1
+	default_ccache_name = FILE:%[2]s/ccache-default
+[realms]
+	%[1]s = {
+		kdc = %[3]s:88
+		admin_server = %[3]s:749
+	}
+[domain_realm]
+	.smbpipe.test = %[1]s
+	smbpipe.test = %[1]s
+	localhost = %[1]s
+`, Realm, dir, Addr)
+	kdc := fmt.Sprintf(`[kdcdefaults]
+	kdc_listen = %[3]s:88
+	kdc_tcp_listen = %[3]s:88
+[realms]
+	%[1]s = {
+		database_name = %[2]s/principal
+		key_stash_file = %[2]s/stash
+		acl_file = %[2]s/kadm5.acl
+		max_life = 10h
+		max_renewable_life = 1d
+		supported_enctypes = aes256-cts-hmac-sha1-96:normal aes128-cts-hmac-sha1-96:normal rc4-hmac:normal
+	}
+[logging]
+	kdc = FILE:%[2]s/kdc.log
+`, Realm, dir, Addr)
+	for name, body := range map[string]string{k.Config: krb5, kdcConf: kdc, filepath.Join(dir, "kadm5.acl"): ""} {
+		if err := os.WriteFile(name, []byte(body), 0o600); err != nil {
+			return nil, err
+		}
+	}
+	k.env = append(os.Environ(), "KRB5_CONFIG="+k.Config, "KRB5_KDC_PROFILE="+kdcConf, "KRB5CCNAME=FILE:"+filepath.Join(dir, "ccache-default"))
+	if err := k.run(kdbPath, "-r", Realm, "create", "-s", "-P", "master-Passw0rd"); err != nil {
+		return nil, err
+	}
+	for _, q := range []string{
+		"addprinc -pw " + AlicePassword + " " + Alice,
+		"addprinc -pw " + Host1Password + " " + Host1,
+		"addprinc -randkey cifs/localhost",
+		"addprinc -randkey cifs/" + ServiceHost,
+		"addprinc -randkey " + OtherService,
+		"ktadd -k " + k.Keytab + " cifs/localhost cifs/" + ServiceHost,
+	} {
+		if err := k.run(kadminPath, "-r", Realm, "-q", q); err != nil {
+			return nil, err
+		}
+	}
+	cmd := exec.Command(kdcPath, "-n", "-r", Realm, "-P", filepath.Join(dir, "kdc.pid"))
+	cmd.Env = k.env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	k.pid = cmd.Process.Pid
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", net.JoinHostPort(Addr, "88"), time.Second)
+		if err == nil {
+			c.Close()
+			return k, nil
+		}
+		select {
+		case <-exited:
+			return nil, fmt.Errorf("krb5kdc exited: %s", out.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			k.stop()
+			return nil, fmt.Errorf("krb5kdc did not listen on %s:88 within 30 s: %s", Addr, out.String())
+		}
+	}
+}
+
+func (k *KDC) run(path string, args ...string) error {
+	cmd := exec.Command(path, args...)
+	cmd.Env = k.env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s %s: %v\n%s", filepath.Base(path), strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+func (k *KDC) stop() {
+	if k.pid <= 0 {
+		return
+	}
+	p, err := os.FindProcess(k.pid)
+	if err == nil {
+		p.Signal(syscall.SIGTERM)
+	}
+	k.pid = 0
+}
+
+// Env returns the environment for a Kerberos client tool: KRB5_CONFIG and
+// KRB5CCNAME set to ccache.
+func (k *KDC) Env(ccache string) []string {
+	env := make([]string, 0, len(os.Environ())+2)
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "KRB5_CONFIG=") && !strings.HasPrefix(e, "KRB5CCNAME=") {
+			env = append(env, e)
+		}
+	}
+	return append(env, "KRB5_CONFIG="+k.Config, "KRB5CCNAME=FILE:"+ccache)
+}
+
+// Kinit fills a new credential cache in dir with principal's TGT (and,
+// for each spn given, a service ticket via kvno) and returns its path.
+func (k *KDC) Kinit(t testing.TB, dir, principal, password string, spns ...string) string {
+	t.Helper()
+	cc := filepath.Join(dir, "ccache-"+strings.NewReplacer("/", "_", "$", "_").Replace(principal))
+	cmd := exec.Command("/usr/bin/kinit", principal)
+	cmd.Env = k.Env(cc)
+	cmd.Stdin = strings.NewReader(password + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("kinit %s: %v\n%s", principal, err, out)
+	}
+	for _, spn := range spns {
+		cmd := exec.Command("/usr/bin/kvno", spn)
+		cmd.Env = k.Env(cc)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("kvno %s: %v\n%s", spn, err, out)
+		}
+	}
+	return cc
+}

@@ -2,6 +2,7 @@ package interop
 
 import (
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -46,45 +47,19 @@ func TestAuditLogJSON(t *testing.T) {
 	if len(records) != len(wants) {
 		t.Fatalf("%d pipe open records, want %d (one per decision)", len(records), len(wants))
 	}
-	clientRE := regexp.MustCompile(`^127\.0\.0\.1:\d+$`)
 	sessions := map[string]float64{}
 	for i, w := range wants {
 		rec := records[i]
-		if ts, ok := rec["time"].(string); !ok {
-			t.Errorf("record %d: no time", i)
-		} else if _, err := time.Parse(time.RFC3339Nano, ts); err != nil {
-			t.Errorf("record %d: time %q: %v", i, ts, err)
-		}
-		if c, _ := rec["client"].(string); !clientRE.MatchString(c) {
-			t.Errorf("record %d: client %q", i, rec["client"])
-		}
-		id, ok := rec["session"].(float64)
-		if !ok || id == 0 {
-			t.Errorf("record %d: session %v", i, rec["session"])
-		}
+		id := checkRecord(t, fmt.Sprintf("record %d (%s as %s)", i, w.pipe, w.conn), rec, map[string]string{
+			"kind": w.kind, "user": w.user, "domain": w.domain, "pipe": w.pipe,
+			"desired": w.desired, "desired_mapped": w.mapped, "granted": w.granted, "status": w.status,
+			"status_code": w.code, "rule": w.rule}, w.reasonPart)
 		if prev, seen := sessions[w.conn]; seen && prev != id {
 			t.Errorf("record %d: session %v, earlier %v on the same connection", i, id, prev)
 		}
 		sessions[w.conn] = id
-		for key, v := range map[string]string{"kind": w.kind, "user": w.user, "domain": w.domain, "pipe": w.pipe,
-			"desired": w.desired, "desired_mapped": w.mapped, "granted": w.granted, "status": w.status,
-			"status_code": w.code, "rule": w.rule} {
-			if rec[key] != v {
-				t.Errorf("record %d (%s as %s): %s = %v, want %q", i, w.pipe, w.conn, key, rec[key], v)
-			}
-		}
 		if imp, _ := rec["impersonation"].(float64); imp != 2 {
 			t.Errorf("record %d: impersonation %v", i, rec["impersonation"])
-		}
-		if r, _ := rec["reason"].(string); !strings.Contains(r, w.reasonPart) {
-			t.Errorf("record %d: reason %q lacks %q", i, r, w.reasonPart)
-		}
-		wantLevel := "INFO"
-		if w.status != "STATUS_SUCCESS" {
-			wantLevel = "WARN"
-		}
-		if rec["level"] != wantLevel {
-			t.Errorf("record %d: level %v, want %s", i, rec["level"], wantLevel)
 		}
 	}
 
@@ -116,37 +91,54 @@ func TestAuditLogJSON(t *testing.T) {
 		t.Fatalf("%d session setup records, want %d (one per SESSION_SETUP decision)", len(sess), len(sessWants))
 	}
 	for i, w := range sessWants {
-		rec := sess[i]
-		if _, ok := rec["time"].(string); !ok {
-			t.Errorf("session record %d: no time", i)
-		}
-		if c, _ := rec["client"].(string); !clientRE.MatchString(c) {
-			t.Errorf("session record %d: client %q", i, rec["client"])
-		}
-		if id, ok := rec["session"].(float64); !ok || id == 0 {
-			t.Errorf("session record %d: session %v", i, rec["session"])
-		}
-		for key, v := range map[string]string{"kind": w.kind, "user": w.user, "domain": w.domain,
-			"status": w.status, "status_code": w.code, "rule": w.rule} {
-			if rec[key] != v {
-				t.Errorf("session record %d: %s = %v, want %q", i, key, rec[key], v)
-			}
-		}
-		if r, _ := rec["reason"].(string); !strings.Contains(r, w.reasonPart) {
-			t.Errorf("session record %d: reason %q lacks %q", i, r, w.reasonPart)
-		}
-		wantLevel := "INFO"
-		if w.status != "STATUS_SUCCESS" {
-			wantLevel = "WARN"
-		}
-		if rec["level"] != wantLevel {
-			t.Errorf("session record %d: level %v, want %s", i, rec["level"], wantLevel)
-		}
+		checkRecord(t, fmt.Sprintf("session record %d", i), sess[i], map[string]string{
+			"kind": w.kind, "user": w.user, "domain": w.domain,
+			"status": w.status, "status_code": w.code, "rule": w.rule}, w.reasonPart)
 	}
 	// The session ids of the established sessions are those of their pipe opens.
 	if sess[0]["session"] != sessions["anon"] || sess[1]["session"] != sessions["alice"] {
 		t.Errorf("session ids %v %v, pipe opens on %v %v", sess[0]["session"], sess[1]["session"], sessions["anon"], sessions["alice"])
 	}
+}
+
+// auditClientRE matches an audit record's client address.
+var auditClientRE = regexp.MustCompile(`^127\.0\.0\.1:\d+$`)
+
+// checkRecord checks what every audit record carries: an RFC 3339 time,
+// the client's loopback address, a session id (returned), the fields in
+// want, a reason containing reasonPart, and the level: INFO for
+// STATUS_SUCCESS, WARN for any other status. what names the record in
+// errors.
+func checkRecord(t *testing.T, what string, rec map[string]any, want map[string]string, reasonPart string) float64 {
+	t.Helper()
+	if ts, ok := rec["time"].(string); !ok {
+		t.Errorf("%s: no time", what)
+	} else if _, err := time.Parse(time.RFC3339Nano, ts); err != nil {
+		t.Errorf("%s: time %q: %v", what, ts, err)
+	}
+	if c, _ := rec["client"].(string); !auditClientRE.MatchString(c) {
+		t.Errorf("%s: client %q", what, rec["client"])
+	}
+	id, ok := rec["session"].(float64)
+	if !ok || id == 0 {
+		t.Errorf("%s: session %v", what, rec["session"])
+	}
+	for key, v := range want {
+		if rec[key] != v {
+			t.Errorf("%s: %s = %v, want %q", what, key, rec[key], v)
+		}
+	}
+	if r, _ := rec["reason"].(string); !strings.Contains(r, reasonPart) {
+		t.Errorf("%s: reason %q lacks %q", what, r, reasonPart)
+	}
+	wantLevel := "INFO"
+	if want["status"] != "STATUS_SUCCESS" {
+		wantLevel = "WARN"
+	}
+	if rec["level"] != wantLevel {
+		t.Errorf("%s: level %v, want %s", what, rec["level"], wantLevel)
+	}
+	return id
 }
 
 // waitLog waits up to 5 s for the server's log to contain substr.

@@ -84,17 +84,7 @@ func TestImpacketEncrypted(t *testing.T) {
 	full := []string{"OK connect dialect=0x0300", "OK login encrypt=True supports=True", "OK tree", "OK open",
 		"OK write-read", "OK transact", "OK large", "OK close", "OK logoff"}
 	script := func(s *server, user, pass string) []string {
-		out, err := run(t, 60*time.Second, python, "testdata/impacket_encrypted.py", s.port, user, pass, "echo")
-		if err != nil {
-			t.Fatalf("impacket: %v\n%s", err, out)
-		}
-		var lines []string
-		for _, l := range strings.Split(out, "\n") {
-			if strings.HasPrefix(l, "OK ") || strings.HasPrefix(l, "FAIL ") {
-				lines = append(lines, l)
-			}
-		}
-		return lines
+		return impacketScript(t, "impacket_encrypted.py", s.port, user, pass, "echo")
 	}
 	for _, enc := range []string{"enabled", "required"} {
 		t.Run(enc, func(t *testing.T) {

@@ -14,14 +14,7 @@ func TestSmbclientEncrypted(t *testing.T) {
 	need(t, smbclientPath, "--version")
 	for _, enc := range []string{"enabled", "required"} {
 		s := startServer(t, "encryption = \""+enc+"\"\n"+testConfig)
-		for _, tc := range []struct{ proto, cipher, dialect string }{
-			{"SMB3_00", "AES-128-CCM", "3.0"},
-			{"SMB3_02", "AES-128-CCM", "3.0.2"},
-			{"SMB3_11", "AES-128-CCM", "3.1.1"},
-			{"SMB3_11", "AES-128-GCM", "3.1.1"},
-			{"SMB3_11", "AES-256-CCM", "3.1.1"},
-			{"SMB3_11", "AES-256-GCM", "3.1.1"},
-		} {
+		for _, tc := range encryptedCombos {
 			out, err := smbclient(t, s, tc.proto, "-U", "alice%Passw0rd!", "-W", "WORKGROUP",
 				"--client-protection=encrypt", "--option=client smb3 encryption algorithms="+tc.cipher)
 			if err != nil {

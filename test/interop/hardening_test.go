@@ -21,11 +21,20 @@ const (
 func TestSmbtorture(t *testing.T) {
 	need(t, smbtorturePath, "--version")
 	s := startServer(t, testConfig)
-	for who, user := range map[string]string{"anonymous": "%", "alice": "alice%Passw0rd!"} {
-		for _, test := range []string{"smb2.scan.scan", "smb2.compound.invalid1"} {
-			t.Run(test+"/"+who, func(t *testing.T) {
+	smbtortureSuccess(t, s, 90*time.Second, "smb2.scan.scan", "smb2.compound.invalid1")
+}
+
+// smbtortureSuccess runs each smbtorture test against s's IPC$,
+// anonymously and as alice, in parallel subtests (TEST/anonymous,
+// TEST/alice) that fail unless smbtorture reports the test's success
+// within timeout; at cleanup it fails t if the server logged a panic.
+func smbtortureSuccess(t *testing.T, s *server, timeout time.Duration, tests ...string) {
+	t.Helper()
+	for _, who := range []struct{ name, user string }{{"anonymous", "%"}, {"alice", "alice%Passw0rd!"}} {
+		for _, test := range tests {
+			t.Run(test+"/"+who.name, func(t *testing.T) {
 				t.Parallel()
-				out, err := run(t, 90*time.Second, smbtorturePath, "//127.0.0.1/IPC$", "-p", s.port, "-U", user, test)
+				out, err := run(t, timeout, smbtorturePath, "//127.0.0.1/IPC$", "-p", s.port, "-U", who.user, test)
 				last := test[strings.LastIndexByte(test, '.')+1:]
 				if err != nil || !strings.Contains(out, "success: "+last) {
 					t.Fatalf("smbtorture %s: %v\n%s", test, err, tail(out, 40))

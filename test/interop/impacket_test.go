@@ -8,10 +8,12 @@ import (
 
 const python = "/usr/bin/python3"
 
-// impacket runs testdata/impacket_pipe.py and returns its step lines.
-func impacket(t *testing.T, s *server, user, pass, dialect, pipe string) []string {
+// impacketScript runs the impacket script testdata/NAME with args (60 s at
+// most) and returns its step lines ("OK ..." and "FAIL ..."); it fails t
+// when the script does not exit cleanly.
+func impacketScript(t *testing.T, name string, args ...string) []string {
 	t.Helper()
-	out, err := run(t, 60*time.Second, python, "testdata/impacket_pipe.py", s.port, user, pass, dialect, pipe)
+	out, err := run(t, 60*time.Second, python, append([]string{"testdata/" + name}, args...)...)
 	if err != nil {
 		t.Fatalf("impacket: %v\n%s", err, out)
 	}
@@ -22,6 +24,12 @@ func impacket(t *testing.T, s *server, user, pass, dialect, pipe string) []strin
 		}
 	}
 	return lines
+}
+
+// impacket runs testdata/impacket_pipe.py and returns its step lines.
+func impacket(t *testing.T, s *server, user, pass, dialect, pipe string) []string {
+	t.Helper()
+	return impacketScript(t, "impacket_pipe.py", s.port, user, pass, dialect, pipe)
 }
 
 // TestImpacket covers issue 2's impacket list: anonymous and alice

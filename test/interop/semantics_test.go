@@ -10,25 +10,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 // semantics runs testdata/impacket_semantics.py and returns its step
 // lines ("OK ..." and "FAIL ...").
 func semantics(t *testing.T, s *server, user, pass, mode, pipe string, input ...string) []string {
 	t.Helper()
-	args := append([]string{"testdata/impacket_semantics.py", s.port, user, pass, mode, pipe}, input...)
-	out, err := run(t, 60*time.Second, python, args...)
-	if err != nil {
-		t.Fatalf("impacket: %v\n%s", err, out)
-	}
-	var lines []string
-	for _, l := range strings.Split(out, "\n") {
-		if strings.HasPrefix(l, "OK ") || strings.HasPrefix(l, "FAIL ") {
-			lines = append(lines, l)
-		}
-	}
-	return lines
+	return impacketScript(t, "impacket_semantics.py", append([]string{s.port, user, pass, mode, pipe}, input...)...)
 }
 
 func checkLines(t *testing.T, got, want []string) {
@@ -71,28 +59,22 @@ sddl = "D:(A;;0x12019B;;;AN)(A;;0x12019B;;;AU)(A;;FA;;;SY)"
 func TestImpacketPipeSemantics(t *testing.T) {
 	need(t, python, "-c", "import impacket")
 	s := startServer(t, semanticsConfig)
+	// overflow: the same steps for an anonymous and an alice session.
+	overflow := []string{
+		"OK connect",
+		"OK read-short STATUS_BUFFER_OVERFLOW",
+		"OK read-parts 01234567|89abcdefghij",
+		"OK transceive-short STATUS_BUFFER_OVERFLOW",
+		"OK transceive-parts 01234567|89abcdefghij",
+		"OK transceive-full 0123456789abcdefghij",
+		"OK done",
+	}
 	cases := []struct {
 		name, user, pass, mode, pipe string
 		want                         []string
 	}{
-		{"overflow/anonymous", "", "", "overflow", "echo", []string{
-			"OK connect",
-			"OK read-short STATUS_BUFFER_OVERFLOW",
-			"OK read-parts 01234567|89abcdefghij",
-			"OK transceive-short STATUS_BUFFER_OVERFLOW",
-			"OK transceive-parts 01234567|89abcdefghij",
-			"OK transceive-full 0123456789abcdefghij",
-			"OK done",
-		}},
-		{"overflow/alice", "alice", "Passw0rd!", "overflow", "echo", []string{
-			"OK connect",
-			"OK read-short STATUS_BUFFER_OVERFLOW",
-			"OK read-parts 01234567|89abcdefghij",
-			"OK transceive-short STATUS_BUFFER_OVERFLOW",
-			"OK transceive-parts 01234567|89abcdefghij",
-			"OK transceive-full 0123456789abcdefghij",
-			"OK done",
-		}},
+		{"overflow/anonymous", "", "", "overflow", "echo", overflow},
+		{"overflow/alice", "alice", "Passw0rd!", "overflow", "echo", overflow},
 		{"peek", "alice", "Passw0rd!", "peek", "echo", []string{
 			"OK connect",
 			"OK peek-empty state=3 avail=0 msgs=0 first=0 data=",

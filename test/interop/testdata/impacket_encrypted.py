@@ -11,71 +11,51 @@ dialect. Exit status 0 unless a Python error.
 import sys
 
 from impacket import smb3structs
-from impacket.smbconnection import SMBConnection, SessionError
-from impacket.nt_errors import ERROR_MESSAGES
+from impacket.smbconnection import SMBConnection
+
+sys.dont_write_bytecode = True  # no __pycache__ next to impacket_steps.py in the source tree
+from impacket_steps import expect_echo, open_pipe, run, write_read
 
 
-def status_name(e):
-    code = e.getErrorCode() & 0xFFFFFFFF
-    return ERROR_MESSAGES.get(code, ("0x%08X" % code,))[0]
-
-
-def main():
+def steps(st):
     port, user, password, pipe = sys.argv[1:5]
-    step = "connect"
-    try:
-        conn = SMBConnection("SMBPIPE", "127.0.0.1", sess_port=int(port),
-                             preferredDialect=smb3structs.SMB2_DIALECT_30, timeout=20)
-        print("OK connect dialect=0x%04x" % conn.getDialect())
-        step = "login"
-        conn.login(user, password, "WORKGROUP")
-        s = conn.getSMBServer()
-        enc = bool(s._Session["SessionFlags"] & smb3structs.SMB2_SESSION_FLAG_ENCRYPT_DATA)
-        print("OK login encrypt=%s supports=%s" % (enc, s._Connection["SupportsEncryption"]))
-        step = "tree"
-        tid = conn.connectTree("IPC$")
-        print("OK tree")
-        step = "open"
-        fid = conn.openFile(tid, pipe, desiredAccess=0x3, shareMode=0x1,
-                            creationOption=0x40, fileAttributes=0x80)
-        print("OK open")
-        for i in range(3):
-            step = "write-read"
-            msg = b"sealed message %d from impacket" % i
-            conn.writeFile(tid, fid, msg)
-            got = conn.readFile(tid, fid, 0, 4096)
-            if got != msg:
-                print("FAIL write-read got %r" % got)
-                return
-        print("OK write-read")
-        step = "transact"
-        msg = b"transceive me, sealed"
-        got = conn.transactNamedPipe(tid, fid, msg)
-        if got != msg:
-            print("FAIL transact got %r" % got)
-            return
-        print("OK transact")
-        step = "large"
-        msg = bytes(range(256)) * 200
-        conn.writeFile(tid, fid, msg)
-        got = b""
-        while len(got) < len(msg):
-            got += conn.readFile(tid, fid, 0, 65536)
-        if got != msg:
-            print("FAIL large got %d bytes" % len(got))
-            return
-        print("OK large")
-        step = "close"
-        conn.closeFile(tid, fid)
-        print("OK close")
-        step = "logoff"
-        conn.logoff()
-        print("OK logoff")
-    except SessionError as e:
-        print("FAIL %s %s" % (step, status_name(e)))
-    except Exception as e:  # a dropped connection, a decryption failure
-        print("FAIL %s %s: %s" % (step, type(e).__name__, e))
+    conn = SMBConnection("SMBPIPE", "127.0.0.1", sess_port=int(port),
+                         preferredDialect=smb3structs.SMB2_DIALECT_30, timeout=20)
+    print("OK connect dialect=0x%04x" % conn.getDialect())
+    st.step = "login"
+    conn.login(user, password, "WORKGROUP")
+    s = conn.getSMBServer()
+    enc = bool(s._Session["SessionFlags"] & smb3structs.SMB2_SESSION_FLAG_ENCRYPT_DATA)
+    print("OK login encrypt=%s supports=%s" % (enc, s._Connection["SupportsEncryption"]))
+    st.step = "tree"
+    tid = conn.connectTree("IPC$")
+    print("OK tree")
+    st.step = "open"
+    fid = open_pipe(conn, tid, pipe)
+    print("OK open")
+    st.step = "write-read"
+    for i in range(3):
+        write_read(conn, tid, fid, b"sealed message %d from impacket" % i)
+    print("OK write-read")
+    st.step = "transact"
+    msg = b"transceive me, sealed"
+    expect_echo("transact", conn.transactNamedPipe(tid, fid, msg), msg)
+    print("OK transact")
+    st.step = "large"
+    msg = bytes(range(256)) * 200
+    conn.writeFile(tid, fid, msg)
+    got = b""
+    while len(got) < len(msg):
+        got += conn.readFile(tid, fid, 0, 65536)
+    expect_echo("large", got, msg, by_length=True)
+    print("OK large")
+    st.step = "close"
+    conn.closeFile(tid, fid)
+    print("OK close")
+    st.step = "logoff"
+    conn.logoff()
+    print("OK logoff")
 
 
 if __name__ == "__main__":
-    main()
+    run(steps)

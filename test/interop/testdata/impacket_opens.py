@@ -27,12 +27,9 @@ A connection error prints "ID error TYPE: MESSAGE".
 import sys
 
 from impacket.smbconnection import SMBConnection, SessionError
-from impacket.nt_errors import ERROR_MESSAGES
 
-
-def status_name(e):
-    code = e.getErrorCode() & 0xFFFFFFFF
-    return ERROR_MESSAGES.get(code, ("0x%08X" % code,))[0]
+sys.dont_write_bytecode = True  # no __pycache__ next to impacket_steps.py in the source tree
+from impacket_steps import status_name
 
 
 def say(line):

@@ -24,24 +24,16 @@ import time
 from impacket import smb3
 from impacket.smb3structs import SMB2Ioctl_Response, SMB2Read_Response, SMB2_0_IOCTL_IS_FSCTL
 from impacket.smbconnection import SMBConnection, SessionError
-from impacket.nt_errors import ERROR_MESSAGES
+
+sys.dont_write_bytecode = True  # no __pycache__ next to impacket_steps.py in the source tree
+from impacket_steps import Failed, open_pipe, run, status_name
 
 FSCTL_PIPE_PEEK = 0x0011400C
 FSCTL_PIPE_TRANSCEIVE = 0x0011C017
 
 
-def status_name(e):
-    """Names the NTSTATUS of an smbconnection or (lower-level) smb3 error."""
-    code = (e.get_error_code() if isinstance(e, smb3.SessionError) else e.getErrorCode()) & 0xFFFFFFFF
-    return ERROR_MESSAGES.get(code, ("0x%08X" % code,))[0]
-
-
 def error_packet(e):
     return e.get_error_packet() if isinstance(e, smb3.SessionError) else e.getErrorPacket()
-
-
-class Failed(Exception):
-    pass
 
 
 def connect(port, user, password):
@@ -49,11 +41,6 @@ def connect(port, user, password):
     conn.login(user, password, "WORKGROUP")
     tid = conn.connectTree("IPC$")
     return conn, tid
-
-
-def open_pipe(conn, tid, pipe):
-    return conn.openFile(tid, pipe, desiredAccess=0x3, shareMode=0x1,
-                         creationOption=0x40, fileAttributes=0x80)
 
 
 def expect_status(step, fn, want):
@@ -164,36 +151,28 @@ def readall(conn, tid, pipe, data):
     conn.closeFile(tid, fid)
 
 
-def main():
+def steps(st):
     port, user, password, mode, pipe = sys.argv[1:6]
     data = sys.argv[6].encode() if len(sys.argv) > 6 else b""
-    step = "connect"
-    try:
-        conn, tid = connect(port, user, password)
-        print("OK connect")
-        step = mode
-        if mode == "overflow":
-            overflow(conn, tid, pipe)
-        elif mode == "peek":
-            peek(conn, tid, pipe)
-        elif mode == "wait":
-            wait(port, user, password, conn, tid, pipe)
-        elif mode == "rw":
-            rw(conn, tid, pipe, data)
-        elif mode == "readall":
-            readall(conn, tid, pipe, data)
-        else:
-            print("FAIL mode unknown %s" % mode)
-            return
-        conn.logoff()
-        print("OK done")
-    except Failed:
-        pass
-    except SessionError as e:
-        print("FAIL %s %s" % (step, status_name(e)))
-    except Exception as e:  # connection errors and protocol surprises
-        print("FAIL %s %s: %s" % (step, type(e).__name__, e))
+    conn, tid = connect(port, user, password)
+    print("OK connect")
+    st.step = mode
+    if mode == "overflow":
+        overflow(conn, tid, pipe)
+    elif mode == "peek":
+        peek(conn, tid, pipe)
+    elif mode == "wait":
+        wait(port, user, password, conn, tid, pipe)
+    elif mode == "rw":
+        rw(conn, tid, pipe, data)
+    elif mode == "readall":
+        readall(conn, tid, pipe, data)
+    else:
+        print("FAIL mode unknown %s" % mode)
+        return
+    conn.logoff()
+    print("OK done")
 
 
 if __name__ == "__main__":
-    main()
+    run(steps)

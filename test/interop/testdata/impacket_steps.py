@@ -1,0 +1,59 @@
+"""What the impacket scripts here share: NTSTATUS names, opening a pipe,
+the echo checks and the step protocol.
+
+A script prints one line per step, "OK <step> [detail]" or
+"FAIL <step> <NTSTATUS name or reason>", and stops at the first failure;
+run() prints the failure line for whatever the script raises.
+"""
+from impacket import smb3
+from impacket.smbconnection import SessionError
+from impacket.nt_errors import ERROR_MESSAGES
+
+
+class Failed(Exception):
+    """A step failed and has printed its FAIL line."""
+
+
+class Steps:
+    """The step a script is on (named in its FAIL line)."""
+
+    def __init__(self):
+        self.step = "connect"
+
+
+def status_name(e):
+    """Names the NTSTATUS of an smbconnection or (lower-level) smb3 error."""
+    code = (e.get_error_code() if isinstance(e, smb3.SessionError) else e.getErrorCode()) & 0xFFFFFFFF
+    return ERROR_MESSAGES.get(code, ("0x%08X" % code,))[0]
+
+
+def open_pipe(conn, tid, pipe):
+    """Opens PIPE for read and write (FILE_NON_DIRECTORY_FILE)."""
+    return conn.openFile(tid, pipe, desiredAccess=0x3, shareMode=0x1,
+                         creationOption=0x40, fileAttributes=0x80)
+
+
+def expect_echo(step, got, want, by_length=False):
+    """Fails step unless got is want (naming what came back, or its length)."""
+    if got != want:
+        print("FAIL %s got %d bytes" % (step, len(got)) if by_length else "FAIL %s got %r" % (step, got))
+        raise Failed()
+
+
+def write_read(conn, tid, fid, msg):
+    """WRITEs msg to the echo pipe and READs it back."""
+    conn.writeFile(tid, fid, msg)
+    expect_echo("write-read", conn.readFile(tid, fid, 0, 4096), msg)
+
+
+def run(body):
+    """Runs body(steps), printing the FAIL line of an error it raises."""
+    st = Steps()
+    try:
+        body(st)
+    except Failed:
+        pass
+    except SessionError as e:
+        print("FAIL %s %s" % (st.step, status_name(e)))
+    except Exception as e:  # connection errors and protocol surprises
+        print("FAIL %s %s: %s" % (st.step, type(e).__name__, e))

@@ -3,8 +3,6 @@ package server_test
 import (
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 
@@ -110,21 +108,12 @@ func TestQuerySecurity(t *testing.T) {
 	)
 	ns := new(pipe.Namespace)
 	snap := snapshot(t, true, false, "enabled", "")
-	srv, err := server.New(server.Options{Snapshot: snap, Namespace: ns, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := srv.Listen("gopipe", pipe.Config{Mode: pipe.MessageMode, Direction: pipe.Duplex}, "O:BAG:BAD:P(A;;0x12019B;;;AU)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	srv, _, addr := withGoPipe(t, server.Options{Snapshot: snap, Namespace: ns}, "gopipe", "O:BAG:BAD:P(A;;0x12019B;;;AU)")
 	nodacl, err := ns.Create("nometa", pipe.Config{Mode: pipe.MessageMode, Direction: pipe.Duplex})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer nodacl.Close()
-	addr := serve(t, srv)
 	c, err := dial(t, addr, alice)
 	if err != nil {
 		t.Fatal(err)

@@ -4,14 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/smbpipe/smbpipe/ntstatus"
-	"github.com/smbpipe/smbpipe/pipe"
 	"github.com/smbpipe/smbpipe/server"
 )
 
@@ -21,17 +18,7 @@ import (
 // read it in place, and the client reads an echo in place from its own
 // pending WRITE.
 func TestLongMessages(t *testing.T) {
-	srv, err := server.New(server.Options{Snapshot: snapshot(t, false, false, "enabled", ""),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := srv.Listen("svc", pipe.Config{Mode: pipe.MessageMode, Direction: pipe.Duplex}, "D:(A;;0x12019B;;;AU)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	addr := serve(t, srv)
+	_, l, addr := withGoPipe(t, server.Options{Snapshot: snapshot(t, false, false, "enabled", "")}, "svc", "D:(A;;0x12019B;;;AU)")
 	c, err := dial(t, addr, alice)
 	if err != nil {
 		t.Fatal(err)
@@ -42,16 +29,7 @@ func TestLongMessages(t *testing.T) {
 	}
 
 	t.Run("WRITE read by the server end", func(t *testing.T) {
-		p, err := c.OpenPipe(t.Context(), "svc")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer p.Close()
-		se, err := l.AcceptEnd(t.Context())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer se.Close()
+		p, se := openGoPipe(t, c, l, "svc")
 		read := make(chan []byte, 1)
 		go func() {
 			m, _ := se.AppendMessage(context.Background(), nil)

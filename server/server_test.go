@@ -59,6 +59,37 @@ func serve(t *testing.T, srv *server.Server) string {
 	return testserver.Serve(t, srv)
 }
 
+// withGoPipe runs a server with opts and the Go pipe name (message mode,
+// duplex, secured by sddl) until the test ends; it returns the server,
+// the pipe's listener and the server's address.
+func withGoPipe(t *testing.T, opts server.Options, name, sddl string) (*server.Server, *pipe.Listener, string) {
+	t.Helper()
+	srv, addr := testserver.StartWith(t, opts)
+	l, err := srv.Listen(name, pipe.Config{Mode: pipe.MessageMode, Direction: pipe.Duplex}, sddl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return srv, l, addr
+}
+
+// openGoPipe opens name on c and accepts the server end from l; both are
+// closed when the test ends.
+func openGoPipe(t *testing.T, c *client.Conn, l *pipe.Listener, name string) (*client.Pipe, *pipe.End) {
+	t.Helper()
+	p, err := c.OpenPipe(t.Context(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	se, err := l.AcceptEnd(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { se.Close() })
+	return p, se
+}
+
 func newServer(t *testing.T, snap *policy.Snapshot) (*server.Server, string) {
 	t.Helper()
 	return testserver.StartWith(t, server.Options{Snapshot: snap})
@@ -200,17 +231,8 @@ func TestTreeConnect(t *testing.T) {
 // form (a leading backslash is not stripped).
 func TestGoPipe(t *testing.T) {
 	ns := new(pipe.Namespace)
-	srv, err := server.New(server.Options{Snapshot: snapshot(t, true, false, "enabled", ""), Namespace: ns,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := srv.Listen("svc", pipe.Config{Mode: pipe.MessageMode, Direction: pipe.Duplex}, "D:(A;;0x12019B;;;AU)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	addr := serve(t, srv)
+	srv, l, addr := withGoPipe(t, server.Options{Snapshot: snapshot(t, true, false, "enabled", ""), Namespace: ns},
+		"svc", "D:(A;;0x12019B;;;AU)")
 	if srv.Namespace() != ns {
 		t.Fatal("Namespace is not the one given")
 	}
@@ -223,16 +245,7 @@ func TestGoPipe(t *testing.T) {
 			t.Errorf("open %q: %v, want %v", name, err, want)
 		}
 	}
-	p, err := c.OpenPipe(t.Context(), "SVC")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	se, err := l.AcceptEnd(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer se.Close()
+	p, se := openGoPipe(t, c, l, "SVC")
 	caller, ok := se.Caller()
 	if !ok || caller.User != "alice" || caller.Anonymous || len(caller.SIDs) == 0 || caller.SessionID != c.SessionID() {
 		t.Errorf("caller %+v", caller)

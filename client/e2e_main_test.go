@@ -10,6 +10,7 @@ import (
 
 	"github.com/smbpipe/smbpipe/auth/ntlm"
 	"github.com/smbpipe/smbpipe/internal/testserver"
+	"github.com/smbpipe/smbpipe/smb2"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -66,6 +67,37 @@ var (
 	anonCfg  = Config{}
 	aliceCfg = Config{User: "alice", Password: "Passw0rd!", Domain: "WORKGROUP"}
 )
+
+// namedConfig is a client configuration a test runs under, by name.
+type namedConfig struct {
+	name string
+	cfg  Config
+}
+
+// signingConfigs are cfg unsigned and with RequireSigning.
+func signingConfigs(cfg Config) []namedConfig {
+	signed := cfg
+	signed.RequireSigning = true
+	return []namedConfig{{"unsigned", cfg}, {"signed", signed}}
+}
+
+// eachDialect runs f in a subtest DIALECT/NAME for each of dialects and
+// each of cfgs, with the configuration pinned to the dialect and a context
+// of 20 s.
+func eachDialect(t *testing.T, dialects []smb2.Dialect, cfgs []namedConfig, f func(t *testing.T, ctx context.Context, cfg Config)) {
+	t.Helper()
+	for _, d := range dialects {
+		for _, nc := range cfgs {
+			t.Run(DialectString(d)+"/"+nc.name, func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+				defer cancel()
+				cfg := nc.cfg
+				cfg.MinDialect, cfg.MaxDialect = d, d
+				f(t, ctx, cfg)
+			})
+		}
+	}
+}
 
 // dialT dials with a test timeout and closes the Conn at cleanup.
 func dialT(t *testing.T, addr string, cfg Config) *Conn {

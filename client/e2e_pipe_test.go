@@ -19,68 +19,58 @@ import (
 // and as alice, unsigned and signed, against our server.
 func TestE2ESessions(t *testing.T) {
 	addr := startServer(t, "enabled")
-	users := []struct {
-		name string
-		cfg  Config
-	}{
+	users := []namedConfig{
 		{"anonymous", anonCfg},
 		{"alice", aliceCfg},
 		{"alice-signed", func() Config { c := aliceCfg; c.RequireSigning = true; return c }()},
 		{"alice-nthash", Config{User: "alice", NTHash: ntHashOf("Passw0rd!")}},
 	}
-	for _, d := range testDialects {
-		for _, u := range users {
-			t.Run(DialectString(d)+"/"+u.name, func(t *testing.T) {
-				ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-				defer cancel()
-				cfg := u.cfg
-				cfg.MinDialect, cfg.MaxDialect = d, d
-				c := dialT(t, addr, cfg)
-				if c.Dialect() != d {
-					t.Fatalf("dialect %s", DialectString(c.Dialect()))
-				}
-				anon := cfg.anonymous()
-				if anon != (c.SessionFlags()&smb2.SessionFlagIsNull != 0) {
-					t.Errorf("session flags %#x for anonymous=%v", c.SessionFlags(), anon)
-				}
-				if c.SessionFlags()&smb2.SessionFlagIsGuest != 0 {
-					t.Errorf("guest session")
-				}
-				if c.Signed() != cfg.RequireSigning {
-					t.Errorf("signed = %v", c.Signed())
-				}
-				if err := c.Echo(ctx); err != nil {
-					t.Fatal(err)
-				}
-				p := openT(t, c, "echo")
-				roundTrips(t, ctx, p, 3)
-				if err := p.CloseContext(ctx); err != nil {
-					t.Fatal(err)
-				}
-				if err := p.CloseContext(ctx); err == nil {
-					t.Error("second close succeeded")
-				}
-				if err := c.Logoff(ctx); err != nil {
-					t.Fatal(err)
-				}
-				// After LOGOFF the connection still answers ECHO and can log on again.
-				if err := c.Echo(ctx); err != nil {
-					t.Fatal(err)
-				}
-				if err := c.SessionSetup(ctx); err != nil {
-					t.Fatal(err)
-				}
-				if err := c.TreeConnect(ctx); err != nil {
-					t.Fatal(err)
-				}
-				p = openT(t, c, "ECHO") // names compare case-insensitively
-				roundTrips(t, ctx, p, 1)
-				if err := p.CloseContext(ctx); err != nil {
-					t.Fatal(err)
-				}
-			})
+	eachDialect(t, testDialects, users, func(t *testing.T, ctx context.Context, cfg Config) {
+		d := cfg.MinDialect
+		c := dialT(t, addr, cfg)
+		if c.Dialect() != d {
+			t.Fatalf("dialect %s", DialectString(c.Dialect()))
 		}
-	}
+		anon := cfg.anonymous()
+		if anon != (c.SessionFlags()&smb2.SessionFlagIsNull != 0) {
+			t.Errorf("session flags %#x for anonymous=%v", c.SessionFlags(), anon)
+		}
+		if c.SessionFlags()&smb2.SessionFlagIsGuest != 0 {
+			t.Errorf("guest session")
+		}
+		if c.Signed() != cfg.RequireSigning {
+			t.Errorf("signed = %v", c.Signed())
+		}
+		if err := c.Echo(ctx); err != nil {
+			t.Fatal(err)
+		}
+		p := openT(t, c, "echo")
+		roundTrips(t, ctx, p, 3)
+		if err := p.CloseContext(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.CloseContext(ctx); err == nil {
+			t.Error("second close succeeded")
+		}
+		if err := c.Logoff(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// After LOGOFF the connection still answers ECHO and can log on again.
+		if err := c.Echo(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.SessionSetup(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.TreeConnect(ctx); err != nil {
+			t.Fatal(err)
+		}
+		p = openT(t, c, "ECHO") // names compare case-insensitively
+		roundTrips(t, ctx, p, 1)
+		if err := p.CloseContext(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 // roundTrips checks n echo round trips by WRITE+READ and by TRANSCEIVE.
@@ -298,39 +288,32 @@ func TestE2EPendingRead(t *testing.T) {
 				roundTrips(t, t.Context(), p, 1) // the handle still works
 			})
 
-			t.Run(name+"/closed", func(t *testing.T) {
-				c := dialT(t, addr, cfg)
-				p := openT(t, c, "echo")
-				errc := make(chan error, 1)
-				go func() {
-					_, _, err := p.ReadMsg(t.Context(), make([]byte, 100))
-					errc <- err
-				}()
-				waitPending(t, c, 1)
-				if err := p.Close(); err != nil {
-					t.Fatal(err)
-				}
-				if err := <-errc; !errors.Is(err, ntstatus.PipeBroken) {
-					t.Fatalf("got %v, want STATUS_PIPE_BROKEN", err)
-				}
-			})
-
-			t.Run(name+"/logoff", func(t *testing.T) {
-				c := dialT(t, addr, cfg)
-				p := openT(t, c, "echo")
-				errc := make(chan error, 1)
-				go func() {
-					_, _, err := p.ReadMsg(t.Context(), make([]byte, 100))
-					errc <- err
-				}()
-				waitPending(t, c, 1)
-				if err := c.Logoff(t.Context()); err != nil {
-					t.Fatal(err)
-				}
-				if err := <-errc; !errors.Is(err, ntstatus.PipeBroken) {
-					t.Fatalf("got %v, want STATUS_PIPE_BROKEN", err)
-				}
-			})
+			// A pending READ ends with STATUS_PIPE_BROKEN when its handle
+			// is closed and when its session logs off.
+			for _, end := range []struct {
+				name string
+				do   func(ctx context.Context, c *Conn, p *Pipe) error
+			}{
+				{"closed", func(_ context.Context, _ *Conn, p *Pipe) error { return p.Close() }},
+				{"logoff", func(ctx context.Context, c *Conn, _ *Pipe) error { return c.Logoff(ctx) }},
+			} {
+				t.Run(name+"/"+end.name, func(t *testing.T) {
+					c := dialT(t, addr, cfg)
+					p := openT(t, c, "echo")
+					errc := make(chan error, 1)
+					go func() {
+						_, _, err := p.ReadMsg(t.Context(), make([]byte, 100))
+						errc <- err
+					}()
+					waitPending(t, c, 1)
+					if err := end.do(t.Context(), c, p); err != nil {
+						t.Fatal(err)
+					}
+					if err := <-errc; !errors.Is(err, ntstatus.PipeBroken) {
+						t.Fatalf("got %v, want STATUS_PIPE_BROKEN", err)
+					}
+				})
+			}
 		}
 	}
 

@@ -18,46 +18,35 @@ var reauthDialects = []smb2.Dialect{smb2.Dialect202, smb2.Dialect300, smb2.Diale
 // unsigned, and keeps using the open made before it.
 func TestE2EReauthenticate(t *testing.T) {
 	addr := startServer(t, "enabled")
-	for _, d := range reauthDialects {
-		for _, signed := range []bool{false, true} {
-			name := DialectString(d) + "/unsigned"
-			if signed {
-				name = DialectString(d) + "/signed"
+	eachDialect(t, reauthDialects, signingConfigs(aliceCfg), func(t *testing.T, ctx context.Context, cfg Config) {
+		signed := cfg.RequireSigning
+		c := dialT(t, addr, cfg)
+		sid, tid := c.SessionID(), c.TreeID()
+		p := openT(t, c, "echo")
+		roundTrips(t, ctx, p, 1)
+		for i := range 2 {
+			var creds *Config
+			if i == 1 { // explicit credentials, by NT hash
+				creds = &Config{User: "alice", NTHash: ntHashOf("Passw0rd!")}
 			}
-			t.Run(name, func(t *testing.T) {
-				ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-				defer cancel()
-				cfg := aliceCfg
-				cfg.MinDialect, cfg.MaxDialect, cfg.RequireSigning = d, d, signed
-				c := dialT(t, addr, cfg)
-				sid, tid := c.SessionID(), c.TreeID()
-				p := openT(t, c, "echo")
-				roundTrips(t, ctx, p, 1)
-				for i := range 2 {
-					var creds *Config
-					if i == 1 { // explicit credentials, by NT hash
-						creds = &Config{User: "alice", NTHash: ntHashOf("Passw0rd!")}
-					}
-					if err := c.Reauthenticate(ctx, creds); err != nil {
-						t.Fatalf("reauthenticate %d: %v", i, err)
-					}
-					if c.SessionID() != sid || c.TreeID() != tid || c.Signed() != signed {
-						t.Fatalf("after reauth: session %#x tree %d signed %v, want %#x %d %v",
-							c.SessionID(), c.TreeID(), c.Signed(), sid, tid, signed)
-					}
-					roundTrips(t, ctx, p, 2) // the same open, signed with the same key
-				}
-				p2 := openT(t, c, "echo") // new opens too
-				roundTrips(t, ctx, p2, 1)
-				if err := p2.CloseContext(ctx); err != nil {
-					t.Fatal(err)
-				}
-				if err := p.CloseContext(ctx); err != nil {
-					t.Fatal(err)
-				}
-			})
+			if err := c.Reauthenticate(ctx, creds); err != nil {
+				t.Fatalf("reauthenticate %d: %v", i, err)
+			}
+			if c.SessionID() != sid || c.TreeID() != tid || c.Signed() != signed {
+				t.Fatalf("after reauth: session %#x tree %d signed %v, want %#x %d %v",
+					c.SessionID(), c.TreeID(), c.Signed(), sid, tid, signed)
+			}
+			roundTrips(t, ctx, p, 2) // the same open, signed with the same key
 		}
-	}
+		p2 := openT(t, c, "echo") // new opens too
+		roundTrips(t, ctx, p2, 1)
+		if err := p2.CloseContext(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.CloseContext(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 // TestE2EReauthenticateWrongPassword: a failed re-authentication removes
@@ -141,60 +130,49 @@ func TestReauthenticateRefused(t *testing.T) {
 // outcome must match our server's (the session is removed).
 func TestSmbdReauthenticate(t *testing.T) {
 	addr := startSmbd(t)
-	for _, d := range []smb2.Dialect{smb2.Dialect202, smb2.Dialect311} {
-		for _, signed := range []bool{false, true} {
-			name := DialectString(d) + "/unsigned"
-			if signed {
-				name = DialectString(d) + "/signed"
+	eachDialect(t, []smb2.Dialect{smb2.Dialect202, smb2.Dialect311}, signingConfigs(Config{User: testUser, Password: testPassword, Domain: "WORKGROUP"}),
+		func(t *testing.T, ctx context.Context, cfg Config) {
+			c := dialT(t, addr, cfg)
+			sid, tid := c.SessionID(), c.TreeID()
+			p, err := c.OpenPipe(ctx, "srvsvc")
+			if err != nil {
+				t.Fatal(err)
 			}
-			t.Run(name, func(t *testing.T) {
-				ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-				defer cancel()
-				cfg := Config{User: testUser, Password: testPassword, Domain: "WORKGROUP", RequireSigning: signed}
-				cfg.MinDialect, cfg.MaxDialect = d, d
-				c := dialT(t, addr, cfg)
-				sid, tid := c.SessionID(), c.TreeID()
-				p, err := c.OpenPipe(ctx, "srvsvc")
-				if err != nil {
-					t.Fatal(err)
-				}
-				out := make([]byte, 4280)
-				if err := c.Reauthenticate(ctx, nil); err != nil {
-					t.Fatal(err)
-				}
-				if c.SessionID() != sid || c.TreeID() != tid {
-					t.Fatalf("after reauth: session %#x tree %d", c.SessionID(), c.TreeID())
-				}
-				n, _, err := p.Transact(ctx, dceBind(), out)
-				if err != nil {
-					t.Fatal(err)
-				}
-				checkBindAck(t, out[:n])
-				if err := c.Reauthenticate(ctx, &Config{User: testUser, NTHash: ntHashOf(testPassword)}); err != nil {
-					t.Fatal(err)
-				}
-				if err := c.Echo(ctx); err != nil {
-					t.Fatal(err)
-				}
-				p2, err := c.OpenPipe(ctx, "srvsvc")
-				if err != nil {
-					t.Fatal(err)
-				}
-				n, _, err = p2.Transact(ctx, dceBind(), out)
-				if err != nil {
-					t.Fatal(err)
-				}
-				checkBindAck(t, out[:n])
-				if err := p2.CloseContext(ctx); err != nil {
-					t.Fatal(err)
-				}
+			out := make([]byte, 4280)
+			if err := c.Reauthenticate(ctx, nil); err != nil {
+				t.Fatal(err)
+			}
+			if c.SessionID() != sid || c.TreeID() != tid {
+				t.Fatalf("after reauth: session %#x tree %d", c.SessionID(), c.TreeID())
+			}
+			n, _, err := p.Transact(ctx, dceBind(), out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkBindAck(t, out[:n])
+			if err := c.Reauthenticate(ctx, &Config{User: testUser, NTHash: ntHashOf(testPassword)}); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Echo(ctx); err != nil {
+				t.Fatal(err)
+			}
+			p2, err := c.OpenPipe(ctx, "srvsvc")
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, _, err = p2.Transact(ctx, dceBind(), out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkBindAck(t, out[:n])
+			if err := p2.CloseContext(ctx); err != nil {
+				t.Fatal(err)
+			}
 
-				err = c.Reauthenticate(ctx, &Config{User: testUser, Password: "wrong"})
-				if !errors.Is(err, ntstatus.LogonFailure) {
-					t.Fatalf("reauthenticate with a wrong password: %v, want STATUS_LOGON_FAILURE", err)
-				}
-				checkSessionGone(t, ctx, c, sid, tid, p)
-			})
-		}
-	}
+			err = c.Reauthenticate(ctx, &Config{User: testUser, Password: "wrong"})
+			if !errors.Is(err, ntstatus.LogonFailure) {
+				t.Fatalf("reauthenticate with a wrong password: %v, want STATUS_LOGON_FAILURE", err)
+			}
+			checkSessionGone(t, ctx, c, sid, tid, p)
+		})
 }

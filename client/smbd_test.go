@@ -71,67 +71,57 @@ var testDialects = []smb2.Dialect{smb2.Dialect202, smb2.Dialect210, smb2.Dialect
 
 func TestSmbdInterop(t *testing.T) {
 	addr := startSmbd(t)
-	users := []struct {
-		name string
-		cfg  Config
-	}{
+	users := []namedConfig{
 		{"anonymous", Config{}},
 		{"alice-signed", Config{User: testUser, Password: testPassword, Domain: "WORKGROUP", RequireSigning: true}},
 		{"alice-nthash", Config{User: testUser, NTHash: ntHashOf(testPassword)}},
 	}
-	for _, d := range testDialects {
-		for _, u := range users {
-			t.Run(DialectString(d)+"/"+u.name, func(t *testing.T) {
-				ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-				defer cancel()
-				cfg := u.cfg
-				cfg.MinDialect, cfg.MaxDialect = d, d
-				c, err := Dial(ctx, addr, &cfg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer c.Close()
-				if c.Dialect() != d {
-					t.Fatalf("dialect %s", DialectString(c.Dialect()))
-				}
-				anon := cfg.anonymous()
-				if got := c.SessionFlags()&smb2.SessionFlagIsGuest != 0; got {
-					t.Errorf("guest session (flags %#x)", c.SessionFlags())
-				}
-				if c.Signed() != cfg.RequireSigning {
-					t.Errorf("signed = %v", c.Signed())
-				}
-				if anon && c.SessionFlags()&smb2.SessionFlagIsNull == 0 {
-					t.Logf("anonymous session without IS_NULL (flags %#x)", c.SessionFlags())
-				}
-				if err := c.Echo(ctx); err != nil {
-					t.Fatal(err)
-				}
-				p, err := c.OpenPipe(ctx, "srvsvc")
-				if err != nil {
-					t.Fatal(err)
-				}
-				out := make([]byte, 4280)
-				n, more, err := p.Transact(ctx, dceBind(), out)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if more {
-					t.Fatalf("bind_ack longer than %d", len(out))
-				}
-				checkBindAck(t, out[:n])
-				if err := p.CloseContext(ctx); err != nil {
-					t.Fatal(err)
-				}
-				if _, err := c.OpenPipe(ctx, "nosuchpipe"); !errors.Is(err, ntstatus.ObjectNameNotFound) {
-					t.Errorf("open of a missing pipe: %v", err)
-				}
-				if err := c.Logoff(ctx); err != nil {
-					t.Fatal(err)
-				}
-			})
+	eachDialect(t, testDialects, users, func(t *testing.T, ctx context.Context, cfg Config) {
+		d := cfg.MinDialect
+		c, err := Dial(ctx, addr, &cfg)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
+		defer c.Close()
+		if c.Dialect() != d {
+			t.Fatalf("dialect %s", DialectString(c.Dialect()))
+		}
+		anon := cfg.anonymous()
+		if got := c.SessionFlags()&smb2.SessionFlagIsGuest != 0; got {
+			t.Errorf("guest session (flags %#x)", c.SessionFlags())
+		}
+		if c.Signed() != cfg.RequireSigning {
+			t.Errorf("signed = %v", c.Signed())
+		}
+		if anon && c.SessionFlags()&smb2.SessionFlagIsNull == 0 {
+			t.Logf("anonymous session without IS_NULL (flags %#x)", c.SessionFlags())
+		}
+		if err := c.Echo(ctx); err != nil {
+			t.Fatal(err)
+		}
+		p, err := c.OpenPipe(ctx, "srvsvc")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := make([]byte, 4280)
+		n, more, err := p.Transact(ctx, dceBind(), out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if more {
+			t.Fatalf("bind_ack longer than %d", len(out))
+		}
+		checkBindAck(t, out[:n])
+		if err := p.CloseContext(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.OpenPipe(ctx, "nosuchpipe"); !errors.Is(err, ntstatus.ObjectNameNotFound) {
+			t.Errorf("open of a missing pipe: %v", err)
+		}
+		if err := c.Logoff(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
 
 	t.Run("wrong password", func(t *testing.T) {
 		_, err := Dial(t.Context(), addr, &Config{User: testUser, Password: "nope"})

@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/security"
@@ -66,7 +67,151 @@ func SAMServerMapping() security.GenericMapping {
 const (
 	lsaPolicySDDL = "O:BAG:SYD:(A;;GA;;;BA)(A;;GX;;;WD)(A;;0x801;;;AN)(A;;0x1000;;;LS)(A;;0x1000;;;NS)(A;;0x1000;;;S-1-5-17)"
 	samServerSDDL = "O:SYG:BAD:(A;;0x20031;;;WD)(A;;0xF003F;;;BA)"
+	// The SAM objects below the server, as a stand-alone server's SAM
+	// gives them: Everyone may read and look up (a domain: password and
+	// other parameters, alias membership, list accounts, lookup; a user:
+	// general, preferences, logon, account, its groups; an alias: its
+	// information and members), Administrators all.
+	samDomainSDDL = "O:BAG:BAD:(A;;0x20385;;;WD)(A;;0xF07FF;;;BA)"
+	samUserSDDL   = "O:BAG:BAD:(A;;0x2031B;;;WD)(A;;0xF07FF;;;BA)"
+	samAliasSDDL  = "O:BAG:BAD:(A;;0x2000C;;;WD)(A;;0xF001F;;;BA)"
 )
+
+// SAM object rights the services check on handles (MS-SAMR 2.2.1.3 to
+// 2.2.1.7).
+const (
+	SamServerEnumerateDomains    uint32 = 0x00000010
+	SamServerLookupDomain        uint32 = 0x00000020
+	DomainReadPasswordParameters uint32 = 0x00000001
+	DomainReadOtherParameters    uint32 = 0x00000004
+	DomainGetAliasMembership     uint32 = 0x00000080
+	DomainListAccounts           uint32 = 0x00000100
+	DomainLookup                 uint32 = 0x00000200
+	UserReadGeneral              uint32 = 0x00000001
+	UserReadPreferences          uint32 = 0x00000002
+	UserReadLogon                uint32 = 0x00000008
+	UserReadAccount              uint32 = 0x00000010
+	UserListGroups               uint32 = 0x00000100
+	AliasListMembers             uint32 = 0x00000004
+	AliasReadInformation         uint32 = 0x00000008
+)
+
+// SAMDomainMapping, SAMUserMapping and SAMAliasMapping are the generic
+// mappings of the domain, user and alias objects (MS-SAMR 2.2.1.4, 2.2.1.7,
+// 2.2.1.6).
+func SAMDomainMapping() security.GenericMapping {
+	return security.GenericMapping{Read: 0x00020084, Write: 0x0002047A, Execute: 0x00020301, All: 0x000F07FF}
+}
+
+// SAMUserMapping: see SAMDomainMapping.
+func SAMUserMapping() security.GenericMapping {
+	return security.GenericMapping{Read: 0x0002031A, Write: 0x00020044, Execute: 0x00020041, All: 0x000F07FF}
+}
+
+// SAMAliasMapping: see SAMDomainMapping.
+func SAMAliasMapping() security.GenericMapping {
+	return security.GenericMapping{Read: 0x00020004, Write: 0x00020013, Execute: 0x00020008, All: 0x000F001F}
+}
+
+// A samObject is a SAM object: the one a call's handle is to, or the one
+// it opens.
+type samObject uint8
+
+const (
+	samNone samObject = iota
+	samServer
+	samDomain
+	samUser
+	samAlias
+)
+
+// samObjectSD is an object's descriptor (mapped), its SDDL, its mapping
+// and how a trace names it.
+type samObjectSD struct {
+	sd   *security.SecurityDescriptor
+	sddl string
+	m    security.GenericMapping
+	name string
+}
+
+// samObjectSDs are the domain's, users' and aliases' descriptors, parsed
+// once (immutable; the server's is the snapshot's).
+var samObjectSDs = sync.OnceValue(func() [samAlias + 1]samObjectSD {
+	var out [samAlias + 1]samObjectSD
+	for o, d := range map[samObject]samObjectSD{
+		samDomain: {sddl: samDomainSDDL, m: SAMDomainMapping(), name: "the SAM domain's"},
+		samUser:   {sddl: samUserSDDL, m: SAMUserMapping(), name: "the SAM user's"},
+		samAlias:  {sddl: samAliasSDDL, m: SAMAliasMapping(), name: "the SAM alias's"},
+	} {
+		sd, err := security.ParseSDDL(d.sddl, nil)
+		if err != nil {
+			panic("policy: built-in SAM descriptor " + d.sddl + ": " + err.Error())
+		}
+		d.sd = sd.MapGeneric(d.m)
+		out[o] = d
+	}
+	return out
+})
+
+func (s *Snapshot) samSD(o samObject) samObjectSD {
+	if o == samServer {
+		return samObjectSD{sd: s.samServerSD, sddl: samServerSDDL, m: SAMServerMapping(), name: "the SAM server's"}
+	}
+	return samObjectSDs()[o]
+}
+
+// samCall is what a call on a SAM handle needs: the object its handle is
+// to, the rights it needs on it (samNeed refines them by level), and the
+// object it opens, if any.
+type samCall struct {
+	on, opens samObject
+	need      uint32
+}
+
+var samCalls = map[string]samCall{
+	"SamrEnumerateDomainsInSamServer": {samServer, samNone, SamServerEnumerateDomains},
+	"SamrLookupDomainInSamServer":     {samServer, samNone, SamServerLookupDomain},
+	"SamrOpenDomain":                  {samServer, samDomain, SamServerLookupDomain},
+	"SamrQueryInformationDomain":      {samDomain, samNone, DomainReadOtherParameters},
+	"SamrQueryInformationDomain2":     {samDomain, samNone, DomainReadOtherParameters},
+	"SamrEnumerateUsersInDomain":      {samDomain, samNone, DomainListAccounts},
+	"SamrEnumerateGroupsInDomain":     {samDomain, samNone, DomainListAccounts},
+	"SamrEnumerateAliasesInDomain":    {samDomain, samNone, DomainListAccounts},
+	"SamrQueryDisplayInformation":     {samDomain, samNone, DomainListAccounts},
+	"SamrQueryDisplayInformation2":    {samDomain, samNone, DomainListAccounts},
+	"SamrQueryDisplayInformation3":    {samDomain, samNone, DomainListAccounts},
+	"SamrLookupNamesInDomain":         {samDomain, samNone, DomainLookup},
+	"SamrLookupIdsInDomain":           {samDomain, samNone, DomainLookup},
+	"SamrGetAliasMembership":          {samDomain, samNone, DomainGetAliasMembership},
+	"SamrOpenUser":                    {samDomain, samUser, DomainLookup},
+	"SamrOpenAlias":                   {samDomain, samAlias, DomainLookup},
+	"SamrQueryInformationUser":        {samUser, samNone, UserReadGeneral},
+	"SamrQueryInformationUser2":       {samUser, samNone, UserReadGeneral},
+	"SamrGetGroupsForUser":            {samUser, samNone, UserListGroups},
+	"SamrQueryInformationAlias":       {samAlias, samNone, AliasReadInformation},
+	"SamrGetMembersInAlias":           {samAlias, samNone, AliasListMembers},
+}
+
+// samNeed is the rights a call on a SAM handle needs at a level (an
+// information class): DOMAIN_READ_PASSWORD_PARAMETERS for the password
+// and lockout classes of a domain, USER_READ_ACCOUNT for
+// UserControlInformation, the four read rights for UserAllInformation.
+func samNeed(op RPCOp, c samCall, level uint32) uint32 {
+	switch op.Name {
+	case "SamrQueryInformationDomain", "SamrQueryInformationDomain2":
+		if level == 1 || level == 12 {
+			return DomainReadPasswordParameters
+		}
+	case "SamrQueryInformationUser", "SamrQueryInformationUser2":
+		switch level {
+		case 16:
+			return UserReadAccount
+		case 21:
+			return UserReadGeneral | UserReadPreferences | UserReadLogon | UserReadAccount
+		}
+	}
+	return c.need
+}
 
 // Rules of RPC decisions (RPCDecision.Rule), beside the pipe-open rules a
 // refused CREATE of the service's pipe reports.
@@ -230,6 +375,10 @@ type RPCRequest struct {
 	// (the server's path). Without it (explain) a call on a handle is
 	// decided after the open it needs, with MAXIMUM_ALLOWED.
 	OnHandle bool
+	// Desired is, for a call on a handle that opens an object
+	// (SamrOpenDomain, SamrOpenUser, SamrOpenAlias), the access asked of
+	// that object.
+	Desired uint32
 	// PipeOpen: the caller has the service's pipe open (the server's
 	// path): the CREATE decision was made already. Without it (explain)
 	// the open of PipeName (default: the service's first pipe) comes
@@ -291,6 +440,8 @@ const (
 	rpcLsaPolicySD
 	rpcLsaHandle
 	rpcSamServerSD
+	rpcSamHandle
+	rpcSamObjectSD
 )
 
 var rpcOutcomes = [...]struct {
@@ -311,6 +462,8 @@ var rpcOutcomes = [...]struct {
 	rpcLsaPolicySD:             {RuleObjectAccess, rgObject},
 	rpcLsaHandle:               {RuleObjectAccess, rgObject},
 	rpcSamServerSD:             {RuleObjectAccess, rgObject},
+	rpcSamHandle:               {RuleObjectAccess, rgObject},
+	rpcSamObjectSD:             {RuleObjectAccess, rgObject},
 }
 
 // rpcFacts are what decided, for Why and the fixes.
@@ -323,6 +476,7 @@ type rpcFacts struct {
 	pipe *Decision // the CREATE's decision, when the pipe gate ran
 	need uint32    // rights the call needed on its handle
 	have uint32    // rights the handle has
+	obj  string    // rpcSamObjectSD: whose descriptor
 }
 
 // CheckRPC decides a call as DecideRPC does, without explaining (the
@@ -550,12 +704,62 @@ func (s *Snapshot) decideRPC(r RPCRequest, bypass rpcGate, tr *trace) RPCDecisio
 		}
 		if op.kind == kindSamConnect {
 			d.Granted = res.Granted
+			break
 		}
-		if tr != nil && op.kind == kindSamHandle {
-			tr.printf("gate handle: calls on SAM handles are decided at connect: pass")
+		fallthrough
+	case op.kind == kindSamHandle:
+		if by := s.samHandleGate(&d, tr, tok, r, op, bypass); by != 0 {
+			return end(by, deny)
 		}
 	}
 	return end(rpcGranted, ntstatus.Success)
+}
+
+// samHandleGate decides a call on a SAM handle (MS-SAMR 3.1.2.1): the
+// rights it needs on the handle (what it was granted, on the server's
+// path; without OnHandle, all the object's descriptor grants the caller),
+// then, for a call that opens an object, Desired (MAXIMUM_ALLOWED without
+// OnHandle) against that object's descriptor, which sets Granted. It
+// returns the refusing outcome, 0 when the call passes.
+func (s *Snapshot) samHandleGate(d *RPCDecision, tr *trace, tok *security.Token, r RPCRequest, op RPCOp, bypass rpcGate) rpcOutcome {
+	c, ok := samCalls[op.Name]
+	if !ok {
+		if tr != nil {
+			tr.printf("gate handle: %s needs no right on its handle: pass", op.Name)
+		}
+		return 0
+	}
+	on := s.samSD(c.on)
+	have := r.Access
+	if !r.OnHandle {
+		have = s.maxGranted(on.sd, tok, on.m)
+	}
+	need := samNeed(op, c, r.Level)
+	if need&^have != 0 && bypass&rgObject == 0 {
+		d.facts.need, d.facts.have = need, have
+		if tr != nil {
+			tr.printf("gate handle: %s needs 0x%08X on its handle to %s, which has 0x%08X: deny", op.Name, need, strings.TrimSuffix(on.name, "'s")[4:], have)
+		}
+		return rpcSamHandle
+	}
+	if tr != nil {
+		tr.printf("gate handle: %s needs 0x%08X on its handle, which has 0x%08X: pass", op.Name, need, have)
+	}
+	if c.opens == samNone {
+		return 0
+	}
+	o := s.samSD(c.opens)
+	desired := r.Desired
+	if !r.OnHandle {
+		desired = security.MaximumAllowed
+	}
+	res, denied := s.objectGate(d, tr, tok, desired, bypass, o.sd, o.m, o.name, o.sddl)
+	if denied {
+		d.facts.obj = o.name
+		return rpcSamObjectSD
+	}
+	d.Granted = res.Granted
+	return 0
 }
 
 // objectGate checks desired against an object's descriptor sd (whose
@@ -678,6 +882,10 @@ func (s *Snapshot) rpcReason(f *rpcFacts) string {
 		return fmt.Sprintf("%s needs 0x%08X on the policy handle, which was granted 0x%08X", f.op.Name, f.need, f.have)
 	case rpcSamServerSD:
 		return fmt.Sprintf("the SAM server's descriptor grants this caller 0x%08X, not the 0x%08X asked", f.have, f.need)
+	case rpcSamHandle:
+		return fmt.Sprintf("%s needs 0x%08X on its SAM handle, which was granted 0x%08X", f.op.Name, f.need, f.have)
+	case rpcSamObjectSD:
+		return fmt.Sprintf("%s descriptor grants this caller 0x%08X, not the 0x%08X asked", f.obj, f.have, f.need)
 	}
 	return ""
 }
@@ -734,13 +942,15 @@ func (s *Snapshot) rpcFix(f *rpcFacts) string {
 			return fmt.Sprintf(`add %s to Administrators: groups = ["Administrators"] in its [[account]]`, f.req.Identity.User)
 		}
 		return "connect with an account in Administrators"
-	case rpcLsaPolicySD, rpcSamServerSD:
+	case rpcLsaPolicySD, rpcSamServerSD, rpcSamObjectSD:
 		if f.req.Identity.Kind == Anonymous && lsa.EveryoneIncludesAnonymous == 0 {
 			return `set Lsa\EveryoneIncludesAnonymous = 1 (the descriptor grants Everyone), or connect with an account`
 		}
 		return "ask for the access the descriptor grants (MAXIMUM_ALLOWED), or connect as an administrator"
 	case rpcLsaHandle:
 		return "open the policy with the access the call needs (MAXIMUM_ALLOWED), or connect as an administrator"
+	case rpcSamHandle:
+		return "open the handle with the access the call needs (MAXIMUM_ALLOWED), or connect as an administrator"
 	case rpcTransport:
 		return "use LsarLookupSids2 / LsarLookupNames3 over \\pipe\\lsarpc"
 	}

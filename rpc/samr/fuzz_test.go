@@ -72,6 +72,9 @@ func FuzzRequests(f *testing.F) {
 		w.Flush()
 	})...))
 	f.Add(append([]byte{samr.OpLookupIdsInDomain, 2}, with(dom, func(w *ndr.Writer) { w.Uint32(1); w.MaxCount(1000); w.Variance(0, 1); w.Uint32(500) })...))
+	f.Add(append([]byte{samr.OpOpenAlias, 2}, with(dom, func(w *ndr.Writer) { w.Uint32(0x02000000); w.Uint32(544) })...))
+	f.Add(append([]byte{samr.OpGetMembersInAlias, 2}, with(dom, func(*ndr.Writer) {})...))
+	f.Add(append([]byte{samr.OpQueryInformationAlias, 2}, with(dom, func(w *ndr.Writer) { w.Enum(1) })...))
 	f.Add(append([]byte{samr.OpLookupDomainInSamServer, 1}, with(srv, func(w *ndr.Writer) { w.UnicodeString("BUILTIN"); w.Flush() })...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) < 2 {

@@ -82,11 +82,11 @@ func (s *service) queryDomain(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) erro
 // reads the information class, refuses a level valid does not take with
 // STATUS_INVALID_INFO_CLASS, and writes the [out] pointer to the union
 // write writes and the status.
-func queryInfo[T any](s *service, c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer, valid func(uint16) bool,
+func queryInfo[T handle](s *service, c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer, valid func(uint16) bool,
 	write func(*ndr.Writer, *policy.Snapshot, T, uint16)) error {
 	h := r.ContextHandle()
 	level := r.Enum()
-	t, v, done, err := on[T](s, c, r, h)
+	t, v, done, err := onAt[T](s, c, r, h, uint32(level), 0)
 	if done {
 		return err
 	}

@@ -8,17 +8,23 @@
 // Who may connect is policy.Snapshot.DecideRPC's, at SamrConnect* as
 // Windows decides it: RestrictRemoteSAM (administrators only by default),
 // RestrictAnonymousSAM and RestrictAnonymous for anonymous callers, the
-// SAM server's descriptor. Calls on the handles a connect returns have no
-// further check (SAMR's per-object descriptors are not modelled): a
-// caller who may connect may read every account's non-secret attributes.
-// Clients bound at auth level CONNECT are refused, as on Windows.
+// SAM server's descriptor. Each handle keeps the access its open was
+// granted (the desired access against the object's descriptor: the
+// server's, a domain's, a user's, an alias's), and each call on a handle
+// needs its rights on it (DOMAIN_LIST_ACCOUNTS to enumerate,
+// DOMAIN_LOOKUP to look up or open, USER_LIST_GROUPS, ALIAS_LIST_MEMBERS,
+// ...): STATUS_ACCESS_DENIED otherwise, an audit record with rule
+// object-access. Clients bound at auth level CONNECT are refused, as on
+// Windows.
 //
 // Served: Connect (0), CloseHandle (1), LookupDomainInSamServer (5),
 // EnumerateDomainsInSamServer (6), OpenDomain (7),
 // QueryInformationDomain (8) and QueryInformationDomain2 (46) levels 1 to
 // 9, EnumerateGroupsInDomain (11), EnumerateUsersInDomain (13),
 // EnumerateAliasesInDomain (15), GetAliasMembership (16),
-// LookupNamesInDomain (17), LookupIdsInDomain (18), OpenUser (34),
+// LookupNamesInDomain (17), LookupIdsInDomain (18), OpenAlias (27),
+// QueryInformationAlias (28) classes 1 to 3, GetMembersInAlias (33),
+// OpenUser (34),
 // QueryInformationUser (36) and QueryInformationUser2 (47) levels 16 and
 // 21 (no password hashes: the OWF fields are empty), GetGroupsForUser
 // (39), QueryDisplayInformation (40, 48, 51) levels 1 to 3, Connect2 (57),
@@ -83,6 +89,9 @@ func Interface(env svc.Env) dcerpc.Interface {
 		OpEnumerateUsersInDomain:      {Name: "SamrEnumerateUsersInDomain", Func: s.enumAccounts},
 		OpEnumerateAliasesInDomain:    {Name: "SamrEnumerateAliasesInDomain", Func: s.enumAccounts},
 		OpGetAliasMembership:          {Name: "SamrGetAliasMembership", Func: s.aliasMembership},
+		OpOpenAlias:                   {Name: "SamrOpenAlias", Func: s.openAlias},
+		OpQueryInformationAlias:       {Name: "SamrQueryInformationAlias", Func: s.queryAlias},
+		OpGetMembersInAlias:           {Name: "SamrGetMembersInAlias", Func: s.membersInAlias},
 		OpLookupNamesInDomain:         {Name: "SamrLookupNamesInDomain", Func: s.lookupNames},
 		OpLookupIdsInDomain:           {Name: "SamrLookupIdsInDomain", Func: s.lookupIDs},
 		OpOpenUser:                    {Name: "SamrOpenUser", Func: s.openUser},
@@ -101,25 +110,38 @@ func Interface(env svc.Env) dcerpc.Interface {
 
 type service struct{ env svc.Env }
 
-// The handles' values.
+// The handles' values; each keeps the access it was granted, which the
+// calls on it are checked against (policy: samHandleGate).
 type (
 	serverHandle struct{ granted uint32 }
 	domainHandle struct {
+		granted uint32
 		sid     security.SID
 		builtin bool
 	}
 	userHandle struct {
-		dom   *domainHandle
-		entry svc.Entry
+		granted uint32
+		dom     *domainHandle
+		entry   svc.Entry
 	}
 )
 
+func (h *serverHandle) access() uint32 { return h.granted }
+func (h *domainHandle) access() uint32 { return h.granted }
+func (h *userHandle) access() uint32   { return h.granted }
+func (h *aliasHandle) access() uint32  { return h.granted }
+
+// handle is what a SAM handle's value is.
+type handle interface{ access() uint32 }
+
 // A verdict is the policy's decision on a call on a handle: whether it
-// is allowed, the snapshot it was made with, the status of a refusal.
+// is allowed, the snapshot it was made with, the status of a refusal, and
+// for a call that opens an object the access granted on it.
 type verdict struct {
-	ok   bool
-	snap *policy.Snapshot
-	st   uint32
+	ok      bool
+	snap    *policy.Snapshot
+	st      uint32
+	granted uint32
 }
 
 // refuse returns a refusal with status st.
@@ -128,15 +150,22 @@ func (v verdict) refuse(st uint32) verdict { return verdict{snap: v.snap, st: st
 // on returns the value of the handle h, a T, and decides the call on it.
 // done reports that the call is over, with err to return: its request did
 // not decode (it gets no reply) or h is not a T.
-func on[T any](s *service, c *dcerpc.Call, r *ndr.Reader, h ndr.ContextHandle) (v T, vd verdict, done bool, err error) {
+func on[T handle](s *service, c *dcerpc.Call, r *ndr.Reader, h ndr.ContextHandle) (v T, vd verdict, done bool, err error) {
+	return onAt[T](s, c, r, h, 0, 0)
+}
+
+// onAt is on for a call at an information level, or one that opens an
+// object with the access desired.
+func onAt[T handle](s *service, c *dcerpc.Call, r *ndr.Reader, h ndr.ContextHandle, level, desired uint32) (v T, vd verdict, done bool, err error) {
 	if r.Err() != nil {
 		return v, vd, true, nil
 	}
 	if v, err = dcerpc.HandleValue[T](c, h); err != nil {
 		return v, vd, true, err
 	}
-	d, snap := s.env.Check(c, policy.RPCRequest{Interface: policy.ServiceSamr, Op: svc.OpName(c), OnHandle: true})
-	return v, verdict{ok: d.Allowed, snap: snap, st: uint32(d.Status)}, false, nil
+	d, snap := s.env.Check(c, policy.RPCRequest{Interface: policy.ServiceSamr, Op: svc.OpName(c), OnHandle: true,
+		Level: level, Access: v.access(), Desired: desired})
+	return v, verdict{ok: d.Allowed, snap: snap, st: uint32(d.Status), granted: d.Granted}, false, nil
 }
 
 // writeResult writes an [out] unique pointer to what f writes and the
@@ -287,7 +316,7 @@ func (s *service) enumDomains(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) erro
 // for SamrEnumerateUsersInDomain; PreferedMaximumLength) and writes the
 // [out] parameters, EnumerationContext (0: all is returned at once), the
 // entries of list from the resume point on, CountReturned and the status.
-func enumerate[T any](s *service, c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer, list func(T, *policy.Snapshot) []Entry) error {
+func enumerate[T handle](s *service, c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer, list func(T, *policy.Snapshot) []Entry) error {
 	h := r.ContextHandle()
 	resume := r.Uint32()
 	if c.Opnum() == OpEnumerateUsersInDomain {
@@ -317,16 +346,16 @@ func enumerate[T any](s *service, c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer, 
 // DomainId, [out] SAMPR_HANDLE* DomainHandle).
 func (s *service) openDomain(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
 	h := r.ContextHandle()
-	r.Uint32()
+	desired := r.Uint32()
 	sid := svc.ReadSID(r)
-	_, v, done, err := on[*serverHandle](s, c, r, h)
+	_, v, done, err := onAt[*serverHandle](s, c, r, h, 0, desired)
 	if done {
 		return err
 	}
 	if v.ok {
 		for _, d := range svc.Domains(v.snap) {
 			if d.SID == sid {
-				writeHandle(w, c.NewHandle(&domainHandle{sid: sid, builtin: d.Name == "BUILTIN"}), 0)
+				writeHandle(w, c.NewHandle(&domainHandle{granted: v.granted, sid: sid, builtin: d.Name == "BUILTIN"}), 0)
 				return nil
 			}
 		}
@@ -517,16 +546,16 @@ func (s *service) lookupIDs(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error 
 // SAMPR_HANDLE* UserHandle).
 func (s *service) openUser(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
 	h := r.ContextHandle()
-	r.Uint32()
+	desired := r.Uint32()
 	rid := r.Uint32()
-	d, v, done, err := on[*domainHandle](s, c, r, h)
+	d, v, done, err := onAt[*domainHandle](s, c, r, h, 0, desired)
 	if done {
 		return err
 	}
 	if v.ok && !d.builtin {
 		for _, a := range svc.Accounts(v.snap) {
 			if a.RID() == rid {
-				writeHandle(w, c.NewHandle(&userHandle{dom: d, entry: a}), 0)
+				writeHandle(w, c.NewHandle(&userHandle{granted: v.granted, dom: d, entry: a}), 0)
 				return nil
 			}
 		}

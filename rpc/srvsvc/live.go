@@ -19,12 +19,6 @@ const (
 	OpNetrSessionEnum    = 12
 )
 
-// Win32 codes of the live-table calls (MS-ERREF 2.2).
-const (
-	NERRUserNotFound       uint32 = 2221
-	NERRClientNameNotFound uint32 = 2312
-)
-
 // SESSION_INFO_502's sesi502_user_flags bit for a guest logon.
 const sessGuest uint32 = 0x1
 
@@ -364,9 +358,9 @@ func (s *service) sessionEnum(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) erro
 		}
 		switch {
 		case len(all) == 0 && q.ClientName != "":
-			p.Result = NERRClientNameNotFound
+			p.Result = svc.NERRClientNameNotFound
 		case len(all) == 0 && q.UserName != "":
-			p.Result = NERRUserNotFound
+			p.Result = svc.NERRUserNotFound
 		default:
 			p.Total = uint32(len(all))
 			p.Sessions = all[min(int(q.Resume), len(all)):]
@@ -405,7 +399,7 @@ func (s *service) connectionEnum(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) e
 			all = append(all, e)
 		}
 		if byClient && len(all) == 0 {
-			p.Result = NERRClientNameNotFound
+			p.Result = svc.NERRClientNameNotFound
 			return
 		}
 		p.Total = uint32(len(all))
@@ -442,7 +436,7 @@ func (s *service) fileEnum(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
 			all = append(all, f)
 		}
 		if len(all) == 0 && q.UserName != "" {
-			p.Result = NERRUserNotFound
+			p.Result = svc.NERRUserNotFound
 			return
 		}
 		p.Total = uint32(len(all))

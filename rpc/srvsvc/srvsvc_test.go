@@ -73,10 +73,10 @@ func TestLiveTables(t *testing.T) {
 	if p.Result != 0 || len(p.Sessions) != 1 {
 		t.Errorf("NetrSessionEnum for alice: %+v", p)
 	}
-	if p := liveCall(t, root, srvsvc.LiveRequest{Op: srvsvc.OpNetrSessionEnum, ClientName: `\\198.51.100.1`, Level: 10}); p.Result != srvsvc.NERRClientNameNotFound {
+	if p := liveCall(t, root, srvsvc.LiveRequest{Op: srvsvc.OpNetrSessionEnum, ClientName: `\\198.51.100.1`, Level: 10}); p.Result != svc.NERRClientNameNotFound {
 		t.Errorf("NetrSessionEnum of an unknown client: %+v", p)
 	}
-	if p := liveCall(t, root, srvsvc.LiveRequest{Op: srvsvc.OpNetrSessionEnum, UserName: "bob", Level: 10}); p.Result != srvsvc.NERRUserNotFound {
+	if p := liveCall(t, root, srvsvc.LiveRequest{Op: srvsvc.OpNetrSessionEnum, UserName: "bob", Level: 10}); p.Result != svc.NERRUserNotFound {
 		t.Errorf("NetrSessionEnum of an unknown user: %+v", p)
 	}
 

@@ -86,15 +86,17 @@ func (e *Env) Check(c *dcerpc.Call, r policy.RPCRequest) (policy.RPCDecision, *p
 
 // Win32 error codes the services return (MS-ERREF 2.2).
 const (
-	ErrSuccess          uint32 = 0
-	ErrAccessDenied     uint32 = 5
-	ErrNotSupported     uint32 = 50
-	ErrInvalidParameter uint32 = 87
-	ErrInvalidName      uint32 = 123
-	ErrInvalidLevel     uint32 = 124
-	ErrMoreData         uint32 = 234
-	NERRNetNameNotFound uint32 = 2310
-	NERRDeviceNotShared uint32 = 2311
+	ErrSuccess             uint32 = 0
+	ErrAccessDenied        uint32 = 5
+	ErrNotSupported        uint32 = 50
+	ErrInvalidParameter    uint32 = 87
+	ErrInvalidName         uint32 = 123
+	ErrInvalidLevel        uint32 = 124
+	ErrMoreData            uint32 = 234
+	NERRNetNameNotFound    uint32 = 2310
+	NERRDeviceNotShared    uint32 = 2311
+	NERRUserNotFound       uint32 = 2221
+	NERRClientNameNotFound uint32 = 2312
 )
 
 // NTSTATUS codes the services return beyond package ntstatus's.

@@ -257,6 +257,30 @@ run transact-rpc smbpipe -w transact --rpc -d "$DUR" --addr "$SP"
 run transact-rpc samba -w transact --rpc -d "$DUR" --addr "$SA" --pipe srvsvc
 run transact-rpc floor -w tcp --size 68 -d "$DUR" --addr "$FLOOR"
 
+# srvsvc NetrServerGetInfo level 101 through DCE/RPC against each server's
+# real srvsvc: the same client (smbpipe rpc --bench, bench/srvsvc.go: one
+# bound pipe, each call one TRANSCEIVE, its reply decoded and checked),
+# alice on both (srvsvc is no null-session pipe on smbpipe, as on Windows).
+# rpcrun ROW TARGET ARGS...: like run, with smbpipe rpc --bench.
+rpcrun() {
+	local row=$1 target=$2
+	shift 2
+	local out
+	sleep "$SETTLE"
+	say "$row / $target: smbpipe rpc --bench $DUR $*"
+	if out=$("${CLI[@]}" "$BIN" rpc --bench "$DUR" --format tsv "$@" 2>>"$WORK/client.log"); then
+		printf '%s\t%s\t%s\n' "$row" "$target" "$out" >>"$RES"
+	else
+		say "$row / $target FAILED (see below)"
+		tail -n 3 "$WORK/client.log" >&2
+		printf '%s\t%s\tFAILED\n' "$row" "$target" >>"$RES"
+	fi
+}
+if [ "$SAMBA_ALICE" = yes ]; then
+	rpcrun srvsvc-101 smbpipe -U 'alice%Passw0rd!' "//$SP" srvinfo
+	rpcrun srvsvc-101 samba -U 'alice%Passw0rd!' "//$SA" srvinfo
+fi
+
 run writeread-rpc smbpipe -w writeread --rpc -d "$DUR" --addr "$SP"
 run writeread-rpc samba -w writeread --rpc -d "$DUR" --addr "$SA" --pipe srvsvc
 
@@ -305,6 +329,10 @@ unpin() {
 }
 DCERPCD=$(cat "$S/pid/samba-dcerpcd.pid" 2>/dev/null || true)
 unpin "${GROUPS_STARTED[@]}" ${DCERPCD:+"$DCERPCD"}
+if [ "$SAMBA_ALICE" = yes ]; then
+	rpcrun "srvsvc-101-c$CONC" smbpipe -c "$CONC" -U 'alice%Passw0rd!' "//$SP" srvinfo
+	rpcrun "srvsvc-101-c$CONC" samba -c "$CONC" -U 'alice%Passw0rd!' "//$SA" srvinfo
+fi
 run "transact-rpc-c$CONC" smbpipe -w transact --rpc -c "$CONC" -d "$DUR" --addr "$SP"
 run "transact-rpc-c$CONC" samba -w transact --rpc -c "$CONC" -d "$DUR" --addr "$SA" --pipe srvsvc
 run "transact-rpc-c$CONC" floor -w tcp --size 68 -c "$CONC" -d "$DUR" --addr "$FLOOR"
@@ -380,7 +408,9 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 	}
 	END {
 		label["connect"] = "connect + negotiate + session + IPC$ + open + close + logoff + disconnect"
-		label["transact-rpc"] = "transact rpc (68 B request)"
+		label["transact-rpc"] = "transact rpc (68 B request; smbpipe: its echo pipe, no RPC; Samba: srvsvc)"
+		label["srvsvc-101"] = "srvsvc NetrServerGetInfo 101 through DCE/RPC, the srvsvc of both (alice)"
+		label["srvsvc-101-c" conc] = "srvsvc NetrServerGetInfo 101 through DCE/RPC, " conc " clients, unpinned (aggregate)"
 		label["writeread-rpc"] = "write + read rpc (68 B request)"
 		label["transact-64"] = "transact 64 B (echo)"
 		label["transact-4096"] = "transact 4 KiB (echo)"
@@ -424,6 +454,12 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 		target("stream MB/s / raw TCP", "stream", "mb", 0.95, 1)
 		target("transact rpc, " conc " clients: rate / floor rate", "transact-rpc-c" conc, "ops", 0.9, 1)
 		target("transact rpc, " many " clients: rate / floor rate", "transact-rpc-c" many, "ops", 0.9, 1)
+		split("srvsvc-101 srvsvc-101-c" conc, rows, " ")
+		for (i = 1; i <= 2; i++) {
+			g = rows[i] SUBSEP "smbpipe"; a = rows[i] SUBSEP "samba"
+			if ((g in ops) && (a in ops) && ops[g] != "FAILED" && ops[a] != "FAILED")
+				printf "%ssmbpipe/Samba srvsvc NetrServerGetInfo 101 (%s): %.2f× (target ≥ 2×)\n", (i == 1 ? "\n" : ""), (i == 1 ? "one client, pinned" : conc " clients, unpinned"), ops[g] / ops[a]
+		}
 		u = "transact-64" SUBSEP "smbpipe"; g = "rpcecho-64" SUBSEP "smbpipe"
 		if ((u in ops) && (g in ops) && ops[u] != "FAILED" && ops[g] != "FAILED")
 			printf "\nsmbpipe rpcecho EchoData 64 B / raw transact 64 B p50: %.2f× (rate %.2f×)\n", p50[g] / p50[u], ops[g] / ops[u]

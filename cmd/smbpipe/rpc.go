@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
+	"github.com/smbpipe/smbpipe/bench"
 	"github.com/smbpipe/smbpipe/client"
 	"github.com/smbpipe/smbpipe/dcerpc"
 	"github.com/smbpipe/smbpipe/ndr"
@@ -51,7 +54,13 @@ commands:
                              holding USER (SamrGetAliasMembership)
 
 flags: those of "smbpipe dial" (-U USER[%PASS], -W, --pw-nt-hash, -p PORT,
---dialect, --sign, --encrypt, --ciphers, --timeout, --request-timeout).
+--dialect, --sign, --encrypt, --ciphers, --timeout, --request-timeout), and
+for srvinfo a load mode (package bench, RunSrvsvc):
+  --bench DURATION   call NetrServerGetInfo level 101 for DURATION, each call
+                     one FSCTL_PIPE_TRANSCEIVE on a bound pipe per client,
+                     and print the rate and latencies instead
+  -c N               clients (--bench; default 1)
+  --format F         text (default) or tsv (--bench; bench's TSV columns)
 
 Exits 0 when every call succeeded; 1 with the reason on stderr otherwise:
 the NTSTATUS (STATUS_ACCESS_DENIED), Win32 code (ERROR_ACCESS_DENIED) or
@@ -65,6 +74,54 @@ type rpcOptions struct {
 	host string       // as given, with its port if any
 	cmd  string
 	args []string
+	// bench (srvinfo only): run bench.RunSrvsvc for this long with
+	// clients clients and print the result in format.
+	bench   time.Duration
+	clients int
+	format  string
+}
+
+// rpcOwnFlags takes the flags of rpc's own (--bench, -c, --format) out of
+// the flags before //HOST, leaving smbpipe dial's.
+func rpcOwnFlags(o *rpcOptions, flags []string) ([]string, error) {
+	var rest []string
+	o.clients, o.format = 1, "text"
+	for i := 0; i < len(flags); i++ {
+		name, val, hasVal := strings.Cut(strings.TrimLeft(flags[i], "-"), "=")
+		if !strings.HasPrefix(flags[i], "-") || name != "bench" && name != "c" && name != "format" {
+			rest = append(rest, flags[i])
+			continue
+		}
+		if !hasVal {
+			if i+1 == len(flags) {
+				return nil, fmt.Errorf("flag %s needs a value", flags[i])
+			}
+			i++
+			val = flags[i]
+		}
+		var err error
+		switch name {
+		case "bench":
+			o.bench, err = time.ParseDuration(val)
+			if err == nil && o.bench <= 0 {
+				err = errors.New("must be > 0")
+			}
+		case "c":
+			o.clients, err = strconv.Atoi(val)
+			if err == nil && (o.clients < 1 || o.clients > 4096) {
+				err = errors.New("must be 1 to 4096")
+			}
+		case "format":
+			o.format = val
+			if val != "text" && val != "tsv" {
+				err = errors.New("want text or tsv")
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("-%s %q: %v", name, val, err)
+		}
+	}
+	return rest, nil
 }
 
 // rpcCommand is one command: its service's pipe and syntax, the number
@@ -125,7 +182,14 @@ func parseRPCArgs(args []string, getenv func(string) string) (*rpcOptions, error
 	if len(o.args) < c.min || c.max >= 0 && len(o.args) > c.max {
 		return nil, fmt.Errorf("%s: wrong number of arguments", o.cmd)
 	}
-	d, err := parseDialArgs(append(append([]string(nil), args[:i]...), "//"+host+"/pipe/"+c.pipe), getenv)
+	flags, err := rpcOwnFlags(o, args[:i])
+	if err != nil {
+		return nil, err
+	}
+	if o.bench > 0 && (o.cmd != "srvinfo" || len(o.args) > 0) {
+		return nil, errors.New("--bench runs srvinfo (level 101) only")
+	}
+	d, err := parseDialArgs(append(flags, "//"+host+"/pipe/"+c.pipe), getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -152,6 +216,9 @@ func rpcMain(ctx context.Context, o *rpcOptions, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "smbpipe rpc: %s: %s\n", o.cmd, describeRPC(err))
 		return 1
 	}
+	if o.bench > 0 {
+		return rpcBench(ctx, o, stdout, fail)
+	}
 	setup, cancel := context.WithTimeout(ctx, o.dial.timeout)
 	defer cancel()
 	d := client.Dialer{Config: o.dial.cfg, Port: o.dial.port}
@@ -166,6 +233,31 @@ func rpcMain(ctx context.Context, o *rpcOptions, stdout, stderr io.Writer) int {
 	}
 	server, _, _, _ := client.ParsePipePath(o.dial.path)
 	if err := c.run(ctx, cl, server, o.args, stdout); err != nil {
+		return fail(err)
+	}
+	return 0
+}
+
+// rpcBench runs bench.RunSrvsvc against the server and prints the result.
+func rpcBench(ctx context.Context, o *rpcOptions, stdout io.Writer, fail func(error) int) int {
+	host, port, _, _ := client.ParsePipePath(o.dial.path)
+	if port == 0 {
+		port = o.dial.port
+	}
+	if port == 0 {
+		port = 445
+	}
+	r, err := bench.RunSrvsvc(ctx, bench.Options{Addr: net.JoinHostPort(host, strconv.Itoa(port)),
+		Client: o.dial.cfg, Concurrency: o.clients, Duration: o.bench})
+	if err != nil {
+		return fail(err)
+	}
+	if o.format == "tsv" {
+		err = r.WriteTSV(stdout)
+	} else {
+		err = r.WriteText(stdout)
+	}
+	if err != nil {
 		return fail(err)
 	}
 	return 0

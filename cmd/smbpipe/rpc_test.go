@@ -28,6 +28,13 @@ func TestParseRPCArgs(t *testing.T) {
 		{[]string{"//h/x", "srvinfo"}, false, ""},
 		{[]string{"--bogus", "//h", "srvinfo"}, false, ""},
 		{[]string{"-U", "alice", "//h", "srvinfo"}, false, ""}, // no password, no $PASSWD
+		{[]string{"--bench", "2s", "-c", "4", "--format=tsv", "-U", "a%b", "//h", "srvinfo"}, true, "//h/pipe/srvsvc"},
+		{[]string{"--bench", "2s", "//h", "users"}, false, ""},
+		{[]string{"--bench", "2s", "//h", "srvinfo", "102"}, false, ""},
+		{[]string{"--bench", "0s", "//h", "srvinfo"}, false, ""},
+		{[]string{"-c", "0", "--bench", "1s", "//h", "srvinfo"}, false, ""},
+		{[]string{"--format", "json", "//h", "srvinfo"}, false, ""},
+		{[]string{"--bench"}, false, ""},
 	} {
 		o, err := parseRPCArgs(tc.args, noenv)
 		if (err == nil) != tc.ok {
@@ -103,5 +110,27 @@ func TestRPCCommands(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRPCBench: --bench runs bench.RunSrvsvc and prints its TSV line.
+func TestRPCBench(t *testing.T) {
+	addr := testserver.Start(t, rpcTestConfig)
+	o, err := parseRPCArgs([]string{"--bench", "300ms", "-c", "2", "--format", "tsv", "-U", "alice%Passw0rd!", "//" + addr, "srvinfo"}, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.bench != 300*time.Millisecond || o.clients != 2 || o.format != "tsv" || o.dial.cfg.User != "alice" {
+		t.Fatalf("options %+v", o)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	if code := rpcMain(ctx, o, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	f := strings.Split(strings.TrimSpace(out.String()), "\t")
+	if len(f) != 13 || f[0] != "srvsvc" || f[1] == "0.0" || f[6] != "0" {
+		t.Errorf("tsv line %q", out.String())
 	}
 }

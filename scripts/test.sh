@@ -18,6 +18,7 @@ install_clients() {
 	command -v smbclient >/dev/null || need+=(smbclient)
 	command -v smbd >/dev/null || need+=(samba)
 	command -v smbtorture >/dev/null || need+=(samba-testsuite)
+	command -v nmap >/dev/null || need+=(nmap)
 	/usr/bin/python3 -c 'import impacket' 2>/dev/null || need+=(python3-impacket)
 	if [ ${#need[@]} -gt 0 ]; then
 		echo "== installing ${need[*]}"

@@ -25,7 +25,10 @@
 // account's token. DefaultTOML documents every key and its default.
 package policy
 
-import "github.com/smbpipe/smbpipe/ntstatus"
+import (
+	"github.com/smbpipe/smbpipe/ntstatus"
+	"github.com/smbpipe/smbpipe/security"
+)
 
 // Kind is the kind of session.
 type Kind uint8
@@ -42,6 +45,10 @@ type Identity struct {
 	Kind   Kind
 	User   string // account name as configured (User), or the name sent (Guest)
 	Domain string
+	// Token, when set, is the identity's token as built elsewhere (a
+	// Kerberos logon: KerberosToken from the PAC, KerberosAccount); nil
+	// means the snapshot's token for Kind and User.
+	Token *security.Token
 }
 
 // PipeInfo is what the server knows of the pipe being opened at the moment

@@ -59,6 +59,8 @@ type Config struct {
 	Accounts []Account
 	Pipes    []Pipe
 	Limits   Limits
+	// Kerberos is [kerberos] (kerberos.go); the zero value is off.
+	Kerberos Kerberos
 }
 
 // Limits bound what clients may take from the server ([limits]). Parse
@@ -208,6 +210,9 @@ type Account struct {
 	// RID is the account's relative ID; 0 derives a stable one from the
 	// name.
 	RID uint32
+	// KerberosPrincipal (name@REALM) maps a Kerberos ticket without a PAC
+	// to this account (kerberos.go).
+	KerberosPrincipal string
 }
 
 // Pipe is one [[pipe]].
@@ -232,6 +237,7 @@ func (c *Config) Clone() *Config {
 		n.Accounts[i].Groups = append([]string(nil), c.Accounts[i].Groups...)
 	}
 	n.Pipes = append([]Pipe(nil), c.Pipes...)
+	n.Kerberos.ServiceNames = append([]string(nil), c.Kerberos.ServiceNames...)
 	return &n
 }
 
@@ -308,6 +314,7 @@ type rawConfig struct {
 		NTHash   string   `toml:"nt_hash"`
 		Groups   []string `toml:"groups"`
 		RID      *int64   `toml:"rid"`
+		Kerberos string   `toml:"kerberos_principal"`
 	} `toml:"account"`
 	Pipe []struct {
 		Name         string  `toml:"name"`
@@ -329,6 +336,7 @@ type rawConfig struct {
 		HandshakeTimeout           *string `toml:"handshake_timeout"`
 		IdleTimeout                *string `toml:"idle_timeout"`
 	} `toml:"limits"`
+	Kerberos rawKerberos `toml:"kerberos"`
 }
 
 // Default returns the embedded default configuration (a new copy on every
@@ -444,7 +452,7 @@ func Parse(data []byte, filename string) (*Config, error) {
 		*d.out = v
 	}
 	for i, a := range raw.Account {
-		acc := Account{Name: a.Name, Password: a.Password, NTHash: a.NTHash, Groups: a.Groups}
+		acc := Account{Name: a.Name, Password: a.Password, NTHash: a.NTHash, Groups: a.Groups, KerberosPrincipal: a.Kerberos}
 		if a.RID != nil {
 			if *a.RID <= 0 || *a.RID > 0xFFFFFFFF {
 				errs = append(errs, &ConfigError{File: filename, Line: loc.line(fmt.Sprintf("account[%d].rid", i)),
@@ -462,6 +470,7 @@ func Parse(data []byte, filename string) (*Config, error) {
 		cfg.Pipes = append(cfg.Pipes, Pipe{Name: p.Name, Backend: p.Backend, Mode: deref(p.Mode, mode),
 			MaxInstances: deref(p.MaxInstances, 0), SDDL: p.SDDL})
 	}
+	errs = append(errs, parseKerberos(&raw.Kerberos, cfg, filename, loc)...)
 	if _, cerrs := compile(cfg); len(cerrs) > 0 {
 		for _, e := range cerrs {
 			e.File, e.Line = filename, loc.line(e.Key)

@@ -499,6 +499,9 @@ func (s *Snapshot) LookupAccount(name string) (ntHash [16]byte, canonical string
 // S-1-5-32-545, S-1-5-2, S-1-5-11, S-1-5-15, S-1-5-64-10, plus its groups}.
 // ok is false for a User identity that names no account.
 func (s *Snapshot) Token(id Identity) (tok *security.Token, ok bool) {
+	if id.Token != nil {
+		return id.Token, true
+	}
 	switch id.Kind {
 	case Anonymous:
 		return s.anonToken, true

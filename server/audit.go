@@ -106,12 +106,15 @@ func hex32(v uint32) string {
 //	status         NTSTATUS name; status_code its value
 //	rule, reason   policy.CheckSession's rule and reason, or logon-failure
 //	event_id       4624 when established, 4625 when refused
-func (c *conn) auditSession(s *session, kind policy.Kind, user, domain string, reauth bool, st ntstatus.Status, rule, reason string) {
+//	extra          Kerberos logons (kerberos.go): auth "kerberos",
+//	               principal, service, enctype, session_enctype, krb_error,
+//	               user_sid, pac_groups, upn
+func (c *conn) auditSession(s *session, kind policy.Kind, user, domain string, reauth bool, st ntstatus.Status, rule, reason string, extra ...slog.Attr) {
 	level, event := slog.LevelInfo, eventLogon
 	if st != ntstatus.Success {
 		level, event = slog.LevelWarn, eventLogonFailed
 	}
-	c.srv.log.LogAttrs(context.Background(), level, "session setup",
+	attrs := []slog.Attr{
 		slog.String("client", c.remote),
 		slog.Uint64("session", s.id),
 		slog.String("kind", kindName(kind)),
@@ -127,5 +130,6 @@ func (c *conn) auditSession(s *session, kind policy.Kind, user, domain string, r
 		slog.String("rule", rule),
 		slog.String("reason", reason),
 		slog.Int("event_id", event),
-	)
+	}
+	c.srv.log.LogAttrs(context.Background(), level, "session setup", append(attrs, extra...)...)
 }

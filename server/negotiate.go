@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/smbpipe/smbpipe/auth/spnego"
 	"github.com/smbpipe/smbpipe/internal/smbcrypto"
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/policy"
@@ -149,7 +148,7 @@ func (c *conn) appendNegotiateResponse(buf []byte, d smb2.Dialect, ctxs []smb2.N
 		MaxReadSize:     c.maxIO,
 		MaxWriteSize:    c.maxIO,
 		SystemTime:      filetime(time.Now()),
-		SecurityBuffer:  spnego.EncodeInit(&spnego.Init{MechTypes: []string{spnego.OIDNTLMSSP}}),
+		SecurityBuffer:  c.negToken(),
 		Contexts:        ctxs,
 	}
 	return resp.Append(buf)

@@ -33,6 +33,7 @@ type Server struct {
 	asyncBytes     atomic.Int64 // held by every connection's async operations (max_async_bytes)
 	procs          procTable    // backend processes (max_processes)
 	reg            registry     // the security of the pipes served
+	krb            krbState     // Kerberos acceptor and replay cache (kerberos.go)
 
 	mu        sync.Mutex
 	closed    bool

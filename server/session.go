@@ -99,6 +99,9 @@ func (c *conn) sessionSetup(r *request, buf []byte) ([]byte, ntstatus.Status, er
 	if hashing {
 		s.preauth.Update(r.msg)
 	}
+	if out, st, ok := c.kerberosSetup(r, buf, s, &req); ok {
+		return out, st, nil // Kerberos, or NTLM refused (kerberos.go)
+	}
 
 	token, mic, wrapped, err := s.unwrap(req.SecurityBuffer)
 	if err != nil || len(token) < 12 {
@@ -278,17 +281,10 @@ func (c *conn) establishKeys(s *session, kind policy.Kind, sessionKey [16]byte, 
 	case policy.Guest:
 		return
 	}
-	keys := smbcrypto.DeriveKeys(uint16(c.dialect), sessionKey[:], &s.preauth)
-	s.signer = smbcrypto.NewSigner(uint16(c.dialect), c.signAlg, keys.Signing)
-	s.verifier = smbcrypto.NewSigner(uint16(c.dialect), c.signAlg, keys.Signing)
-	s.signingRequired = kind == policy.User && required
-	if c.cipher != 0 {
-		// Anonymous sessions too, from the zero key (Windows Server
-		// 2022; decrypt refuses them on a connection without a logon).
-		c2s, s2c := smbcrypto.DeriveCipherKeys(uint16(c.dialect), c.cipher, sessionKey[:], &s.preauth)
-		s.dec, _ = smbcrypto.NewCrypter(c.cipher, c2s)
-		s.enc, _ = smbcrypto.NewCrypter(c.cipher, s2c)
-	}
+	// Encryption keys for anonymous sessions too, from the zero key
+	// (Windows Server 2022; decrypt refuses them on a connection without
+	// a logon).
+	c.establishSessionKeys(s, sessionKey[:], kind == policy.User && required)
 }
 
 // encryptionGate applies encryption = "required" at the top of

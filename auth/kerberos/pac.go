@@ -139,7 +139,9 @@ func DecodePAC(b []byte) (*PAC, error) {
 	return p, nil
 }
 
-func pacError(msg string) error { return &Error{Code: ErrCodeGeneric, Reason: "PAC: " + msg, err: ErrMalformed} }
+func pacError(msg string) error {
+	return &Error{Code: ErrCodeGeneric, Reason: "PAC: " + msg, err: ErrMalformed}
+}
 
 // signedData returns a copy of the PAC with both signatures zeroed: what
 // the server signature covers (MS-PAC 2.8.1).

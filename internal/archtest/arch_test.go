@@ -25,6 +25,7 @@ var rules = []struct {
 	{"smb2", []string{"internal/utf16le", "ntstatus"}, []string{"net", "os"}},
 	{"auth/ntlm", []string{"internal/utf16le"}, []string{"net", "os"}},
 	{"auth/spnego", nil, []string{"net", "os"}},
+	{"auth/kerberos", []string{"ndr", "security"}, []string{"net", "os"}},
 	{"internal/smbcrypto", nil, []string{"net", "os"}},
 	{"internal/ntname", nil, []string{"net", "os"}},
 	{"internal/utf16le", nil, []string{"net", "os"}},
@@ -40,12 +41,13 @@ var rules = []struct {
 	{"rpc/lsarpc", []string{"dcerpc", "ndr", "policy", "rpc/svc", "security"}, []string{"net", "os"}},
 	{"rpc/samr", []string{"dcerpc", "ndr", "policy", "rpc/svc", "security"}, []string{"net", "os"}},
 	{"policy", []string{"internal/ntname", "internal/utf16le", "ntstatus", "security"}, []string{"net/http"}},
-	{"client", []string{"auth/ntlm", "auth/spnego", "internal/smbcrypto", "ntstatus", "smb2"}, []string{"encoding/binary"}}, // smb2 owns the bytes
-	{"server", []string{"auth/ntlm", "auth/spnego", "backend", "dcerpc", "internal/ntname", "internal/smbcrypto", "ntstatus", "pipe", "policy", "rpc/echo", "rpc/lsarpc", "rpc/samr", "rpc/srvsvc", "rpc/svc", "rpc/wkssvc", "security", "smb2"}, []string{"encoding/binary"}}, // smb2 owns the bytes
+	{"client", []string{"auth/kerberos", "auth/ntlm", "auth/spnego", "internal/smbcrypto", "ntstatus", "smb2"}, []string{"encoding/binary"}}, // smb2 owns the bytes
+	{"server", []string{"auth/kerberos", "auth/ntlm", "auth/spnego", "backend", "dcerpc", "internal/ntname", "internal/smbcrypto", "ntstatus", "pipe", "policy", "rpc/echo", "rpc/lsarpc", "rpc/samr", "rpc/srvsvc", "rpc/svc", "rpc/wkssvc", "security", "smb2"}, []string{"encoding/binary"}}, // smb2 owns the bytes
 	{"metrics", []string{"server"}, nil},
 	{"policy/watch", []string{"policy"}, nil},
 	{"internal/testlog", nil, nil},
 	{"internal/testsmbd", nil, nil},                            // test support only
+	{"internal/testkdc", nil, nil},                             // test support only
 	{"internal/testserver", []string{"policy", "server"}, nil}, // test support only
 	{"internal/testclient", []string{"client"}, nil},           // test support only
 }

@@ -1,0 +1,296 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"slices"
+	"sync"
+
+	"github.com/smbpipe/smbpipe/auth/kerberos"
+	"github.com/smbpipe/smbpipe/auth/spnego"
+	"github.com/smbpipe/smbpipe/internal/smbcrypto"
+	"github.com/smbpipe/smbpipe/ntstatus"
+	"github.com/smbpipe/smbpipe/policy"
+	"github.com/smbpipe/smbpipe/smb2"
+)
+
+// statusTimeDifferenceAtDC is what Windows answers a Kerberos logon whose
+// authenticator is outside the clock skew (KRB_AP_ERR_SKEW maps to
+// SEC_E_TIME_SKEW, STATUS_TIME_DIFFERENCE_AT_DC).
+const statusTimeDifferenceAtDC ntstatus.Status = 0xC0000133
+
+// Audit rules of Kerberos logons.
+const (
+	ruleKerberos    = "kerberos"
+	ruleNTLMOff     = "ntlm-disabled"
+	ruleNoPrincipal = "kerberos-principal"
+)
+
+// krbState is the server's Kerberos state: the replay cache, which lives as
+// long as the server (a reload must not forget what was replayed), and the
+// acceptor of the policy in force, rebuilt (the keytab re-read) when a new
+// snapshot takes effect.
+type krbState struct {
+	replay kerberos.ReplayCache
+
+	mu   sync.Mutex
+	snap *policy.Snapshot   // the snapshot acc and negToken were built for
+	acc  *kerberos.Acceptor // nil: Kerberos off or the keytab unreadable
+	err  error              // why acc is nil although a keytab is configured
+	neg  []byte             // the NEGOTIATE response's SPNEGO token
+}
+
+// negTokenNTLM is the NEGOTIATE token of a server without Kerberos.
+var negTokenNTLM = spnego.EncodeInit(&spnego.Init{MechTypes: []string{spnego.OIDNTLMSSP}})
+
+// kerberos returns the acceptor and NEGOTIATE token for snap, reading the
+// keytab the first time snap is seen.
+func (s *Server) kerberos(snap *policy.Snapshot) (*kerberos.Acceptor, []byte, error) {
+	k := &s.krb
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.snap == snap {
+		return k.acc, k.neg, k.err
+	}
+	k.snap, k.acc, k.err, k.neg = snap, nil, nil, negTokenNTLM
+	kc := &snap.Config().Kerberos
+	if !kc.Enabled() {
+		return nil, k.neg, nil
+	}
+	b, err := os.ReadFile(kc.Keytab)
+	var kt *kerberos.Keytab
+	if err == nil {
+		kt, err = kerberos.ParseKeytab(b)
+	}
+	if err != nil {
+		k.err = err
+		s.log.LogAttrs(context.Background(), slog.LevelError, "kerberos keytab",
+			slog.String("keytab", kc.Keytab), slog.String("error", err.Error()),
+			slog.String("effect", "Kerberos logons are refused until the keytab can be read"))
+	} else {
+		k.acc = &kerberos.Acceptor{Keytab: kt, Realm: kc.Realm, Names: kc.ServiceNames, Replay: &k.replay}
+		s.log.LogAttrs(context.Background(), slog.LevelInfo, "kerberos keytab",
+			slog.String("keytab", kc.Keytab), slog.Any("principals", kt.Principals()))
+	}
+	// Windows' NegTokenInit2 (MS-SPNG 2.2.1): MS-KRB5, KRB5, NTLMSSP (no
+	// NEGOEX), with the "please ignore" hint.
+	mechs := []string{spnego.OIDMSKRB5, spnego.OIDKRB5}
+	if !kc.DisableNTLM {
+		mechs = append(mechs, spnego.OIDNTLMSSP)
+	}
+	k.neg = spnego.EncodeInit(&spnego.Init{MechTypes: mechs, HintName: spnego.HintNotDefined})
+	return k.acc, k.neg, k.err
+}
+
+// negToken is the SPNEGO token of the NEGOTIATE response.
+func (c *conn) negToken() []byte {
+	_, neg, _ := c.srv.kerberos(c.srv.snapshot())
+	return neg
+}
+
+// kerberosSetup takes the SESSION_SETUP exchanges that are not NTLM's: a
+// Kerberos AP-REQ (bare, GSS-framed, or SPNEGO's optimistic token when the
+// client's first mechanism is Kerberos), and an NTLMSSP token when [kerberos]
+// ntlm = false. handled is false for everything else, which the NTLM path
+// serves as before.
+func (c *conn) kerberosSetup(r *request, buf []byte, s *session, req *smb2.SessionSetupRequest) (_ []byte, _ ntstatus.Status, handled bool) {
+	snap := c.srv.snapshot()
+	kc := &snap.Config().Kerberos
+	if !kc.Enabled() {
+		return buf, 0, false
+	}
+	token, mech, wrapped := kerberosToken(req.SecurityBuffer)
+	if token == nil {
+		if kc.DisableNTLM && isNTLM(req.SecurityBuffer) {
+			c.srv.metrics.inc(MetricDenials, ruleNTLMOff)
+			c.auditSession(s, policy.User, "", "", s.valid, ntstatus.LogonFailure, ruleNTLMOff,
+				"NTLM is refused ([kerberos] ntlm = false): the client must use Kerberos", slog.String("auth", "ntlm"))
+			c.endFailed(s, r)
+			return buf, ntstatus.LogonFailure, true
+		}
+		return buf, 0, false
+	}
+	out, st := c.kerberosLogon(r, buf, s, snap, req, token, mech, wrapped)
+	return out, st, true
+}
+
+// kerberosToken finds the Kerberos token in a security buffer: GSS-framed
+// or bare, or the mechToken of a NegTokenInit whose first mechanism is
+// Kerberos (MS-KRB5 or KRB5). mech is the SPNEGO OID to answer with.
+func kerberosToken(b []byte) (token []byte, mech string, wrapped bool) {
+	if kerberos.IsToken(b) {
+		return b, "", false
+	}
+	init, _, err := spnego.Decode(b)
+	if err != nil || init == nil || len(init.MechTypes) == 0 || len(init.MechToken) == 0 {
+		return nil, "", false
+	}
+	switch m := init.MechTypes[0]; m {
+	case spnego.OIDMSKRB5, spnego.OIDKRB5:
+		// MS-SPNG 3.2.5: the answer names the OID the client put first,
+		// MS-KRB5 included.
+		return init.MechToken, m, true
+	}
+	return nil, "", false
+}
+
+// isNTLM reports whether b is (or SPNEGO-wraps) an NTLMSSP exchange.
+func isNTLM(b []byte) bool {
+	if spnego.IsNTLMSSP(b) {
+		return true
+	}
+	init, resp, err := spnego.Decode(b)
+	switch {
+	case err != nil:
+		return false
+	case init != nil:
+		return slices.Contains(init.MechTypes, spnego.OIDNTLMSSP)
+	}
+	return spnego.IsNTLMSSP(resp.ResponseToken)
+}
+
+// kerberosLogon verifies the AP-REQ and establishes (or re-authenticates)
+// the session. Every outcome is one "session setup" audit record with auth
+// kerberos, the principal and the enctype.
+func (c *conn) kerberosLogon(r *request, buf []byte, s *session, snap *policy.Snapshot,
+	req *smb2.SessionSetupRequest, token []byte, mech string, wrapped bool) ([]byte, ntstatus.Status) {
+	cfg := snap.Config()
+	acc, _, kerr := c.srv.kerberos(snap)
+	var res *kerberos.Result
+	var attrs []slog.Attr
+	refuse := func(st ntstatus.Status, rule, reason string) ([]byte, ntstatus.Status) {
+		c.srv.metrics.inc(MetricDenials, rule)
+		attrs = append([]slog.Attr{slog.String("auth", "kerberos")}, attrs...)
+		c.auditSession(s, policy.User, "", "", s.valid, st, rule, reason, attrs...)
+		c.endFailed(s, r)
+		return buf, st
+	}
+	if acc == nil {
+		return refuse(ntstatus.LogonFailure, ruleKerberos, "the keytab cannot be read: "+errString(kerr))
+	}
+	res, err := acc.Accept(token)
+	if err != nil {
+		var ke *kerberos.Error
+		reason := err.Error()
+		if errors.As(err, &ke) {
+			reason = ke.Reason
+			attrs = append(attrs, slog.Int("krb_error", int(ke.Code)))
+		}
+		st := ntstatus.LogonFailure
+		switch {
+		case errors.Is(err, kerberos.ErrMalformed):
+			st = ntstatus.InvalidParameter
+		case errors.Is(err, kerberos.ErrSkew):
+			st = statusTimeDifferenceAtDC
+		}
+		return refuse(st, ruleKerberos, reason)
+	}
+	attrs = append(attrs, slog.String("principal", res.Client), slog.String("service", res.Service),
+		slog.String("enctype", kerberos.ETypeName(res.EType)), slog.String("session_enctype", kerberos.ETypeName(res.SessionKeyEType)))
+
+	// The identity: the PAC's logon information, else an account that
+	// names the principal.
+	var ident policy.Identity
+	var reason string
+	switch {
+	case res.PAC != nil && res.PAC.HasLogonInfo:
+		p := res.PAC
+		ident = policy.Identity{Kind: policy.User, User: p.EffectiveName, Domain: p.LogonDomainName,
+			Token: policy.KerberosToken(p.User, p.PrimaryGroup, p.Groups)}
+		if ident.User == "" {
+			ident.User = res.CName
+		}
+		if ident.Domain == "" {
+			ident.Domain = res.CRealm
+		}
+		reason = "ticket with a PAC (server signature verified): user " + p.User.String()
+		attrs = append(attrs, slog.String("user_sid", p.User.String()), slog.Int("pac_groups", len(p.Groups)))
+		if p.UPN != "" {
+			attrs = append(attrs, slog.String("upn", p.UPN))
+		}
+	default:
+		var ok bool
+		if ident, ok = snap.KerberosAccount(res.Client); !ok {
+			why := "ticket without a PAC"
+			if res.PAC != nil {
+				why = "ticket whose PAC has no logon information"
+			}
+			return refuse(ntstatus.LogonFailure, ruleNoPrincipal, why+" and no [[account]] has kerberos_principal = \""+res.Client+"\"")
+		}
+		reason = "ticket without PAC logon information mapped to account " + ident.User + " (kerberos_principal)"
+	}
+	if sd := snap.EncryptionGate(policy.SessionDecision{Status: ntstatus.Success, Kind: policy.User}); sd.Status != ntstatus.Success {
+		return refuse(sd.Status, sd.Rule, sd.Reason)
+	}
+
+	var out []byte
+	switch {
+	case wrapped:
+		resp := spnego.Resp{NegState: spnego.AcceptCompleted, SupportedMech: mech}
+		if res.Reply != nil {
+			resp.ResponseToken = res.Reply
+		}
+		out = spnego.EncodeResp(&resp)
+	case res.Reply != nil:
+		out = res.Reply
+	}
+
+	reauth := s.valid
+	if !reauth {
+		c.establishSessionKeys(s, res.SessionKey, cfg.Signing == "required" ||
+			uint16(req.SecurityMode)&smb2.SigningRequired != 0 ||
+			c.clientSecMode&smb2.SigningRequired != 0)
+	}
+	var flags uint16
+	switch {
+	case reauth && s.signer != nil && (c.dialect == smb2.Dialect311 || s.signingRequired || r.signed):
+		r.signer = s.signer
+	case !reauth && (c.dialect == smb2.Dialect311 || s.signingRequired):
+		r.signer = s.signer
+	default:
+		r.noSign = true
+	}
+	if !reauth && cfg.Encryption == "required" && s.enc != nil {
+		s.encryptData, s.encrypting, s.signingRequired = true, true, false
+		flags |= smb2.SessionFlagEncrypt
+		c.srv.metrics.inc(MetricEncryptedSessions, smbcrypto.CipherName(c.cipher))
+	}
+	s.ident = ident
+	s.sids = snap.SIDs(ident)
+	s.valid = true
+	s.mechTypes = nil
+	c.established = true
+	if !s.counted {
+		s.counted = true
+		c.srv.metrics.inc(MetricSessions, "")
+	}
+	c.srv.metrics.inc(MetricSessionsTotal, "user")
+	attrs = append([]slog.Attr{slog.String("auth", "kerberos")}, attrs...)
+	c.auditSession(s, policy.User, ident.User, ident.Domain, reauth, ntstatus.Success, ruleKerberos, reason, attrs...)
+	return (&smb2.SessionSetupResponse{SessionFlags: flags, SecurityBuffer: out}).Append(buf), ntstatus.Success
+}
+
+// establishSessionKeys derives a user session's signing and encryption
+// keys from a GSS session key of any length (MS-SMB2 3.3.5.5.3): the
+// first 16 bytes (zero-padded) for Session.SessionKey, the whole key for
+// 3.1.1's AES-256 ciphers (smbcrypto does both).
+func (c *conn) establishSessionKeys(s *session, key []byte, required bool) {
+	keys := smbcrypto.DeriveKeys(uint16(c.dialect), key, &s.preauth)
+	s.signer = smbcrypto.NewSigner(uint16(c.dialect), c.signAlg, keys.Signing)
+	s.verifier = smbcrypto.NewSigner(uint16(c.dialect), c.signAlg, keys.Signing)
+	s.signingRequired = required
+	if c.cipher != 0 {
+		c2s, s2c := smbcrypto.DeriveCipherKeys(uint16(c.dialect), c.cipher, key, &s.preauth)
+		s.dec, _ = smbcrypto.NewCrypter(c.cipher, c2s)
+		s.enc, _ = smbcrypto.NewCrypter(c.cipher, s2c)
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "no keytab"
+	}
+	return err.Error()
+}

@@ -262,6 +262,8 @@ var rpcOps = []RPCOp{
 	{ServiceSrvsvc, "NetrSessionEnum", kindSrvAdmin, 0},
 	{ServiceSrvsvc, "NetrConnectionEnum", kindSrvAdmin, 0},
 	{ServiceSrvsvc, "NetrFileEnum", kindSrvAdmin, 0},
+	{ServiceSrvsvc, "NetrCharDevEnum", kindSrvAdmin, 0},
+	{ServiceSrvsvc, "NetrCharDevQEnum", kindSrvAdmin, 0},
 	{ServiceWkssvc, "NetrWkstaGetInfo", kindWkstaInfo, 0},
 	{ServiceLsarpc, "LsarOpenPolicy", kindLsaOpen, 0},
 	{ServiceLsarpc, "LsarOpenPolicy2", kindLsaOpen, 0},
@@ -277,6 +279,7 @@ var rpcOps = []RPCOp{
 	{ServiceLsarpc, "LsarLookupNames3", kindLsaHandle, PolicyLookupNames},
 	{ServiceLsarpc, "LsarLookupNames4", kindTCPOnly, 0},
 	{ServiceLsarpc, "LsarGetUserName", kindOpen, 0},
+	{ServiceLsarpc, "LsarQuerySecurityObject", kindLsaHandle, 0},
 	{ServiceSamr, "SamrConnect", kindSamConnect, 0},
 	{ServiceSamr, "SamrConnect2", kindSamConnect, 0},
 	{ServiceSamr, "SamrConnect4", kindSamConnect, 0},
@@ -684,8 +687,11 @@ func (s *Snapshot) decideRPC(r RPCRequest, bypass rpcGate, tr *trace) RPCDecisio
 			d.Granted = 0
 		}
 		need := op.need
-		if op.HasLevel() {
+		switch {
+		case op.HasLevel():
 			need = lsaQueryNeed(r.Level)
+		case op.Name == "LsarQuerySecurityObject":
+			need = securityInfoNeed(r.Level)
 		}
 		if need&^have != 0 && bypass&rgObject == 0 {
 			d.facts.need, d.facts.have = need, have
@@ -838,6 +844,24 @@ func lsaQueryNeed(class uint32) uint32 {
 	}
 	return PolicyViewLocalInformation
 }
+
+// securityInfoNeed is the right reading the parts of a descriptor a
+// SECURITY_INFORMATION names needs: READ_CONTROL for the owner, group and
+// DACL, ACCESS_SYSTEM_SECURITY for the SACL (MS-DTYP 2.4.7).
+func securityInfoNeed(info uint32) uint32 {
+	var need uint32
+	if info&0x7 != 0 {
+		need |= security.ReadControl
+	}
+	if info&0x8 != 0 {
+		need |= 0x01000000
+	}
+	return need
+}
+
+// LSAPolicyDescriptor is the LSA policy object's security descriptor
+// (LsarQuerySecurityObject), generic rights mapped.
+func (s *Snapshot) LSAPolicyDescriptor() *security.SecurityDescriptor { return s.lsaPolicySD }
 
 func levelText(op RPCOp, level uint32) string {
 	if !op.HasLevel() {

@@ -63,6 +63,7 @@ func FuzzRequests(f *testing.F) {
 		w.Uint32(0)
 		w.Uint32(2)
 	})...))
+	f.Add(append([]byte{lsarpc.OpQuerySecurityObject, 1}, handleStub(h, func(w *ndr.Writer) { w.Uint32(7) })...))
 	f.Add(append([]byte{lsarpc.OpQueryInformationPolicy2, 1}, handleStub(h, func(w *ndr.Writer) { w.Enum(12) })...))
 	f.Add([]byte{lsarpc.OpGetUserName, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {

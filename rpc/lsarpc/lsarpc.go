@@ -5,7 +5,9 @@
 // translation of SIDs and names over this server's accounts, the BUILTIN
 // aliases and the well-known SIDs.
 //
-// Served: LsarClose (0), LsarOpenPolicy (6), LsarEnumerateTrustedDomains
+// Served: LsarClose (0), LsarQuerySecurityObject (3: the policy object's
+// descriptor, READ_CONTROL for its owner, group and DACL), LsarOpenPolicy
+// (6), LsarEnumerateTrustedDomains
 // (13, none), LsarQueryInformationPolicy
 // (7) and LsarQueryInformationPolicy2 (46) for classes 3 (primary
 // domain), 5 (account domain), 6 (server role), 12 (DNS domain) and 13,
@@ -59,6 +61,7 @@ func Interface(env svc.Env) dcerpc.Interface {
 	s := &service{env: env}
 	return dcerpc.Interface{Name: "lsarpc", Syntax: Syntax, Ops: []dcerpc.Op{
 		OpClose:                   {Name: "LsarClose", Func: svc.CloseHandle},
+		OpQuerySecurityObject:     {Name: "LsarQuerySecurityObject", Func: s.querySecurity},
 		OpOpenPolicy:              {Name: "LsarOpenPolicy", Func: s.openPolicy},
 		OpQueryInformationPolicy:  {Name: "LsarQueryInformationPolicy", Func: s.queryInfo},
 		OpEnumerateTrustedDomains: {Name: "LsarEnumerateTrustedDomains", Func: s.enumTrusts},

@@ -11,7 +11,9 @@
 // 100, 101, 102, 502, 503; NetrRemoteTOD (28); and, for administrators,
 // the server's live tables (svc.Env.Live): NetrConnectionEnum (8) at
 // levels 0 and 1, NetrFileEnum (9) at 2 and 3, NetrSessionEnum (12) at 0,
-// 1, 2, 10 and 502. Other opnums fault with nca_s_op_rng_error.
+// 1, 2, 10 and 502; NetrCharDevEnum (0) and NetrCharDevQEnum (3) answer
+// administrators ERROR_NOT_SUPPORTED, as Windows (no character devices).
+// Other opnums fault with nca_s_op_rng_error.
 package srvsvc
 
 import (
@@ -86,6 +88,8 @@ func Shares() []Share {
 func Interface(env svc.Env) dcerpc.Interface {
 	s := &service{env: env}
 	return dcerpc.Interface{Name: "srvsvc", Syntax: Syntax, AllowConnect: true, Ops: []dcerpc.Op{
+		OpNetrCharDevEnum:     {Name: "NetrCharDevEnum", Func: s.charDevEnum},
+		OpNetrCharDevQEnum:    {Name: "NetrCharDevQEnum", Func: s.charDevEnum},
 		OpNetrConnectionEnum:  {Name: "NetrConnectionEnum", Func: s.connectionEnum},
 		OpNetrFileEnum:        {Name: "NetrFileEnum", Func: s.fileEnum},
 		OpNetrSessionEnum:     {Name: "NetrSessionEnum", Func: s.sessionEnum},

@@ -178,3 +178,37 @@ func TestServerGetInfoLevels(t *testing.T) {
 		}
 	}
 }
+
+// TestCharDev: NetrCharDevEnum and NetrCharDevQEnum answer an
+// administrator ERROR_NOT_SUPPORTED and a user ERROR_ACCESS_DENIED, with
+// a NULL container.
+func TestCharDev(t *testing.T) {
+	for _, tc := range []struct {
+		who  dcerpc.Caller
+		want uint32
+	}{{svctest.Root, svc.ErrNotSupported}, {svctest.Alice, svc.ErrAccessDenied}} {
+		c := dial(t, tc.who)
+		for _, op := range []uint16{srvsvc.OpNetrCharDevEnum, srvsvc.OpNetrCharDevQEnum} {
+			w := ndr.NewWriter(nil, ndr.LittleEndian)
+			w.UniquePtr(false) // ServerName
+			if op == srvsvc.OpNetrCharDevQEnum {
+				w.UniquePtr(false) // UserName
+			}
+			w.Uint32(1)
+			w.Uint32(1)
+			w.DeferUnique(true, func(w *ndr.Writer) { w.Uint32(0); w.UniquePtr(false) })
+			w.Flush()
+			w.Uint32(0xFFFFFFFF)
+			w.UniquePtr(false)
+			b, _ := w.Bytes()
+			out, err := svctest.Call(t, c, op, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []byte{1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, byte(tc.want), 0, 0, 0}
+			if string(out) != string(want) {
+				t.Errorf("opnum %d as %s: % x, want % x", op, tc.who.User, out, want)
+			}
+		}
+	}
+}

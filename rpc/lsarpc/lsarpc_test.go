@@ -1,0 +1,54 @@
+package lsarpc_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/smbpipe/smbpipe/rpc/lsarpc"
+	"github.com/smbpipe/smbpipe/rpc/svc"
+	"github.com/smbpipe/smbpipe/rpc/svc/svctest"
+	"github.com/smbpipe/smbpipe/security"
+)
+
+// TestQuerySecurity: LsarQuerySecurityObject returns the parts of the
+// policy object's descriptor asked for; nothing asked needs no right; the
+// DACL needs READ_CONTROL, which a handle opened with
+// POLICY_LOOKUP_NAMES only lacks (STATUS_ACCESS_DENIED, rule
+// object-access); the SACL needs ACCESS_SYSTEM_SECURITY, never granted.
+func TestQuerySecurity(t *testing.T) {
+	var audit svctest.Audit
+	c := svctest.Dial(t, lsarpc.Interface(svctest.Env(svctest.Snapshot(t, ""), &audit)), svctest.Root)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	h, err := lsarpc.OpenPolicy2(ctx, c, "srv", 0x02000000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := lsarpc.QuerySecurity(ctx, c, h, 0x7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd, err := security.DecodeSecurityDescriptor(b)
+	if err != nil || sd.Owner == nil || *sd.Owner != security.BuiltinAdministrators() || !sd.DACLPresent || sd.DACL == nil {
+		t.Errorf("descriptor %+v, %v", sd, err)
+	}
+	b, err = lsarpc.QuerySecurity(ctx, c, h, 0)
+	if sd, derr := security.DecodeSecurityDescriptor(b); err != nil || derr != nil || sd.Owner != nil || sd.DACLPresent {
+		t.Errorf("nothing asked: %x %v %v", b, err, derr)
+	}
+	look, err := lsarpc.OpenPolicy2(ctx, c, "srv", 0x800)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lsarpc.QuerySecurity(ctx, c, look, 0x4); !errors.Is(err, svc.StatusError(svc.StatusAccessDenied)) {
+		t.Errorf("DACL on a LOOKUP_NAMES handle: %v, want STATUS_ACCESS_DENIED", err)
+	}
+	if _, err := lsarpc.QuerySecurity(ctx, c, h, 0x8); !errors.Is(err, svc.StatusError(svc.StatusAccessDenied)) {
+		t.Errorf("SACL: %v, want STATUS_ACCESS_DENIED", err)
+	}
+	if got := audit.Snapshot(); len(got) != 2 || got[0] != "lsarpc.LsarQuerySecurityObject:object-access" {
+		t.Errorf("audit %v", got)
+	}
+}

@@ -25,6 +25,9 @@ type Config struct {
 	// Password is empty.
 	NTHash      []byte
 	Workstation string
+	// Kerberos, when set, logs on with Kerberos instead of NTLM
+	// (kerberos.go); User, Password and NTHash are then unused.
+	Kerberos *Kerberos
 
 	// MinDialect and MaxDialect bound the dialects offered; zero means
 	// 2.0.2 and 3.1.1.
@@ -125,7 +128,9 @@ const DefaultRequestTimeout = 60 * time.Second
 var allDialects = []smb2.Dialect{smb2.Dialect202, smb2.Dialect210, smb2.Dialect300, smb2.Dialect302, smb2.Dialect311}
 
 // anonymous reports whether the config describes a null session.
-func (c *Config) anonymous() bool { return c.User == "" && c.Password == "" && len(c.NTHash) == 0 }
+func (c *Config) anonymous() bool {
+	return c.User == "" && c.Password == "" && len(c.NTHash) == 0 && c.Kerberos == nil
+}
 
 // withDefaults returns a copy of c with zero fields defaulted, and validates it.
 func (c *Config) withDefaults() (Config, error) {

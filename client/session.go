@@ -223,6 +223,7 @@ func (c *Conn) Reauthenticate(ctx context.Context, cfg *Config) error {
 	if cfg != nil {
 		cc := c.cfg
 		cc.User, cc.Domain, cc.Password, cc.Workstation = cfg.User, cfg.Domain, cfg.Password, cfg.Workstation
+		cc.Kerberos = cfg.Kerberos
 		cc.NTHash = nil
 		if cfg.NTHash != nil {
 			if len(cfg.NTHash) != 16 {
@@ -260,6 +261,9 @@ func (c *Conn) Reauthenticate(ctx context.Context, cfg *Config) error {
 // are signed when old signs, no preauth hash is kept, and the returned
 // session keeps old's id, keys and signing.
 func (c *Conn) logon(ctx context.Context, creds *Config, old *session) (*session, error) {
+	if creds.Kerberos != nil {
+		return c.kerberosLogon(ctx, creds, old) // kerberos.go
+	}
 	reauth := old != nil
 	anon := creds.anonymous()
 	nc := &ntlm.Client{
@@ -355,6 +359,17 @@ func (c *Conn) logon(ctx context.Context, creds *Config, old *session) (*session
 		}
 	}
 
+	return c.establish(sid, flags, msg, sessionKey[:], anon, old, &roundPreauth)
+}
+
+// establish builds the session a successful SESSION_SETUP made: keys from
+// the GSS session key (NTLM's 16 bytes, Kerberos' subkey of any length:
+// smbcrypto truncates or keeps it whole as MS-SMB2 3.2.5.3.1 says), or
+// old's on a re-authentication, and checks the final response msg's
+// signature. roundPreauth is the 3.1.1 preauth hash of the exchange.
+func (c *Conn) establish(sid uint64, flags uint16, msg, sessionKey []byte, anon bool, old *session, roundPreauth *smbcrypto.PreauthHash) (*session, error) {
+	reauth := old != nil
+	var err error
 	s := &session{id: sid, flags: flags}
 	nullOrGuest := anon || flags&(smb2.SessionFlagIsNull|smb2.SessionFlagIsGuest) != 0
 	if reauth {
@@ -366,9 +381,9 @@ func (c *Conn) logon(ctx context.Context, creds *Config, old *session) (*session
 	} else if !nullOrGuest {
 		var keys smbcrypto.Keys
 		if c.neg.dialect == smb2.Dialect311 {
-			keys = smbcrypto.DeriveKeys(uint16(c.neg.dialect), sessionKey[:], &roundPreauth)
+			keys = smbcrypto.DeriveKeys(uint16(c.neg.dialect), sessionKey, roundPreauth)
 		} else {
-			keys = smbcrypto.DeriveKeys(uint16(c.neg.dialect), sessionKey[:], nil)
+			keys = smbcrypto.DeriveKeys(uint16(c.neg.dialect), sessionKey, nil)
 		}
 		d, alg := uint16(c.neg.dialect), c.neg.signAlg
 		s.signer = smbcrypto.NewSigner(d, alg, keys.Signing)
@@ -378,11 +393,11 @@ func (c *Conn) logon(ctx context.Context, creds *Config, old *session) (*session
 		}
 		s.signing = c.cfg.RequireSigning || c.neg.serverSecMode&smb2.SigningRequired != 0
 		if c.neg.cipher != 0 {
-			pre := &roundPreauth
+			pre := roundPreauth
 			if c.neg.dialect != smb2.Dialect311 {
 				pre = nil
 			}
-			c2s, s2c := smbcrypto.DeriveCipherKeys(d, c.neg.cipher, sessionKey[:], pre)
+			c2s, s2c := smbcrypto.DeriveCipherKeys(d, c.neg.cipher, sessionKey, pre)
 			if s.enc, err = smbcrypto.NewCrypter(c.neg.cipher, c2s); err != nil {
 				return nil, fmt.Errorf("client: session setup: %w", err)
 			}

@@ -14,7 +14,6 @@
 package testkdc
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -62,6 +61,9 @@ type KDC struct {
 	// service keytab (cifs/localhost and cifs/smbpipe.smbpipe.test, all
 	// enctypes).
 	Config, Keytab string
+	// ClientKeytab holds alice's and HOST1$'s keys (a client logging on
+	// with a keytab, as a computer account does).
+	ClientKeytab string
 	pid            int
 	env            []string
 }
@@ -118,7 +120,9 @@ func Shared(t testing.TB) *KDC {
 			shared, sharedErr = nil, err
 			return
 		}
-		go w.Wait()
+		// Not waited for: it outlives this process by design, and a
+		// waiting goroutine would trip goleak in the packages that use
+		// the KDC.
 	})
 	if sharedErr != nil {
 		if errors.Is(sharedErr, errPortBusy) {
@@ -154,7 +158,8 @@ func start(dir string) (*KDC, error) {
 	} else {
 		l.Close()
 	}
-	k := &KDC{Dir: dir, Config: filepath.Join(dir, "krb5.conf"), Keytab: filepath.Join(dir, "smbpipe.keytab")}
+	k := &KDC{Dir: dir, Config: filepath.Join(dir, "krb5.conf"), Keytab: filepath.Join(dir, "smbpipe.keytab"),
+		ClientKeytab: filepath.Join(dir, "client.keytab")}
 	kdcConf := filepath.Join(dir, "kdc.conf")
 	krb5 := fmt.Sprintf(`[libdefaults]
 	default_realm = %[1]s
@@ -207,6 +212,7 @@ func start(dir string) (*KDC, error) {
 		"addprinc -randkey cifs/" + ServiceHost,
 		"addprinc -randkey " + OtherService,
 		"ktadd -k " + k.Keytab + " cifs/localhost cifs/" + ServiceHost,
+		"ktadd -norandkey -k " + k.ClientKeytab + " " + Alice + " " + Host1,
 	} {
 		if err := k.run(kadminPath, "-r", Realm, "-q", q); err != nil {
 			return nil, err
@@ -214,14 +220,22 @@ func start(dir string) (*KDC, error) {
 	}
 	cmd := exec.Command(kdcPath, "-n", "-r", Realm, "-P", filepath.Join(dir, "kdc.pid"))
 	cmd.Env = k.env
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	// Output to a file, not a buffer: exec would copy a buffer's with a
+	// goroutine that lives as long as the KDC.
+	outPath := filepath.Join(dir, "kdc.out")
+	outFile, err := os.Create(outPath)
+	if err != nil {
+		return nil, err
+	}
+	defer outFile.Close()
+	cmd.Stdout, cmd.Stderr = outFile, outFile
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
+	output := func() string { b, _ := os.ReadFile(outPath); return string(b) }
 	k.pid = cmd.Process.Pid
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
+	// No goroutine waits for the KDC (goleak in the packages using it):
+	// its exit is polled with wait4(WNOHANG), and stop reaps it.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", net.JoinHostPort(Addr, "88"), time.Second)
@@ -229,14 +243,14 @@ func start(dir string) (*KDC, error) {
 			c.Close()
 			return k, nil
 		}
-		select {
-		case <-exited:
-			return nil, fmt.Errorf("krb5kdc exited: %s", out.String())
-		case <-time.After(50 * time.Millisecond):
+		var ws syscall.WaitStatus
+		if pid, _ := syscall.Wait4(k.pid, &ws, syscall.WNOHANG, nil); pid == k.pid {
+			return nil, fmt.Errorf("krb5kdc exited (%v): %s", ws, output())
 		}
+		time.Sleep(50 * time.Millisecond)
 		if time.Now().After(deadline) {
 			k.stop()
-			return nil, fmt.Errorf("krb5kdc did not listen on %s:88 within 30 s: %s", Addr, out.String())
+			return nil, fmt.Errorf("krb5kdc did not listen on %s:88 within 30 s: %s", Addr, output())
 		}
 	}
 }
@@ -254,10 +268,9 @@ func (k *KDC) stop() {
 	if k.pid <= 0 {
 		return
 	}
-	p, err := os.FindProcess(k.pid)
-	if err == nil {
-		p.Signal(syscall.SIGTERM)
-	}
+	syscall.Kill(k.pid, syscall.SIGTERM)
+	var ws syscall.WaitStatus
+	syscall.Wait4(k.pid, &ws, 0, nil)
 	k.pid = 0
 }
 

@@ -1,0 +1,219 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	krbclient "github.com/jcmturner/gokrb5/v8/client"
+	krbconfig "github.com/jcmturner/gokrb5/v8/config"
+	"github.com/jcmturner/gokrb5/v8/credentials"
+	"github.com/jcmturner/gokrb5/v8/keytab"
+	"github.com/jcmturner/gokrb5/v8/messages"
+	"github.com/jcmturner/gokrb5/v8/types"
+	"github.com/smbpipe/smbpipe/auth/kerberos"
+	"github.com/smbpipe/smbpipe/auth/spnego"
+	"github.com/smbpipe/smbpipe/internal/smbcrypto"
+	"github.com/smbpipe/smbpipe/ntstatus"
+	"github.com/smbpipe/smbpipe/smb2"
+)
+
+// Kerberos makes a Conn log on with Kerberos (MS-KILE through SPNEGO, the
+// way Windows' client does: MS-KRB5 first, an AP-REQ asking for mutual
+// authentication) instead of NTLM. The ticket comes from exactly one of
+// Ticket, CCache, Keytab or Password.
+type Kerberos struct {
+	// Principal is the client, "name@REALM" (Password and Keytab; a
+	// CCache names its own).
+	Principal string
+	// Password gets a TGT and the service ticket from the realm's KDC.
+	Password string
+	// Keytab is the path of a keytab holding Principal's keys.
+	Keytab string
+	// CCache is the path of a credential cache (kinit's, as KRB5CCNAME
+	// names it without "FILE:"). A service ticket for the SPN in it is used
+	// as is; otherwise its TGT gets one from the KDC.
+	CCache string
+	// Ticket is a service ticket obtained elsewhere (benchmarks, tests).
+	Ticket *kerberos.ServiceTicket
+
+	// Config is the krb5.conf path; "" means $KRB5_CONFIG, else
+	// /etc/krb5.conf. Only read when a KDC must be asked.
+	Config string
+	// SPN is the service principal; "" means cifs/<ServerName>.
+	SPN string
+	// NoMutual skips mutual authentication. By default the client asks for
+	// an AP-REP and fails the logon when the server's is missing or wrong.
+	NoMutual bool
+	// Now is the clock of the authenticator (nil: time.Now); tests skew it.
+	Now func() time.Time
+}
+
+// KerberosCCacheFromEnv returns the credential cache KRB5CCNAME names, as
+// smbclient -k and kinit find it ("FILE:" stripped); other cache types are
+// refused.
+func KerberosCCacheFromEnv() (string, error) {
+	v := os.Getenv("KRB5CCNAME")
+	if v == "" {
+		return fmt.Sprintf("/tmp/krb5cc_%d", os.Getuid()), nil
+	}
+	if p, ok := strings.CutPrefix(v, "FILE:"); ok {
+		return p, nil
+	}
+	if strings.Contains(v, ":") && !strings.HasPrefix(v, "/") {
+		return "", fmt.Errorf("client: KRB5CCNAME %q: only FILE: credential caches are supported", v)
+	}
+	return v, nil
+}
+
+// serviceTicket obtains the ticket for spn.
+func (k *Kerberos) serviceTicket(spn string) (*kerberos.ServiceTicket, error) {
+	if k.Ticket != nil {
+		return k.Ticket, nil
+	}
+	loadConf := func() (*krbconfig.Config, error) {
+		p := k.Config
+		if p == "" {
+			p = os.Getenv("KRB5_CONFIG")
+		}
+		if p == "" {
+			p = "/etc/krb5.conf"
+		}
+		c, err := krbconfig.Load(p)
+		if err != nil {
+			return nil, fmt.Errorf("client: kerberos: krb5.conf %s: %w", p, err)
+		}
+		return c, nil
+	}
+	var cl *krbclient.Client
+	switch {
+	case k.CCache != "":
+		cc, err := credentials.LoadCCache(k.CCache)
+		if err != nil {
+			return nil, fmt.Errorf("client: kerberos: credential cache %s: %w", k.CCache, err)
+		}
+		// MIT caches hold configuration entries (realm X-CACHECONF:) that
+		// are not tickets; gokrb5 chokes on them, so they are dropped.
+		creds := cc.Credentials[:0:0]
+		for _, c := range cc.Credentials {
+			if !strings.HasPrefix(c.Server.Realm, "X-CACHECONF:") {
+				creds = append(creds, c)
+			}
+		}
+		cc.Credentials = creds
+		want := types.NewPrincipalName(2, spn) // KRB_NT_SRV_INST
+		for _, c := range creds {
+			if c.Server.PrincipalName.Equal(want) && time.Now().Before(c.EndTime) {
+				var t messages.Ticket
+				if err := t.Unmarshal(c.Ticket); err != nil {
+					return nil, fmt.Errorf("client: kerberos: ticket for %s in %s: %w", spn, k.CCache, err)
+				}
+				return &kerberos.ServiceTicket{Ticket: t, SessionKey: c.Key, CName: c.Client.PrincipalName, CRealm: c.Client.Realm}, nil
+			}
+		}
+		conf, err := loadConf()
+		if err != nil {
+			return nil, err
+		}
+		if cl, err = krbclient.NewFromCCache(cc, conf, krbclient.DisablePAFXFAST(true)); err != nil {
+			return nil, fmt.Errorf("client: kerberos: credential cache %s: %w", k.CCache, err)
+		}
+	case k.Keytab != "" || k.Password != "":
+		name, realm, ok := strings.Cut(k.Principal, "@")
+		if !ok || name == "" || realm == "" {
+			return nil, fmt.Errorf("client: kerberos: principal %q: want name@REALM", k.Principal)
+		}
+		conf, err := loadConf()
+		if err != nil {
+			return nil, err
+		}
+		if k.Keytab != "" {
+			kt, err := keytab.Load(k.Keytab)
+			if err != nil {
+				return nil, fmt.Errorf("client: kerberos: keytab %s: %w", k.Keytab, err)
+			}
+			cl = krbclient.NewWithKeytab(name, realm, kt, conf, krbclient.DisablePAFXFAST(true))
+		} else {
+			cl = krbclient.NewWithPassword(name, realm, k.Password, conf, krbclient.DisablePAFXFAST(true))
+		}
+		if err := cl.Login(); err != nil {
+			return nil, fmt.Errorf("client: kerberos: %s: %w", k.Principal, err)
+		}
+	default:
+		return nil, errors.New("client: kerberos: no credentials (Ticket, CCache, Keytab or Password)")
+	}
+	defer cl.Destroy()
+	t, key, err := cl.GetServiceTicket(spn)
+	if err != nil {
+		return nil, fmt.Errorf("client: kerberos: service ticket for %s: %w", spn, err)
+	}
+	return &kerberos.ServiceTicket{Ticket: t, SessionKey: key, CName: cl.Credentials.CName(), CRealm: cl.Credentials.Realm()}, nil
+}
+
+// kerberosLogon runs a Kerberos SESSION_SETUP (one round): SPNEGO
+// NegTokenInit with MS-KRB5, KRB5 and the AP-REQ; the server's AP-REP
+// checked; keys from the GSS session key.
+func (c *Conn) kerberosLogon(ctx context.Context, creds *Config, old *session) (*session, error) {
+	k := creds.Kerberos
+	spn := k.SPN
+	if spn == "" {
+		spn = "cifs/" + c.cfg.ServerName
+	}
+	tkt, err := k.serviceTicket(spn)
+	if err != nil {
+		return nil, err
+	}
+	tok, st, err := kerberos.NewAPReq(tkt, kerberos.InitOptions{Mutual: !k.NoMutual, Now: k.Now, Rand: c.cfg.Rand})
+	if err != nil {
+		return nil, fmt.Errorf("client: kerberos: AP-REQ: %w", err)
+	}
+	mechs := []string{spnego.OIDMSKRB5, spnego.OIDKRB5}
+	init := spnego.EncodeInit(&spnego.Init{MechTypes: mechs, MechToken: tok})
+
+	reauth := old != nil
+	var roundPreauth smbcrypto.PreauthHash
+	var pre *smbcrypto.PreauthHash
+	if c.neg.dialect == smb2.Dialect311 && !reauth {
+		roundPreauth = c.neg.preauth
+		pre = &roundPreauth
+	}
+	secMode := uint8(smb2.SigningEnabled)
+	if c.cfg.RequireSigning {
+		secMode |= uint8(smb2.SigningRequired)
+	}
+	var sid uint64
+	if reauth {
+		sid = old.id
+	}
+	status, rsid, flags, out, msg, err := c.sessionRound(ctx, sid, secMode, init, pre, reauth)
+	if err != nil {
+		return nil, err
+	}
+	if status != ntstatus.Success {
+		return nil, &Error{Op: "session setup", Status: status}
+	}
+	if reauth && rsid != sid {
+		return nil, protocolErrorf("session id changed during re-authentication")
+	}
+	var reply []byte
+	if len(out) > 0 {
+		if kerberos.IsToken(out) {
+			reply = out
+		} else if _, r, err := spnego.Decode(out); err == nil && r != nil {
+			if r.NegState == spnego.Reject {
+				return nil, &Error{Op: "session setup", Status: ntstatus.LogonFailure}
+			}
+			reply = r.ResponseToken
+		} else {
+			return nil, protocolErrorf("session setup: the Kerberos reply is neither SPNEGO nor an AP-REP")
+		}
+	}
+	key, err := st.Finish(reply)
+	if err != nil {
+		return nil, fmt.Errorf("client: session setup: %w", err)
+	}
+	return c.establish(rsid, flags, msg, key, false, old, &roundPreauth)
+}

@@ -41,7 +41,7 @@ type asyncOp struct {
 	data      []byte // bytes still to write (owned by the op once goAsync returns)
 	done      int    // bytes written before going async
 	held      int    // bytes charged to max_async_bytes*; released when the op ends
-	open      *open  // identity only; compared, never dereferenced off the reader
+	open      *open  // identity, and open.live's atomic counters; nothing else off the reader
 	end       *pipe.End
 	fileID    smb2.FileID
 	name      string           // opWait: the pipe waited for
@@ -149,7 +149,8 @@ func (c *conn) runAsync(op *asyncOp) {
 		wrote := make(chan struct{})
 		go func() {
 			defer close(wrote)
-			op.end.WriteContext(wctx, op.data)
+			k, _ := op.end.WriteContext(wctx, op.data)
+			op.open.live.countIn(k)
 		}()
 		defer func() { // before the deferred release of op.held
 			if err != nil {
@@ -161,6 +162,7 @@ func (c *conn) runAsync(op *asyncOp) {
 	} else if len(op.data) > 0 {
 		n, err = op.end.WriteContext(op.ctx, op.data)
 		n += op.done
+		op.open.live.countIn(n)
 		// The data is in the pipe (or the write failed): free it now
 		// rather than while a TRANSCEIVE waits for its reply.
 		op.data = nil
@@ -196,6 +198,7 @@ func (c *conn) runAsync(op *asyncOp) {
 			var p []byte
 			buf, p = reserveBody(buf, fixed, k)
 			n, more, err = op.end.ReadMsg(op.ctx, p)
+			op.open.live.countOut(n)
 		}
 	}
 	st := ntstatus.Success

@@ -79,6 +79,7 @@ func (c *conn) transceive(r *request, buf []byte, req *smb2.IoctlRequest) ([]byt
 	if err != nil {
 		return buf, pipeStatus(err), nil
 	}
+	o.live.countIn(len(req.Input))
 	// The reply is read straight into the response, behind its fixed part.
 	buf, p := reserveBody(buf, smb2.IoctlResponseFixedSize, length)
 	n, more, err := c.tryRead(o, p)
@@ -88,6 +89,7 @@ func (c *conn) transceive(r *request, buf []byte, req *smb2.IoctlRequest) ([]byt
 	if err != nil {
 		return buf, pipeStatus(err), nil
 	}
+	o.live.countOut(n)
 	buf = smb2.AppendIoctlResponseHeader(buf, req.CtlCode, o.id, n, 0)
 	buf = buf[:len(buf)+n]
 	if more {
@@ -190,6 +192,7 @@ func (c *conn) wait(r *request, buf []byte, req *smb2.IoctlRequest) ([]byte, nts
 	if d := c.srv.snapshot().Check(preq); d.Rule == policy.RuleNullSessionPipes || d.Rule == policy.RuleUnknownUser {
 		c.srv.metrics.inc(MetricDenials, d.Rule)
 		c.auditDecision("pipe wait", r, &preq, &d, d.Status)
+		c.recordDecision("pipe wait", r.sess.id, c.srv.snapshot(), &preq, &d, d.Status)
 		return buf, d.Status, nil
 	}
 	timeout := pipeWaitTimeout(in.Timeout, in.TimeoutSpecified, time.Now())

@@ -29,6 +29,9 @@ type open struct {
 	// proc is the instance's info while it holds a max_processes slot
 	// its backend has not taken yet (see reserveProcess).
 	proc *pipe.Caller
+	// live is what admin.go lists of it, with its byte counters (nil
+	// when its session is not listed).
+	live *liveOpen
 }
 
 // create handles CREATE on IPC$: the policy decides, then the namespace
@@ -87,6 +90,7 @@ func (c *conn) create(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
 		}
 	}
 	c.audit(r, &preq, &d, st)
+	c.recordDecision("pipe open", r.sess.id, snap, &preq, &d, st)
 	if st != ntstatus.Success {
 		rule := d.Rule
 		if st != d.Status {
@@ -108,6 +112,7 @@ func (c *conn) create(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
 	c.opens[o.id.Volatile] = o
 	r.tree.opens[o.id.Volatile] = o
 	r.sess.nOpens++
+	c.openUp(r.sess, o)
 	c.srv.metrics.inc(MetricOpens, "")
 	c.srv.metrics.inc(MetricOpensTotal, "")
 	r.open = o
@@ -175,6 +180,7 @@ func (c *conn) closeOpen(o *open) {
 	delete(c.opens, o.id.Volatile)
 	delete(o.tree.opens, o.id.Volatile)
 	o.tree.sess.nOpens--
+	c.srv.admin.openDown(o.live)
 	c.srv.metrics.dec(MetricOpens)
 }
 
@@ -283,6 +289,7 @@ func (c *conn) read(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
 	if err != nil {
 		return buf, pipeStatus(err), nil
 	}
+	o.live.countOut(n)
 	buf = smb2.AppendReadResponseHeader(buf, n, 0, 0)
 	buf = buf[:len(buf)+n]
 	if more {
@@ -318,6 +325,7 @@ func (c *conn) write(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
 	if err != nil {
 		return buf, pipeStatus(err), nil
 	}
+	o.live.countIn(n)
 	return (&smb2.WriteResponse{Count: uint32(n)}).Append(buf), ntstatus.Success, nil
 }
 

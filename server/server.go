@@ -34,6 +34,7 @@ type Server struct {
 	procs          procTable    // backend processes (max_processes)
 	reg            registry     // the security of the pipes served
 	krb            krbState     // Kerberos acceptor and replay cache (kerberos.go)
+	admin          adminState   // sessions, opens and decisions listed (admin.go)
 
 	mu        sync.Mutex
 	closed    bool
@@ -91,6 +92,7 @@ func (s *Server) SetPolicy(snap *policy.Snapshot) error {
 		return errors.New("server: nil snapshot")
 	}
 	s.snap.Store(snap)
+	s.admin.policySet.Store(time.Now().UnixNano())
 	s.metrics.inc(MetricReloads, "")
 	return s.syncPipes(snap)
 }

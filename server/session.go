@@ -39,8 +39,9 @@ type session struct {
 	encryptData bool
 	encrypting  bool
 	trees       map[uint32]*tree
-	nOpens      int  // opens on all its trees (max_opens_per_session)
-	counted     bool // in the sessions gauge
+	nOpens      int          // opens on all its trees (max_opens_per_session)
+	counted     bool         // in the sessions gauge
+	live        *liveSession // what admin.go lists of it, once established
 }
 
 // guestAccount is the name a guest session presents to pipes and the
@@ -168,6 +169,7 @@ func (c *conn) authenticate(r *request, buf []byte, s *session, snap *policy.Sna
 	refuse := func(kind policy.Kind, st ntstatus.Status, rule, reason string) ([]byte, ntstatus.Status, error) {
 		c.srv.metrics.inc(MetricDenials, rule)
 		c.auditSession(s, kind, user, domain, s.valid, st, rule, reason)
+		c.recordSession(s.id, kind, user, domain, st, rule, reason)
 		c.endFailed(s, r)
 		return buf, st, nil
 	}
@@ -260,6 +262,7 @@ func (c *conn) authenticate(r *request, buf []byte, s *session, snap *policy.Sna
 		c.srv.metrics.inc(MetricSessions, "")
 	}
 	c.srv.metrics.inc(MetricSessionsTotal, kindName(ident.Kind))
+	c.sessionUp(s)
 	c.auditSession(s, ident.Kind, ident.User, ident.Domain, reauth, ntstatus.Success, sd.Rule, sd.Reason)
 	return (&smb2.SessionSetupResponse{SessionFlags: flags, SecurityBuffer: out}).Append(buf), ntstatus.Success, nil
 }
@@ -363,6 +366,7 @@ func (c *conn) logoff(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
 // dropSession ends s and forgets it.
 func (c *conn) dropSession(s *session) {
 	c.endSession(s)
+	c.sessionDown(s)
 	delete(c.sessions, s.id)
 	if s.counted {
 		s.counted = false

@@ -497,7 +497,7 @@ func tomlError(err error, file string) error {
 		var errs []error
 		for _, e := range sm.Errors {
 			line, _ := e.Position()
-			errs = append(errs, &ConfigError{File: file, Line: line, Key: strings.Join(e.Key(), "."), Msg: "unknown key"})
+			errs = append(errs, &ConfigError{File: file, Line: line, Key: strings.Join(e.Key(), "."), Msg: unknownKeyMsg(e.Key())})
 		}
 		return errors.Join(errs...)
 	}
@@ -505,7 +505,7 @@ func tomlError(err error, file string) error {
 	if errors.As(err, &de) {
 		line, _ := de.Position()
 		return &ConfigError{File: file, Line: line, Key: strings.Join(de.Key(), "."),
-			Msg: strings.TrimPrefix(de.Error(), "toml: ")}
+			Msg: plainTOMLError(de.Error())}
 	}
 	return &ConfigError{File: file, Msg: err.Error()}
 }

@@ -55,8 +55,13 @@ func explain(args []string, stdout, stderr io.Writer) int {
 	imp := fs.Uint("impersonation", uint(policy.ImpersonationImpersonation), "impersonation level (0-3)")
 	rpcCall := fs.String("rpc", "", "SERVICE.CALL: explain an RPC call instead of a pipe open")
 	level := fs.Uint("level", 0, "the call's info level or class (--rpc)")
+	matrix := fs.Bool("matrix", false, "print the effective-access matrix")
+	format := fs.String("format", "text", "matrix format: text, csv, json or md")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *matrix {
+		return explainMatrix(*configPath, *format, *user != "" || *pipeName != "" || *rpcCall != "" || fs.NArg() > 0, stdout, stderr)
 	}
 	accessSet := false
 	fs.Visit(func(f *flag.Flag) { accessSet = accessSet || f.Name == "access" })

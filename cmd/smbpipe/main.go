@@ -1,15 +1,26 @@
 // Command smbpipe serves Windows named pipes over SMB2/SMB3 and opens them.
 //
-//	smbpipe serve   [--config FILE] [--listen ADDR]
-//	smbpipe dial    [-U USER[%PASS]] [-p PORT] //HOST/pipe/NAME
-//	smbpipe explain --config FILE --user WHO --pipe NAME [--access MASK]
-//	smbpipe sid     [--config FILE] [--token] NAME...
+//	smbpipe serve      [--config FILE] [--listen ADDR]
+//	smbpipe dial       [-U USER[%PASS]] [-p PORT] //HOST/pipe/NAME
+//	smbpipe explain    --config FILE --user WHO --pipe NAME [--access MASK]
+//	smbpipe explain    --config FILE --matrix [--format text|csv|json|md]
+//	smbpipe sid        [--config FILE] [--token] NAME...
+//	smbpipe check      --config FILE
+//	smbpipe import-reg FILE.reg... [--merge CONFIG]
+//	smbpipe hash
+//	smbpipe version
+//
+// Every command takes -h or --help (its usage on stdout, exit 0); usage
+// errors exit 2 with "smbpipe COMMAND: PROBLEM" and the usage on stderr.
 //
 // Run "smbpipe help" for every command.
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -52,7 +63,7 @@ func usage() string {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(&b, "  %-9s %s\n", n, commands[n].summary)
+		fmt.Fprintf(&b, "  %-10s %s\n", n, commands[n].summary)
 	}
 	b.WriteString("\nRun \"smbpipe help COMMAND\" for a command's flags.\n")
 	return b.String()
@@ -68,6 +79,8 @@ func main() {
 
 func runCommand(name string, args []string) int {
 	switch name {
+	case "version", "--version", "-version":
+		return runVersion(args)
 	case "help", "-h", "--help":
 		if len(args) > 0 {
 			c, ok := commands[args[0]]
@@ -86,5 +99,53 @@ func runCommand(name string, args []string) int {
 		fmt.Fprintf(os.Stderr, "smbpipe: unknown command %q\n%s", name, usage())
 		return 2
 	}
+	if wantsHelp(args) {
+		fmt.Print(c.usage)
+		return 0
+	}
 	return c.run(args)
+}
+
+// wantsHelp reports whether args ask for help (-h, -help or --help before
+// a "--"), which every command answers with its usage and exit 0.
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
+}
+
+// newFlagSet returns a flag set for a command that reports nothing itself:
+// parseFlags prints the errors and the usage.
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// parseFlags parses args into fs. It returns -1 when the command should go
+// on, 0 after printing usage to stdout for -h, or 2 after printing the
+// error and usage to stderr.
+func parseFlags(fs *flag.FlagSet, args []string, usage string, stdout, stderr io.Writer) int {
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return -1
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	return usageError(stderr, fs.Name(), err.Error(), usage)
+}
+
+// usageError prints "smbpipe CMD: PROBLEM", a blank line and the usage to
+// stderr, and returns exit status 2: the one format of every usage error.
+func usageError(stderr io.Writer, cmd, problem, usage string) int {
+	fmt.Fprintf(stderr, "smbpipe %s: %s\n\n%s", cmd, problem, usage)
+	return 2
 }

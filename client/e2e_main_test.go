@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,33 +21,13 @@ func ntHashOf(password string) []byte {
 	return h[:]
 }
 
-// e2eConfig is the issue's config contract plus a pipe anonymous callers
-// may not open (not in NullSessionPipes) and a byte-mode pipe.
-const e2eConfig = `
-listen = "127.0.0.1:0"
-server_name = "SMBPIPE"
-domain = "WORKGROUP"
-allow_anonymous = true
-guest = false
-signing = "%s"
-
-[LanmanServer]
-RestrictNullSessAccess = 1
-NullSessionPipes = ["echo"]
-
+// e2eConfig is the alice/echo test config (testserver.AliceEcho) with
+// signing %s, no guest, EveryoneIncludesAnonymous 0, and a pipe anonymous
+// callers may not open (not in NullSessionPipes). It is a format: a %
+// of AliceEcho is doubled.
+var e2eConfig = "guest = false\nsigning = \"%s\"\n" + strings.ReplaceAll(testserver.AliceEcho, "%", "%%") + `
 [Lsa]
 EveryoneIncludesAnonymous = 0
-
-[[account]]
-name = "alice"
-password = "Passw0rd!"
-
-[[pipe]]
-name = "echo"
-backend = "echo"
-mode = "message"
-max_instances = 0
-sddl = "D:(A;;0x12019B;;;AN)(A;;0x12019B;;;AU)(A;;FA;;;SY)(A;;FA;;;BA)"
 
 [[pipe]]
 name = "private"

@@ -2,11 +2,11 @@ package server_test
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/smbpipe/smbpipe/client"
+	"github.com/smbpipe/smbpipe/internal/testserver"
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/pipe"
 	"github.com/smbpipe/smbpipe/policy"
@@ -136,7 +136,7 @@ func TestQuerySecurity(t *testing.T) {
 		return sd
 	}
 	for _, tc := range []struct{ pipe, sddl string }{
-		{"echo", "D:(A;;0x12019B;;;AN)(A;;0x12019B;;;AU)(A;;0x12019B;;;WD)(A;;FA;;;SY)"},
+		{"echo", testserver.EchoSDDL},
 		{"gopipe", "O:BAG:BAD:P(A;;0x12019B;;;AU)"},
 		{"nometa", ""}, // Windows' default named-pipe DACL
 	} {
@@ -183,8 +183,7 @@ func TestQuerySecurity(t *testing.T) {
 	}
 	defer p.Close()
 	const changed = "D:(A;;0x12019B;;;AU)(A;;FA;;;BA)"
-	cfg, err := policy.Parse([]byte(strings.Replace(fmt.Sprintf(config, "true", "false", "enabled"),
-		"D:(A;;0x12019B;;;AN)(A;;0x12019B;;;AU)(A;;0x12019B;;;WD)(A;;FA;;;SY)", changed, 1)), "test.toml")
+	cfg, err := policy.Parse([]byte(strings.Replace(config(true, false, "enabled"), testserver.EchoSDDL, changed, 1)), "test.toml")
 	if err != nil {
 		t.Fatal(err)
 	}

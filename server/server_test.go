@@ -24,33 +24,16 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// config is the issue's config contract; %s are allow_anonymous, guest
-// and signing.
-const config = `
-server_name = "SMBPIPE"
-domain = "WORKGROUP"
-allow_anonymous = %s
-guest = %s
-signing = "%s"
+// config is the alice/echo test config (testserver.AliceEcho) with
+// allow_anonymous, guest and signing set.
+func config(anon, guest bool, signing string) string {
+	return fmt.Sprintf("allow_anonymous = %v\nguest = %v\nsigning = %q\n", anon, guest, signing) + testserver.AliceEcho
+}
 
-[LanmanServer]
-RestrictNullSessAccess = 1
-NullSessionPipes = ["echo"]
-
-[[account]]
-name = "alice"
-password = "Passw0rd!"
-
-[[pipe]]
-name = "echo"
-backend = "echo"
-mode = "message"
-sddl = "D:(A;;0x12019B;;;AN)(A;;0x12019B;;;AU)(A;;0x12019B;;;WD)(A;;FA;;;SY)"
-`
-
+// snapshot compiles config with the tables in extra appended.
 func snapshot(t *testing.T, anon, guest bool, signing string, extra string) *policy.Snapshot {
 	t.Helper()
-	return testserver.Snapshot(t, fmt.Sprintf(config, fmt.Sprint(anon), fmt.Sprint(guest), signing)+extra, "test.toml")
+	return testserver.Snapshot(t, config(anon, guest, signing)+extra, "test.toml")
 }
 
 // serve runs srv on a loopback listener until the test ends.

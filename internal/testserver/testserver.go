@@ -3,6 +3,7 @@
 package testserver
 
 import (
+	_ "embed"
 	"errors"
 	"io"
 	"log/slog"
@@ -14,31 +15,17 @@ import (
 	"github.com/smbpipe/smbpipe/server"
 )
 
-// AliceEcho is a config with anonymous access, the account alice
-// (password "Passw0rd!") and the message pipe "echo", which null
-// sessions and authenticated users may read and write. Signing is
-// "enabled".
-const AliceEcho = `
-listen = "127.0.0.1:0"
-server_name = "SMBPIPE"
-domain = "WORKGROUP"
-allow_anonymous = true
-signing = "enabled"
+// AliceEcho is the alice/echo test config, testdata/alice_echo.toml:
+// the account alice (password "Passw0rd!") and the message pipe "echo"
+// (its descriptor is EchoSDDL), which null sessions, authenticated users
+// and guests may read and write. It sets no top-level key: a test puts the
+// ones it changes in front of it and appends the tables it adds.
+//
+//go:embed testdata/alice_echo.toml
+var AliceEcho string
 
-[LanmanServer]
-RestrictNullSessAccess = 1
-NullSessionPipes = ["echo"]
-
-[[account]]
-name = "alice"
-password = "Passw0rd!"
-
-[[pipe]]
-name = "echo"
-backend = "echo"
-mode = "message"
-sddl = "D:(A;;0x12019B;;;AN)(A;;0x12019B;;;AU)(A;;FA;;;SY)(A;;FA;;;BA)"
-`
+// EchoSDDL is the descriptor of AliceEcho's echo pipe.
+const EchoSDDL = "D:(A;;0x12019B;;;AN)(A;;0x12019B;;;AU)(A;;0x12019B;;;WD)(A;;FA;;;SY)(A;;FA;;;BA)"
 
 // Snapshot parses and compiles configTOML; name is the file name shown in
 // errors. It fails tb on an error.

@@ -34,27 +34,6 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// baseConfig: anonymous and alice may use "echo"; %s is appended (a
-// [limits] table, guest = ..., signing = ...).
-const baseConfig = `
-server_name = "SMBPIPE"
-allow_anonymous = true
-%s
-
-[LanmanServer]
-NullSessionPipes = ["echo"]
-
-[[account]]
-name = "alice"
-password = "Passw0rd!"
-
-[[pipe]]
-name = "echo"
-backend = "echo"
-mode = "message"
-sddl = "D:(A;;0x12019B;;;AN)(A;;0x12019B;;;AU)(A;;0x12019B;;;WD)(A;;FA;;;SY)"
-`
-
 var (
 	anon  = client.Config{}
 	alice = client.Config{User: "alice", Password: "Passw0rd!", Domain: "WORKGROUP"}
@@ -67,10 +46,13 @@ type testServer struct {
 	metrics *metrics.Prometheus
 }
 
-// start runs a server with baseConfig plus extra until the test ends.
+// start runs a server until the test ends with the alice/echo test config
+// (testserver.AliceEcho: anonymous and alice may use "echo") and extra in
+// front of it (top-level keys: guest = ..., signing = ...; or a [limits]
+// table).
 func start(t *testing.T, extra string) *testServer {
 	t.Helper()
-	snap := testserver.Snapshot(t, fmt.Sprintf(baseConfig, extra), "robust.toml")
+	snap := testserver.Snapshot(t, extra+"\n"+testserver.AliceEcho, "robust.toml")
 	ts := &testServer{log: &testlog.Buffer{}, metrics: metrics.New()}
 	var err error
 	ts.srv, err = server.New(server.Options{Snapshot: snap, Logger: slog.New(slog.NewTextHandler(ts.log, nil)), Metrics: ts.metrics})

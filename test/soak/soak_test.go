@@ -27,47 +27,20 @@ import (
 
 	"github.com/smbpipe/smbpipe/bench"
 	"github.com/smbpipe/smbpipe/client"
+	"github.com/smbpipe/smbpipe/internal/testserver"
 	"github.com/smbpipe/smbpipe/metrics"
 	"github.com/smbpipe/smbpipe/policy"
 	"github.com/smbpipe/smbpipe/server"
 )
 
-const config = `
-server_name = "SMBPIPE"
-allow_anonymous = true
-
-[LanmanServer]
-NullSessionPipes = ["echo"]
-
-[limits]
-max_connections = 4096
-
-[[account]]
-name = "alice"
-password = "Passw0rd!"
-
-[[pipe]]
-name = "echo"
-backend = "echo"
-mode = "message"
-sddl = "D:(A;;0x12019B;;;AN)(A;;0x12019B;;;AU)(A;;FA;;;SY)"
-%s
-`
-
+// snapshot is generation gen of the soak's policy: the alice/echo test
+// config (testserver.AliceEcho) with room for 4096 connections.
 func snapshot(t *testing.T, gen int) *policy.Snapshot {
 	extra := ""
 	if gen%2 == 1 { // every other reload adds a pipe, the next removes it
 		extra = "\n[[pipe]]\nname = \"extra\"\nbackend = \"echo\"\n"
 	}
-	cfg, err := policy.Parse(fmt.Appendf(nil, config, extra), "soak.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := policy.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return testserver.Snapshot(t, testserver.AliceEcho+"\n[limits]\nmax_connections = 4096\n"+extra, "soak.toml")
 }
 
 func envInt(name string, def int) int {

@@ -55,6 +55,7 @@ var desc = [server.NumMetrics]struct {
 // limit's hit counter exported at 0.
 func New() *Prometheus {
 	p := &Prometheus{reg: prometheus.NewRegistry()}
+	p.reg.MustRegister(buildInfo())
 	for m := server.Metric(0); m < server.NumMetrics; m++ {
 		d := desc[m]
 		switch {

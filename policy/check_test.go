@@ -174,14 +174,20 @@ func TestDescriptorConcurrent(t *testing.T) {
 // BenchmarkCheck is the server's decision of a CREATE of echo (a DACL of
 // 4 ACEs), granted, for an anonymous and a user session.
 func BenchmarkCheck(b *testing.B) {
+	benchRequests(b, []string{"anonymous", "user"}, func(s *policy.Snapshot, r policy.Request) { s.Check(r) })
+}
+
+// benchRequests runs a sub-benchmark of decide for each of the named
+// checkRequests on serverSnap.
+func benchRequests(b *testing.B, names []string, decide func(*policy.Snapshot, policy.Request)) {
 	s := serverSnap(b)
 	reqs := checkRequests(s)
-	for _, name := range []string{"anonymous", "user"} {
+	for _, name := range names {
 		r := reqs[name]
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				s.Check(r)
+				decide(s, r)
 			}
 		})
 	}
@@ -189,32 +195,14 @@ func BenchmarkCheck(b *testing.B) {
 
 // BenchmarkCheckWhy is Check plus the reason the audit log records.
 func BenchmarkCheckWhy(b *testing.B) {
-	s := serverSnap(b)
-	reqs := checkRequests(s)
-	for _, name := range []string{"anonymous", "user", "DACL too narrow"} {
-		r := reqs[name]
-		b.Run(name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				d := s.Check(r)
-				_ = d.Why()
-			}
-		})
-	}
+	benchRequests(b, []string{"anonymous", "user", "DACL too narrow"}, func(s *policy.Snapshot, r policy.Request) {
+		d := s.Check(r)
+		_ = d.Why()
+	})
 }
 
 // BenchmarkExplain is the same decision explained, as `smbpipe explain`
 // prints it.
 func BenchmarkExplain(b *testing.B) {
-	s := serverSnap(b)
-	reqs := checkRequests(s)
-	for _, name := range []string{"anonymous", "user"} {
-		r := reqs[name]
-		b.Run(name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				s.Decide(r)
-			}
-		})
-	}
+	benchRequests(b, []string{"anonymous", "user"}, func(s *policy.Snapshot, r policy.Request) { s.Decide(r) })
 }

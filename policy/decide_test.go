@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/smbpipe/smbpipe/internal/testserver"
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/policy"
 	"github.com/smbpipe/smbpipe/policy/policytest"
@@ -56,15 +57,7 @@ func TestDecisionMatrix(t *testing.T) {
 
 func mustSnap(t *testing.T, text string) *policy.Snapshot {
 	t.Helper()
-	cfg, err := policy.Parse([]byte(text), "t.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := policy.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return testserver.Snapshot(t, text, "t.toml")
 }
 
 const base = `

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/smbpipe/smbpipe/internal/testserver"
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/policy"
 )
@@ -59,7 +60,7 @@ sddl = "D:NO_ACCESS_CONTROL"
 // lower-cased names (İ and K lower-case to i and k) while Windows upcases
 // (İ and K upcase to themselves).
 func TestNullSessionPipesAttack(t *testing.T) {
-	cfg, err := policy.Parse([]byte(`
+	s := testserver.Snapshot(t, `
 [LanmanServer]
 RestrictNullSessAccess = 1
 NullSessionPipes = ["info", "kiosk"]
@@ -71,14 +72,7 @@ sddl = "D:NO_ACCESS_CONTROL"
 name = "\u212Aiosk"
 backend = "echo"
 sddl = "D:NO_ACCESS_CONTROL"
-`), "attack.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := policy.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+`, "attack.toml")
 	for _, name := range []string{"\u0130nfo", "\u212Aiosk", "\u0130NFO", "\u212AIOSK"} {
 		d := s.Decide(policy.Request{Identity: policy.Identity{Kind: policy.Anonymous}, PipeName: name,
 			DesiredAccess: 0x3, ImpersonationLevel: policy.ImpersonationImpersonation, Pipe: s.PipeInfo(name)})
@@ -92,14 +86,7 @@ sddl = "D:NO_ACCESS_CONTROL"
 }
 
 func TestNullSessionPipesNameFolding(t *testing.T) {
-	cfg, err := policy.Parse([]byte(namesConfig), "names.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := policy.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := testserver.Snapshot(t, namesConfig, "names.toml")
 	for _, tc := range []struct {
 		pipe   string
 		listed bool

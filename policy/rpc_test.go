@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/smbpipe/smbpipe/internal/testserver"
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/policy"
 )
@@ -36,15 +37,7 @@ func rpcSnapshot(t *testing.T, nullPipes, lsa string) *policy.Snapshot {
 	text := strings.Replace(rpcTestConfig, "%s", "", 1)
 	text = strings.Replace(text, "%s", nullPipes, 1)
 	text = strings.Replace(text, "%s", lsa, 1)
-	cfg, err := policy.Parse([]byte(text), "rpc.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, err := policy.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return snap
+	return testserver.Snapshot(t, text, "rpc.toml")
 }
 
 var (

@@ -92,17 +92,8 @@ func TestSignVerify(t *testing.T) {
 // mechListMIC the handshake computes (sequence 0, fresh handle); after
 // ResetRC4 the next signature uses the fresh handle with sequence 1.
 func TestSecurityMechListMIC(t *testing.T) {
-	s := NewServerHandshake(ServerConfig{Lookup: accounts(map[string]string{"alice": "secret"})})
 	c := &Client{User: "alice", Password: "secret", Seal: true}
-	chal, err := s.Challenge(c.mustNegotiate(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	auth, key, err := c.Authenticate(chal)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := s.Authenticate(auth)
+	res, key, s, err := handshake(t, c, ServerConfig{Lookup: accounts(map[string]string{"alice": "secret"})}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

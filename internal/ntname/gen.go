@@ -136,12 +136,7 @@ func main() {
 	fmt.Fprintf(&b, "// unicodeVersion is the version of the Unicode tables the table was generated from.\nconst unicodeVersion = %q\n\n", unicode.Version)
 	b.WriteString("// upcasePage maps the high byte of a code unit to its page of upcaseDelta.\n")
 	b.WriteString("var upcasePage = [256]uint8{")
-	for i, v := range index {
-		if i%16 == 0 {
-			b.WriteString("\n")
-		}
-		fmt.Fprintf(&b, "%d, ", v)
-	}
+	writeRows(&b, index[:], "%d, ")
 	b.WriteString("\n}\n\n")
 	b.WriteString("// upcaseDelta[page][low byte] is added, modulo 2^16, to a code unit to upcase it.\n")
 	fmt.Fprintf(&b, "var upcaseDelta = [%d][256]uint16{", len(pages))
@@ -157,12 +152,7 @@ func main() {
 		} else {
 			b.WriteString("\n// every other page\n{")
 		}
-		for i, v := range p {
-			if i%16 == 0 {
-				b.WriteString("\n")
-			}
-			fmt.Fprintf(&b, "%#04x, ", v)
-		}
+		writeRows(&b, p[:], "%#04x, ")
 		b.WriteString("\n},")
 	}
 	b.WriteString("\n}\n")
@@ -172,5 +162,16 @@ func main() {
 	}
 	if err := os.WriteFile("tables.go", src, 0o644); err != nil {
 		log.Fatal(err)
+	}
+}
+
+// writeRows writes vs as the elements of a Go composite literal, each in
+// format, 16 a line.
+func writeRows[T uint8 | uint16](b *bytes.Buffer, vs []T, format string) {
+	for i, v := range vs {
+		if i%16 == 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(b, format, v)
 	}
 }

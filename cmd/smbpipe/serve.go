@@ -39,12 +39,13 @@ flags:
   --log-format FORMAT  text (default) or json, on stderr
   --log-level LEVEL    debug, info (default), warn or error
   --shutdown-timeout D how long in-flight requests may take at shutdown (default 10s)
-`
+` + adminUsage
 
 // serveOptions is the parsed command line.
 type serveOptions struct {
 	config, listen, metrics, logFormat, logLevel string
 	shutdownTimeout                              time.Duration
+	admin                                        adminOptions // serve_admin.go
 }
 
 func parseServeArgs(args []string) (*serveOptions, error) {
@@ -57,7 +58,11 @@ func parseServeArgs(args []string) (*serveOptions, error) {
 	fs.StringVar(&o.logFormat, "log-format", "text", "")
 	fs.StringVar(&o.logLevel, "log-level", "info", "")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "")
+	o.admin.flags(fs)
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := o.admin.check(); err != nil {
 		return nil, err
 	}
 	if o.metrics != "" {
@@ -138,7 +143,7 @@ func serve(o *serveOptions, log *slog.Logger) error {
 		srv.Close()
 		return err
 	}
-	if o.metrics != "" {
+	if o.metrics != "" && o.metrics != o.admin.addr {
 		stopMetrics, err := serveMetrics(o.metrics, m, store, log)
 		if err != nil {
 			l.Close()
@@ -147,6 +152,13 @@ func serve(o *serveOptions, log *slog.Logger) error {
 		}
 		defer stopMetrics()
 	}
+	stopAdmin, err := startAdmin(o, srv, m, store, log)
+	if err != nil {
+		l.Close()
+		srv.Close()
+		return err
+	}
+	defer stopAdmin()
 
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
@@ -203,14 +215,7 @@ func serve(o *serveOptions, log *slog.Logger) error {
 // store's reload failures and the Go runtime's and process's collectors
 // added, on its own listener at addr. The returned func stops it.
 func serveMetrics(addr string, m *metrics.Prometheus, store *policy.Store, log *slog.Logger) (func(), error) {
-	reg := m.Registry()
-	reg.MustRegister(
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "smbpipe_policy_reload_failures_total",
-			Help: "Config reloads (file change or SIGHUP) that failed to read, parse or validate."},
-			func() float64 { return float64(store.Failures()) }),
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	)
+	addServeCollectors(m, store)
 	ml, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("--metrics: %w", err)
@@ -225,6 +230,19 @@ func serveMetrics(addr string, m *metrics.Prometheus, store *policy.Store, log *
 	}()
 	log.Info("metrics listening", "addr", ml.Addr().String())
 	return func() { hs.Close() }, nil
+}
+
+// addServeCollectors adds the policy store's reload failures and the Go
+// runtime's and process's collectors to m (once, for whichever listener
+// serves /metrics).
+func addServeCollectors(m *metrics.Prometheus, store *policy.Store) {
+	m.Registry().MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "smbpipe_policy_reload_failures_total",
+			Help: "Config reloads (file change or SIGHUP) that failed to read, parse or validate."},
+			func() float64 { return float64(store.Failures()) }),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
 }
 
 func configName(path string) string {

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/smbpipe/smbpipe/internal/testserver"
 )
 
 // smbpipeBin is the binary built once by TestMain.
@@ -62,33 +64,16 @@ func need(t *testing.T, path string, args ...string) string {
 	return ""
 }
 
-// testConfig is the policy the tests run against: the issue's config
-// contract with alice and a pipe anonymous sessions may not open.
-const testConfig = `
-listen = "127.0.0.1:4450"
-server_name = "SMBPIPE"
-domain = "WORKGROUP"
+// testConfig is the policy the tests run against: the alice/echo test
+// config (testserver.AliceEcho) with no guest, EveryoneIncludesAnonymous
+// 0, and a pipe anonymous sessions may not open. Tests edit its text
+// (listen, allow_anonymous, NullSessionPipes, [Lsa], alice's lines).
+var testConfig = `listen = "127.0.0.1:4450"
 allow_anonymous = true
 guest = false
-signing = "enabled"
-
-[LanmanServer]
-RestrictNullSessAccess = 1
-NullSessionPipes = ["echo"]
-
+` + testserver.AliceEcho + `
 [Lsa]
 EveryoneIncludesAnonymous = 0
-
-[[account]]
-name = "alice"
-password = "Passw0rd!"
-
-[[pipe]]
-name = "echo"
-backend = "echo"
-mode = "message"
-max_instances = 0
-sddl = "D:(A;;0x12019B;;;AN)(A;;0x12019B;;;AU)(A;;FA;;;SY)(A;;FA;;;BA)"
 
 [[pipe]]
 name = "private"
@@ -96,6 +81,12 @@ backend = "echo"
 mode = "message"
 sddl = "D:(A;;0x12019B;;;AU)(A;;FA;;;SY)"
 `
+
+// messagePipe is a [[pipe]] table: the message-mode pipe name, served
+// by backend and secured by sddl.
+func messagePipe(name, backend, sddl string) string {
+	return fmt.Sprintf("\n[[pipe]]\nname = %q\nbackend = %q\nmode = \"message\"\nsddl = %q\n", name, backend, sddl)
+}
 
 // server is a running `smbpipe serve` child process.
 type server struct {

@@ -19,13 +19,7 @@ import (
 func TestImpacketMaxProcesses(t *testing.T) {
 	need(t, python, "-c", "import impacket")
 	need(t, "/bin/cat")
-	s := startServer(t, testConfig+`
-[[pipe]]
-name = "cat"
-backend = "exec:cat"
-mode = "message"
-sddl = "D:(A;;0x12019B;;;AU)"
-
+	s := startServer(t, testConfig+messagePipe("cat", "exec:cat", "D:(A;;0x12019B;;;AU)")+`
 [limits]
 max_processes = 2
 `)
@@ -72,13 +66,7 @@ max_processes = 2
 func TestImpacketPendingWrites(t *testing.T) {
 	need(t, python, "-c", "import impacket")
 	need(t, "/bin/sleep")
-	s := startServer(t, testConfig+`
-[[pipe]]
-name = "slow"
-backend = "exec:sleep 60"
-mode = "message"
-sddl = "D:(A;;0x12019B;;;AU)"
-`)
+	s := startServer(t, testConfig+messagePipe("slow", "exec:sleep 60", "D:(A;;0x12019B;;;AU)"))
 	rss0 := rss(t, s.cmd.Process.Pid)
 	const n = 40
 	cmd := exec.Command(python, "testdata/impacket_flood.py", s.port, "alice", "Passw0rd!", "slow", fmt.Sprint(n), fmt.Sprint(8<<20))

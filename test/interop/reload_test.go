@@ -20,7 +20,7 @@ func TestServeReload(t *testing.T) {
 	if got := open(); got != "FAIL open STATUS_OBJECT_NAME_NOT_FOUND" {
 		t.Fatalf("before reload: %q", got)
 	}
-	cfg := testConfig + "\n[[pipe]]\nname = \"later\"\nbackend = \"echo\"\nmode = \"message\"\nsddl = \"D:(A;;0x12019B;;;AU)\"\n"
+	cfg := testConfig + messagePipe("later", "echo", "D:(A;;0x12019B;;;AU)")
 	if err := os.WriteFile(filepath.Join(s.configDir, "smbpipe.toml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

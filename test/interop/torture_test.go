@@ -12,19 +12,9 @@ import (
 // tortureConfig is testConfig plus the pipes smbtorture's credit tests
 // open by name (on IPC$ a "file" is a pipe), listed for null sessions.
 var tortureConfig = strings.Replace(testConfig, `NullSessionPipes = ["echo"]`,
-	`NullSessionPipes = ["echo", "single_req_credits_granted.dat", "skipped_mid.dat"]`, 1) + `
-[[pipe]]
-name = "single_req_credits_granted.dat"
-backend = "echo"
-mode = "message"
-sddl = "D:(A;;FA;;;AU)(A;;FA;;;AN)"
-
-[[pipe]]
-name = "skipped_mid.dat"
-backend = "echo"
-mode = "message"
-sddl = "D:(A;;FA;;;AU)(A;;FA;;;AN)"
-`
+	`NullSessionPipes = ["echo", "single_req_credits_granted.dat", "skipped_mid.dat"]`, 1) +
+	messagePipe("single_req_credits_granted.dat", "echo", "D:(A;;FA;;;AU)(A;;FA;;;AN)") +
+	messagePipe("skipped_mid.dat", "echo", "D:(A;;FA;;;AU)(A;;FA;;;AN)")
 
 // TestSmbtortureConformance runs the smbtorture tests of issue 9's
 // conformance findings against `smbpipe serve`, anonymously and as alice:

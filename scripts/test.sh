@@ -20,6 +20,12 @@ install_clients() {
 	command -v smbtorture >/dev/null || need+=(samba-testsuite)
 	command -v nmap >/dev/null || need+=(nmap)
 	/usr/bin/python3 -c 'import impacket' 2>/dev/null || need+=(python3-impacket)
+	[ -x /usr/sbin/krb5kdc ] || need+=(krb5-kdc)
+	[ -x /usr/sbin/kadmin.local ] || need+=(krb5-admin-server)
+	command -v kinit >/dev/null || need+=(krb5-user)
+	command -v etcd >/dev/null || need+=(etcd-server)
+	command -v etcdctl >/dev/null || need+=(etcd-client)
+	command -v chromium >/dev/null || need+=(chromium)
 	if [ ${#need[@]} -gt 0 ]; then
 		echo "== installing ${need[*]}"
 		local sudo=""

@@ -47,7 +47,7 @@ func TestParseRPCArgs(t *testing.T) {
 	}
 }
 
-const rpcTestConfig = testserver.AliceEcho + `
+var rpcTestConfig = testserver.AliceEcho + `
 [[account]]
 name = "root"
 password = "Passw0rd!"

@@ -64,8 +64,8 @@ type KDC struct {
 	// ClientKeytab holds alice's and HOST1$'s keys (a client logging on
 	// with a keytab, as a computer account does).
 	ClientKeytab string
-	pid            int
-	env            []string
+	pid          int
+	env          []string
 }
 
 // NeedTools skips (or under CI=true fails) when the MIT KDC or client
@@ -283,7 +283,7 @@ func (k *KDC) Env(ccache string) []string {
 			env = append(env, e)
 		}
 	}
-	return append(env, "KRB5_CONFIG="+k.Config, "KRB5CCNAME=FILE:"+ccache)
+	return append(env, "KRB5_CONFIG="+k.Config, "KRB5CCNAME="+ccache) // a plain path: impacket does not take "FILE:"
 }
 
 // Kinit fills a new credential cache in dir with principal's TGT (and,

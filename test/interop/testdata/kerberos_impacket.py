@@ -1,0 +1,58 @@
+"""Logs on to smbpipe with impacket's Kerberos client from a credential cache.
+
+usage: kerberos_impacket.py PORT TARGET USER REALM PIPE [DIALECT]
+  KRB5CCNAME names the cache (kinit and kvno filled it, or ticketer.py
+  wrote it): impacket 0.10 cannot parse MIT's KDC replies itself, so it
+  takes the cifs/TARGET ticket from the cache and never dials the KDC.
+  DIALECT: default, 2.1 or 3.0.
+
+Prints one line per step, "OK <step>" or "FAIL <step> <NTSTATUS name>",
+and stops at the first failure. Exit status 0 unless a Python error.
+"""
+import sys
+
+from impacket import smb3structs
+from impacket.smbconnection import SMBConnection
+
+sys.dont_write_bytecode = True
+from impacket_steps import expect_echo, open_pipe, run, write_read
+
+DIALECTS = {
+    "default": None,
+    "2.1": smb3structs.SMB2_DIALECT_21,
+    "3.0": smb3structs.SMB2_DIALECT_30,
+}
+
+
+def steps(st):
+    port, target, user, realm, pipe = sys.argv[1:6]
+    dialect = sys.argv[6] if len(sys.argv) > 6 else "default"
+    conn = SMBConnection(target, "127.0.0.1", sess_port=int(port),
+                         preferredDialect=DIALECTS[dialect], timeout=20)
+    print("OK connect dialect=0x%04x" % conn.getDialect())
+    st.step = "login"
+    conn.kerberosLogin(user, "", realm, useCache=True)
+    print("OK login")
+    st.step = "tree"
+    tid = conn.connectTree("IPC$")
+    print("OK tree")
+    st.step = "open"
+    fid = open_pipe(conn, tid, pipe)
+    print("OK open")
+    st.step = "write-read"
+    write_read(conn, tid, fid, b"hello over kerberos")
+    print("OK write-read")
+    st.step = "transact"
+    msg = b"transceive over kerberos"
+    expect_echo("transact", conn.transactNamedPipe(tid, fid, msg), msg)
+    print("OK transact")
+    st.step = "close"
+    conn.closeFile(tid, fid)
+    print("OK close")
+    st.step = "logoff"
+    conn.logoff()
+    print("OK logoff")
+
+
+if __name__ == "__main__":
+    run(steps)

@@ -1,0 +1,310 @@
+package interop
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/smbpipe/smbpipe/admin"
+	"github.com/smbpipe/smbpipe/client"
+	"github.com/smbpipe/smbpipe/ntstatus"
+)
+
+const chromium = "/usr/bin/chromium"
+
+var adminRE = regexp.MustCompile(`msg="admin listening" addr=(\S+) token_file=(\S+)`)
+
+// startAdmin runs serve with --admin on a free loopback port, the token in
+// the default place under a private XDG_RUNTIME_DIR (set for the test, so
+// that `smbpipe status` run by the test finds it as an operator's would).
+// It returns the server and the admin address.
+func startAdmin(t *testing.T) (*server, string) {
+	t.Helper()
+	rt := t.TempDir()
+	t.Setenv("XDG_RUNTIME_DIR", rt)
+	s := startServerArgs(t, testConfig, "--admin", "127.0.0.1:0")
+	m := adminRE.FindStringSubmatch(s.Log())
+	if m == nil {
+		t.Fatalf("no admin listening line:\n%s", s.Log())
+	}
+	if want := filepath.Join(rt, "smbpipe", "admin-"+m[1][strings.LastIndexByte(m[1], ':')+1:]+".token"); m[2] != want {
+		t.Errorf("token file %s, want %s", m[2], want)
+	}
+	if fi, err := os.Stat(m[2]); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("token file: %v, %v", fi, err)
+	}
+	return s, m[1]
+}
+
+// holdImpacket starts impacket holding a session of user with the pipe
+// open; closing the returned writer releases it. It returns the process's
+// output lines as they come.
+func holdImpacket(t *testing.T, s *server, user, pass, pipe string) (io.WriteCloser, <-chan string) {
+	t.Helper()
+	cmd := exec.Command(python, "testdata/impacket_hold.py", s.port, user, pass, pipe)
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 8)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	t.Cleanup(func() {
+		stdin.Close()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	})
+	select {
+	case l := <-lines:
+		if l != "OK held" {
+			t.Fatalf("impacket: %q", l)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("impacket did not hold its session within 60 s")
+	}
+	return stdin, lines
+}
+
+// status runs `smbpipe status --json` and decodes it.
+func statusJSON(t *testing.T, adminAddr string) admin.Status {
+	t.Helper()
+	out, err := exec.Command(smbpipeBin, "status", "--admin", adminAddr, "--json").Output()
+	if err != nil {
+		t.Fatalf("smbpipe status --json: %v\n%s", err, out)
+	}
+	var st admin.Status
+	if err := json.Unmarshal(out, &st); err != nil {
+		t.Fatalf("status JSON: %v\n%s", err, out)
+	}
+	return st
+}
+
+func dialGo(t *testing.T, addr string, cfg client.Config) *client.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, addr, &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// TestAdminStatus: `smbpipe status` finds serve's token by itself and
+// lists impacket's and the Go client's sessions and opens, with bytes;
+// the tables name them too.
+func TestAdminStatus(t *testing.T) {
+	need(t, python, "-c", "import impacket")
+	s, adminAddr := startAdmin(t)
+	release, lines := holdImpacket(t, s, "alice", "Passw0rd!", "echo")
+	gc := dialGo(t, s.addr, client.Config{})
+	p, err := gc.OpenPipe(t.Context(), "echo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _, err := p.Transact(t.Context(), []byte("status!"), make([]byte, 16)); err != nil || n != 7 {
+		t.Fatalf("Transact = %d, %v", n, err)
+	}
+	if _, err := gc.OpenPipe(t.Context(), "private"); !errors.Is(err, ntstatus.AccessDenied) {
+		t.Fatalf("anonymous open of private: %v", err)
+	}
+
+	st := statusJSON(t, adminAddr)
+	var imp, goSess *struct{ id uint64 }
+	for _, x := range st.Sessions {
+		switch {
+		case x.Kind == "user" && x.User == "alice":
+			imp = &struct{ id uint64 }{x.ID}
+		case x.Kind == "anonymous" && x.Client == gc.LocalAddr().String():
+			goSess = &struct{ id uint64 }{x.ID}
+		}
+	}
+	if len(st.Sessions) != 2 || imp == nil || goSess == nil {
+		t.Fatalf("sessions %+v: want impacket's alice and the Go client's anonymous one", st.Sessions)
+	}
+	var sawImp, sawGo bool
+	for _, o := range st.Opens {
+		sawImp = sawImp || o.Session == imp.id && o.Pipe == "echo" && o.BytesIn == 4 && o.BytesOut == 4
+		sawGo = sawGo || o.Session == goSess.id && o.Pipe == "echo" && o.BytesIn == 7 && o.BytesOut == 7
+	}
+	if !sawImp || !sawGo || len(st.Opens) != 2 {
+		t.Errorf("opens %+v: want impacket's (4 bytes each way) and the Go client's (7)", st.Opens)
+	}
+	if len(st.Decisions) < 3 || !st.Decisions[0].Denied || st.Decisions[0].Pipe != "private" || st.Decisions[0].Rule == "" {
+		t.Errorf("decisions %+v: want the denial of private first", st.Decisions)
+	}
+
+	out, err := exec.Command(smbpipeBin, "status", "--admin", adminAddr).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `WORKGROUP\alice`) || !strings.Contains(string(out), "(2 sessions)") ||
+		!strings.Contains(string(out), "(2 open pipes)") || !strings.Contains(string(out), "STATUS_ACCESS_DENIED") {
+		t.Errorf("smbpipe status: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(smbpipeBin, "status", "--admin", adminAddr, "--admin-token-file", filepath.Join(t.TempDir(), "none")).CombinedOutput(); err == nil {
+		t.Errorf("status with a missing token file succeeded:\n%s", out)
+	}
+
+	release.Close()
+	select {
+	case l := <-lines:
+		if l != "OK released" {
+			t.Errorf("impacket: %q", l)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("impacket did not release")
+	}
+}
+
+// TestAdminBrowser opens the live view in Debian's chromium (headless)
+// while impacket and the Go client hold sessions: they and their pipes
+// appear, a denial shows up within 2 s, and the page's Close session
+// button ends the Go client's connection. The screenshot goes to
+// $SMBPIPE_SCREENSHOT_DIR when set, else the test's temporary directory.
+func TestAdminBrowser(t *testing.T) {
+	need(t, python, "-c", "import impacket")
+	need(t, chromium, "--version")
+	s, adminAddr := startAdmin(t)
+	holdImpacket(t, s, "alice", "Passw0rd!", "echo")
+	gc := dialGo(t, s.addr, client.Config{User: "alice", Password: "Passw0rd!", Domain: "WORKGROUP"})
+	if _, err := gc.OpenPipe(t.Context(), "private"); err != nil {
+		t.Fatal(err)
+	}
+	anon := dialGo(t, s.addr, client.Config{})
+	if _, err := anon.OpenPipe(t.Context(), "echo"); err != nil {
+		t.Fatal(err)
+	}
+	url, err := exec.Command(smbpipeBin, "status", "--admin", adminAddr, "--url").Output()
+	if err != nil {
+		t.Fatalf("status --url: %v", err)
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+	defer cancel()
+	actx, acancel := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true), chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1500, 1000))
+	defer acancel()
+	bctx, bcancel := chromedp.NewContext(actx)
+	defer bcancel()
+
+	// The URL carries the token once; the page then lives on its cookie.
+	if err := chromedp.Do(bctx,
+		chromedp.Navigate(strings.TrimSpace(string(url))),
+		chromedp.WaitVisible(chromedp.CSS(`#sessions tbody tr[data-id]`)),
+	); err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	eval := func(expr string) any {
+		t.Helper()
+		v, err := chromedp.Run(bctx, chromedp.Evaluate[any](expr))
+		if err != nil {
+			t.Fatalf("evaluate %s: %v", expr, err)
+		}
+		return v
+	}
+	sessions := eval(`document.querySelectorAll("#sessions tbody tr[data-id]").length`)
+	opens := eval(`document.querySelectorAll("#opens tbody tr[data-id]").length`)
+	sessionText, _ := eval(`document.querySelector("#sessions tbody").textContent`).(string)
+	openText, _ := eval(`document.querySelector("#opens tbody").textContent`).(string)
+	if sessions != float64(3) || !strings.Contains(sessionText, `WORKGROUP\alice`) || !strings.Contains(sessionText, "anonymous") {
+		t.Errorf("page shows %v sessions: %q", sessions, sessionText)
+	}
+	if opens != float64(3) || !strings.Contains(openText, "echo") || !strings.Contains(openText, "private") {
+		t.Errorf("page shows %v opens: %q", opens, openText)
+	}
+	if v := eval(`document.cookie.includes("smbpipe_admin")`); v != false {
+		t.Errorf("the token cookie is visible to scripts (%v)", v)
+	}
+
+	// A denial appears within 2 s.
+	start := time.Now()
+	if _, err := anon.OpenPipe(t.Context(), "private"); !errors.Is(err, ntstatus.AccessDenied) {
+		t.Fatalf("anonymous open of private: %v", err)
+	}
+	for {
+		shown := eval(`[...document.querySelectorAll("#decisions tr.denied")].some(r => r.textContent.includes("private") && r.textContent.includes("STATUS_ACCESS_DENIED"))`)
+		if shown == true {
+			t.Logf("denial shown after %v", time.Since(start).Round(time.Millisecond))
+			break
+		}
+		if time.Since(start) > 2*time.Second {
+			t.Fatalf("the denial did not appear within 2 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	dir := os.Getenv("SMBPIPE_SCREENSHOT_DIR")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shot := filepath.Join(dir, "admin.png")
+	if err := os.WriteFile(shot, png, 0o644); err != nil || len(png) < 1000 || string(png[1:4]) != "PNG" {
+		t.Errorf("screenshot %s: %d bytes, %v", shot, len(png), err)
+	}
+	t.Logf("screenshot: %s", shot)
+
+	// Close the Go client's alice session from the page.
+	var id uint64
+	for _, x := range statusJSON(t, adminAddr).Sessions {
+		if x.Client == gc.LocalAddr().String() {
+			id = x.ID
+		}
+	}
+	if id == 0 {
+		t.Fatal("the Go client's session is not listed")
+	}
+	sel := `#sessions tr[data-id="` + strconv.FormatUint(id, 10) + `"] button`
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
+		t.Fatalf("click %s: %v", sel, err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for gc.Echo(t.Context()) == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the Go client's connection did not end after Close session")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// serve's log is read through a pipe: wait for the record.
+	for !strings.Contains(s.Log(), `msg="admin close session" by="admin 127.0.0.1:`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no audit record of the close:\n%s", s.Log())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The page follows: the session's row goes away.
+	if err := chromedp.Do(bctx, chromedp.WaitNotPresent(chromedp.CSS(`#sessions tr[data-id="`+strconv.FormatUint(id, 10)+`"]`))); err != nil {
+		t.Errorf("the closed session stays on the page: %v", err)
+	}
+}

@@ -37,53 +37,35 @@ func decodeInit(b []byte) (*Init, error) {
 			return nil, ErrMalformed
 		}
 	}
-	choice, ok := r.read(tagContext0)
-	if !ok || !r.empty() {
-		return nil, ErrMalformed
-	}
-	r = reader(choice)
-	seq, ok := r.read(tagSequence)
-	if !ok || !r.empty() {
-		return nil, ErrMalformed
-	}
 	t := &Init{}
-	r = reader(seq)
-	last := -1
-	for !r.empty() {
-		tag, field, ok := r.readTLV()
-		n := int(tag) - tagContext0
-		if !ok || n < 0 || n > 4 || n <= last {
-			return nil, ErrMalformed
-		}
-		last = n
-		f := reader(field)
+	fields, ok := negToken(r, tagContext0, 4, func(n int, f *reader) bool {
 		switch n {
 		case 0: // mechTypes: SEQUENCE OF OID
 			whole, list, ok := f.readElement(tagSequence)
 			if !ok {
-				return nil, ErrMalformed
+				return false
 			}
 			t.RawMechTypes = whole
 			l := reader(list)
 			for !l.empty() {
 				body, ok := l.read(tagOID)
 				if !ok {
-					return nil, ErrMalformed
+					return false
 				}
 				s, ok := parseOID(body)
 				if !ok {
-					return nil, ErrMalformed
+					return false
 				}
 				t.MechTypes = append(t.MechTypes, s)
 			}
 		case 1: // reqFlags: BIT STRING, ignored
 			if _, ok := f.read(tagBitString); !ok {
-				return nil, ErrMalformed
+				return false
 			}
 		case 2:
 			body, ok := f.read(tagOctetString)
 			if !ok {
-				return nil, ErrMalformed
+				return false
 			}
 			t.MechToken = body
 		case 3: // RFC 4178 mechListMIC, or NegTokenInit2 negHints
@@ -98,82 +80,97 @@ func decodeInit(b []byte) (*Init, error) {
 					nr := reader(name)
 					s, ok := nr.read(tagGeneralStr)
 					if !ok || !nr.empty() {
-						return nil, ErrMalformed
+						return false
 					}
 					t.HintName = string(s)
 				}
 				// hintAddress [1] is ignored.
 			default:
-				return nil, ErrMalformed
+				return false
 			}
 		case 4: // NegTokenInit2 mechListMIC
 			body, ok := f.read(tagOctetString)
 			if !ok {
-				return nil, ErrMalformed
+				return false
 			}
 			t.MechListMIC = body
 		}
-		if !f.empty() {
-			return nil, ErrMalformed
-		}
-	}
-	if last < 0 {
+		return true
+	})
+	if !ok || fields == 0 {
 		return nil, ErrMalformed
 	}
 	return t, nil
 }
 
 func decodeResp(b []byte) (*Resp, error) {
-	r := reader(b)
-	choice, ok := r.read(tagContext0 + 1)
-	if !ok || !r.empty() {
-		return nil, ErrMalformed
-	}
-	r = reader(choice)
-	seq, ok := r.read(tagSequence)
-	if !ok || !r.empty() {
-		return nil, ErrMalformed
-	}
 	t := &Resp{NegState: NoState}
-	r = reader(seq)
-	last := -1
-	for !r.empty() {
-		tag, field, ok := r.readTLV()
-		n := int(tag) - tagContext0
-		if !ok || n < 0 || n > 3 || n <= last {
-			return nil, ErrMalformed
-		}
-		last = n
-		f := reader(field)
+	_, ok := negToken(reader(b), tagContext0+1, 3, func(n int, f *reader) bool {
+		var ok bool
 		switch n {
 		case 0:
 			body, ok := f.read(tagEnumerated)
 			if !ok || len(body) != 1 || body[0] > RequestMIC {
-				return nil, ErrMalformed
+				return false
 			}
 			t.NegState = int(body[0])
 		case 1:
 			body, ok := f.read(tagOID)
 			if !ok {
-				return nil, ErrMalformed
+				return false
 			}
 			if t.SupportedMech, ok = parseOID(body); !ok {
-				return nil, ErrMalformed
+				return false
 			}
 		case 2:
 			if t.ResponseToken, ok = f.read(tagOctetString); !ok {
-				return nil, ErrMalformed
+				return false
 			}
 		case 3:
 			if t.MechListMIC, ok = f.read(tagOctetString); !ok {
-				return nil, ErrMalformed
+				return false
 			}
 		}
-		if !f.empty() {
-			return nil, ErrMalformed
-		}
+		return true
+	})
+	if !ok {
+		return nil, ErrMalformed
 	}
 	return t, nil
+}
+
+// negToken reads a NegotiationToken's [choice] SEQUENCE from all of r and
+// calls field for each of its context-tagged fields [0] to [max], which
+// must come in increasing order, with a reader of the field's content.
+// field reports false where the content is malformed; it must read the
+// content whole. negToken returns how many fields there were and whether
+// the token was well formed.
+func negToken(r reader, choice byte, max int, field func(n int, f *reader) bool) (int, bool) {
+	body, ok := r.read(choice)
+	if !ok || !r.empty() {
+		return 0, false
+	}
+	r = reader(body)
+	seq, ok := r.read(tagSequence)
+	if !ok || !r.empty() {
+		return 0, false
+	}
+	r = reader(seq)
+	fields, last := 0, -1
+	for !r.empty() {
+		tag, content, ok := r.readTLV()
+		n := int(tag) - tagContext0
+		if !ok || n < 0 || n > max || n <= last {
+			return fields, false
+		}
+		last = n
+		f := reader(content)
+		if !field(n, &f) || !f.empty() {
+			return fields, false
+		}
+		fields++
+	}
+	return fields, true
 }
 
 func encodeInit(t *Init) []byte { return AppendInit(nil, t) }

@@ -1,0 +1,214 @@
+// Package testetcd starts Debian's etcd (package etcd-server) for tests:
+// one member on free loopback ports with its data in t.TempDir(), stopped
+// by process id when the test ends; and a TCP proxy a test can cut to
+// take etcd away from one client. Test support only.
+package testetcd
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const (
+	etcdPath    = "/usr/bin/etcd"
+	etcdctlPath = "/usr/bin/etcdctl"
+	// startTimeout bounds how long a start may take on a loaded machine.
+	startTimeout = 30 * time.Second
+)
+
+// NeedTool skips the test when a third-party tool is missing, except in CI
+// (CI=true), where it fails.
+func NeedTool(t testing.TB, path string) {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is required in CI: %v", path, err)
+		}
+		t.Skipf("%s not installed", path)
+	}
+}
+
+// Etcd is one running (or stopped) etcd member.
+type Etcd struct {
+	t          testing.TB
+	dir        string
+	clientPort int
+	peerPort   int
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
+	log    *bytes.Buffer
+}
+
+// Start runs etcd on two free loopback ports (client and peer) with its
+// data in a temporary directory, waits until it is healthy, and stops it
+// by process id at cleanup (printing its log when the test failed).
+func Start(t testing.TB) *Etcd {
+	t.Helper()
+	NeedTool(t, etcdPath)
+	e := &Etcd{t: t, dir: t.TempDir(), clientPort: freePort(t), peerPort: freePort(t)}
+	t.Cleanup(func() {
+		e.Stop()
+		if t.Failed() {
+			e.mu.Lock()
+			if e.log != nil {
+				t.Logf("etcd log:\n%s", tail(e.log.String(), 4000))
+			}
+			e.mu.Unlock()
+		}
+	})
+	e.Restart()
+	return e
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Endpoint is the member's client address, HOST:PORT.
+func (e *Etcd) Endpoint() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(e.clientPort)) }
+
+// Restart starts the member again after Stop, on the same ports and data
+// (Start calls it the first time), and waits until it is healthy.
+func (e *Etcd) Restart() {
+	e.t.Helper()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cmd != nil {
+		e.t.Fatal("testetcd: Restart while running")
+	}
+	client := "http://" + e.Endpoint()
+	peer := "http://127.0.0.1:" + strconv.Itoa(e.peerPort)
+	e.log = &bytes.Buffer{}
+	cmd := exec.Command(etcdPath,
+		"--name", "t",
+		"--data-dir", filepath.Join(e.dir, "data"),
+		"--listen-client-urls", client, "--advertise-client-urls", client,
+		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+		"--initial-cluster", "t="+peer,
+		"--logger", "zap", "--log-outputs", "stderr", "--log-level", "warn",
+	)
+	w := &lockedWriter{mu: &e.mu, w: e.log}
+	cmd.Stdout, cmd.Stderr = w, w
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	e.cmd, e.exited = cmd, exited
+
+	hc := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(startTimeout)
+	for {
+		e.mu.Unlock()
+		ok := healthy(hc, client+"/health")
+		e.mu.Lock()
+		if ok {
+			return
+		}
+		select {
+		case <-exited:
+			e.t.Fatalf("etcd exited at start:\n%s", tail(e.log.String(), 4000))
+		default:
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("etcd not healthy on %s within %v:\n%s", client, startTimeout, tail(e.log.String(), 4000))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func healthy(hc *http.Client, url string) bool {
+	resp, err := hc.Get(url)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	return resp.StatusCode == http.StatusOK && bytes.Contains(b, []byte(`"health":"true"`))
+}
+
+// Stop stops the member by process id (SIGTERM, SIGKILL after 10 s) and
+// waits for it to exit. Stopping a stopped member does nothing.
+func (e *Etcd) Stop() {
+	e.mu.Lock()
+	cmd, exited := e.cmd, e.exited
+	e.cmd = nil
+	e.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
+	}
+}
+
+// Ctl runs etcdctl (API v3) against the member with args and returns
+// its standard output; a failure fails the test.
+func (e *Etcd) Ctl(args ...string) string {
+	e.t.Helper()
+	out, err := e.TryCtl(args...)
+	if err != nil {
+		e.t.Fatalf("etcdctl %s: %v", strings.Join(args, " "), err)
+	}
+	return out
+}
+
+// TryCtl is Ctl returning the error (with etcdctl's standard error) instead.
+func (e *Etcd) TryCtl(args ...string) (string, error) {
+	e.t.Helper()
+	NeedTool(e.t, etcdctlPath)
+	cmd := exec.Command(etcdctlPath, append([]string{"--endpoints", e.Endpoint(), "--dial-timeout", "5s", "--command-timeout", "10s"}, args...)...)
+	cmd.Env = append(os.Environ(), "ETCDCTL_API=3")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return string(out), fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	return string(out), nil
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+// Write is called by the exec package's copying goroutine. Restart holds
+// e.mu only between health checks, so the lock here never waits long.
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
+	}
+	return s
+}

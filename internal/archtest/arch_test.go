@@ -45,9 +45,11 @@ var rules = []struct {
 	{"server", []string{"auth/kerberos", "auth/ntlm", "auth/spnego", "backend", "dcerpc", "internal/ntname", "internal/smbcrypto", "ntstatus", "pipe", "policy", "rpc/echo", "rpc/lsarpc", "rpc/samr", "rpc/srvsvc", "rpc/svc", "rpc/wkssvc", "security", "smb2"}, []string{"encoding/binary"}}, // smb2 owns the bytes
 	{"metrics", []string{"server"}, nil},
 	{"policy/watch", []string{"policy"}, nil},
+	{"policy/etcdsource", []string{"policy"}, nil},
 	{"internal/testlog", nil, nil},
 	{"internal/testsmbd", nil, nil},                            // test support only
 	{"internal/testkdc", nil, nil},                             // test support only
+	{"internal/testetcd", nil, nil},                            // test support only
 	{"internal/testserver", []string{"policy", "server"}, nil}, // test support only
 	{"internal/testclient", []string{"client"}, nil},           // test support only
 }
@@ -86,7 +88,7 @@ func TestLayering(t *testing.T) {
 // TestRootDependencies: a program that imports the root package (or the
 // server, policy and client packages it is built from) pays for none of
 // the dependencies the smbpipe command wires in: Prometheus (and its
-// protobuf), fsnotify.
+// protobuf), fsnotify, etcd's client (and its gRPC).
 func TestRootDependencies(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("no go command")
@@ -99,7 +101,7 @@ func TestRootDependencies(t *testing.T) {
 			t.Fatalf("go list -deps %s: %v", pkg, err)
 		}
 		for _, dep := range strings.Fields(string(out)) {
-			for _, banned := range []string{"github.com/prometheus/", "google.golang.org/protobuf", "github.com/fsnotify/"} {
+			for _, banned := range []string{"github.com/prometheus/", "google.golang.org/protobuf", "github.com/fsnotify/", "go.etcd.io/", "google.golang.org/grpc"} {
 				if strings.HasPrefix(dep, banned) {
 					t.Errorf("%s depends on %s", pkg, dep)
 				}

@@ -72,6 +72,9 @@ type PolicyInfo struct {
 	Applied        time.Time `json:"applied"`
 	ReloadFailures uint64    `json:"reload_failures"`
 	Pipes          []string  `json:"pipes"`
+	// Revision is the revision of the policy store the policy was read
+	// at (etcd: the key's ModRevision); 0, and absent, for a file.
+	Revision int64 `json:"revision,omitempty"`
 }
 
 type handler struct {
@@ -199,7 +202,9 @@ func (h *handler) snapshot() Status {
 	if h.o.ReloadFailures != nil {
 		st.Policy.ReloadFailures = h.o.ReloadFailures()
 	}
-	if cfg := s.Policy().Config(); cfg != nil {
+	snap := s.Policy()
+	st.Policy.Revision = snap.Revision()
+	if cfg := snap.Config(); cfg != nil {
 		for _, p := range cfg.Pipes {
 			st.Policy.Pipes = append(st.Policy.Pipes, p.Name)
 		}

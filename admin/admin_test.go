@@ -18,6 +18,7 @@ import (
 	"github.com/smbpipe/smbpipe/client"
 	"github.com/smbpipe/smbpipe/internal/testserver"
 	"github.com/smbpipe/smbpipe/ntstatus"
+	"github.com/smbpipe/smbpipe/policy"
 	"github.com/smbpipe/smbpipe/server"
 )
 
@@ -212,5 +213,33 @@ func TestTokenFile(t *testing.T) {
 	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
 	if p, _ := admin.DefaultTokenFile(":1"); p != filepath.Join(dir, "state", "smbpipe", "admin-1.token") {
 		t.Errorf("state dir fallback: %q", p)
+	}
+}
+
+// TestStatusRevision: a policy read from a shared store (etcd) shows its
+// revision; one from a file has none.
+func TestStatusRevision(t *testing.T) {
+	srv, _, hs := setup(t)
+	status := func() (admin.Status, string) {
+		t.Helper()
+		_, body := do(t, "GET", hs.URL+"/api/status", "Bearer s3cret", nil)
+		var st admin.Status
+		if err := json.Unmarshal([]byte(body), &st); err != nil {
+			t.Fatalf("status: %v %q", err, body)
+		}
+		return st, body
+	}
+	if st, body := status(); st.Policy.Revision != 0 || strings.Contains(body, `"revision"`) {
+		t.Errorf("a file's policy has a revision: %s", body)
+	}
+	snap, err := policy.CompileSource([]byte(config), "/smbpipe/policy", 42, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.SetPolicy(snap); err != nil {
+		t.Fatal(err)
+	}
+	if st, body := status(); st.Policy.Revision != 42 || !strings.Contains(body, `"revision": 42`) {
+		t.Errorf("revision %d, want 42: %s", st.Policy.Revision, body)
 	}
 }

@@ -24,7 +24,7 @@ function render(st) {
   const now = new Date(st.time);
   document.getElementById("updated").textContent = "updated " + now.toLocaleTimeString();
   const p = st.policy;
-  document.getElementById("policy").textContent = `${p.file} — applied ${new Date(p.applied).toLocaleString()}, ${p.reload_failures} reload failure(s); pipes: ${(p.pipes || []).join(", ") || "none"}`;
+  document.getElementById("policy").textContent = `${p.file}${p.revision ? " at revision " + p.revision : ""} — applied ${new Date(p.applied).toLocaleString()}, ${p.reload_failures} reload failure(s); pipes: ${(p.pipes || []).join(", ") || "none"}`;
   document.getElementById("nsessions").textContent = "(" + st.sessions.length + ")";
   document.getElementById("nopens").textContent = "(" + st.opens.length + ")";
   fill(document.getElementById("sessions"), st.sessions.map(s => {

@@ -121,7 +121,11 @@ func printStatus(out io.Writer, st *admin.Status) {
 		return domain + `\` + user
 	}
 	p := st.Policy
-	fmt.Fprintf(out, "Policy: %s, applied %s, %d reload failure(s)\n\n", p.File, p.Applied.Local().Format(time.DateTime), p.ReloadFailures)
+	rev := ""
+	if p.Revision != 0 {
+		rev = fmt.Sprintf(" at revision %d", p.Revision)
+	}
+	fmt.Fprintf(out, "Policy: %s%s, applied %s, %d reload failure(s)\n\n", p.File, rev, p.Applied.Local().Format(time.DateTime), p.ReloadFailures)
 
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "ID\tClient\tUser\tKind\tDialect\tSigning\tEncryption\tAge\tIdle\tOpens\n")

@@ -11,6 +11,12 @@
 // cleanup. Shared starts one KDC per test binary for tests that only need
 // tickets: the KDC is stopped and its directory removed by a watchdog
 // process when the test binary exits.
+//
+// Several test binaries (go test ./... runs packages in parallel) each get
+// their own address: a KDC takes the first of 127.0.0.88 to 127.0.0.103
+// whose lock file (in the temporary directory) it can lock and whose port 88
+// is free, and holds the lock until it is stopped. Clients find the address
+// in the KDC's krb5.conf (KDC.Addr).
 package testkdc
 
 import (
@@ -41,8 +47,10 @@ const (
 	// OtherService is a service principal of the realm that is not in the
 	// keytab (a ticket for another service).
 	OtherService = "cifs/other.smbpipe.test"
-	// Addr is the KDC's address.
+	// Addr is the first address a KDC tries; KDC.Addr is the one it got.
 	Addr = "127.0.0.88"
+	// addrs is how many addresses from Addr on are tried.
+	addrs = 16
 )
 
 // ServiceNames are the names the keytab's cifs/ principals are for.
@@ -57,6 +65,8 @@ const (
 // KDC is a running KDC.
 type KDC struct {
 	Dir string
+	// Addr is the loopback address the KDC listens on (port 88).
+	Addr string
 	// Config is the krb5.conf path (for KRB5_CONFIG); Keytab the
 	// service keytab (cifs/localhost and cifs/smbpipe.smbpipe.test, all
 	// enctypes).
@@ -66,6 +76,7 @@ type KDC struct {
 	ClientKeytab string
 	pid          int
 	env          []string
+	lock         *os.File // flock'ed while the KDC runs on Addr
 }
 
 // NeedTools skips (or under CI=true fails) when the MIT KDC or client
@@ -110,10 +121,12 @@ func Shared(t testing.TB) *KDC {
 		}
 		// The watchdog outlives nothing but this process: when the test
 		// binary exits it stops the KDC by its pid and removes the
-		// directory.
+		// directory. It inherits the address lock, released when it exits,
+		// after the KDC.
 		w := exec.Command("/bin/sh", "-c", `while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill "$2" 2>/dev/null; sleep 1; kill -9 "$2" 2>/dev/null; rm -rf "$3"`,
 			"watchdog", strconv.Itoa(os.Getpid()), strconv.Itoa(shared.pid), dir)
 		w.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		w.ExtraFiles = []*os.File{shared.lock}
 		if err := w.Start(); err != nil {
 			shared.stop()
 			os.RemoveAll(dir)
@@ -133,9 +146,8 @@ func Shared(t testing.TB) *KDC {
 	return shared
 }
 
-// Start runs a KDC for t alone, stopped by pid at cleanup. Only one KDC
-// can hold Addr:88 at a time: tests using Start must not run in parallel
-// with Shared users in the same binary.
+// Start runs a KDC for t alone (on an address of its own), stopped by pid
+// at cleanup.
 func Start(t testing.TB) *KDC {
 	t.Helper()
 	NeedTools(t)
@@ -150,15 +162,50 @@ func Start(t testing.TB) *KDC {
 	return k
 }
 
-var errPortBusy = errors.New("port 88 on " + Addr + " is taken (another KDC?)")
+var errPortBusy = fmt.Errorf("port 88 is taken on every address from %s to 127.0.0.%d (other KDCs?)", Addr, 88+addrs-1)
+
+// claimAddr locks the first free address: its lock file flock'ed (another
+// test binary's KDC holds it otherwise) and port 88 on it free (a KDC not
+// ours, or one still stopping).
+func claimAddr() (string, *os.File, error) {
+	base := net.ParseIP(Addr).To4()
+	for i := 0; i < addrs; i++ {
+		addr := net.IPv4(base[0], base[1], base[2], base[3]+byte(i)).String()
+		f, err := os.OpenFile(filepath.Join(os.TempDir(), "smbpipe-testkdc-"+addr+".lock"), os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return "", nil, err
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			f.Close()
+			continue
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort(addr, "88"))
+		if err != nil {
+			f.Close()
+			continue
+		}
+		l.Close()
+		return addr, f, nil
+	}
+	return "", nil, errPortBusy
+}
 
 func start(dir string) (*KDC, error) {
-	if l, err := net.Listen("tcp", net.JoinHostPort(Addr, "88")); err != nil {
-		return nil, fmt.Errorf("%w: %v", errPortBusy, err)
-	} else {
-		l.Close()
+	addr, lock, err := claimAddr()
+	if err != nil {
+		return nil, err
 	}
-	k := &KDC{Dir: dir, Config: filepath.Join(dir, "krb5.conf"), Keytab: filepath.Join(dir, "smbpipe.keytab"),
+	k, err := startOn(dir, addr)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	k.lock = lock
+	return k, nil
+}
+
+func startOn(dir, addr string) (*KDC, error) {
+	k := &KDC{Dir: dir, Addr: addr, Config: filepath.Join(dir, "krb5.conf"), Keytab: filepath.Join(dir, "smbpipe.keytab"),
 		ClientKeytab: filepath.Join(dir, "client.keytab")}
 	kdcConf := filepath.Join(dir, "kdc.conf")
 	krb5 := fmt.Sprintf(`[libdefaults]
@@ -180,7 +227,7 @@ func start(dir string) (*KDC, error) {
 	.smbpipe.test = %[1]s
 	smbpipe.test = %[1]s
 	localhost = %[1]s
-`, Realm, dir, Addr)
+`, Realm, dir, addr)
 	kdc := fmt.Sprintf(`[kdcdefaults]
 	kdc_listen = %[3]s:88
 	kdc_tcp_listen = %[3]s:88
@@ -195,7 +242,7 @@ func start(dir string) (*KDC, error) {
 	}
 [logging]
 	kdc = FILE:%[2]s/kdc.log
-`, Realm, dir, Addr)
+`, Realm, dir, addr)
 	for name, body := range map[string]string{k.Config: krb5, kdcConf: kdc, filepath.Join(dir, "kadm5.acl"): ""} {
 		if err := os.WriteFile(name, []byte(body), 0o600); err != nil {
 			return nil, err
@@ -238,7 +285,7 @@ func start(dir string) (*KDC, error) {
 	// its exit is polled with wait4(WNOHANG), and stop reaps it.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", net.JoinHostPort(Addr, "88"), time.Second)
+		c, err := net.DialTimeout("tcp", net.JoinHostPort(addr, "88"), time.Second)
 		if err == nil {
 			c.Close()
 			return k, nil
@@ -250,7 +297,7 @@ func start(dir string) (*KDC, error) {
 		time.Sleep(50 * time.Millisecond)
 		if time.Now().After(deadline) {
 			k.stop()
-			return nil, fmt.Errorf("krb5kdc did not listen on %s:88 within 30 s: %s", Addr, output())
+			return nil, fmt.Errorf("krb5kdc did not listen on %s:88 within 30 s: %s", addr, output())
 		}
 	}
 }
@@ -272,6 +319,10 @@ func (k *KDC) stop() {
 	var ws syscall.WaitStatus
 	syscall.Wait4(k.pid, &ws, 0, nil)
 	k.pid = 0
+	if k.lock != nil {
+		k.lock.Close()
+		k.lock = nil
+	}
 }
 
 // Env returns the environment for a Kerberos client tool: KRB5_CONFIG and

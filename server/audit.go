@@ -25,17 +25,20 @@ import (
 //	rule, reason   the policy rule that decided, in words
 //	event_id       the Windows Security event an analyst maps the record
 //	               on: 5145 (a detailed file share access check)
+//	policy_revision the revision of the policy that decided
+//	               (Snapshot.Revision: the etcd key's revision with serve
+//	               --policy etcd://...; 0 for a policy from a file)
 //
-// st is the final status (the decision's, or the namespace's when the open
-// itself failed).
-func (c *conn) audit(r *request, req *policy.Request, d *policy.Decision, st ntstatus.Status) {
-	c.auditDecision("pipe open", r, req, d, st)
+// snap is the policy that decided; st is the final status (the decision's,
+// or the namespace's when the open itself failed).
+func (c *conn) audit(r *request, snap *policy.Snapshot, req *policy.Request, d *policy.Decision, st ntstatus.Status) {
+	c.auditDecision("pipe open", r, snap, req, d, st)
 }
 
 // auditDecision logs one decision record with message msg ("pipe open",
 // or "pipe wait" for an FSCTL_PIPE_WAIT refused by the NullSessionPipes
 // gate), with the attributes of audit.
-func (c *conn) auditDecision(msg string, r *request, req *policy.Request, d *policy.Decision, st ntstatus.Status) {
+func (c *conn) auditDecision(msg string, r *request, snap *policy.Snapshot, req *policy.Request, d *policy.Decision, st ntstatus.Status) {
 	level := slog.LevelInfo
 	if st != ntstatus.Success {
 		level = slog.LevelWarn
@@ -67,6 +70,7 @@ func (c *conn) auditDecision(msg string, r *request, req *policy.Request, d *pol
 		slog.String("rule", rule),
 		slog.String("reason", reason),
 		slog.Int("event_id", eventFileShareAccessCheck),
+		slog.Int64("policy_revision", snap.Revision()),
 	)
 }
 
@@ -106,6 +110,8 @@ func hex32(v uint32) string {
 //	status         NTSTATUS name; status_code its value
 //	rule, reason   policy.CheckSession's rule and reason, or logon-failure
 //	event_id       4624 when established, 4625 when refused
+//	policy_revision the revision of the policy in force when the record
+//	               is written (as for "pipe open")
 //	extra          Kerberos logons (kerberos.go): auth "kerberos",
 //	               principal, service, enctype, session_enctype, krb_error,
 //	               user_sid, pac_groups, upn
@@ -130,6 +136,7 @@ func (c *conn) auditSession(s *session, kind policy.Kind, user, domain string, r
 		slog.String("rule", rule),
 		slog.String("reason", reason),
 		slog.Int("event_id", event),
+		slog.Int64("policy_revision", c.srv.snapshot().Revision()),
 	}
 	c.srv.log.LogAttrs(context.Background(), level, "session setup", append(attrs, extra...)...)
 }

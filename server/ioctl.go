@@ -189,10 +189,11 @@ func (c *conn) wait(r *request, buf []byte, req *smb2.IoctlRequest) ([]byte, nts
 	// NullSessionPipes gate of CREATE applies first, before any lookup,
 	// with CREATE's status (SEMANTICS-2 §9), and is audited as a denial.
 	preq := policy.Request{Identity: r.sess.ident, PipeName: name}
-	if d := c.srv.snapshot().Check(preq); d.Rule == policy.RuleNullSessionPipes || d.Rule == policy.RuleUnknownUser {
+	snap := c.srv.snapshot()
+	if d := snap.Check(preq); d.Rule == policy.RuleNullSessionPipes || d.Rule == policy.RuleUnknownUser {
 		c.srv.metrics.inc(MetricDenials, d.Rule)
-		c.auditDecision("pipe wait", r, &preq, &d, d.Status)
-		c.recordDecision("pipe wait", r.sess.id, c.srv.snapshot(), &preq, &d, d.Status)
+		c.auditDecision("pipe wait", r, snap, &preq, &d, d.Status)
+		c.recordDecision("pipe wait", r.sess.id, snap, &preq, &d, d.Status)
 		return buf, d.Status, nil
 	}
 	timeout := pipeWaitTimeout(in.Timeout, in.TimeoutSpecified, time.Now())

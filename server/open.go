@@ -89,7 +89,7 @@ func (c *conn) create(r *request, buf []byte) ([]byte, ntstatus.Status, error) {
 			}
 		}
 	}
-	c.audit(r, &preq, &d, st)
+	c.audit(r, snap, &preq, &d, st)
 	c.recordDecision("pipe open", r.sess.id, snap, &preq, &d, st)
 	if st != ntstatus.Success {
 		rule := d.Rule

@@ -276,28 +276,24 @@ func (p *Pipe) Peek(ctx context.Context, b []byte) (info PeekInfo, n int, more b
 // QueryInfo sends QUERY_INFO for (infoType, class), e.g. (smb2.InfoFile,
 // smb2.FilePipeLocalInformation), and returns a copy of the raw output.
 func (p *Pipe) QueryInfo(ctx context.Context, infoType, class uint8, outputLength int) ([]byte, error) {
-	bp := newRequest()
-	*bp = (&smb2.QueryInfoRequest{InfoType: infoType, FileInfoClass: class, OutputBufferLength: uint32(outputLength), FileID: p.fid}).Append(*bp)
-	cl, err := p.c.simple(ctx, smb2.CmdQueryInfo, bp, outputLength, "query info", p.name)
-	if err != nil {
-		return nil, err
-	}
-	defer p.c.release(cl)
-	out, err := queryInfoOutput(cl.msg, outputLength)
-	if err != nil {
-		return nil, p.c.failProtocol(err)
-	}
-	return out, nil
+	return p.queryInfo(ctx, smb2.QueryInfoRequest{InfoType: infoType, FileInfoClass: class}, outputLength, "query info")
 }
 
 // QueryInfoSecurity sends QUERY_INFO SMB2_0_INFO_SECURITY with
 // AdditionalInformation info (OWNER 0x1, GROUP 0x2, DACL 0x4, SACL 0x8) and
 // returns a copy of the self-relative security descriptor.
 func (p *Pipe) QueryInfoSecurity(ctx context.Context, info uint32, outputLength int) ([]byte, error) {
+	return p.queryInfo(ctx, smb2.QueryInfoRequest{InfoType: smb2.InfoSecurity, AdditionalInformation: info}, outputLength, "query security")
+}
+
+// queryInfo sends req on this pipe asking for at most outputLength bytes
+// and returns a copy of the output; what names the call in errors.
+func (p *Pipe) queryInfo(ctx context.Context, req smb2.QueryInfoRequest, outputLength int, what string) ([]byte, error) {
+	req.OutputBufferLength = uint32(outputLength)
+	req.FileID = p.fid
 	bp := newRequest()
-	*bp = (&smb2.QueryInfoRequest{InfoType: smb2.InfoSecurity, AdditionalInformation: info,
-		OutputBufferLength: uint32(outputLength), FileID: p.fid}).Append(*bp)
-	cl, err := p.c.simple(ctx, smb2.CmdQueryInfo, bp, outputLength, "query security", p.name)
+	*bp = req.Append(*bp)
+	cl, err := p.c.simple(ctx, smb2.CmdQueryInfo, bp, outputLength, what, p.name)
 	if err != nil {
 		return nil, err
 	}

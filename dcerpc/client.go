@@ -251,18 +251,27 @@ func (c *Client) roundTrip(ctx context.Context, t PacketType, flags uint8, b *Bi
 	if _, err := c.conn.Write(c.buf); err != nil {
 		return nil, err
 	}
-	raw, err := c.rd.next(ctx)
+	p, err := c.next(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	return &p, nil
+}
+
+// next reads the next PDU, which must be one of call id's.
+func (c *Client) next(ctx context.Context, id uint32) (Packet, error) {
+	raw, err := c.rd.next(ctx)
+	if err != nil {
+		return Packet{}, err
 	}
 	p, err := Decode(raw)
 	if err != nil {
-		return nil, err
+		return Packet{}, err
 	}
 	if p.CallID != id {
-		return nil, fmt.Errorf("%w: answer to call %d for call %d", ErrMalformed, p.CallID, id)
+		return Packet{}, fmt.Errorf("%w: a PDU of call %d while waiting for call %d", ErrMalformed, p.CallID, id)
 	}
-	return &p, nil
+	return p, nil
 }
 
 // checkAck decodes a BIND_ACK / ALTER_CONTEXT_RESP and checks that the
@@ -379,16 +388,9 @@ func (c *Client) receive(ctx context.Context, id uint32) ([]byte, error) {
 	a := c.auth
 	signs := a != nil && effectiveLevel(a.level) >= LevelIntegrity
 	for first := true; ; first = false {
-		raw, err := c.rd.next(ctx)
+		p, err := c.next(ctx, id)
 		if err != nil {
 			return nil, err
-		}
-		p, err := Decode(raw)
-		if err != nil {
-			return nil, err
-		}
-		if p.CallID != id {
-			return nil, fmt.Errorf("%w: fragment of call %d while waiting for %d", ErrMalformed, p.CallID, id)
 		}
 		switch p.Type {
 		case TypeFault:

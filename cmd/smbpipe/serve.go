@@ -122,6 +122,7 @@ func serve(o *serveOptions, log *slog.Logger) error {
 		return err
 	}
 	snap := store.Current()
+	warnReadablePassword(log, o.config, len(snap.Config().Accounts), hasPassword(snap.Config()))
 	addr := snap.Config().Listen
 	if o.listen != "" {
 		addr = o.listen
@@ -163,6 +164,7 @@ func serve(o *serveOptions, log *slog.Logger) error {
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	apply := func(s *policy.Snapshot) {
+		warnReadablePassword(log, o.config, len(s.Config().Accounts), hasPassword(s.Config()))
 		if s.Config().Listen != snap.Config().Listen && o.listen == "" {
 			log.Warn("policy reload: a new listen address applies after a restart", "listen", s.Config().Listen)
 		}
@@ -185,6 +187,7 @@ func serve(o *serveOptions, log *slog.Logger) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	log.Info("smbpipe listening", "addr", l.Addr().String(), "config", configName(o.config))
+	notify(log, "READY=1") // systemd Type=notify (notify.go)
 
 	for {
 		select {
@@ -193,12 +196,15 @@ func serve(o *serveOptions, log *slog.Logger) error {
 			return err
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
+				notifyReloading(log)
 				if s, err := store.Reload(); err == nil {
 					apply(s)
 				}
+				notify(log, "READY=1")
 				continue
 			}
 			log.Info("shutting down", "signal", sig.String())
+			notify(log, "STOPPING=1")
 			sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
 			err := srv.Shutdown(sctx)
 			cancel()

@@ -1,42 +1,21 @@
 package server_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"log/slog"
 	"net"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/smbpipe/smbpipe/client"
+	"github.com/smbpipe/smbpipe/internal/testlog"
 	"github.com/smbpipe/smbpipe/internal/testserver"
 	"github.com/smbpipe/smbpipe/server"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestAuditEventIDs: the audit records carry the Windows Security event id
 // an analyst maps them on: 4624 for an established session, 4625 for a
 // refused logon, 5145 for a pipe access check, granted or denied.
 func TestAuditEventIDs(t *testing.T) {
-	var log syncBuffer
+	var log testlog.Buffer
 	_, addr := testserver.StartWith(t, server.Options{
 		Snapshot: testserver.Snapshot(t, testserver.AliceEcho, "test.toml"),
 		Logger:   slog.New(slog.NewJSONHandler(&log, nil)),
@@ -64,18 +43,11 @@ func TestAuditEventIDs(t *testing.T) {
 		msg, status string
 	}
 	got := map[key]float64{}
-	for _, line := range strings.Split(strings.TrimSpace(log.String()), "\n") {
-		var rec map[string]any
-		if err := json.Unmarshal([]byte(line), &rec); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
-		msg, _ := rec["msg"].(string)
-		if msg != "pipe open" && msg != "session setup" {
-			continue
-		}
+	for _, rec := range testlog.Records(t, log.String(), "pipe open", "session setup") {
+		msg := rec["msg"].(string)
 		id, ok := rec["event_id"].(float64)
 		if !ok {
-			t.Errorf("%s record without event_id: %s", msg, line)
+			t.Errorf("%s record without event_id: %v", msg, rec)
 		}
 		st, _ := rec["status"].(string)
 		got[key{msg, st}] = id

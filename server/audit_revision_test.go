@@ -1,13 +1,12 @@
 package server_test
 
 import (
-	"encoding/json"
 	"log/slog"
 	"net"
-	"strings"
 	"testing"
 
 	"github.com/smbpipe/smbpipe/client"
+	"github.com/smbpipe/smbpipe/internal/testlog"
 	"github.com/smbpipe/smbpipe/internal/testserver"
 	"github.com/smbpipe/smbpipe/policy"
 	"github.com/smbpipe/smbpipe/server"
@@ -26,7 +25,7 @@ func TestAuditPolicyRevision(t *testing.T) {
 		}
 		return snap
 	}
-	var log syncBuffer
+	var log testlog.Buffer
 	srv, addr := testserver.StartWith(t, server.Options{
 		Snapshot: compile(7),
 		Logger:   slog.New(slog.NewJSONHandler(&log, nil)),
@@ -46,24 +45,17 @@ func TestAuditPolicyRevision(t *testing.T) {
 	seen := 0
 	revisions := func() map[string][]float64 {
 		t.Helper()
-		lines := strings.Split(strings.TrimSpace(log.String()), "\n")
+		text := log.String()
 		got := map[string][]float64{}
-		for _, line := range lines[seen:] {
-			var rec map[string]any
-			if err := json.Unmarshal([]byte(line), &rec); err != nil {
-				t.Fatalf("log line %q: %v", line, err)
-			}
-			msg, _ := rec["msg"].(string)
-			if msg != "pipe open" && msg != "session setup" {
-				continue
-			}
+		for _, rec := range testlog.Records(t, text[seen:], "pipe open", "session setup") {
+			msg := rec["msg"].(string)
 			rev, ok := rec["policy_revision"].(float64)
 			if !ok {
-				t.Errorf("%s record without policy_revision: %s", msg, line)
+				t.Errorf("%s record without policy_revision: %v", msg, rec)
 			}
 			got[msg] = append(got[msg], rev)
 		}
-		seen = len(lines)
+		seen = len(text)
 		return got
 	}
 	check := func(want float64) {

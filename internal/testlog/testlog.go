@@ -3,7 +3,11 @@ package testlog
 
 import (
 	"bytes"
+	"encoding/json"
+	"slices"
+	"strings"
 	"sync"
+	"testing"
 )
 
 // Buffer is a log sink safe for concurrent writes (a server's or a
@@ -25,4 +29,25 @@ func (s *Buffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// Records returns the records of text, JSON log lines as slog's JSON
+// handler writes them, whose "msg" is one of msgs (every record when msgs
+// is empty). A line that is not a JSON object fails the test.
+func Records(t testing.TB, text string, msgs ...string) []map[string]any {
+	t.Helper()
+	var recs []map[string]any
+	for line := range strings.Lines(text) {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if msg, _ := rec["msg"].(string); len(msgs) == 0 || slices.Contains(msgs, msg) {
+			recs = append(recs, rec)
+		}
+	}
+	return recs
 }

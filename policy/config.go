@@ -61,7 +61,17 @@ type Config struct {
 	Limits   Limits
 	// Kerberos is [kerberos] (kerberos.go); the zero value is off.
 	Kerberos Kerberos
+
+	// parsed is set by Parse (see Parsed).
+	parsed bool
 }
+
+// Parsed reports whether c came from Parse (or Load, Default, a copy of
+// one): every field holds what the file said or the file's default, so a
+// zero value is meant. A Config built in Go is not Parsed; the root
+// package's Server reads its zero values as the file's defaults (null
+// sessions accepted, RestrictNullSessAccess 1).
+func (c *Config) Parsed() bool { return c != nil && c.parsed }
 
 // Limits bound what clients may take from the server ([limits]). Parse
 // fills absent keys with the defaults below; in a Config built in Go a zero
@@ -372,6 +382,7 @@ func Parse(data []byte, filename string) (*Config, error) {
 		return nil, tomlError(err, filename)
 	}
 	cfg := &Config{
+		parsed:         true,
 		Listen:         deref(raw.Listen, "127.0.0.1:4450"),
 		ServerName:     deref(raw.ServerName, "SMBPIPE"),
 		Domain:         deref(raw.Domain, "WORKGROUP"),

@@ -3,21 +3,30 @@ package interop
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jcmturner/gokrb5/v8/credentials"
+	"github.com/jcmturner/gokrb5/v8/crypto"
+	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
 	"github.com/jcmturner/gokrb5/v8/keytab"
+	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
 
+	"github.com/smbpipe/smbpipe/auth/kerberos"
+	"github.com/smbpipe/smbpipe/auth/spnego"
 	"github.com/smbpipe/smbpipe/client"
 	"github.com/smbpipe/smbpipe/internal/testkdc"
 	"github.com/smbpipe/smbpipe/ntstatus"
+	"github.com/smbpipe/smbpipe/smb2"
 )
 
 // The Kerberos interop tests share one MIT KDC (internal/testkdc: realm
@@ -280,4 +289,196 @@ func goClientOpen(t *testing.T, s *server, krb *client.Kerberos, pipe string) er
 func isStatus(err error, st ntstatus.Status) bool {
 	var se *client.Error
 	return errors.As(err, &se) && se.Status == st
+}
+
+// TestKerberosRefusals: smbpipe serve refuses each bad AP-REQ with the
+// status Windows gives (STATUS_LOGON_FAILURE; STATUS_TIME_DIFFERENCE_AT_DC
+// when the authenticator is outside the clock skew) and writes a failure
+// audit record with the Kerberos error: a ticket encrypted with a key that is
+// not the keytab's, an expired ticket, a ticket for another service, an
+// authenticator sent twice, a skewed client clock, and a ticket whose PAC
+// server signature is wrong. Tickets without a PAC are minted here with
+// the keytab (gokrb5's NewTicket) and map to alice by kerberos_principal.
+func TestKerberosRefusals(t *testing.T) {
+	t.Parallel()
+	k := testkdc.Shared(t)
+	s := startServer(t, kerberosConfig(k, ""))
+	kt, err := keytab.Load(k.Keytab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spn := types.NewPrincipalName(2, "cifs/localhost")
+	_, kvno, err := kt.GetEncryptionKey(spn, testkdc.Realm, 0, kerberos.ETypeAES256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	good := mintTicket(t, kt, kvno, now.Add(-time.Minute), now.Add(time.Hour))
+	if err := goClientOpen(t, s, &client.Kerberos{Ticket: good}, "echo"); err != nil {
+		t.Fatalf("a ticket minted with the keytab: %v", err)
+	}
+
+	wrong := keytab.New()
+	if err := wrong.AddEntry("cifs/localhost", testkdc.Realm, "not the service's password", now, uint8(kvno), kerberos.ETypeAES256); err != nil {
+		t.Fatal(err)
+	}
+	other := k.Kinit(t, t.TempDir(), testkdc.Alice, testkdc.AlicePassword, testkdc.OtherService)
+	pacCC := ticketer(t, "512,513,1105", "-keytab", k.Keytab)
+	badPAC := ccacheTicket(t, pacCC, "cifs/localhost")
+	corruptPACServerSignature(t, kt, badPAC)
+	skewed := func() time.Time { return time.Now().Add(-20 * time.Minute) }
+
+	for _, tc := range []struct {
+		name   string
+		krb    client.Kerberos
+		status ntstatus.Status
+		code   int
+		reason string // in the audit record
+	}{
+		{"wrong-key", client.Kerberos{Ticket: mintTicket(t, wrong, kvno, now.Add(-time.Minute), now.Add(time.Hour))},
+			ntstatus.LogonFailure, kerberos.ErrCodeModified, "does not decrypt with the keytab"},
+		{"expired", client.Kerberos{Ticket: mintTicket(t, kt, kvno, now.Add(-3*time.Hour), now.Add(-time.Hour))},
+			ntstatus.LogonFailure, kerberos.ErrCodeExpired, "expired at"},
+		{"other-service", client.Kerberos{CCache: other, SPN: testkdc.OtherService},
+			ntstatus.LogonFailure, kerberos.ErrCodeNotUs, "not a service of this server"},
+		{"skewed-clock", client.Kerberos{Ticket: good, Now: skewed},
+			0xC0000133, kerberos.ErrCodeSkew, "from the server's clock"},
+		{"pac-server-signature", client.Kerberos{Ticket: badPAC},
+			ntstatus.LogonFailure, kerberos.ErrCodeModified, "server signature does not verify"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := goClientOpen(t, s, &tc.krb, "echo")
+			if !isStatus(err, tc.status) {
+				t.Fatalf("got %v, want %v", err, tc.status)
+			}
+			waitLogLine(t, s, `msg="session setup"`, "auth=kerberos", "status="+tc.status.String(), fmt.Sprintf("krb_error=%d", tc.code), tc.reason)
+		})
+	}
+
+	// The same AP-REQ on two connections: the first logs on, the second is
+	// a replay.
+	t.Run("replayed-authenticator", func(t *testing.T) {
+		tok, _, err := kerberos.NewAPReq(good, kerberos.InitOptions{Mutual: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := spnego.EncodeInit(&spnego.Init{MechTypes: []string{spnego.OIDMSKRB5, spnego.OIDKRB5}, MechToken: tok})
+		for i, want := range []ntstatus.Status{ntstatus.Success, ntstatus.LogonFailure} {
+			if got := rawSessionSetup(t, s.addr, buf); got != want {
+				t.Fatalf("AP-REQ sent the %d. time: %v, want %v", i+1, got, want)
+			}
+		}
+		waitLogLine(t, s, `msg="session setup"`, "auth=kerberos", "status=STATUS_LOGON_FAILURE",
+			fmt.Sprintf("krb_error=%d", kerberos.ErrCodeRepeat), "replay")
+	})
+}
+
+// mintTicket makes a ticket for cifs/localhost as alice without a PAC,
+// encrypted with kt's AES-256 key of kvno, valid from start to end.
+func mintTicket(t *testing.T, kt *keytab.Keytab, kvno int, start, end time.Time) *kerberos.ServiceTicket {
+	t.Helper()
+	cname := types.NewPrincipalName(1, testkdc.Alice)
+	tkt, key, err := messages.NewTicket(cname, testkdc.Realm, types.NewPrincipalName(2, "cifs/localhost"), testkdc.Realm,
+		types.NewKrbFlags(), kt, kerberos.ETypeAES256, kvno, start, start, end, end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &kerberos.ServiceTicket{Ticket: tkt, SessionKey: key, CName: cname, CRealm: testkdc.Realm}
+}
+
+// ccacheTicket reads the ticket for spn from a credential cache.
+func ccacheTicket(t *testing.T, path, spn string) *kerberos.ServiceTicket {
+	t.Helper()
+	cc, err := credentials.LoadCCache(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := types.NewPrincipalName(2, spn)
+	for _, c := range cc.Credentials {
+		if c.Server.PrincipalName.Equal(want) {
+			var tkt messages.Ticket
+			if err := tkt.Unmarshal(c.Ticket); err != nil {
+				t.Fatal(err)
+			}
+			return &kerberos.ServiceTicket{Ticket: tkt, SessionKey: c.Key, CName: c.Client.PrincipalName, CRealm: c.Client.Realm}
+		}
+	}
+	t.Fatalf("no ticket for %s in %s", spn, path)
+	return nil
+}
+
+// corruptPACServerSignature flips a bit of the PAC's server signature
+// inside st's ticket and encrypts the ticket again with the keytab's key,
+// so the ticket decrypts but the PAC does not verify.
+func corruptPACServerSignature(t *testing.T, kt *keytab.Keytab, st *kerberos.ServiceTicket) {
+	t.Helper()
+	ep := st.Ticket.EncPart
+	key, _, err := kt.GetEncryptionKey(st.Ticket.SName, st.Ticket.Realm, ep.KVNO, ep.EType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := crypto.DecryptEncPart(ep, key, keyusage.KDC_REP_TICKET)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Ticket.Decrypt(key); err != nil {
+		t.Fatal(err)
+	}
+	var pac []byte
+	for _, e := range st.Ticket.DecryptedEncPart.AuthorizationData {
+		var inner types.AuthorizationData
+		if e.ADType == 1 && inner.Unmarshal(e.ADData) == nil {
+			for _, x := range inner {
+				if x.ADType == 128 {
+					pac = x.ADData
+				}
+			}
+		}
+	}
+	at := bytes.Index(plain, pac)
+	if pac == nil || at < 0 || len(pac) < 8 {
+		t.Fatal("no PAC in the ticket")
+	}
+	n := int(binary.LittleEndian.Uint32(pac))
+	flipped := false
+	for i := 0; i < n && 8+16*i+16 <= len(pac); i++ {
+		e := pac[8+16*i:]
+		if binary.LittleEndian.Uint32(e) == 6 { // PAC_SERVER_CHECKSUM
+			size, off := int(binary.LittleEndian.Uint32(e[4:])), int(binary.LittleEndian.Uint64(e[8:]))
+			plain[at+off+size-1] ^= 1
+			flipped = true
+		}
+	}
+	if !flipped {
+		t.Fatal("the PAC has no server signature")
+	}
+	if st.Ticket.EncPart, err = crypto.GetEncryptedData(plain, key, keyusage.KDC_REP_TICKET, ep.KVNO); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rawSessionSetup negotiates on a new connection to addr and sends one
+// SESSION_SETUP carrying buf, returning its status.
+func rawSessionSetup(t *testing.T, addr string, buf []byte) ntstatus.Status {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.NewConn(nc, &client.Config{ServerName: "localhost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := c.Negotiate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.RoundTrip(ctx, &client.RawRequest{Header: smb2.Header{Command: smb2.CmdSessionSetup},
+		Body: (&smb2.SessionSetupRequest{SecurityMode: uint8(smb2.SigningEnabled), SecurityBuffer: buf}).Append(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.Header.Status
 }

@@ -112,6 +112,32 @@ func echo(c *smbpipe.Conn) {
 	}
 }
 
+// holdInto returns a serve function for listen that hands each server end
+// to got and keeps it open until the test ends.
+func holdInto(t *testing.T, got chan<- *smbpipe.Conn) func(*smbpipe.Conn) {
+	return func(c *smbpipe.Conn) {
+		got <- c
+		<-t.Context().Done()
+	}
+}
+
+// writeThenClose writes msgs, a message each, on w and closes it; r must
+// read them all, in order, although w closed.
+func writeThenClose(t *testing.T, ctx context.Context, w io.WriteCloser, r smbpipe.MessageConn, msgs ...string) {
+	t.Helper()
+	for _, m := range msgs {
+		if _, err := w.Write([]byte(m)); err != nil {
+			t.Fatalf("write %q: %v", m, err)
+		}
+	}
+	w.Close()
+	for _, want := range msgs {
+		if msg, err := smbpipe.ReadMessage(ctx, r, nil); string(msg) != want || err != nil {
+			t.Fatalf("read %q %v, want %q", msg, err, want)
+		}
+	}
+}
+
 func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	t.Cleanup(cancel)
@@ -247,9 +273,7 @@ func TestMessageAndByteMode(t *testing.T) {
 	srv := &smbpipe.Server{Config: testConfig()}
 	addr := start(t, srv)
 	got := make(chan *smbpipe.Conn, 16)
-	done := make(chan struct{})
-	defer close(done)
-	hold := func(c *smbpipe.Conn) { got <- c; <-done }
+	hold := holdInto(t, got)
 	listen(t, srv, "msg", &smbpipe.PipeConfig{MessageMode: true, SecurityDescriptor: rw}, hold)
 	listen(t, srv, "bytes", &smbpipe.PipeConfig{SecurityDescriptor: rw}, hold)
 	c := dialConn(t, addr, alice)
@@ -556,26 +580,14 @@ func TestCloseEnds(t *testing.T) {
 	srv := &smbpipe.Server{Config: testConfig()}
 	addr := start(t, srv)
 	got := make(chan *smbpipe.Conn, 16)
-	done := make(chan struct{})
-	listen(t, srv, "msg", &smbpipe.PipeConfig{MessageMode: true, SecurityDescriptor: rw}, func(c *smbpipe.Conn) {
-		got <- c
-		<-done
-	})
-	defer close(done)
+	listen(t, srv, "msg", &smbpipe.PipeConfig{MessageMode: true, SecurityDescriptor: rw}, holdInto(t, got))
 	c := dialConn(t, addr, alice)
 	ctx := ctxT(t)
 
 	t.Run("server closes", func(t *testing.T) {
 		p := open(t, c, "msg")
 		s := <-got
-		s.Write([]byte("last"))
-		s.Write([]byte("words"))
-		s.Close()
-		for _, want := range []string{"last", "words"} {
-			if msg, err := smbpipe.ReadMessage(ctx, p, nil); string(msg) != want || err != nil {
-				t.Fatalf("read %q %v, want %q", msg, err, want)
-			}
-		}
+		writeThenClose(t, ctx, s, p, "last", "words")
 		_, _, err := p.ReadMsg(ctx, make([]byte, 8))
 		wantStatus(t, "read after drain", err, ntstatus.PipeBroken)
 		if _, err := p.Read(make([]byte, 8)); err != io.EOF {
@@ -587,14 +599,7 @@ func TestCloseEnds(t *testing.T) {
 	t.Run("client closes", func(t *testing.T) {
 		p := open(t, c, "msg")
 		s := <-got
-		p.Write([]byte("bye"))
-		p.Write([]byte("now"))
-		p.Close()
-		for _, want := range []string{"bye", "now"} {
-			if msg, err := smbpipe.ReadMessage(ctx, s, nil); string(msg) != want || err != nil {
-				t.Fatalf("read %q %v, want %q", msg, err, want)
-			}
-		}
+		writeThenClose(t, ctx, p, s, "bye", "now")
 		if _, err := s.Read(make([]byte, 8)); err != io.EOF {
 			t.Fatalf("server read after drain: %v, want io.EOF", err)
 		}
@@ -611,13 +616,8 @@ func TestPipeInformation(t *testing.T) {
 	srv := &smbpipe.Server{Config: testConfig()}
 	addr := start(t, srv)
 	got := make(chan *smbpipe.Conn, 16)
-	done := make(chan struct{})
-	defer close(done)
-	listen(t, srv, "msg", &smbpipe.PipeConfig{MessageMode: true, SecurityDescriptor: rw}, func(c *smbpipe.Conn) {
-		got <- c
-		<-done
-	})
-	listen(t, srv, "bytes", &smbpipe.PipeConfig{SecurityDescriptor: rw}, func(c *smbpipe.Conn) { <-done })
+	listen(t, srv, "msg", &smbpipe.PipeConfig{MessageMode: true, SecurityDescriptor: rw}, holdInto(t, got))
+	listen(t, srv, "bytes", &smbpipe.PipeConfig{SecurityDescriptor: rw}, func(c *smbpipe.Conn) { <-t.Context().Done() })
 	c := dialConn(t, addr, alice)
 	ctx := ctxT(t)
 	p := open(t, c, "msg")
@@ -678,9 +678,7 @@ func TestWriteQuota(t *testing.T) {
 	srv := &smbpipe.Server{Config: testConfig()}
 	addr := start(t, srv)
 	got := make(chan *smbpipe.Conn, 16)
-	done := make(chan struct{})
-	defer close(done)
-	hold := func(c *smbpipe.Conn) { got <- c; <-done }
+	hold := holdInto(t, got)
 	listen(t, srv, "bytes", &smbpipe.PipeConfig{InputBufferSize: 1024, SecurityDescriptor: rw}, hold)
 	listen(t, srv, "msg", &smbpipe.PipeConfig{MessageMode: true, InputBufferSize: 1024, SecurityDescriptor: rw}, hold)
 	c := dialConn(t, addr, alice)
@@ -750,12 +748,7 @@ func TestPendingCap(t *testing.T) {
 	srv := &smbpipe.Server{Config: cfg}
 	addr := start(t, srv)
 	got := make(chan *smbpipe.Conn, 16)
-	done := make(chan struct{})
-	defer close(done)
-	listen(t, srv, "small", &smbpipe.PipeConfig{InputBufferSize: 16, MaxInstances: 2, SecurityDescriptor: rw}, func(c *smbpipe.Conn) {
-		got <- c
-		<-done
-	})
+	listen(t, srv, "small", &smbpipe.PipeConfig{InputBufferSize: 16, MaxInstances: 2, SecurityDescriptor: rw}, holdInto(t, got))
 	c := dialConn(t, addr, alice)
 	ctx := ctxT(t)
 
@@ -824,10 +817,7 @@ func TestFlushWaitsForReader(t *testing.T) {
 	srv := &smbpipe.Server{Config: testConfig()}
 	addr := start(t, srv)
 	got := make(chan *smbpipe.Conn, 1)
-	done := make(chan struct{})
-	defer close(done)
-	listen(t, srv, "flush", &smbpipe.PipeConfig{MessageMode: true, SecurityDescriptor: rw},
-		func(c *smbpipe.Conn) { got <- c; <-done })
+	listen(t, srv, "flush", &smbpipe.PipeConfig{MessageMode: true, SecurityDescriptor: rw}, holdInto(t, got))
 	c := dialConn(t, addr, alice)
 	ctx := ctxT(t)
 	p := open(t, c, "flush")

@@ -1,7 +1,7 @@
 package srvsvc
 
 import (
-	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -283,8 +283,8 @@ func (p *LiveReply) UnmarshalNDR(r *ndr.Reader) {
 
 // host is the address part of a client's host:port.
 func host(addr string) string {
-	if h, _, err := net.SplitHostPort(addr); err == nil {
-		return h
+	if ap, err := netip.ParseAddrPort(addr); err == nil {
+		return ap.Addr().String()
 	}
 	return addr
 }

@@ -15,10 +15,20 @@ type Proxy struct {
 	l      net.Listener
 	target string
 
-	mu    sync.Mutex
-	cut   bool
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
+	mu       sync.Mutex
+	cut      bool
+	conns    map[net.Conn]struct{}
+	accepted int
+	wg       sync.WaitGroup
+}
+
+// Conns returns how many client connections are open through the proxy
+// now, and how many it has forwarded in all: what a test counts to find
+// a client that leaks or keeps redialling connections.
+func (p *Proxy) Conns() (open, total int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.conns) / 2, p.accepted
 }
 
 // NewProxy listens on a free loopback port and forwards to target; it is
@@ -84,6 +94,7 @@ func (p *Proxy) accept() {
 			continue
 		}
 		p.conns[c], p.conns[up] = struct{}{}, struct{}{}
+		p.accepted++
 		p.wg.Add(2)
 		p.mu.Unlock()
 		go p.copy(up, c)

@@ -36,6 +36,11 @@ flags:
                    without %PASS the password comes from $PASSWD;
                    no -U, or -U %, means an anonymous session
   -W DOMAIN        domain (default: from -U, else empty)
+  -k               log on with Kerberos from the credential cache $KRB5CCNAME
+                   names (as smbclient -k; kinit fills it; default
+                   /tmp/krb5cc_UID): the ticket for cifs/HOST in it, or one
+                   its TGT gets from the KDC of $KRB5_CONFIG; the server's
+                   AP-REP is checked (mutual authentication)
   --pw-nt-hash     PASS is the NT hash in hex, not a password
   -p PORT          TCP port (default 445; a port in the path wins)
   --dialect X      pin the dialect: 2.0.2, 2.1, 3.0, 3.0.2 or 3.1.1
@@ -73,6 +78,7 @@ func parseDialArgs(args []string, getenv func(string) string) (*dialOptions, err
 	var (
 		user, domain, dialect string
 		ntHash, sign, encrypt bool
+		useKerberos           bool
 		ciphers               string
 		o                     = dialOptions{}
 	)
@@ -80,6 +86,7 @@ func parseDialArgs(args []string, getenv func(string) string) (*dialOptions, err
 	fs.Func("U", "USER[%PASS]", func(s string) error { user, userSet = s, true; return nil })
 	fs.StringVar(&domain, "W", "", "domain")
 	fs.BoolVar(&ntHash, "pw-nt-hash", false, "password is an NT hash")
+	fs.BoolVar(&useKerberos, "k", false, "Kerberos from $KRB5CCNAME")
 	fs.IntVar(&o.port, "p", 0, "port")
 	fs.StringVar(&dialect, "dialect", "", "dialect")
 	fs.BoolVar(&sign, "sign", false, "require signing")
@@ -169,6 +176,16 @@ func parseDialArgs(args []string, getenv func(string) string) (*dialOptions, err
 	}
 	if domain != "" {
 		o.cfg.Domain = domain
+	}
+	if useKerberos {
+		if userSet || ntHash {
+			return nil, errors.New("-k takes the identity from the credential cache: no -U or --pw-nt-hash")
+		}
+		cc, err := client.KerberosCCacheFromEnv()
+		if err != nil {
+			return nil, fmt.Errorf("-k: %w", err)
+		}
+		o.cfg.Kerberos = &client.Kerberos{CCache: cc, Config: getenv("KRB5_CONFIG")}
 	}
 	return &o, nil
 }

@@ -53,7 +53,7 @@ commands:
   groups USER                samr SamrGetGroupsForUser and the BUILTIN aliases
                              holding USER (SamrGetAliasMembership)
 
-flags: those of "smbpipe dial" (-U USER[%PASS], -W, --pw-nt-hash, -p PORT,
+flags: those of "smbpipe dial" (-U USER[%PASS], -W, --pw-nt-hash, -k, -p PORT,
 --dialect, --sign, --encrypt, --ciphers, --timeout, --request-timeout), and
 for srvinfo a load mode (package bench, RunSrvsvc):
   --bench DURATION   call NetrServerGetInfo level 101 for DURATION, each call

@@ -3,12 +3,16 @@ package smbpipe_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 
 	"github.com/smbpipe/smbpipe"
+	"github.com/smbpipe/smbpipe/client"
+	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/policy"
 )
 
@@ -95,4 +99,91 @@ func ExampleDialer() {
 	// "one " more=true err=<nil>
 	// "mess" more=true err=<nil>
 	// "age" more=false err=<nil>
+}
+
+// A program that must know when clients can connect makes the listener
+// itself: from the moment net.Listen returns, connections queue until
+// Serve accepts them, so the Dialer below needs no wait. The Config built
+// in Go leaves allow_anonymous and RestrictNullSessAccess out, so, as in
+// the TOML file, null sessions are accepted and open only the
+// NullSessionPipes. QuietSessions keeps the log to the server's own
+// records.
+func ExampleServer_Serve() {
+	srv := &smbpipe.Server{
+		Config: &policy.Config{
+			LanmanServer: policy.LanmanServer{NullSessionPipes: []string{"hello"}},
+		},
+		Logger:        slog.New(slog.NewTextHandler(os.Stderr, nil)),
+		QuietSessions: true,
+	}
+	l, err := srv.Listen("hello", &smbpipe.PipeConfig{
+		SecurityDescriptor: "D:(A;;0x12019B;;;AN)(A;;FA;;;SY)", // anonymous read/write
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			fmt.Fprintf(c, "hello, anonymous=%v", c.(*smbpipe.Conn).Caller().Anonymous)
+			c.Close()
+		}
+	}()
+
+	tl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(tl) }() // ready: tl accepts already
+
+	var d smbpipe.Dialer // anonymous
+	p, err := d.DialContext(context.Background(), `\\`+tl.Addr().String()+`\pipe\hello`)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	reply, _ := io.ReadAll(p)
+	p.Close()
+	fmt.Printf("%s\n", reply)
+
+	srv.Shutdown(context.Background())
+	fmt.Println(errors.Is(<-served, smbpipe.ErrServerClosed))
+	// Output:
+	// hello, anonymous=true
+	// true
+}
+
+// An error from the server carries its NTSTATUS: errors.As finds the
+// ntstatus.Status (and the client.Error around it names the operation),
+// errors.Is compares with one. Here a null session asks for a pipe outside
+// NullSessionPipes, which is STATUS_ACCESS_DENIED whether the pipe exists
+// or not, as on Windows.
+func ExampleDialer_errors() {
+	srv := &smbpipe.Server{Logger: slog.New(slog.DiscardHandler)}
+	defer srv.Close()
+	tl, _ := net.Listen("tcp", "127.0.0.1:0")
+	go srv.Serve(tl)
+
+	var d smbpipe.Dialer
+	_, err := d.DialContext(context.Background(), `\\`+tl.Addr().String()+`\pipe\nosuch`)
+
+	var st ntstatus.Status
+	if errors.As(err, &st) {
+		fmt.Printf("%s (0x%08X)\n", st, uint32(st))
+	}
+	var ce *client.Error
+	if errors.As(err, &ce) {
+		fmt.Println("operation:", ce.Op)
+	}
+	fmt.Println(errors.Is(err, ntstatus.AccessDenied))
+	// Output:
+	// STATUS_ACCESS_DENIED (0xC0000022)
+	// operation: create
+	// true
 }

@@ -61,6 +61,8 @@ type ClientConn = client.Pipe
 // Server serves named pipes over SMB2/SMB3. The zero value is ready to
 // use: it accepts null sessions but, as Windows does by default, lets them
 // open no pipe (set Config to add accounts, NullSessionPipes and so on).
+// A Config built in Go keeps those defaults (see Config); RefuseNullSessions
+// and UnrestrictedNullSessions say otherwise.
 //
 // Set the fields before the first call of a method; the Server copies them
 // then and does not look at them again (SetConfig replaces Config later).
@@ -74,18 +76,43 @@ type Server struct {
 	// Limits.MaxAsyncPerConnection, the operations one connection may have
 	// pending before STATUS_INSUFFICIENT_RESOURCES), and [[pipe]] entries
 	// served by backends (echo, tcp:, unix:, exec:). nil means the embedded
-	// default without its pipes and its NullSessionPipes. Empty Listen,
-	// ServerName, Domain and Signing take their defaults. It is copied.
+	// default without its pipes and its NullSessionPipes. It is copied.
+	//
+	// A Config built in Go reads as the TOML file would with the keys it
+	// leaves out: empty Listen, ServerName, Domain and Signing take their
+	// defaults, AllowAnonymous false still accepts null sessions
+	// (allow_anonymous = true) and RestrictNullSessAccess 0 is 1 (null
+	// sessions open only the NullSessionPipes), as on Windows. A Config
+	// from policy.Load or policy.Parse (Config.Parsed) is taken as the
+	// file says.
 	Config *policy.Config
-	// Logger receives connection and backend events; nil means
-	// slog.Default().
+	// RefuseNullSessions refuses null (anonymous) sessions at SESSION_SETUP,
+	// whatever Config says (allow_anonymous = false).
+	RefuseNullSessions bool
+	// UnrestrictedNullSessions lets null sessions open every pipe whose
+	// security descriptor admits them, not only the NullSessionPipes
+	// (RestrictNullSessAccess = 0), whatever Config says.
+	UnrestrictedNullSessions bool
+	// Logger receives connection and backend events and the audit records
+	// (session setup, pipe open, RPC decisions); nil means slog.Default().
 	Logger *slog.Logger
+	// QuietSessions leaves out of Logger every record about one client:
+	// its connection's events and its audit records (session setup, pipe
+	// open, RPC decisions), successes and denials alike. The server's own
+	// records stay: accept errors, server-wide limits, backends, Kerberos
+	// keytabs and the administrator's CloseSession and CloseOpen. (A
+	// program that wants no records at all sets Logger to
+	// slog.New(slog.DiscardHandler).)
+	QuietSessions bool
 
 	// once builds srv on first use (init), or marks a Server shut down
 	// before any use as closed, with nothing built.
 	once sync.Once
 	srv  *server.Server // the policy's one owner (Server.Policy)
 	err  error
+	// refuseNull and unrestrictedNull are the fields' values at init, for
+	// SetConfig.
+	refuseNull, unrestrictedNull bool
 
 	mu        sync.Mutex
 	closed    bool
@@ -93,32 +120,51 @@ type Server struct {
 }
 
 // effectiveConfig returns a defaulted copy of cfg (nil: the default
-// without pipes).
-func effectiveConfig(cfg *policy.Config) *policy.Config {
+// without pipes): a Config built in Go takes the file's defaults where it
+// holds a zero value, then RefuseNullSessions and UnrestrictedNullSessions
+// apply.
+func (s *Server) effectiveConfig(cfg *policy.Config) *policy.Config {
 	def := policy.Default()
-	if cfg == nil {
-		def.Pipes = nil
-		def.Services = nil // the Windows RPC services are pipes too
-		def.LanmanServer.NullSessionPipes = nil
-		return def
-	}
-	c := cfg.Clone()
-	for _, f := range []struct {
-		v   *string
-		def string
-	}{
-		{&c.Listen, def.Listen}, {&c.ServerName, def.ServerName},
-		{&c.Domain, def.Domain}, {&c.Signing, def.Signing},
-	} {
-		if *f.v == "" {
-			*f.v = f.def
+	var c *policy.Config
+	switch {
+	case cfg == nil:
+		c = def
+		c.Pipes = nil
+		c.Services = nil // the Windows RPC services are pipes too
+		c.LanmanServer.NullSessionPipes = nil
+	default:
+		c = cfg.Clone()
+		for _, f := range []struct {
+			v   *string
+			def string
+		}{
+			{&c.Listen, def.Listen}, {&c.ServerName, def.ServerName},
+			{&c.Domain, def.Domain}, {&c.Signing, def.Signing},
+		} {
+			if *f.v == "" {
+				*f.v = f.def
+			}
 		}
+		if !cfg.Parsed() {
+			// Go's zero values are not the file's: false and 0 here mean
+			// the key was left out.
+			c.AllowAnonymous = true
+			if c.LanmanServer.RestrictNullSessAccess == 0 {
+				c.LanmanServer.RestrictNullSessAccess = 1
+			}
+		}
+	}
+	if s.refuseNull {
+		c.AllowAnonymous = false
+	}
+	if s.unrestrictedNull {
+		c.LanmanServer.RestrictNullSessAccess = 0
 	}
 	return c
 }
 
-func compileConfig(cfg *policy.Config) (*policy.Snapshot, error) {
-	snap, err := policy.Compile(effectiveConfig(cfg))
+func (s *Server) compileConfig(cfg *policy.Config) (*policy.Snapshot, error) {
+	snap, err := policy.Compile(s.effectiveConfig(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("smbpipe: config: %w", err)
 	}
@@ -128,12 +174,20 @@ func compileConfig(cfg *policy.Config) (*policy.Snapshot, error) {
 // init builds the underlying server on first use.
 func (s *Server) init() error {
 	s.once.Do(func() {
-		snap, err := compileConfig(s.Config)
+		s.refuseNull, s.unrestrictedNull = s.RefuseNullSessions, s.UnrestrictedNullSessions
+		snap, err := s.compileConfig(s.Config)
 		if err != nil {
 			s.err = err
 			return
 		}
-		s.srv, s.err = server.New(server.Options{Snapshot: snap, Logger: s.Logger})
+		log := s.Logger
+		if log == nil {
+			log = slog.Default()
+		}
+		if s.QuietSessions {
+			log = slog.New(quietHandler{h: log.Handler()})
+		}
+		s.srv, s.err = server.New(server.Options{Snapshot: snap, Logger: log})
 	})
 	return s.err
 }
@@ -150,6 +204,10 @@ func (s *Server) Serve(l net.Listener) error {
 }
 
 // ListenAndServe listens on s.Addr (":445" when empty) and calls Serve.
+// It returns only when the server stops. A program that must know when
+// clients can connect makes the listener itself and calls Serve: once
+// net.Listen has returned, connections queue until Serve accepts them
+// (see the example of Serve).
 func (s *Server) ListenAndServe() error {
 	if err := s.init(); err != nil {
 		return err
@@ -173,7 +231,7 @@ func (s *Server) SetConfig(cfg *policy.Config) error {
 	if err := s.init(); err != nil {
 		return err
 	}
-	snap, err := compileConfig(cfg)
+	snap, err := s.compileConfig(cfg)
 	if err != nil {
 		return err
 	}

@@ -482,3 +482,51 @@ func rawSessionSetup(t *testing.T, addr string, buf []byte) ntstatus.Status {
 	}
 	return resp.Header.Status
 }
+
+// TestKerberosDialRPC: smbpipe dial -k and smbpipe rpc -k log on with the
+// ticket in the cache KRB5CCNAME names (kinit and kvno filled it), as
+// smbclient -k does: dial echoes through the pipe, rpc getusername names
+// alice, and the audit records say Kerberos.
+func TestKerberosDialRPC(t *testing.T) {
+	t.Parallel()
+	k := testkdc.Shared(t)
+	s := startServer(t, kerberosConfig(k, ""))
+	cc := cifsTicket(t, k, t.TempDir(), "cifs/localhost")
+	env := k.Env("FILE:" + cc)
+
+	cmd := exec.Command(smbpipeBin, "dial", "-k", "-p", s.port, "//localhost/pipe/echo")
+	cmd.Env = env
+	cmd.Stdin = strings.NewReader("hello over dial -k")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("dial -k: %v\n%s", err, errOutput(err))
+	}
+	if string(out) != "hello over dial -k" {
+		t.Fatalf("dial -k echoed %q", out)
+	}
+
+	out2, err := runEnv(t, 30*time.Second, env, smbpipeBin, "rpc", "-k", "-p", s.port, "//localhost", "getusername")
+	if err != nil {
+		t.Fatalf("rpc -k: %v\n%s", err, out2)
+	}
+	if !strings.Contains(strings.ToLower(out2), "alice") {
+		t.Fatalf("rpc -k getusername: %s", out2)
+	}
+	waitLogLine(t, s, `msg="session setup"`, "auth=kerberos", "principal=alice@SMBPIPE.TEST", "status=STATUS_SUCCESS")
+
+	// Without a usable cache -k fails, naming the reason.
+	cmd = exec.Command(smbpipeBin, "dial", "-k", "-p", s.port, "//localhost/pipe/echo")
+	cmd.Env = k.Env(filepath.Join(t.TempDir(), "missing"))
+	cmd.Stdin = strings.NewReader("x")
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "credential cache") {
+		t.Fatalf("dial -k without a cache: %v\n%s", err, out)
+	}
+}
+
+func errOutput(err error) string {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return string(ee.Stderr)
+	}
+	return ""
+}

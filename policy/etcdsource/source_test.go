@@ -343,7 +343,8 @@ func TestNoLeak100Revisions(t *testing.T) {
 		}
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for src.Store().Current().Revision() != last && time.Now().Before(deadline) {
+	// OnApply is called after the swap (and the cache write): wait for it.
+	for (src.Store().Current().Revision() != last || len(a.list()) < 100) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if got := src.Store().Current().Revision(); got != last {

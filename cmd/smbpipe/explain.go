@@ -15,6 +15,8 @@ import (
 
 const explainUsage = `usage: smbpipe explain [--config FILE] --user anonymous|guest|NAME --pipe NAME
                        [--access read,write|0xMASK] [--impersonation N]
+       smbpipe explain [--config FILE] --user NAME@REALM [--groups SID,...]
+                       [--sid SID] --pipe NAME ...
        smbpipe explain [--config FILE] --user anonymous|guest|NAME
                        --rpc SERVICE.CALL [--level N] [--access 0xMASK]
 
@@ -39,6 +41,15 @@ the desired access of an open call (default MAXIMUM_ALLOWED).
 (GENERIC_READ, GENERIC_WRITE), execute, all, max (MAXIMUM_ALLOWED),
 read_data, write_data, append_data, read_control, write_dac, synchronize.
 The default is read,write, what Windows clients ask for.
+
+A --user NAME@REALM is a Kerberos logon. Without --groups it is a ticket
+without a PAC: the [[account]] whose kerberos_principal names it, as the
+server maps it. With --groups it is a ticket whose PAC carries those SIDs
+(the domain groups, e.g. S-1-5-21-...-512, ExtraSids, resource groups) and
+the user SID --sid (default: the mapped account's); the token is the one
+the server builds from a PAC (plus Everyone, BUILTIN\Users, NETWORK,
+Authenticated Users, This Organization), and each ACE line names the SID
+of the token it matched.
 `
 
 func runExplain(args []string) int { return explain(args, os.Stdout, os.Stderr) }
@@ -49,7 +60,9 @@ func explain(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, explainUsage) }
 	configPath := fs.String("config", "", "config file (default: the embedded default)")
-	user := fs.String("user", "", "anonymous, guest or an account name")
+	user := fs.String("user", "", "anonymous, guest, an account name or a Kerberos principal NAME@REALM")
+	groups := fs.String("groups", "", "Kerberos: the PAC's group SIDs, comma-separated")
+	userSID := fs.String("sid", "", "Kerberos: the PAC's user SID")
 	pipeName := fs.String("pipe", "", "pipe name as the client opens it")
 	access := fs.String("access", "read,write", "desired access")
 	imp := fs.Uint("impersonation", uint(policy.ImpersonationImpersonation), "impersonation level (0-3)")
@@ -118,7 +131,16 @@ func explain(args []string, stdout, stderr io.Writer) int {
 
 	// The session first: SESSION_SETUP decides whether this caller gets a
 	// session at all, and of which kind.
-	id, sd := sessionOf(snap, *user)
+	var id policy.Identity
+	var sd policy.SessionDecision
+	if strings.Contains(*user, "@") || *groups != "" || *userSID != "" {
+		if id, sd, err = kerberosSessionOf(snap, *user, *userSID, *groups); err != nil {
+			fmt.Fprintf(stderr, "smbpipe explain: %v\n", err)
+			return 2
+		}
+	} else {
+		id, sd = sessionOf(snap, *user)
+	}
 	w.printf("session setup: %s", sd.Reason)
 	if sd.Status != ntstatus.Success {
 		code, name := sd.Status.Win32()
@@ -133,6 +155,10 @@ func explain(args []string, stdout, stderr io.Writer) int {
 				kind = "guest"
 			}
 			w.printf("fix:      log on as an [[account]] (a user session has a key and encrypts), or set encryption = \"enabled\" (%s sessions are then served in clear)", kind)
+		case ruleKerberosOff:
+			w.printf("fix:      configure [kerberos] keytab (and realm, service_names)")
+		case ruleKerberosPrincipal:
+			w.printf("fix:      set kerberos_principal = %q on the account the principal is, or log on with a ticket that carries a PAC", *user)
 		case policy.RuleLogonFailure:
 			if id.Kind == policy.Guest && strings.EqualFold(*user, "guest") {
 				w.printf("fix:      set guest = true")
@@ -220,6 +246,67 @@ func sessionOf(snap *policy.Snapshot, user string) (policy.Identity, policy.Sess
 		id.User = canonical
 	}
 	return id, sd
+}
+
+// The rules of Kerberos session decisions, as the server's audit names them.
+const (
+	ruleKerberosOff       = "kerberos"
+	ruleKerberosPrincipal = "kerberos-principal"
+)
+
+// kerberosSessionOf decides a Kerberos logon of principal as the server
+// does: with a PAC (groups given) the token is policy.KerberosToken of the
+// user SID and the groups; without, the account whose kerberos_principal
+// names it, or a refusal.
+func kerberosSessionOf(snap *policy.Snapshot, principal, userSID, groups string) (policy.Identity, policy.SessionDecision, error) {
+	name, realm, ok := strings.Cut(principal, "@")
+	if !ok || name == "" || realm == "" || strings.Contains(realm, "@") {
+		return policy.Identity{}, policy.SessionDecision{}, fmt.Errorf("--user %q: --groups and --sid are for a Kerberos principal NAME@REALM", principal)
+	}
+	kc := &snap.Config().Kerberos
+	if !kc.Enabled() {
+		return policy.Identity{Kind: policy.User, User: name}, policy.SessionDecision{Status: ntstatus.LogonFailure, Kind: policy.User, Rule: ruleKerberosOff,
+			Reason: "Kerberos is off ([kerberos] has no keytab): the server offers NTLM only"}, nil
+	}
+	if kc.Realm != "" && !strings.EqualFold(kc.Realm, realm) {
+		return policy.Identity{Kind: policy.User, User: name}, policy.SessionDecision{Status: ntstatus.LogonFailure, Kind: policy.User, Rule: ruleKerberosOff,
+			Reason: fmt.Sprintf("the principal's realm %s is not [kerberos] realm %s: the ticket is for another realm's service", realm, kc.Realm)}, nil
+	}
+	mapped, hasAccount := snap.KerberosAccount(principal)
+	if groups == "" && userSID == "" {
+		if !hasAccount {
+			return policy.Identity{Kind: policy.User, User: name}, policy.SessionDecision{Status: ntstatus.LogonFailure, Kind: policy.User, Rule: ruleKerberosPrincipal,
+				Reason: "a ticket without a PAC, and no [[account]] has kerberos_principal = \"" + principal + "\""}, nil
+		}
+		return mapped, snap.EncryptionGate(policy.SessionDecision{Status: ntstatus.Success, Kind: policy.User,
+			Reason: "a Kerberos ticket without a PAC, mapped to account " + mapped.User + " (kerberos_principal)"}), nil
+	}
+	var user security.SID
+	switch {
+	case userSID != "":
+		var err error
+		if user, err = security.ParseSID(userSID); err != nil {
+			return policy.Identity{}, policy.SessionDecision{}, fmt.Errorf("--sid: %v", err)
+		}
+	case hasAccount:
+		user = mapped.Token.User
+	default:
+		return policy.Identity{}, policy.SessionDecision{}, fmt.Errorf("--groups: give the PAC's user SID with --sid (no [[account]] has kerberos_principal = %q)", principal)
+	}
+	var sids []security.SID
+	for _, g := range strings.Split(groups, ",") {
+		if g = strings.TrimSpace(g); g == "" {
+			continue
+		}
+		x, err := security.ParseSID(g)
+		if err != nil {
+			return policy.Identity{}, policy.SessionDecision{}, fmt.Errorf("--groups: %q: %v", g, err)
+		}
+		sids = append(sids, x)
+	}
+	id := policy.Identity{Kind: policy.User, User: name, Domain: realm, Token: policy.KerberosToken(user, security.SID{}, sids)}
+	return id, snap.EncryptionGate(policy.SessionDecision{Status: ntstatus.Success, Kind: policy.User,
+		Reason: fmt.Sprintf("a Kerberos ticket whose PAC (server signature verified) names user %s and %d groups", user, len(sids))}), nil
 }
 
 type lineWriter struct{ w io.Writer }

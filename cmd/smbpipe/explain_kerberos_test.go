@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestExplainKerberos: explain takes a Kerberos identity, NAME@REALM with
+// the PAC's groups (--groups, --sid) or without (the account whose
+// kerberos_principal names it), builds the token the server builds, and
+// shows the ACE each SID of it matched.
+func TestExplainKerberos(t *testing.T) {
+	const dom = "S-1-5-21-1111111111-2222222222-3333333333"
+	cfg := filepath.Join(t.TempDir(), "smbpipe.toml")
+	body := `
+[[account]]
+name = "alice"
+password = "Passw0rd!"
+kerberos_principal = "alice@SMBPIPE.TEST"
+
+[[pipe]]
+name = "admins"
+backend = "echo"
+mode = "message"
+sddl = "D:(A;;0x12019B;;;BA)(A;;0x12019B;;;` + dom + `-512)"
+
+[[pipe]]
+name = "users"
+backend = "echo"
+mode = "message"
+sddl = "D:(A;;0x12019B;;;AU)"
+
+[kerberos]
+keytab = "smbpipe.keytab"
+realm = "SMBPIPE.TEST"
+service_names = ["localhost"]
+`
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	noKrb := filepath.Join(t.TempDir(), "smbpipe.toml")
+	if err := os.WriteFile(noKrb, []byte(body[:strings.Index(body, "[kerberos]")]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"pac-domain-admins", []string{"--user", "alice@SMBPIPE.TEST", "--sid", dom + "-1105", "--groups", dom + "-512," + dom + "-513,S-1-18-1", "--pipe", "admins"}, 0, []string{
+			"session setup: a Kerberos ticket whose PAC",
+			"token [" + dom + "-1105",
+			"ACE 1 (A;;0x12019b;;;BA) BUILTIN\\Administrators: SID not in token",
+			"ACE 2 (A;;0x12019b;;;" + dom + "-512) " + dom + "-512: in token, grants 0x0012019B",
+			"result: STATUS_SUCCESS",
+		}},
+		{"pac-without-512", []string{"--user", "alice@SMBPIPE.TEST", "--sid", dom + "-1105", "--groups", dom + "-513", "--pipe", "admins"}, 1, []string{
+			"ACE 2 (A;;0x12019b;;;" + dom + "-512) " + dom + "-512: SID not in token",
+			"result: STATUS_ACCESS_DENIED",
+		}},
+		{"pac-sid-from-account", []string{"--user", "alice@SMBPIPE.TEST", "--groups", dom + "-512", "--pipe", "admins"}, 0, []string{
+			"token [S-1-5-21-", "SMBPIPE\\alice", "-512: in token, grants",
+		}},
+		// The Kerberos logon set: Authenticated Users, no NTLM SID.
+		{"no-pac-mapped", []string{"--user", "alice@SMBPIPE.TEST", "--pipe", "users"}, 0, []string{
+			"session setup: a Kerberos ticket without a PAC, mapped to account alice (kerberos_principal)",
+			"(A;;0x12019b;;;AU) NT AUTHORITY\\Authenticated Users: in token, grants",
+		}},
+		{"no-pac-unmapped", []string{"--user", "bob@SMBPIPE.TEST", "--pipe", "users"}, 1, []string{
+			"no [[account]] has kerberos_principal = \"bob@SMBPIPE.TEST\"", "rule:     kerberos-principal",
+			"fix:      set kerberos_principal = \"bob@SMBPIPE.TEST\"",
+		}},
+		{"other-realm", []string{"--user", "alice@OTHER.TEST", "--groups", dom + "-512", "--sid", dom + "-1105", "--pipe", "admins"}, 1, []string{
+			"realm OTHER.TEST is not [kerberos] realm SMBPIPE.TEST", "STATUS_LOGON_FAILURE",
+		}},
+		{"groups-need-a-sid", []string{"--user", "bob@SMBPIPE.TEST", "--groups", dom + "-512", "--pipe", "admins"}, 2, nil},
+		{"bad-group", []string{"--user", "alice@SMBPIPE.TEST", "--groups", "S-1-x", "--pipe", "admins"}, 2, nil},
+		{"groups-need-a-principal", []string{"--user", "alice", "--groups", dom + "-512", "--pipe", "admins"}, 2, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := explain(append([]string{"--config", cfg}, tc.args...), &out, &errb)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\n%s%s", code, tc.code, out.String(), errb.String())
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out.String())
+				}
+			}
+		})
+	}
+	t.Run("kerberos-off", func(t *testing.T) {
+		var out, errb bytes.Buffer
+		if code := explain([]string{"--config", noKrb, "--user", "alice@SMBPIPE.TEST", "--pipe", "users"}, &out, &errb); code != 1 ||
+			!strings.Contains(out.String(), "Kerberos is off") || !strings.Contains(out.String(), "fix:      configure [kerberos] keytab") {
+			t.Fatalf("exit %d\n%s%s", code, out.String(), errb.String())
+		}
+	})
+}

@@ -13,46 +13,11 @@ import (
 // pipes whose names Go's case mapping confuses with them but Windows does
 // not: İnfo (U+0130) and Kiosk with a KELVIN SIGN (U+212A). Issue 9: an
 // anonymous open of either was granted.
-const namesConfig = `
+var namesConfig = `
 [LanmanServer]
 RestrictNullSessAccess = 1
 NullSessionPipes = ["info", "\\PIPE\\kiosk", "ﬀ"]
-
-[[pipe]]
-name = "İnfo"
-backend = "echo"
-sddl = "D:NO_ACCESS_CONTROL"
-
-[[pipe]]
-name = "\u212Aiosk"
-backend = "echo"
-sddl = "D:NO_ACCESS_CONTROL"
-
-[[pipe]]
-name = "ıNFO"
-backend = "echo"
-sddl = "D:NO_ACCESS_CONTROL"
-
-[[pipe]]
-name = "INFO"
-backend = "echo"
-sddl = "D:NO_ACCESS_CONTROL"
-
-[[pipe]]
-name = "Stra\u00dfe"
-backend = "echo"
-sddl = "D:NO_ACCESS_CONTROL"
-
-[[pipe]]
-name = "STRA\u1e9eE"
-backend = "echo"
-sddl = "D:NO_ACCESS_CONTROL"
-
-[[pipe]]
-name = "ﬀ"
-backend = "echo"
-sddl = "D:NO_ACCESS_CONTROL"
-`
+` + testserver.OpenEchoPipes("İnfo", "\u212Aiosk", "ıNFO", "INFO", "Stra\u00dfe", "STRA\u1e9eE", "ﬀ")
 
 // TestNullSessionPipesAttack is issue 9's finding: with NullSessionPipes =
 // ["info", "kiosk"], anonymous opens of the configured pipes İnfo and
@@ -64,15 +29,7 @@ func TestNullSessionPipesAttack(t *testing.T) {
 [LanmanServer]
 RestrictNullSessAccess = 1
 NullSessionPipes = ["info", "kiosk"]
-[[pipe]]
-name = "\u0130nfo"
-backend = "echo"
-sddl = "D:NO_ACCESS_CONTROL"
-[[pipe]]
-name = "\u212Aiosk"
-backend = "echo"
-sddl = "D:NO_ACCESS_CONTROL"
-`, "attack.toml")
+`+testserver.OpenEchoPipes("\u0130nfo", "\u212Aiosk"), "attack.toml")
 	for _, name := range []string{"\u0130nfo", "\u212Aiosk", "\u0130NFO", "\u212AIOSK"} {
 		d := s.Decide(policy.Request{Identity: policy.Identity{Kind: policy.Anonymous}, PipeName: name,
 			DesiredAccess: 0x3, ImpersonationLevel: policy.ImpersonationImpersonation, Pipe: s.PipeInfo(name)})

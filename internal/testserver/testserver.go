@@ -5,9 +5,11 @@ package testserver
 import (
 	_ "embed"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,6 +28,16 @@ var AliceEcho string
 
 // EchoSDDL is the descriptor of AliceEcho's echo pipe.
 const EchoSDDL = "D:(A;;0x12019B;;;AN)(A;;0x12019B;;;AU)(A;;0x12019B;;;WD)(A;;FA;;;SY)(A;;FA;;;BA)"
+
+// OpenEchoPipes returns [[pipe]] tables, one a name, of echo pipes any
+// caller may open (D:NO_ACCESS_CONTROL), for a test to append to a config.
+func OpenEchoPipes(names ...string) string {
+	var b strings.Builder
+	for _, name := range names {
+		fmt.Fprintf(&b, "\n[[pipe]]\nname = %q\nbackend = \"echo\"\nsddl = \"D:NO_ACCESS_CONTROL\"\n", name)
+	}
+	return b.String()
+}
 
 // Snapshot parses and compiles configTOML; name is the file name shown in
 // errors. It fails tb on an error.

@@ -27,3 +27,19 @@ func TestAliceEcho(t *testing.T) {
 		t.Errorf("with keys in front and a table appended: %+v", cfg)
 	}
 }
+
+// TestOpenEchoPipes: each name, quoted as TOML needs it (a backslash, a
+// non-ASCII letter), is an echo pipe with no access control, in front of
+// the RPC pipes every config serves.
+func TestOpenEchoPipes(t *testing.T) {
+	names := []string{"İnfo", "\u212Aiosk", `sql\query`, "echo"}
+	cfg := Snapshot(t, OpenEchoPipes(names...), "open.toml").Config()
+	if len(cfg.Pipes) < len(names) {
+		t.Fatalf("%d pipes, want at least %d: %+v", len(cfg.Pipes), len(names), cfg.Pipes)
+	}
+	for i, p := range cfg.Pipes[:len(names)] {
+		if p.Name != names[i] || p.Backend != "echo" || p.SDDL != "D:NO_ACCESS_CONTROL" {
+			t.Errorf("pipe %d: %+v, want %q, echo, D:NO_ACCESS_CONTROL", i, p, names[i])
+		}
+	}
+}

@@ -5,13 +5,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/smbpipe/smbpipe/internal/testserver"
 )
 
 // namesConfig is issue 9's NullSessionPipes finding: "info" and "kiosk"
 // are listed, and the configured pipes İnfo (U+0130) and Kiosk (U+212A
 // KELVIN SIGN) are other names to Windows, which upcases each UTF-16 unit
 // (İ and K upcase to themselves); Go's lower-casing made them i and k.
-const namesConfig = `
+var namesConfig = `
 server_name = "SMBPIPE"
 allow_anonymous = true
 
@@ -22,22 +24,7 @@ NullSessionPipes = ["info", "kiosk", "echo"]
 [[account]]
 name = "alice"
 password = "Passw0rd!"
-
-[[pipe]]
-name = "\u0130nfo"
-backend = "echo"
-sddl = "D:NO_ACCESS_CONTROL"
-
-[[pipe]]
-name = "\u212Aiosk"
-backend = "echo"
-sddl = "D:NO_ACCESS_CONTROL"
-
-[[pipe]]
-name = "echo"
-backend = "echo"
-sddl = "D:NO_ACCESS_CONTROL"
-`
+` + testserver.OpenEchoPipes("\u0130nfo", "\u212Aiosk", "echo")
 
 // TestImpacketNameFolding opens the look-alike names with impacket against
 // `smbpipe serve`: a null session is denied İnfo and Kiosk (but opens the

@@ -24,6 +24,7 @@ import (
 )
 
 const serveUsage = `usage: smbpipe serve [--config FILE] [--listen ADDR] [--metrics ADDR] [--log-format text|json]
+       smbpipe serve --policy etcd://HOST:PORT[,HOST:PORT...]/KEY [--config LOCAL-FILE] [flags]
 
 Serves the named pipes of the configuration over SMB2/SMB3 (IPC$). Without
 --config it serves the embedded default: a demo "echo" pipe on
@@ -39,13 +40,14 @@ flags:
   --log-format FORMAT  text (default) or json, on stderr
   --log-level LEVEL    debug, info (default), warn or error
   --shutdown-timeout D how long in-flight requests may take at shutdown (default 10s)
-` + adminUsage
+` + adminUsage + fleetUsage
 
 // serveOptions is the parsed command line.
 type serveOptions struct {
 	config, listen, metrics, logFormat, logLevel string
 	shutdownTimeout                              time.Duration
 	admin                                        adminOptions // serve_admin.go
+	fleet                                        fleetOptions // serve_etcd.go
 }
 
 func parseServeArgs(args []string) (*serveOptions, error) {
@@ -59,10 +61,14 @@ func parseServeArgs(args []string) (*serveOptions, error) {
 	fs.StringVar(&o.logLevel, "log-level", "info", "")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "")
 	o.admin.flags(fs)
+	o.fleet.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if err := o.admin.check(); err != nil {
+		return nil, err
+	}
+	if err := o.fleet.check(); err != nil {
 		return nil, err
 	}
 	if o.metrics != "" {
@@ -117,10 +123,11 @@ func runServe(args []string) int {
 
 // serve runs the server until SIGINT or SIGTERM.
 func serve(o *serveOptions, log *slog.Logger) error {
-	store, err := policy.NewStore(o.config, log)
+	store, fleet, err := openPolicy(o, log) // the file's, or etcd's (serve_etcd.go)
 	if err != nil {
 		return err
 	}
+	defer fleet.close()
 	snap := store.Current()
 	warnReadablePassword(log, o.config, len(snap.Config().Accounts), hasPassword(snap.Config()))
 	addr := snap.Config().Listen
@@ -172,7 +179,9 @@ func serve(o *serveOptions, log *slog.Logger) error {
 			log.Error("policy reload: some pipes could not be updated", "error", err.Error())
 		}
 	}
-	if o.config != "" {
+	if fleet != nil {
+		defer fleet.run(apply, m)()
+	} else if o.config != "" {
 		go func() {
 			if err := watch.Watch(ctx, o.config, store, log, apply); err != nil {
 				log.Warn("config file not watched; SIGHUP still reloads", "error", err.Error())

@@ -92,7 +92,7 @@ func startAdmin(o *serveOptions, srv *server.Server, m *metrics.Prometheus, stor
 		l.Close()
 		return nil, fmt.Errorf("--admin: %w", err)
 	}
-	opts := admin.Options{Server: srv, Token: tok, PolicyFile: o.config, ReloadFailures: store.Failures, Logger: log}
+	opts := admin.Options{Server: srv, Token: tok, PolicyFile: policyName(o), ReloadFailures: store.Failures, Logger: log}
 	if m != nil && o.metrics == a.addr {
 		addServeCollectors(m, store)
 		opts.Metrics = m.Handler()

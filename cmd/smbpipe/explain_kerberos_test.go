@@ -102,3 +102,45 @@ service_names = ["localhost"]
 		}
 	})
 }
+
+// TestSIDKerberosToken: smbpipe sid --token NAME@REALM prints the token of
+// a Kerberos logon: the mapped account's without the NTLM SID, or the one
+// built from the PAC's SIDs.
+func TestSIDKerberosToken(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "smbpipe.toml")
+	if err := os.WriteFile(cfg, []byte(`
+[[account]]
+name = "alice"
+password = "Passw0rd!"
+kerberos_principal = "alice@SMBPIPE.TEST"
+
+[kerberos]
+keytab = "smbpipe.keytab"
+realm = "SMBPIPE.TEST"
+service_names = ["localhost"]
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := sidCmd([]string{"--config", cfg, "--token", "alice@SMBPIPE.TEST"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "alice@SMBPIPE.TEST (Kerberos)\n") || !strings.Contains(out.String(), "S-1-5-11 Authenticated Users") ||
+		strings.Contains(out.String(), "S-1-5-64-10") {
+		t.Fatalf("mapped principal:\n%s", out.String())
+	}
+	out.Reset()
+	const dom = "S-1-5-21-1-2-3"
+	if code := sidCmd([]string{"--config", cfg, "--token", "--sid", dom + "-1105", "--groups", dom + "-512,S-1-18-1", "alice@SMBPIPE.TEST"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	want := dom + "-1105 alice@SMBPIPE.TEST (Kerberos)\n  " + dom + "-1105 " + dom + "-1105\n  " + dom + "-512 " + dom + "-512\n  S-1-18-1 S-1-18-1\n  S-1-1-0 Everyone\n"
+	if !strings.HasPrefix(out.String(), want) {
+		t.Fatalf("PAC token:\n%s\nwant prefix\n%s", out.String(), want)
+	}
+	out.Reset()
+	errb.Reset()
+	if code := sidCmd([]string{"--config", cfg, "--token", "bob@SMBPIPE.TEST"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "kerberos_principal") {
+		t.Fatalf("unmapped principal: exit %d: %s", code, errb.String())
+	}
+}

@@ -7,10 +7,12 @@ import (
 	"os"
 	"strings"
 
+	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/policy"
 )
 
 const sidUsage = `usage: smbpipe sid [--config FILE] [--token] NAME...
+       smbpipe sid [--config FILE] [--token] [--groups SID,...] [--sid SID] NAME@REALM
 
 Prints the SID of each NAME under the configuration, one "SID NAME" line
 each, so that an sddl can name this server's accounts:
@@ -23,6 +25,11 @@ rid (or derived from its name).
 
 --token also prints the token a session of that account (or guest, or
 anonymous) gets: the SIDs AccessCheck compares with the pipe's DACL.
+
+NAME@REALM is a Kerberos logon, as in smbpipe explain: without --groups the
+account whose kerberos_principal names it (its token has no NTLM SID
+S-1-5-64-10); with --groups the token built from a PAC with those group
+SIDs and the user SID --sid (default: the mapped account's).
 Exit status: 0, or 2 when a name is unknown or the config is bad.
 `
 
@@ -35,6 +42,8 @@ func sidCmd(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() { fmt.Fprint(stderr, sidUsage) }
 	configPath := fs.String("config", "", "config file (default: the embedded default)")
 	token := fs.Bool("token", false, "print the session token too")
+	groups := fs.String("groups", "", "Kerberos: the PAC's group SIDs, comma-separated")
+	userSID := fs.String("sid", "", "Kerberos: the PAC's user SID")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -57,6 +66,26 @@ func sidCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	code := 0
 	for _, name := range fs.Args() {
+		if strings.Contains(name, "@") {
+			id, sd, err := kerberosSessionOf(snap, name, *userSID, *groups)
+			switch {
+			case err != nil:
+				fmt.Fprintf(stderr, "smbpipe sid: %v\n", err)
+				code = 2
+				continue
+			case sd.Status != ntstatus.Success:
+				fmt.Fprintf(stderr, "smbpipe sid: %s: %s\n", name, sd.Reason)
+				code = 2
+				continue
+			}
+			fmt.Fprintf(stdout, "%s %s (Kerberos)\n", id.Token.User, name)
+			if *token {
+				for _, x := range id.Token.SIDs() {
+					fmt.Fprintf(stdout, "  %s %s\n", x, snap.SIDName(x))
+				}
+			}
+			continue
+		}
 		sid, canonical, ok := snap.LookupSID(name)
 		if !ok {
 			fmt.Fprintf(stderr, "smbpipe sid: %q is not an account, guest, anonymous, machine, a BUILTIN group, an SDDL alias or a SID\n", name)

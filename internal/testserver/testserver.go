@@ -5,10 +5,10 @@ package testserver
 import (
 	_ "embed"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -34,7 +34,7 @@ const EchoSDDL = "D:(A;;0x12019B;;;AN)(A;;0x12019B;;;AU)(A;;0x12019B;;;WD)(A;;FA
 func OpenEchoPipes(names ...string) string {
 	var b strings.Builder
 	for _, name := range names {
-		fmt.Fprintf(&b, "\n[[pipe]]\nname = %q\nbackend = \"echo\"\nsddl = \"D:NO_ACCESS_CONTROL\"\n", name)
+		b.WriteString("\n[[pipe]]\nname = " + strconv.Quote(name) + "\nbackend = \"echo\"\nsddl = \"D:NO_ACCESS_CONTROL\"\n")
 	}
 	return b.String()
 }

@@ -164,6 +164,19 @@ func open(t *testing.T, c *client.Conn, name string) *client.Pipe {
 	return p
 }
 
+// result waits up to 5 s for the error a goroutine sends on ch; at the
+// timeout it fails the test with stuck.
+func result(t *testing.T, ch <-chan error, stuck string) error {
+	t.Helper()
+	select {
+	case err := <-ch:
+		return err
+	case <-time.After(5 * time.Second):
+		t.Fatal(stuck)
+		return nil
+	}
+}
+
 func wantStatus(t *testing.T, what string, err error, st ntstatus.Status) {
 	t.Helper()
 	if !errors.Is(err, st) {
@@ -551,13 +564,8 @@ func TestWait(t *testing.T) {
 	default:
 	}
 	first.Close()
-	select {
-	case err := <-waitErr:
-		if err != nil {
-			t.Fatalf("wait: %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("wait did not end when the instance was freed")
+	if err := result(t, waitErr, "wait did not end when the instance was freed"); err != nil {
+		t.Fatalf("wait: %v", err)
 	}
 	open(t, c, "one")
 
@@ -566,12 +574,8 @@ func TestWait(t *testing.T) {
 	go func() { waitErr <- c.WaitPipe(ctx, "gone", 10*time.Second) }()
 	time.Sleep(20 * time.Millisecond)
 	gone.Close()
-	select {
-	case err := <-waitErr:
-		wantStatus(t, "wait on a removed pipe", err, ntstatus.ObjectNameNotFound)
-	case <-time.After(5 * time.Second):
-		t.Fatal("wait did not end when the pipe was removed")
-	}
+	err = result(t, waitErr, "wait did not end when the pipe was removed")
+	wantStatus(t, "wait on a removed pipe", err, ntstatus.ObjectNameNotFound)
 }
 
 // TestCloseEnds: the server end closing lets the client drain, then
@@ -840,13 +844,8 @@ func TestFlushWaitsForReader(t *testing.T) {
 	if err != nil || string(msg) != "unread" {
 		t.Fatalf("server read %q, %v", msg, err)
 	}
-	select {
-	case err := <-flushed:
-		if err != nil {
-			t.Fatalf("flush after the read: %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("flush still pending after the server read the message")
+	if err := result(t, flushed, "flush still pending after the server read the message"); err != nil {
+		t.Fatalf("flush after the read: %v", err)
 	}
 }
 

@@ -13,6 +13,14 @@ async function act(path, what) {
   refresh();
 }
 
+// breakable is a cell whose long right lists (READ_DATA|WRITE_DATA|...)
+// may wrap after each "|".
+function breakable(text) {
+  const td = el("td");
+  text.split("|").forEach((part, i) => { if (i) td.append("|", el("wbr")); td.append(part); });
+  return td;
+}
+
 function fill(table, rows, cols, empty) {
   const tb = table.tBodies[0];
   tb.replaceChildren();
@@ -43,7 +51,7 @@ function render(st) {
   fill(document.getElementById("decisions"), st.decisions.map(d => {
     const tr = el("tr"); if (d.denied) tr.className = "denied";
     tr.append(el("td", String(d.seq)), el("td", new Date(d.time).toLocaleTimeString()), el("td", d.status, "result"),
-      el("td", who(d)), el("td", d.client), el("td", d.pipe || "(logon)"), el("td", d.rule), el("td", d.reason));
+      el("td", who(d)), el("td", d.client), el("td", d.pipe || "(logon)"), el("td", d.rule), breakable(d.reason));
     const a = el("a", "explain"); a.href = "/api/explain?seq=" + d.seq; a.target = "_blank";
     const td = el("td"); td.append(a); tr.append(td); return tr;
   }), 9, "no decisions yet");

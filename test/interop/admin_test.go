@@ -181,11 +181,28 @@ func TestAdminStatus(t *testing.T) {
 	}
 }
 
+// screenshotPath is where TestAdminBrowser saves its screenshot:
+// $SMBPIPE_SCREENSHOT when set (how README's docs/img/live-view.png is
+// made), else live-view.png in $TEST_OUTPUT when set, else in the test's
+// artifact directory (kept with go test -artifacts -outputdir DIR).
+func screenshotPath(t *testing.T) string {
+	if p := os.Getenv("SMBPIPE_SCREENSHOT"); p != "" {
+		return p
+	}
+	dir := os.Getenv("TEST_OUTPUT")
+	if dir == "" {
+		dir = t.ArtifactDir()
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, "live-view.png")
+}
+
 // TestAdminBrowser opens the live view in Debian's chromium (headless)
 // while impacket and the Go client hold sessions: they and their pipes
 // appear, a denial shows up within 2 s, and the page's Close session
-// button ends the Go client's connection. The screenshot goes to
-// $SMBPIPE_SCREENSHOT_DIR when set, else the test's temporary directory.
+// button ends the Go client's connection. It saves a screenshot of the
+// page (see screenshotPath).
 func TestAdminBrowser(t *testing.T) {
 	need(t, python, "-c", "import impacket")
 	need(t, chromium, "--version")
@@ -261,17 +278,16 @@ func TestAdminBrowser(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	dir := os.Getenv("SMBPIPE_SCREENSHOT_DIR")
-	if dir == "" {
-		dir = t.TempDir()
-	}
 	png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
 	}
-	shot := filepath.Join(dir, "admin.png")
-	if err := os.WriteFile(shot, png, 0o644); err != nil || len(png) < 1000 || string(png[1:4]) != "PNG" {
-		t.Errorf("screenshot %s: %d bytes, %v", shot, len(png), err)
+	if len(png) < 1000 || string(png[1:4]) != "PNG" {
+		t.Errorf("screenshot: %d bytes, not a PNG", len(png))
+	}
+	shot := screenshotPath(t)
+	if err := os.WriteFile(shot, png, 0o644); err != nil {
+		t.Error(err)
 	}
 	t.Logf("screenshot: %s", shot)
 

@@ -650,20 +650,12 @@ func (e *End) SetReadMode(m Mode) error {
 	if m > MessageMode || (m == MessageMode && e.inst.pipe.cfg.Mode != MessageMode) {
 		return ErrBadState
 	}
-	e.inst.mu.Lock()
-	defer e.inst.mu.Unlock()
-	if e.closed {
-		return ErrClosed
-	}
-	e.readMode = m
-	return nil
+	return setLocked(e, &e.readMode, m)
 }
 
 // ReadMode returns this end's read mode.
 func (e *End) ReadMode() Mode {
-	e.inst.mu.Lock()
-	defer e.inst.mu.Unlock()
-	return e.readMode
+	return getLocked(e, &e.readMode)
 }
 
 // SetCompletionMode sets this end's completion mode
@@ -672,20 +664,31 @@ func (e *End) SetCompletionMode(m CompletionMode) error {
 	if m > CompleteOperation {
 		return ErrBadState
 	}
+	return setLocked(e, &e.completion, m)
+}
+
+// CompletionMode returns this end's completion mode.
+func (e *End) CompletionMode() CompletionMode {
+	return getLocked(e, &e.completion)
+}
+
+// setLocked sets *field, a field of e, to v under the instance's lock;
+// once e is closed it leaves it and returns ErrClosed.
+func setLocked[T any](e *End, field *T, v T) error {
 	e.inst.mu.Lock()
 	defer e.inst.mu.Unlock()
 	if e.closed {
 		return ErrClosed
 	}
-	e.completion = m
+	*field = v
 	return nil
 }
 
-// CompletionMode returns this end's completion mode.
-func (e *End) CompletionMode() CompletionMode {
+// getLocked reads *field, a field of e, under the instance's lock.
+func getLocked[T any](e *End, field *T) T {
 	e.inst.mu.Lock()
 	defer e.inst.mu.Unlock()
-	return e.completion
+	return *field
 }
 
 // LocalInfo is FilePipeLocalInformation as seen from one end.

@@ -213,6 +213,13 @@ func TestLongMessageAbort(t *testing.T) {
 			t.Fatalf("read after the write failed = %d, %v, %v; want the end of the message", n, more, err)
 		}
 	}
+	// writing starts writing long from a new pipe's client end.
+	writing := func(t *testing.T) (c, s *End, res <-chan writeResult) {
+		t.Helper()
+		ns, l := newPipe(t, cfg)
+		c, s = connect(t, ns, l)
+		return c, s, goWrite(context.Background(), c, long)
+	}
 	t.Run("not started", func(t *testing.T) {
 		ns, l := newPipe(t, cfg)
 		c, s := connect(t, ns, l)
@@ -248,9 +255,7 @@ func TestLongMessageAbort(t *testing.T) {
 		}
 	})
 	t.Run("writer closes", func(t *testing.T) {
-		ns, l := newPipe(t, cfg)
-		c, s := connect(t, ns, l)
-		res := goWrite(context.Background(), c, long)
+		c, s, res := writing(t)
 		started(t, s)
 		c.Close()
 		if r := <-res; !errors.Is(r.err, ErrClosed) {
@@ -262,9 +267,7 @@ func TestLongMessageAbort(t *testing.T) {
 		}
 	})
 	t.Run("writer closes before the reader starts", func(t *testing.T) {
-		ns, l := newPipe(t, cfg)
-		c, s := connect(t, ns, l)
-		res := goWrite(context.Background(), c, long)
+		c, s, res := writing(t)
 		waitAvailable(t, s, len(long))
 		c.Close()
 		<-res
@@ -273,9 +276,7 @@ func TestLongMessageAbort(t *testing.T) {
 		}
 	})
 	t.Run("reader closes", func(t *testing.T) {
-		ns, l := newPipe(t, cfg)
-		c, s := connect(t, ns, l)
-		res := goWrite(context.Background(), c, long)
+		_, s, res := writing(t)
 		waitAvailable(t, s, len(long))
 		s.Close()
 		if r := <-res; !errors.Is(r.err, ErrBroken) {

@@ -599,6 +599,11 @@ func (c *conn) run(call *Call) {
 		if cancelled && errors.Is(err, context.Canceled) {
 			status = FaultCancel
 		}
+		if status == FaultNDR {
+			// A stub that did not decode: refused, audited with the
+			// decoder's reason.
+			c.refuse(&Header{CallID: call.callID}, call.iface, call.opnum, status, err.Error())
+		}
 		c.fault(call.callID, call.ctxID, status, 0)
 	default:
 		c.writeResponse(call, out)

@@ -58,7 +58,8 @@ type Caller struct {
 // Event is an audit record: one per BIND or ALTER_CONTEXT (Kind "bind",
 // "alter_context"), per completed RPC authentication ("auth") and per call
 // the engine refuses ("refused": unknown context or opnum, auth level,
-// protocol errors, oversized requests).
+// protocol errors, oversized requests, a request stub that does not
+// decode).
 type Event struct {
 	Kind       string
 	Interface  SyntaxID // the context's abstract syntax, when known

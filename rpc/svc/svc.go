@@ -206,7 +206,8 @@ func CloseHandle(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
 // ReadSIDArray reads a top-level [in] array of SIDs (LSAPR_SID_ENUM_BUFFER,
 // SAMPR_PSID_ARRAY): the count and a unique pointer to the conformant
 // array of RPC_SID pointers, none NULL. A count above limit (when not 0),
-// the call that takes at most limit, fails the Reader.
+// the call that takes at most limit, or a NULL array under a nonzero count
+// fails the Reader.
 func ReadSIDArray(r *ndr.Reader, limit uint32, call string) []security.SID {
 	n := r.Uint32()
 	var sids []security.SID
@@ -222,6 +223,9 @@ func ReadSIDArray(r *ndr.Reader, limit uint32, call string) []security.SID {
 		r.Defer(func(r *ndr.Reader) { *s = ReadSID(r) })
 	})
 	r.Flush()
+	if n > 0 && sids == nil {
+		r.Fail("NULL SID array under a nonzero count")
+	}
 	return sids
 }
 

@@ -12,9 +12,9 @@ import (
 	"github.com/smbpipe/smbpipe/smb2"
 )
 
-// ntlmRound sends one raw-NTLMSSP SESSION_SETUP and returns the status,
-// the session id and the security buffer of the response.
-func ntlmRound(t *testing.T, c *client.Conn, sid uint64, tok []byte) (ntstatus.Status, uint64, []byte) {
+// sessionSetup sends one raw-NTLMSSP SESSION_SETUP of tok on session sid
+// and returns the response.
+func sessionSetup(t *testing.T, c *client.Conn, sid uint64, tok []byte) *client.RawResponse {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -23,6 +23,14 @@ func ntlmRound(t *testing.T, c *client.Conn, sid uint64, tok []byte) (ntstatus.S
 	if err != nil {
 		t.Fatal(err)
 	}
+	return resp
+}
+
+// ntlmRound sends one raw-NTLMSSP SESSION_SETUP and returns the status,
+// the session id and the security buffer of the response.
+func ntlmRound(t *testing.T, c *client.Conn, sid uint64, tok []byte) (ntstatus.Status, uint64, []byte) {
+	t.Helper()
+	resp := sessionSetup(t, c, sid, tok)
 	var ss smb2.SessionSetupResponse
 	_ = ss.Decode(resp.Msg)
 	return resp.Header.Status, resp.Header.SessionID, ss.SecurityBuffer

@@ -162,13 +162,7 @@ func TestReauthChangesIdentity(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-			defer cancel()
-			resp, err := c.RoundTrip(ctx, &client.RawRequest{Header: smb2.Header{Command: smb2.CmdSessionSetup, SessionID: sid},
-				Body: (&smb2.SessionSetupRequest{SecurityMode: 1, SecurityBuffer: neg}).Append(nil)})
-			if err != nil {
-				t.Fatal(err)
-			}
+			resp := sessionSetup(t, c, sid, neg)
 			if resp.Header.Status != ntstatus.MoreProcessingRequired {
 				t.Fatalf("signed re-authentication NEGOTIATE: %v", resp.Header.Status)
 			}
@@ -200,6 +194,8 @@ func TestReauthChangesIdentity(t *testing.T) {
 				t.Fatalf("unsigned ECHO after re-authentication as anonymous: %v, want STATUS_ACCESS_DENIED", st)
 			}
 			// Back to alice.
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
 			if err := c.Reauthenticate(ctx, &aliceCfg); err != nil {
 				t.Fatalf("re-authentication as alice: %v", err)
 			}

@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,6 +22,8 @@ import (
 
 	"github.com/smbpipe/smbpipe/admin"
 	"github.com/smbpipe/smbpipe/client"
+	"github.com/smbpipe/smbpipe/internal/testetcd"
+	"github.com/smbpipe/smbpipe/internal/testserver"
 	"github.com/smbpipe/smbpipe/ntstatus"
 )
 
@@ -33,9 +37,16 @@ var adminRE = regexp.MustCompile(`msg="admin listening" addr=(\S+) token_file=(\
 // It returns the server and the admin address.
 func startAdmin(t *testing.T) (*server, string) {
 	t.Helper()
+	return startAdminWith(t, testConfig)
+}
+
+// startAdminWith is startAdmin with the config file's text and more
+// serve flags.
+func startAdminWith(t *testing.T, config string, extra ...string) (*server, string) {
+	t.Helper()
 	rt := t.TempDir()
 	t.Setenv("XDG_RUNTIME_DIR", rt)
-	s := startServerArgs(t, testConfig, "--admin", "127.0.0.1:0")
+	s := startServerArgs(t, config, append([]string{"--admin", "127.0.0.1:0"}, extra...)...)
 	m := adminRE.FindStringSubmatch(s.Log())
 	if m == nil {
 		t.Fatalf("no admin listening line:\n%s", s.Log())
@@ -196,6 +207,52 @@ func screenshotPath(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return filepath.Join(dir, "live-view.png")
+}
+
+// TestAdminStatusRevision: with the policy from etcd (serve --policy),
+// smbpipe status names the etcd URL and the revision in force, and
+// follows a new revision put to the key.
+func TestAdminStatusRevision(t *testing.T) {
+	e := testetcd.Start(t)
+	const key = "/smbpipe/policy"
+	put := func(policy string) int64 {
+		t.Helper()
+		e.Ctl("put", key, policy)
+		var got struct {
+			Kvs []struct {
+				ModRevision int64 `json:"mod_revision"`
+			} `json:"kvs"`
+		}
+		if out := e.Ctl("get", key, "-w", "json"); json.Unmarshal([]byte(out), &got) != nil || len(got.Kvs) != 1 {
+			t.Fatalf("etcdctl get: %s", out)
+		}
+		return got.Kvs[0].ModRevision
+	}
+	rev := put(testserver.AliceEcho)
+	url := "etcd://" + e.Endpoint() + key
+	_, adminAddr := startAdminWith(t, "", "--policy", url, "--policy-cache", filepath.Join(t.TempDir(), "cache.toml"))
+
+	st := statusJSON(t, adminAddr)
+	if st.Policy.File != url || st.Policy.Revision != rev || !slices.Contains(st.Policy.Pipes, "echo") {
+		t.Errorf("policy %+v, want %s at revision %d", st.Policy, url, rev)
+	}
+	out, err := exec.Command(smbpipeBin, "status", "--admin", adminAddr).CombinedOutput()
+	if want := fmt.Sprintf("Policy: %s at revision %d, applied ", url, rev); err != nil || !strings.HasPrefix(string(out), want) {
+		t.Errorf("smbpipe status: %v, want it to begin %q:\n%s", err, want, out)
+	}
+
+	rev2 := put(testserver.AliceEcho + "\n[[pipe]]\nname = \"second\"\nbackend = \"echo\"\n")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st = statusJSON(t, adminAddr)
+		if st.Policy.Revision == rev2 && slices.Contains(st.Policy.Pipes, "second") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("policy %+v 5 s after revision %d was put", st.Policy, rev2)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // TestAdminBrowser opens the live view in Debian's chromium (headless)

@@ -111,14 +111,7 @@ func (c *conn) startAsync(op *asyncOp) { go c.runAsync(op) }
 
 func (c *conn) runAsync(op *asyncOp) {
 	defer c.awg.Done()
-	defer func() {
-		c.amu.Lock()
-		delete(c.async, op.id)
-		c.releaseAsyncLocked(op.held)
-		c.amu.Unlock()
-		op.cancel(nil)
-		op.releaseFrame(c.srv)
-	}()
+	defer c.forget(op)
 	// The response buffer (pooled) is taken only once there is an answer:
 	// a READ may stay pending for as long as the pipe is idle.
 	var bp *[]byte
@@ -400,13 +393,20 @@ func (c *conn) cancelAsyncFor(o *open, cause error) {
 
 // abandon forgets an operation whose interim response was never sent.
 func (c *conn) abandon(op *asyncOp) {
+	c.forget(op)
+	c.awg.Done()
+}
+
+// forget removes op from the connection's operations, gives back what it
+// held of the async budget and its request's frame, and cancels its
+// context.
+func (c *conn) forget(op *asyncOp) {
 	c.amu.Lock()
 	delete(c.async, op.id)
 	c.releaseAsyncLocked(op.held)
 	c.amu.Unlock()
 	op.cancel(nil)
 	op.releaseFrame(c.srv)
-	c.awg.Done()
 }
 
 // releaseFrame returns the frame buffer op took over to the pool.

@@ -112,6 +112,24 @@ func echo(c *smbpipe.Conn) {
 	}
 }
 
+// namedPipe is a pipe for servePipes to create.
+type namedPipe struct {
+	name string
+	cfg  *smbpipe.PipeConfig
+}
+
+// servePipes starts a server with testConfig, serving each of pipes with
+// serve until the test ends, and returns it with a connection of alice's.
+func servePipes(t *testing.T, serve func(*smbpipe.Conn), pipes ...namedPipe) (*smbpipe.Server, *client.Conn) {
+	t.Helper()
+	srv := &smbpipe.Server{Config: testConfig()}
+	addr := start(t, srv)
+	for _, p := range pipes {
+		listen(t, srv, p.name, p.cfg, serve)
+	}
+	return srv, dialConn(t, addr, alice)
+}
+
 // holdInto returns a serve function for listen that hands each server end
 // to got and keeps it open until the test ends.
 func holdInto(t *testing.T, got chan<- *smbpipe.Conn) func(*smbpipe.Conn) {
@@ -283,13 +301,10 @@ func TestListenCaller(t *testing.T) {
 // TestMessageAndByteMode: message boundaries, BUFFER_OVERFLOW on a short
 // READ with the rest on the next one, byte mode crossing boundaries.
 func TestMessageAndByteMode(t *testing.T) {
-	srv := &smbpipe.Server{Config: testConfig()}
-	addr := start(t, srv)
 	got := make(chan *smbpipe.Conn, 16)
-	hold := holdInto(t, got)
-	listen(t, srv, "msg", &smbpipe.PipeConfig{MessageMode: true, SecurityDescriptor: rw}, hold)
-	listen(t, srv, "bytes", &smbpipe.PipeConfig{SecurityDescriptor: rw}, hold)
-	c := dialConn(t, addr, alice)
+	_, c := servePipes(t, holdInto(t, got),
+		namedPipe{"msg", &smbpipe.PipeConfig{MessageMode: true, SecurityDescriptor: rw}},
+		namedPipe{"bytes", &smbpipe.PipeConfig{SecurityDescriptor: rw}})
 	ctx := ctxT(t)
 
 	t.Run("message", func(t *testing.T) {
@@ -342,11 +357,9 @@ func TestMessageAndByteMode(t *testing.T) {
 // TestTransceive: only on duplex message-mode pipes in message read mode,
 // PIPE_BUSY with unread data, BUFFER_OVERFLOW for a long reply.
 func TestTransceive(t *testing.T) {
-	srv := &smbpipe.Server{Config: testConfig()}
-	addr := start(t, srv)
-	listen(t, srv, "msg", &smbpipe.PipeConfig{MessageMode: true, SecurityDescriptor: rw}, echo)
-	listen(t, srv, "bytes", &smbpipe.PipeConfig{SecurityDescriptor: rw}, echo)
-	c := dialConn(t, addr, alice)
+	_, c := servePipes(t, echo,
+		namedPipe{"msg", &smbpipe.PipeConfig{MessageMode: true, SecurityDescriptor: rw}},
+		namedPipe{"bytes", &smbpipe.PipeConfig{SecurityDescriptor: rw}})
 	ctx := ctxT(t)
 	out := make([]byte, 64)
 
@@ -581,11 +594,8 @@ func TestWait(t *testing.T) {
 // TestCloseEnds: the server end closing lets the client drain, then
 // STATUS_PIPE_BROKEN; the client closing lets the server drain, then EOF.
 func TestCloseEnds(t *testing.T) {
-	srv := &smbpipe.Server{Config: testConfig()}
-	addr := start(t, srv)
 	got := make(chan *smbpipe.Conn, 16)
-	listen(t, srv, "msg", &smbpipe.PipeConfig{MessageMode: true, SecurityDescriptor: rw}, holdInto(t, got))
-	c := dialConn(t, addr, alice)
+	_, c := servePipes(t, holdInto(t, got), namedPipe{"msg", &smbpipe.PipeConfig{MessageMode: true, SecurityDescriptor: rw}})
 	ctx := ctxT(t)
 
 	t.Run("server closes", func(t *testing.T) {
@@ -617,12 +627,9 @@ func TestCloseEnds(t *testing.T) {
 // TestPipeInformation: SET_INFO FilePipeInformation sets the read and
 // completion modes; a non-blocking READ on an empty pipe is PIPE_EMPTY.
 func TestPipeInformation(t *testing.T) {
-	srv := &smbpipe.Server{Config: testConfig()}
-	addr := start(t, srv)
 	got := make(chan *smbpipe.Conn, 16)
-	listen(t, srv, "msg", &smbpipe.PipeConfig{MessageMode: true, SecurityDescriptor: rw}, holdInto(t, got))
+	srv, c := servePipes(t, holdInto(t, got), namedPipe{"msg", &smbpipe.PipeConfig{MessageMode: true, SecurityDescriptor: rw}})
 	listen(t, srv, "bytes", &smbpipe.PipeConfig{SecurityDescriptor: rw}, func(c *smbpipe.Conn) { <-t.Context().Done() })
-	c := dialConn(t, addr, alice)
 	ctx := ctxT(t)
 	p := open(t, c, "msg")
 	s := <-got
@@ -679,13 +686,10 @@ func TestPipeInformation(t *testing.T) {
 // TestWriteQuota: a client WRITE beyond the pipe's input buffer pends
 // until the server reads (backpressure), in byte and message mode.
 func TestWriteQuota(t *testing.T) {
-	srv := &smbpipe.Server{Config: testConfig()}
-	addr := start(t, srv)
 	got := make(chan *smbpipe.Conn, 16)
-	hold := holdInto(t, got)
-	listen(t, srv, "bytes", &smbpipe.PipeConfig{InputBufferSize: 1024, SecurityDescriptor: rw}, hold)
-	listen(t, srv, "msg", &smbpipe.PipeConfig{MessageMode: true, InputBufferSize: 1024, SecurityDescriptor: rw}, hold)
-	c := dialConn(t, addr, alice)
+	_, c := servePipes(t, holdInto(t, got),
+		namedPipe{"bytes", &smbpipe.PipeConfig{InputBufferSize: 1024, SecurityDescriptor: rw}},
+		namedPipe{"msg", &smbpipe.PipeConfig{MessageMode: true, InputBufferSize: 1024, SecurityDescriptor: rw}})
 	ctx := ctxT(t)
 
 	pends := func(t *testing.T, write func() (int, error)) <-chan int {
@@ -818,11 +822,8 @@ func TestReadMessageLimit(t *testing.T) {
 // end has read what the client wrote (docs/SEMANTICS.md 2.6); it goes async
 // meanwhile, and completes at once on an empty pipe.
 func TestFlushWaitsForReader(t *testing.T) {
-	srv := &smbpipe.Server{Config: testConfig()}
-	addr := start(t, srv)
 	got := make(chan *smbpipe.Conn, 1)
-	listen(t, srv, "flush", &smbpipe.PipeConfig{MessageMode: true, SecurityDescriptor: rw}, holdInto(t, got))
-	c := dialConn(t, addr, alice)
+	_, c := servePipes(t, holdInto(t, got), namedPipe{"flush", &smbpipe.PipeConfig{MessageMode: true, SecurityDescriptor: rw}})
 	ctx := ctxT(t)
 	p := open(t, c, "flush")
 	s := <-got

@@ -462,15 +462,7 @@ func TestImpacketVectors(t *testing.T) {
 			r := ndr.NewReader(want, ndr.LittleEndian)
 			dec.UnmarshalNDR(r)
 			r.Flush()
-			if err := r.Err(); err != nil {
-				t.Fatal(err)
-			}
-			if r.Remaining() != 0 {
-				t.Errorf("%d bytes left over", r.Remaining())
-			}
-			if !reflect.DeepEqual(dec, tc.value) {
-				t.Errorf("decoded %+v\nwant %+v", dec, tc.value)
-			}
+			wantDecoded(t, r, dec, tc.value)
 		})
 	}
 }

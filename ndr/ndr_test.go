@@ -345,15 +345,7 @@ func TestVectors(t *testing.T) {
 				data, _ := hex.DecodeString(want)
 				r := ndr.NewReader(data, order)
 				values := tc.read(r)
-				if err := r.Err(); err != nil {
-					t.Fatal(err)
-				}
-				if r.Remaining() != 0 {
-					t.Errorf("%d bytes left", r.Remaining())
-				}
-				if !reflect.DeepEqual(values, tc.want) {
-					t.Errorf("decoded %#v\nwant %#v", values, tc.want)
-				}
+				wantDecoded(t, r, values, tc.want)
 			})
 		}
 	}
@@ -443,5 +435,20 @@ func TestStringEndsAtFirstNUL(t *testing.T) {
 		if got := tc.read(r); got != tc.want || r.Err() != nil {
 			t.Errorf("%s: got %q, %v; want %q", tc.hex, got, r.Err(), tc.want)
 		}
+	}
+}
+
+// wantDecoded checks that r read all of its input without an error and
+// that got, what it decoded, is want.
+func wantDecoded(t *testing.T, r *ndr.Reader, got, want any) {
+	t.Helper()
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if r.Remaining() != 0 {
+		t.Errorf("%d bytes left over", r.Remaining())
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("decoded %#v\nwant %#v", got, want)
 	}
 }

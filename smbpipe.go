@@ -41,8 +41,9 @@ import (
 var ErrServerClosed = server.ErrServerClosed
 
 // Caller is who opened a pipe instance: user, domain, SIDs, anonymous or
-// guest, the client's address, the SMB session id and whether the session
-// signs. Encrypted is always false: smbpipe does not offer SMB encryption.
+// guest, the client's address, the SMB session id, whether the session
+// signs and whether it encrypts (SMB3 encryption required for it, or used
+// by the client when the open was made).
 type Caller = pipe.Caller
 
 // Dialer opens pipes on SMB servers (smbpipe, Windows, Samba) by path,

@@ -380,4 +380,17 @@ func TestAdminBrowser(t *testing.T) {
 	if err := chromedp.Do(bctx, chromedp.WaitNotPresent(chromedp.CSS(`#sessions tr[data-id="`+strconv.FormatUint(id, 10)+`"]`))); err != nil {
 		t.Errorf("the closed session stays on the page: %v", err)
 	}
+
+	// The denial's explain link: the trace, as smbpipe explain prints it.
+	href, _ := eval(`document.querySelector("#decisions tr.denied a").href`).(string)
+	if !strings.Contains(href, "/api/explain?seq=") {
+		t.Fatalf("explain link %q", href)
+	}
+	if err := chromedp.Do(bctx, chromedp.Navigate(href)); err != nil {
+		t.Fatal(err)
+	}
+	if text, _ := eval(`document.body.innerText`).(string); !strings.Contains(text, `pipe "private"`) ||
+		!strings.Contains(text, "rule:     null-session-pipes") || !strings.Contains(text, "fix:") {
+		t.Errorf("explanation page:\n%s", text)
+	}
 }

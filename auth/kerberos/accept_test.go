@@ -195,10 +195,13 @@ func TestAcceptPAC(t *testing.T) {
 // TestGSSFraming: wrap and unwrap are inverse for any message, and the
 // two Kerberos OIDs and a bare AP-REQ are told apart.
 func TestGSSFraming(t *testing.T) {
-	for _, n := range []int{0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000} {
-		msg := bytes.Repeat([]byte{0x6e}, n)
+	for _, n := range []int{0, 1, 0x7f, 0x80, 0xff, 0x100, 0xfff0, 0x10000} {
+		msg := append(appendLength([]byte{0x6e}, n), bytes.Repeat([]byte{0x30}, n)...)
 		mech, tok, got, err := unwrap(wrap(nil, tokAPReq, msg))
-		if n+17 > maxToken {
+		if _, _, _, err := unwrap(wrap(nil, tokAPReq, append(msg, 0))); err == nil {
+			t.Errorf("%d bytes: a byte after the AP-REQ accepted", n)
+		}
+		if len(msg)+17 > maxToken {
 			if err == nil {
 				t.Errorf("%d bytes: a token over maxToken unwrapped", n)
 			}

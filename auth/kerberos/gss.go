@@ -71,8 +71,21 @@ func IsToken(b []byte) bool {
 }
 
 // unwrap removes the GSS framing: it returns the mechanism, the TOK_ID and
-// the Kerberos message. A bare AP-REQ comes back as MechRaw, tokAPReq.
+// the Kerberos message. A bare AP-REQ comes back as MechRaw, tokAPReq. The
+// message must be exactly one DER element: bytes after it (which gokrb5's
+// decoder would ignore) make the token malformed.
 func unwrap(b []byte) (Mechanism, int, []byte, error) {
+	mech, tok, msg, err := unwrapGSS(b)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	if _, _, rest, ok := derHeader(msg); !ok || len(rest) != 0 {
+		return 0, 0, nil, ErrMalformed
+	}
+	return mech, tok, msg, nil
+}
+
+func unwrapGSS(b []byte) (Mechanism, int, []byte, error) {
 	if len(b) > maxToken {
 		return 0, 0, nil, ErrMalformed
 	}

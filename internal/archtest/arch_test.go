@@ -44,6 +44,9 @@ var rules = []struct {
 	{"client", []string{"auth/kerberos", "auth/ntlm", "auth/spnego", "internal/smbcrypto", "ntstatus", "smb2"}, []string{"encoding/binary"}}, // smb2 owns the bytes
 	{"server", []string{"auth/kerberos", "auth/ntlm", "auth/spnego", "backend", "dcerpc", "internal/ntname", "internal/smbcrypto", "ntstatus", "pipe", "policy", "rpc/echo", "rpc/lsarpc", "rpc/samr", "rpc/srvsvc", "rpc/svc", "rpc/wkssvc", "security", "smb2"}, []string{"encoding/binary"}}, // smb2 owns the bytes
 	{"metrics", []string{"server"}, nil},
+	{"admin", []string{"ntstatus", "policy", "security", "server"}, nil},                                          // the live view over HTTP, beside metrics
+	{".", []string{"client", "dcerpc", "ntstatus", "pipe", "policy", "security", "server"}, []string{"net/http"}}, // no metrics, admin, watch or etcd
+	{"policy/policytest", []string{"ntstatus"}, []string{"net", "os"}},
 	{"policy/watch", []string{"policy"}, nil},
 	{"policy/etcdsource", []string{"policy"}, nil},
 	{"internal/testlog", nil, nil},

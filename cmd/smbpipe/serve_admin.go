@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/smbpipe/smbpipe/admin"
 	"github.com/smbpipe/smbpipe/metrics"
@@ -102,9 +101,9 @@ func startAdmin(o *serveOptions, srv *server.Server, m *metrics.Prometheus, stor
 		l.Close()
 		return nil, err
 	}
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
+	hs := admin.NewServer(h)
 	go func() {
-		if err := hs.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := hs.Serve(admin.LimitListener(l, admin.MaxConns)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("admin listener failed", "error", err.Error())
 		}
 	}()

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -133,7 +134,7 @@ func dialGo(t *testing.T, addr string, cfg client.Config) *client.Conn {
 // the tables name them too.
 func TestAdminStatus(t *testing.T) {
 	need(t, python, "-c", "import impacket")
-	s, adminAddr := startAdmin(t)
+	s, adminAddr := startAdminWith(t, testConfig, "--metrics", "127.0.0.1:0") // /metrics on the admin listener
 	release, lines := holdImpacket(t, s, "alice", "Passw0rd!", "echo")
 	gc := dialGo(t, s.addr, client.Config{})
 	p, err := gc.OpenPipe(t.Context(), "echo")
@@ -179,6 +180,36 @@ func TestAdminStatus(t *testing.T) {
 	}
 	if out, err := exec.Command(smbpipeBin, "status", "--admin", adminAddr, "--admin-token-file", filepath.Join(t.TempDir(), "none")).CombinedOutput(); err == nil {
 		t.Errorf("status with a missing token file succeeded:\n%s", out)
+	}
+
+	// Without the token: /healthz and /metrics only.
+	get := func(path, auth string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", "http://"+adminAddr+path, nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/healthz", ""); code != 200 || body != "ok\n" {
+		t.Errorf("/healthz: %d %q", code, body)
+	}
+	if code, body := get("/metrics", ""); code != 200 || !strings.Contains(body, "smbpipe_build_info{") || !strings.Contains(body, "smbpipe_sessions 2") {
+		t.Errorf("/metrics: %d\n%s", code, body)
+	}
+	for _, p := range []string{"/", "/api/status"} {
+		if code, _ := get(p, ""); code != 401 {
+			t.Errorf("%s without a token: %d", p, code)
+		}
+		if code, _ := get(p, "Bearer "+strings.Repeat("0", 64)); code != 403 {
+			t.Errorf("%s with a wrong token: %d", p, code)
+		}
 	}
 
 	release.Close()

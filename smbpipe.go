@@ -85,7 +85,10 @@ type Server struct {
 	// (allow_anonymous = true) and RestrictNullSessAccess 0 is 1 (null
 	// sessions open only the NullSessionPipes), as on Windows. A Config
 	// from policy.Load or policy.Parse (Config.Parsed) is taken as the
-	// file says.
+	// file says. Two zero values keep their Go meaning: Services nil
+	// presents no RPC service, and the Lsa fields restrict nothing, so a
+	// Config built in Go that turns services on sets them too (or starts
+	// from policy.Default(), which holds the file's defaults).
 	Config *policy.Config
 	// RefuseNullSessions refuses null (anonymous) sessions at SESSION_SETUP,
 	// whatever Config says (allow_anonymous = false).

@@ -88,7 +88,8 @@ type Server struct {
 	// file says. Two zero values keep their Go meaning: Services nil
 	// presents no RPC service, and the Lsa fields restrict nothing, so a
 	// Config built in Go that turns services on sets them too (or starts
-	// from policy.Default(), which holds the file's defaults).
+	// from policy.Parse(nil, "defaults"): every key at the file's default,
+	// no pipe).
 	Config *policy.Config
 	// RefuseNullSessions refuses null (anonymous) sessions at SESSION_SETUP,
 	// whatever Config says (allow_anonymous = false).

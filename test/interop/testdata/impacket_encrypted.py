@@ -14,7 +14,7 @@ from impacket import smb3structs
 from impacket.smbconnection import SMBConnection
 
 sys.dont_write_bytecode = True  # no __pycache__ next to impacket_steps.py in the source tree
-from impacket_steps import expect_echo, open_pipe, run, write_read
+from impacket_steps import expect_echo, large_echo, open_pipe, run, write_read
 
 
 def steps(st):
@@ -42,12 +42,7 @@ def steps(st):
     expect_echo("transact", conn.transactNamedPipe(tid, fid, msg), msg)
     print("OK transact")
     st.step = "large"
-    msg = bytes(range(256)) * 200
-    conn.writeFile(tid, fid, msg)
-    got = b""
-    while len(got) < len(msg):
-        got += conn.readFile(tid, fid, 0, 65536)
-    expect_echo("large", got, msg, by_length=True)
+    large_echo(conn, tid, fid, bytes(range(256)) * 200)
     print("OK large")
     st.step = "close"
     conn.closeFile(tid, fid)

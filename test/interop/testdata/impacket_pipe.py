@@ -15,7 +15,7 @@ from impacket import smb, smb3structs
 from impacket.smbconnection import SMBConnection
 
 sys.dont_write_bytecode = True  # no __pycache__ next to impacket_steps.py in the source tree
-from impacket_steps import expect_echo, open_pipe, run, write_read
+from impacket_steps import expect_echo, large_echo, open_pipe, run, write_read
 
 DIALECTS = {
     "default": None,
@@ -51,14 +51,7 @@ def steps(st):
     print("OK transact")
     st.step = "large"
     big = os.urandom(size)
-    conn.writeFile(tid, fid, big)
-    got = b""
-    while len(got) < len(big):
-        chunk = conn.readFile(tid, fid, 0, len(big) - len(got))
-        if not chunk:
-            break
-        got += chunk
-    expect_echo("large", got, big, by_length=True)
+    large_echo(conn, tid, fid, big)
     print("OK large %d" % len(big))
     st.step = "close"
     conn.closeFile(tid, fid)

@@ -46,6 +46,20 @@ def write_read(conn, tid, fid, msg):
     expect_echo("write-read", conn.readFile(tid, fid, 0, 4096), msg)
 
 
+def large_echo(conn, tid, fid, msg):
+    """WRITEs msg, a large one, to the echo pipe and READs until as many
+    bytes came back (or a READ returns none); fails "large" unless they
+    are msg."""
+    conn.writeFile(tid, fid, msg)
+    got = b""
+    while len(got) < len(msg):
+        chunk = conn.readFile(tid, fid, 0, len(msg) - len(got))
+        if not chunk:
+            break
+        got += chunk
+    expect_echo("large", got, msg, by_length=True)
+
+
 def run(body):
     """Runs body(steps), printing the FAIL line of an error it raises."""
     st = Steps()

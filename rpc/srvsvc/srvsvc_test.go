@@ -212,3 +212,19 @@ func TestCharDev(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkServerGetInfo101 is one NetrServerGetInfo level 101 call as a
+// user through the DCE/RPC engine on an in-memory pipe (the srvsvc-101
+// row of bench/compare.sh without SMB): the service's and the engine's
+// share of a call, and its allocations.
+func BenchmarkServerGetInfo101(b *testing.B) {
+	c := svctest.Dial(b, srvsvc.Interface(svctest.Env(svctest.Snapshot(b, ""), nil)), svctest.Alice)
+	req := []byte{0, 0, 0, 0, 101, 0, 0, 0}
+	b.ReportAllocs()
+	for b.Loop() {
+		out, err := svctest.Call(b, c, srvsvc.OpNetrServerGetInfo, req)
+		if err != nil || len(out) < 4 || out[len(out)-1]|out[len(out)-2]|out[len(out)-3]|out[len(out)-4] != 0 {
+			b.Fatalf("NetrServerGetInfo 101: %x %v", out, err)
+		}
+	}
+}

@@ -322,14 +322,7 @@ func TestHotPathAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
 	}
-	srv, l := newTestServer(t)
-	c, _ := newTestConn(t, srv, "hot")
-	defer c.teardown()
-	se, err := l.AcceptEnd(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer se.Close()
+	c, se := hotPipe(t)
 	payload := []byte("0123456789abcdef0123456789abcdef")
 	write := msg(reqHeader(smb2.CmdWrite, 0), &smb2.WriteRequest{FileID: hotFID, Data: payload})
 	read := msg(reqHeader(smb2.CmdRead, 0), &smb2.ReadRequest{FileID: hotFID, Length: 1024})
@@ -359,15 +352,23 @@ func TestHotPathAllocs(t *testing.T) {
 	}
 }
 
-func BenchmarkHotPath(b *testing.B) {
-	srv, l := newTestServer(b)
-	c, _ := newTestConn(b, srv, "hot")
-	defer c.teardown()
-	se, err := l.AcceptEnd(b.Context())
+// hotPipe is a test connection (newTestConn) with the pipe "hot" open
+// as hotFID, and the server end of that open; both end with the test.
+func hotPipe(tb testing.TB) (*conn, *pipe.End) {
+	tb.Helper()
+	srv, l := newTestServer(tb)
+	c, _ := newTestConn(tb, srv, "hot")
+	tb.Cleanup(c.teardown)
+	se, err := l.AcceptEnd(tb.Context())
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	defer se.Close()
+	tb.Cleanup(func() { se.Close() })
+	return c, se
+}
+
+func BenchmarkHotPath(b *testing.B) {
+	c, se := hotPipe(b)
 	payload := []byte("0123456789abcdef0123456789abcdef")
 	read := msg(reqHeader(smb2.CmdRead, 0), &smb2.ReadRequest{FileID: hotFID, Length: 1024})
 	b.ReportAllocs()

@@ -91,6 +91,19 @@ func (e *End) canRead() bool {
 	return true
 }
 
+// unusable says why this end cannot move data the way can tells it may:
+// ErrClosed once closed, ErrDirection when can is false; nil when it can.
+// Called with the instance lock held.
+func (e *End) unusable(can bool) error {
+	if e.closed {
+		return ErrClosed
+	}
+	if !can {
+		return ErrDirection
+	}
+	return nil
+}
+
 func (e *End) canWrite() bool {
 	switch e.inst.pipe.cfg.Direction {
 	case Inbound:
@@ -157,13 +170,9 @@ func (e *End) read(ctx context.Context, p []byte, block bool) (n int, more bool,
 			return 0, false, os.ErrDeadlineExceeded
 		}
 		in.mu.Lock()
-		if e.closed {
+		if err := e.unusable(e.canRead()); err != nil {
 			in.mu.Unlock()
-			return 0, false, ErrClosed
-		}
-		if !e.canRead() {
-			in.mu.Unlock()
-			return 0, false, ErrDirection
+			return 0, false, err
 		}
 		if !e.in.empty() {
 			if e.readMode == MessageMode {
@@ -287,13 +296,9 @@ func (e *End) send(ctx context.Context, p []byte) (seq uint64, written int, err 
 			return 0, written, os.ErrDeadlineExceeded
 		}
 		in.mu.Lock()
-		if e.closed {
-			in.mu.Unlock()
-			return 0, written, ErrClosed
-		}
-		if !e.canWrite() {
-			in.mu.Unlock()
-			return 0, 0, ErrDirection
+		if err := e.unusable(e.canWrite()); err != nil {
+			in.mu.Unlock() // written is 0 for ErrDirection: the direction never changes
+			return 0, written, err
 		}
 		if e.peer.closed {
 			in.mu.Unlock()

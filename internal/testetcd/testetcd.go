@@ -212,3 +212,14 @@ func tail(s string, n int) string {
 	}
 	return s
 }
+
+// PID is the process id of the running member (0 when stopped), for a
+// test that measures it (its memory in /proc/PID/status).
+func (e *Etcd) PID() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cmd == nil {
+		return 0
+	}
+	return e.cmd.Process.Pid
+}

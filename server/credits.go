@@ -7,21 +7,27 @@ package server
 type creditWindow struct {
 	low  uint64 // lowest MessageId not yet used
 	high uint64 // one past the highest MessageId granted
-	used [ringWords]uint64
+	// used is a ring of bits, one per MessageId of [low, high) (set:
+	// used), a power of two of words long; it grows with the window up
+	// to ringBits (see fit), so a connection whose client holds a few
+	// credits keeps a few words, not the 2 KiB the largest window needs.
+	used []uint64
 	// nUsed counts used ids in [low, high).
 	nUsed uint64
 	max   uint64 // most credits a client may hold
 }
 
 const (
-	ringBits  = 1 << 14
+	ringBits  = 1 << 14 // the widest window of MessageIds
 	ringWords = ringBits / 64
+	// minRingWords is the ring a window starts with (128 MessageIds).
+	minRingWords = 2
 )
 
 // newCreditWindow starts a window holding one credit (MessageId 0) in
 // which a client may hold at most max credits (at most MaxCredits).
 func newCreditWindow(limit uint64) creditWindow {
-	return creditWindow{low: 0, high: 1, max: min(max(limit, 1), MaxCredits)}
+	return creditWindow{low: 0, high: 1, max: min(max(limit, 1), MaxCredits), used: make([]uint64, minRingWords)}
 }
 
 // MaxCredits is the largest credit window a connection may have, Windows
@@ -29,14 +35,37 @@ func newCreditWindow(limit uint64) creditWindow {
 const MaxCredits = ringBits / 2
 
 func (w *creditWindow) isUsed(id uint64) bool {
-	return w.used[(id%ringBits)/64]&(1<<(id%64)) != 0
+	bits := uint64(len(w.used)) * 64
+	return w.used[(id%bits)/64]&(1<<(id%64)) != 0
 }
 
 func (w *creditWindow) setUsed(id uint64, v bool) {
+	bits := uint64(len(w.used)) * 64
 	if v {
-		w.used[(id%ringBits)/64] |= 1 << (id % 64)
+		w.used[(id%bits)/64] |= 1 << (id % 64)
 	} else {
-		w.used[(id%ringBits)/64] &^= 1 << (id % 64)
+		w.used[(id%bits)/64] &^= 1 << (id % 64)
+	}
+}
+
+// fit grows the ring, when it is shorter, to hold the window [low, high)
+// (at most ringBits), keeping the bits of the ids it held.
+func (w *creditWindow) fit() {
+	span := w.high - w.low
+	bits := uint64(len(w.used)) * 64
+	if span <= bits || bits >= ringBits {
+		return
+	}
+	n := max(len(w.used), minRingWords)
+	for uint64(n)*64 < span && n < ringWords {
+		n *= 2
+	}
+	old := *w
+	w.used = make([]uint64, n)
+	for id := w.low; id < w.low+min(span, bits); id++ {
+		if old.isUsed(id) {
+			w.setUsed(id, true)
+		}
 	}
 }
 
@@ -47,6 +76,7 @@ func (w *creditWindow) consume(id uint64, charge uint16) bool {
 	if id < w.low || id >= w.high || n > w.high-id {
 		return false
 	}
+	w.fit()
 	for i := id; i < id+n; i++ {
 		if w.isUsed(i) {
 			return false
@@ -98,5 +128,6 @@ func (w *creditWindow) grant(charge, req uint16, extra bool) uint16 {
 		g = 1
 	}
 	w.high += g
+	w.fit()
 	return uint16(g)
 }

@@ -98,7 +98,12 @@ var ErrDecrypt = errors.New("smbcrypto: message authentication failed")
 // a per-Crypter 64-bit counter (so a nonce is never used twice with a
 // key), and both keep scratch state, so neither allocates.
 type Crypter struct {
-	id    uint16
+	id uint16
+	// key[:klen] is the key until the cipher state is built from it on
+	// first use (init): a session that never encrypts holds no AES or
+	// GCM state.
+	key   [32]byte
+	klen  uint8
 	gcm   cipher.AEAD
 	ccm   *ccm
 	salt  [4]byte // random high nonce bytes, fixed per Crypter
@@ -113,29 +118,38 @@ func NewCrypter(id uint16, key []byte) (*Crypter, error) {
 	if len(key)*8 != CipherKeyBits(id) || CipherName(id) == "" {
 		return nil, errors.New("smbcrypto: bad cipher or key size")
 	}
-	b, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
 	c := &Crypter{id: id}
+	c.klen = uint8(copy(c.key[:], key))
 	_, _ = rand.Read(c.salt[:])
-	switch id {
-	case CipherAES128GCM, CipherAES256GCM:
-		if c.gcm, err = cipher.NewGCM(b); err != nil {
-			return nil, err
-		}
-	default:
-		c.ccm = &ccm{b: b}
-	}
 	return c, nil
 }
+
+// init builds the cipher state from the key on first use and forgets the
+// key. The key's size was checked by NewCrypter, so AES accepts it.
+func (c *Crypter) init() {
+	if c.gcm != nil || c.ccm != nil {
+		return
+	}
+	b, err := aes.NewCipher(c.key[:c.klen])
+	if err != nil {
+		panic("smbcrypto: " + err.Error())
+	}
+	clear(c.key[:])
+	if c.isGCM() {
+		c.gcm, _ = cipher.NewGCM(b) // a 16-byte block: never fails
+		return
+	}
+	c.ccm = &ccm{b: b}
+}
+
+func (c *Crypter) isGCM() bool { return c.id == CipherAES128GCM || c.id == CipherAES256GCM }
 
 // Cipher returns the cipher id.
 func (c *Crypter) Cipher() uint16 { return c.id }
 
 // nonceSize is the number of Nonce bytes the cipher uses.
 func (c *Crypter) nonceSize() int {
-	if c.gcm != nil {
+	if c.isGCM() {
 		return gcmNonceSize
 	}
 	return ccmNonceSize
@@ -164,6 +178,7 @@ func (c *Crypter) Seal(frame []byte) {
 // seal encrypts frame[TransformSize:] with the Nonce already in the
 // header (the test vectors' own).
 func (c *Crypter) seal(frame []byte) {
+	c.init()
 	ns := c.nonceSize()
 	nonce := frame[offTNonce : offTNonce+transformNonces]
 	aad := frame[offTAAD:TransformSize]
@@ -192,6 +207,7 @@ func (c *Crypter) Open(frame []byte) ([]byte, error) {
 	if len(frame) < TransformSize {
 		return nil, ErrDecrypt
 	}
+	c.init()
 	ns := c.nonceSize()
 	copy(c.aad[:], frame[offTAAD:TransformSize])
 	copy(c.tag[:], frame[offTSignature:offTNonce])

@@ -29,17 +29,29 @@ func newSigner(dialect uint16, alg uint16, key []byte) Signer {
 	case dialect < Dialect311:
 		alg = SigningAESCMAC
 	}
+	// The hash or cipher state (a few hundred bytes to over a kilobyte)
+	// is built on first use: a session that never signs (anonymous, or
+	// unsigned by choice) holds only the key.
+	var k lazyKey
+	copy(k.key[:], sessionKey16(key))
 	switch alg {
 	case SigningHMACSHA256:
-		return &hmacSigner{h: hmac.New(sha256.New, sessionKey16(key))}
+		return &hmacSigner{lazyKey: k}
 	case SigningAESGMAC:
-		b, _ := aes.NewCipher(sessionKey16(key))
-		g, _ := cipher.NewGCM(b)
-		return &gmacSigner{g: g}
+		return &gmacSigner{lazyKey: k}
 	default:
-		b, _ := aes.NewCipher(sessionKey16(key))
-		return &cmacSigner{c: newCMAC(b)}
+		return &cmacSigner{lazyKey: k}
 	}
+}
+
+// lazyKey is a signer's 16-byte key until its state is built from it.
+type lazyKey struct{ key [16]byte }
+
+// block returns the AES cipher of the key and forgets the key.
+func (k *lazyKey) block() cipher.Block {
+	b, _ := aes.NewCipher(k.key[:])
+	clear(k.key[:])
+	return b
 }
 
 // prepare sets SMB2_FLAGS_SIGNED and zeroes the signature field.
@@ -52,7 +64,8 @@ func prepare(msg []byte) {
 // hmacSigner is HMAC-SHA256 signing (SMB 2.0.2 and 2.1, and 3.1.1 when
 // negotiated): the first 16 bytes of HMAC-SHA256(key, msg).
 type hmacSigner struct {
-	h    hash.Hash
+	lazyKey
+	h    hash.Hash // nil until first use
 	sum  [sha256.Size]byte
 	zero [16]byte
 }
@@ -62,6 +75,7 @@ func (s *hmacSigner) Sign(msg []byte) {
 		return
 	}
 	prepare(msg)
+	s.init()
 	s.h.Reset()
 	s.h.Write(msg)
 	s.h.Sum(s.sum[:0])
@@ -72,6 +86,7 @@ func (s *hmacSigner) Verify(msg []byte) bool {
 	if len(msg) < headerLen {
 		return false
 	}
+	s.init()
 	s.h.Reset()
 	s.h.Write(msg[:offSignature])
 	s.h.Write(s.zero[:])
@@ -80,9 +95,17 @@ func (s *hmacSigner) Verify(msg []byte) bool {
 	return subtle.ConstantTimeCompare(s.sum[:16], msg[offSignature:headerLen]) == 1
 }
 
+func (s *hmacSigner) init() {
+	if s.h == nil {
+		s.h = hmac.New(sha256.New, s.key[:])
+		clear(s.key[:])
+	}
+}
+
 // cmacSigner is AES-128-CMAC signing (SMB 3.0, 3.0.2, and 3.1.1 by default).
 type cmacSigner struct {
-	c    *cmac
+	lazyKey
+	c    *cmac // nil until first use
 	tag  [16]byte
 	zero [16]byte
 }
@@ -92,6 +115,7 @@ func (s *cmacSigner) Sign(msg []byte) {
 		return
 	}
 	prepare(msg)
+	s.init()
 	s.c.reset()
 	s.c.write(msg)
 	s.c.sum(&s.tag)
@@ -102,6 +126,7 @@ func (s *cmacSigner) Verify(msg []byte) bool {
 	if len(msg) < headerLen {
 		return false
 	}
+	s.init()
 	s.c.reset()
 	s.c.write(msg[:offSignature])
 	s.c.write(s.zero[:])
@@ -110,10 +135,17 @@ func (s *cmacSigner) Verify(msg []byte) bool {
 	return subtle.ConstantTimeCompare(s.tag[:], msg[offSignature:headerLen]) == 1
 }
 
+func (s *cmacSigner) init() {
+	if s.c == nil {
+		s.c = newCMAC(s.block())
+	}
+}
+
 // gmacSigner is AES-128-GMAC signing (SMB 3.1.1 with SIGNING_CAPABILITIES):
 // AES-GCM over an empty plaintext with the message as additional data.
 type gmacSigner struct {
-	g     cipher.AEAD
+	lazyKey
+	g     cipher.AEAD // nil until first use
 	nonce [12]byte
 	tag   [16]byte
 	saved [16]byte
@@ -138,6 +170,7 @@ func (s *gmacSigner) Sign(msg []byte) {
 		return
 	}
 	prepare(msg)
+	s.init()
 	s.setNonce(msg)
 	s.g.Seal(s.tag[:0], s.nonce[:], nil, msg)
 	copy(msg[offSignature:], s.tag[:])
@@ -152,8 +185,15 @@ func (s *gmacSigner) Verify(msg []byte) bool {
 	sig := msg[offSignature:headerLen]
 	copy(s.saved[:], sig)
 	clear(sig)
+	s.init()
 	s.setNonce(msg)
 	s.g.Seal(s.tag[:0], s.nonce[:], nil, msg)
 	copy(sig, s.saved[:])
 	return subtle.ConstantTimeCompare(s.tag[:], s.saved[:]) == 1
+}
+
+func (s *gmacSigner) init() {
+	if s.g == nil {
+		s.g, _ = cipher.NewGCM(s.block())
+	}
 }

@@ -911,7 +911,13 @@ func statusError(ctx context.Context, op, name string, st ntstatus.Status) error
 func (c *Conn) Echo(ctx context.Context) error {
 	bp := newRequest()
 	*bp = (&smb2.EchoRequest{}).Append(*bp)
-	cl, err := c.simple(ctx, smb2.CmdEcho, bp, 0, "echo", "")
+	return c.simpleDone(ctx, smb2.CmdEcho, bp, 0, "echo", "")
+}
+
+// simpleDone sends a request as simple does and releases the response,
+// for a request whose response carries nothing the caller reads.
+func (c *Conn) simpleDone(ctx context.Context, cmd smb2.Command, bp *[]byte, size int, op, name string) error {
+	cl, err := c.simple(ctx, cmd, bp, size, op, name)
 	if err != nil {
 		return err
 	}

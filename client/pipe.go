@@ -323,12 +323,7 @@ func queryInfoOutput(msg []byte, outputLength int) ([]byte, error) {
 func (p *Pipe) SetInfo(ctx context.Context, infoType, class uint8, buf []byte) error {
 	bp := newRequest()
 	*bp = (&smb2.SetInfoRequest{InfoType: infoType, FileInfoClass: class, Buffer: buf, FileID: p.fid}).Append(*bp)
-	cl, err := p.c.simple(ctx, smb2.CmdSetInfo, bp, len(buf), "set info", p.name)
-	if err != nil {
-		return err
-	}
-	p.c.release(cl)
-	return nil
+	return p.c.simpleDone(ctx, smb2.CmdSetInfo, bp, len(buf), "set info", p.name)
 }
 
 // Flush sends SMB2 FLUSH (on a pipe: waits until the other end has read
@@ -336,12 +331,7 @@ func (p *Pipe) SetInfo(ctx context.Context, infoType, class uint8, buf []byte) e
 func (p *Pipe) Flush(ctx context.Context) error {
 	bp := newRequest()
 	*bp = (&smb2.FlushRequest{FileID: p.fid}).Append(*bp)
-	cl, err := p.c.simple(ctx, smb2.CmdFlush, bp, 0, "flush", p.name)
-	if err != nil {
-		return err
-	}
-	p.c.release(cl)
-	return nil
+	return p.c.simpleDone(ctx, smb2.CmdFlush, bp, 0, "flush", p.name)
 }
 
 // CloseContext sends SMB2 CLOSE. Requests pending on the handle end with
@@ -352,10 +342,7 @@ func (p *Pipe) CloseContext(ctx context.Context) error {
 	}
 	bp := newRequest()
 	*bp = (&smb2.CloseRequest{FileID: p.fid}).Append(*bp)
-	cl, err := p.c.simple(ctx, smb2.CmdClose, bp, 0, "close", p.name)
-	if err == nil {
-		p.c.release(cl)
-	}
+	err := p.c.simpleDone(ctx, smb2.CmdClose, bp, 0, "close", p.name)
 	if p.owns {
 		lctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		if p.c.SessionID() != 0 {

@@ -504,11 +504,9 @@ func (c *Conn) TreeConnect(ctx context.Context) error {
 func (c *Conn) TreeDisconnect(ctx context.Context) error {
 	bp := newRequest()
 	*bp = (&smb2.TreeDisconnectRequest{}).Append(*bp)
-	cl, err := c.simple(ctx, smb2.CmdTreeDisconnect, bp, 0, "tree disconnect", "")
-	if err != nil {
+	if err := c.simpleDone(ctx, smb2.CmdTreeDisconnect, bp, 0, "tree disconnect", ""); err != nil {
 		return err
 	}
-	c.release(cl)
 	c.treeID.Store(0)
 	return nil
 }
@@ -518,11 +516,9 @@ func (c *Conn) TreeDisconnect(ctx context.Context) error {
 func (c *Conn) Logoff(ctx context.Context) error {
 	bp := newRequest()
 	*bp = (&smb2.LogoffRequest{}).Append(*bp)
-	cl, err := c.simple(ctx, smb2.CmdLogoff, bp, 0, "logoff", "")
-	if err != nil {
+	if err := c.simpleDone(ctx, smb2.CmdLogoff, bp, 0, "logoff", ""); err != nil {
 		return err
 	}
-	c.release(cl)
 	c.writeMu.Lock()
 	c.sess.Store(nil)
 	c.writeMu.Unlock()

@@ -34,9 +34,16 @@ type fakeServer struct {
 func newFake(t *testing.T, grant uint16, hold bool) (*Conn, *fakeServer) {
 	cn, sn := net.Pipe()
 	f := &fakeServer{t: t, nc: sn, grant: grant, hold: hold, high: 1, seen: map[uint64]bool{}, held: map[uint64]uint64{}}
+	return negotiatedFake(t, cn, sn, &Config{MinDialect: smb2.Dialect302, MaxDialect: smb2.Dialect302}, f.serve), f
+}
+
+// negotiatedFake runs serve, a fake server on sn, and returns a Conn with cfg
+// on cn, past NEGOTIATE. At cleanup both ends close and serve is waited for.
+func negotiatedFake(t *testing.T, cn, sn net.Conn, cfg *Config, serve func()) *Conn {
+	t.Helper()
 	done := make(chan struct{})
-	go func() { defer close(done); f.serve() }()
-	c, err := NewConn(cn, &Config{MinDialect: smb2.Dialect302, MaxDialect: smb2.Dialect302})
+	go func() { defer close(done); serve() }()
+	c, err := NewConn(cn, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +51,7 @@ func newFake(t *testing.T, grant uint16, hold bool) (*Conn, *fakeServer) {
 	if err := c.Negotiate(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	return c, f
+	return c
 }
 
 func (f *fakeServer) serve() {

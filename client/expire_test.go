@@ -30,17 +30,7 @@ func newScripted(t *testing.T, cfg Config, negCredit uint16, handle func(s *scri
 	t.Helper()
 	cn, sn := net.Pipe()
 	s := &scripted{nc: sn, negCredit: negCredit, handle: handle}
-	done := make(chan struct{})
-	go func() { defer close(done); s.serve() }()
-	c, err := NewConn(cn, &cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(); sn.Close(); <-done })
-	if err := c.Negotiate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return c, s
+	return negotiatedFake(t, cn, sn, &cfg, s.serve), s
 }
 
 func (s *scripted) serve() {

@@ -18,6 +18,7 @@
 package kerberos
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
@@ -259,7 +260,7 @@ func (a *Acceptor) Accept(token []byte) (*Result, error) {
 		return nil, fail(ErrCodeNoKey, ErrNoKey, "the keytab has no %s key (kvno %d) for %s@%s",
 			ETypeName(et), req.Ticket.EncPart.KVNO, sname, req.Ticket.Realm)
 	}
-	if err := req.Ticket.Decrypt(key); err != nil {
+	if err := decryptTicket(&req.Ticket, key); err != nil {
 		return nil, fail(ErrCodeModified, ErrModified, "ticket for %s does not decrypt with the keytab's %s key (kvno %d): wrong key or password changed",
 			sname, ETypeName(et), req.Ticket.EncPart.KVNO)
 	}
@@ -268,7 +269,7 @@ func (a *Acceptor) Accept(token []byte) (*Result, error) {
 	if sessKey.KeyType != ETypeAES256 && sessKey.KeyType != ETypeAES128 && sessKey.KeyType != ETypeRC4 {
 		return nil, fail(ErrCodeETypeNoSupp, ErrEType, "ticket session key is %s", ETypeName(sessKey.KeyType))
 	}
-	ab, err := crypto.DecryptEncPart(req.EncryptedAuthenticator, sessKey, keyusage.AP_REQ_AUTHENTICATOR)
+	ab, err := decryptEncPart(req.EncryptedAuthenticator, sessKey, keyusage.AP_REQ_AUTHENTICATOR)
 	if err != nil {
 		return nil, fail(ErrCodeBadIntegrit, ErrBadAuth, "authenticator does not decrypt with the ticket's session key")
 	}
@@ -402,7 +403,7 @@ func apRep(auth *types.Authenticator, sessKey, sub types.EncryptionKey, rnd io.R
 		return nil, err
 	}
 	pb = asn1tools.AddASNAppTag(pb, asnAppTag.EncAPRepPart)
-	ed, err := crypto.GetEncryptedData(pb, sessKey, keyusage.AP_REP_ENCPART, 0)
+	ed, err := encryptEncPart(pb, sessKey, keyusage.AP_REP_ENCPART, rnd)
 	if err != nil {
 		return nil, err
 	}
@@ -467,6 +468,26 @@ func unmarshalAPReq(req *messages.APReq, b []byte) (err error) {
 	return nil
 }
 
+// decryptTicket decrypts t's EncTicketPart with the service key into
+// t.DecryptedEncPart (gokrb5's Ticket.Decrypt with the AES fast path).
+func decryptTicket(t *messages.Ticket, key types.EncryptionKey) (err error) {
+	b, err := decryptEncPart(t.EncPart, key, keyusage.KDC_REP_TICKET)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if recover() != nil {
+			err = ErrMalformed
+		}
+	}()
+	var p messages.EncTicketPart
+	if err := p.Unmarshal(b); err != nil {
+		return err
+	}
+	t.DecryptedEncPart = p
+	return nil
+}
+
 func unmarshalAuthenticator(a *types.Authenticator, b []byte) (err error) {
 	defer func() {
 		if recover() != nil {
@@ -484,6 +505,13 @@ func (p *PAC) verifyServerSignature(key types.EncryptionKey) error {
 	want := map[int32]int32{ETypeAES128: 15, ETypeAES256: 16, ETypeRC4: -138}[key.KeyType]
 	if p.serverType != want {
 		return fmt.Errorf("server signature type %d does not match the %s service key", p.serverType, ETypeName(key.KeyType))
+	}
+	if isAES(key.KeyType) {
+		sum, err := aesChecksum(key.KeyValue, keyusage.KERB_NON_KERB_CKSUM_SALT, p.signedData())
+		if err != nil || !hmac.Equal(sum, p.serverSig) {
+			return errors.New("server signature does not verify with the service key")
+		}
+		return nil
 	}
 	e, err := crypto.GetChksumEtype(p.serverType)
 	if err != nil {

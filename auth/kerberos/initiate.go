@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/jcmturner/gofork/encoding/asn1"
+	"github.com/jcmturner/gokrb5/v8/asn1tools"
 	"github.com/jcmturner/gokrb5/v8/crypto"
+	"github.com/jcmturner/gokrb5/v8/iana/asnAppTag"
 	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
@@ -23,6 +26,28 @@ type ServiceTicket struct {
 	// CName and CRealm are the client principal.
 	CName  types.PrincipalName
 	CRealm string
+
+	// The Ticket's DER, marshalled at the first NewAPReq (Ticket must not
+	// change after that).
+	rawOnce sync.Once
+	raw     []byte
+	rawErr  error
+}
+
+// ticketDER returns the ticket's encoding, marshalled once: a client
+// making many logons with one ticket does not re-encode it each time.
+func (t *ServiceTicket) ticketDER() ([]byte, error) {
+	t.rawOnce.Do(func() { t.raw, t.rawErr = t.Ticket.Marshal() })
+	return t.raw, t.rawErr
+}
+
+// apReqDER is the AP-REQ with the ticket as its DER (RFC 4120 5.5.1).
+type apReqDER struct {
+	PVNO                   int                 `asn1:"explicit,tag:0"`
+	MsgType                int                 `asn1:"explicit,tag:1"`
+	APOptions              asn1.BitString      `asn1:"explicit,tag:2"`
+	Ticket                 asn1.RawValue       `asn1:"explicit,tag:3"`
+	EncryptedAuthenticator types.EncryptedData `asn1:"explicit,tag:4"`
 }
 
 // InitOptions tune NewAPReq.
@@ -90,17 +115,27 @@ func NewAPReq(t *ServiceTicket, o InitOptions) ([]byte, *InitState, error) {
 		SubKey:    types.EncryptionKey{KeyType: t.SessionKey.KeyType, KeyValue: sub},
 		SeqNumber: int64(binary.BigEndian.Uint32(seq[:]) & 0x3fffffff),
 	}
-	req, err := messages.NewAPReq(t.Ticket, t.SessionKey, auth)
+	ab, err := auth.Marshal()
 	if err != nil {
 		return nil, nil, err
 	}
+	ed, err := encryptEncPart(ab, t.SessionKey, keyusage.AP_REQ_AUTHENTICATOR, rnd)
+	if err != nil {
+		return nil, nil, err
+	}
+	tb, err := t.ticketDER()
+	if err != nil {
+		return nil, nil, err
+	}
+	req := apReqDER{PVNO: 5, MsgType: 14, APOptions: types.NewKrbFlags(), Ticket: asn1.RawValue{Class: asn1.ClassContextSpecific, IsCompound: true, Tag: 3, Bytes: tb}, EncryptedAuthenticator: ed}
 	if o.Mutual {
 		req.APOptions = asn1.BitString{Bytes: []byte{0x20, 0, 0, 0}, BitLength: 32} // mutual-required
 	}
-	b, err := req.Marshal()
+	b, err := asn1.Marshal(req)
 	if err != nil {
 		return nil, nil, err
 	}
+	b = asn1tools.AddASNAppTag(b, asnAppTag.APREQ)
 	st := &InitState{mutual: o.Mutual, sessKey: t.SessionKey, subkey: auth.SubKey, ctime: auth.CTime, cusec: auth.Cusec}
 	return wrap(nil, tokAPReq, b), st, nil
 }
@@ -128,7 +163,7 @@ func (s *InitState) Finish(reply []byte) ([]byte, error) {
 	if err := unmarshalAPRep(&rep, msg); err != nil {
 		return nil, fmt.Errorf("%w: AP-REP does not decode: %v", ErrMutual, err)
 	}
-	pb, err := crypto.DecryptEncPart(rep.EncPart, s.sessKey, keyusage.AP_REP_ENCPART)
+	pb, err := decryptEncPart(rep.EncPart, s.sessKey, keyusage.AP_REP_ENCPART)
 	if err != nil {
 		return nil, fmt.Errorf("%w: AP-REP does not decrypt with the session key", ErrMutual)
 	}

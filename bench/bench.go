@@ -58,7 +58,7 @@ const (
 
 // AllWorkloads returns every workload, in the order of the usage text.
 func AllWorkloads() []Workload {
-	return []Workload{Connect, Transact, WriteRead, Stream, Echo, Sessions, TCP, TCPStream, TCPConnect}
+	return []Workload{Connect, Setup, Transact, WriteRead, Stream, Echo, Sessions, TCP, TCPStream, TCPConnect}
 }
 
 // Options configure Run. The zero value with Addr set runs one transact
@@ -233,9 +233,12 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	if !o.Workload.isTCP() {
 		res.Pipe = o.Pipe
-		if o.Workload == Connect || o.Workload == Echo {
+		if o.Workload == Connect || o.Workload == Echo || o.Workload == Setup {
 			res.Pipe = ""
 		}
+	}
+	if err := kerberosTicket(&o); err != nil {
+		return nil, err
 	}
 	if o.Workload == Sessions {
 		return res, runSessions(ctx, &o, res)
@@ -253,6 +256,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	switch o.Workload {
 	case Connect:
 		setup = setupConnect
+	case Setup:
+		setup = setupSetup
 	case Transact, WriteRead:
 		setup = setupTransact
 	case Stream:

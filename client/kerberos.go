@@ -69,6 +69,13 @@ func KerberosCCacheFromEnv() (string, error) {
 	return v, nil
 }
 
+// ServiceTicket obtains the ticket k would log on to spn with (from
+// Ticket, the cache, or the KDC), so that a caller making many logons
+// (a benchmark) can get it once and set Ticket.
+func (k *Kerberos) ServiceTicket(spn string) (*kerberos.ServiceTicket, error) {
+	return k.serviceTicket(spn)
+}
+
 // serviceTicket obtains the ticket for spn.
 func (k *Kerberos) serviceTicket(spn string) (*kerberos.ServiceTicket, error) {
 	if k.Ticket != nil {

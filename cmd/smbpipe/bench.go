@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jcmturner/gokrb5/v8/keytab"
+
 	"github.com/smbpipe/smbpipe/bench"
 	"github.com/smbpipe/smbpipe/client"
 	"github.com/smbpipe/smbpipe/smb2"
@@ -28,6 +30,10 @@ with smbpipe's own client and prints ops/s and p50/p99/max latency.
 workloads (-w):
   connect     connect, negotiate, session, tree connect IPC$, open the pipe,
               close, logoff, disconnect (sequential per worker)
+  setup       one logon per op on a connection per worker: LOGOFF, then
+              SESSION_SETUP with the credentials (-U: NTLM; -k or
+              --krb-keytab: Kerberos, the ticket obtained once before the
+              run, so the op is the server's work of a Kerberos logon)
   transact    FSCTL_PIPE_TRANSCEIVE of --size bytes on one open pipe (default)
   writeread   WRITE of --size bytes, then READ of the reply
   stream      1 MiB WRITEs while a reader READs the echoed bytes (MB/s)
@@ -58,6 +64,13 @@ flags:
                      pipe with backend "rpcecho")
   -U USER%PASS       authenticated, signed session (DOMAIN\USER also);
                      default anonymous
+  -k                 Kerberos from the credential cache $KRB5CCNAME names
+                     (ticket for cifs/HOST, obtained once), signed session
+  --krb-keytab FILE  Kerberos without a KDC: mint one ticket (no PAC) for
+                     cifs/HOST with the service key in FILE (the server's
+                     keytab) as --krb-principal (default alice@ the realm
+                     of the keytab's first key); --krb-host HOST names the
+                     service (default the --addr host)
   --dialect X        pin the dialect: 2.0.2, 2.1, 3.0, 3.0.2 or 3.1.1
   --signing ALG      offer only this 3.1.1 signing algorithm: cmac, gmac or
                      hmac (default: gmac, then cmac; the server picks)
@@ -107,6 +120,12 @@ func parseBenchArgs(args []string) (*benchOptions, error) {
 	fs.BoolVar(&o.run.RPC, "rpc", false, "")
 	fs.BoolVar(&o.run.RPCEcho, "rpc-echo", false, "")
 	fs.StringVar(&user, "U", "", "")
+	var useKerberos bool
+	var krbKeytab, krbPrincipal, krbHost string
+	fs.BoolVar(&useKerberos, "k", false, "")
+	fs.StringVar(&krbKeytab, "krb-keytab", "", "")
+	fs.StringVar(&krbPrincipal, "krb-principal", "", "")
+	fs.StringVar(&krbHost, "krb-host", "", "")
 	fs.StringVar(&dialect, "dialect", "", "")
 	fs.StringVar(&signing, "signing", "", "")
 	fs.StringVar(&encrypt, "encrypt", "", "")
@@ -185,13 +204,45 @@ func parseBenchArgs(args []string) (*benchOptions, error) {
 		o.run.Client.User, o.run.Client.Password = name, pass
 		o.run.Client.RequireSigning = true
 	}
+	if useKerberos || krbKeytab != "" {
+		if o.run.Client.User != "" || useKerberos && krbKeytab != "" {
+			return nil, errors.New("-k, --krb-keytab and -U exclude each other")
+		}
+		host := krbHost
+		if host == "" {
+			h, _, err := net.SplitHostPort(o.run.Addr)
+			if err != nil {
+				return nil, fmt.Errorf("--addr %q: %v", o.run.Addr, err)
+			}
+			host = h
+		}
+		o.run.Client.ServerName = host
+		o.run.Client.RequireSigning = true
+		if useKerberos {
+			cc, err := client.KerberosCCacheFromEnv()
+			if err != nil {
+				return nil, fmt.Errorf("-k: %w", err)
+			}
+			o.run.Client.Kerberos = &client.Kerberos{CCache: cc}
+		} else {
+			principal := krbPrincipal
+			if principal == "" {
+				principal = "alice@" + keytabRealm(krbKeytab)
+			}
+			t, err := bench.MintTicket(krbKeytab, principal, "cifs/"+host)
+			if err != nil {
+				return nil, fmt.Errorf("--krb-keytab: %w", err)
+			}
+			o.run.Client.Kerberos = &client.Kerberos{Ticket: t}
+		}
+	}
 	if encrypt != "" {
 		id := cipherID(encrypt)
 		switch {
 		case id == 0:
 			return nil, fmt.Errorf("--encrypt %q: want AES-128-GCM, AES-128-CCM, AES-256-GCM or AES-256-CCM", encrypt)
-		case o.run.Client.User == "":
-			return nil, errors.New("--encrypt needs -U: anonymous sessions do not encrypt")
+		case o.run.Client.User == "" && o.run.Client.Kerberos == nil:
+			return nil, errors.New("--encrypt needs -U, -k or --krb-keytab: anonymous sessions do not encrypt")
 		}
 		o.run.Client.Encryption, o.run.Client.Ciphers = client.EncryptionRequired, []uint16{id}
 	}
@@ -208,6 +259,16 @@ func parseBenchArgs(args []string) (*benchOptions, error) {
 		o.run.Progress = os.Stderr
 	}
 	return &o, nil
+}
+
+// keytabRealm is the realm of the first key in a keytab file ("" when it
+// cannot be read; MintTicket then reports the error).
+func keytabRealm(path string) string {
+	kt, err := keytab.Load(path)
+	if err != nil || len(kt.Entries) == 0 {
+		return ""
+	}
+	return kt.Entries[0].Principal.Realm
 }
 
 // parseSize parses a byte count: 64, 4k, 4KiB, 64K.

@@ -53,11 +53,12 @@ func TestImpacket(t *testing.T) {
 		{"integrity", "wrong", "CALL rpc_s_access_denied"},
 	} {
 		t.Run(tc.level+tc.password, func(t *testing.T) {
-			args := []string{"testdata/impacket_echo.py", port, tc.level}
+			password := "Secret#1"
 			if tc.password != "" {
-				args = append(args, tc.password)
+				password = tc.password
 			}
-			out, err := exec.CommandContext(ctx(t), py, args...).CombinedOutput()
+			// EchoData and SourceData of 10 KiB: three fragments each way.
+			out, err := exec.CommandContext(ctx(t), py, "testdata/impacket_echo.py", "tcp:"+port, tc.level, "alice", password, "10240").CombinedOutput()
 			if err != nil || !strings.Contains(string(out), tc.want) {
 				t.Fatalf("%v\n%s", err, out)
 			}

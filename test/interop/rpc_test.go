@@ -212,9 +212,11 @@ func TestRPCSmbtortureBind(t *testing.T) {
 // TestRPCImpacket binds rpcecho with impacket's DCE/RPC client over SMB
 // (SMBTransport on \pipe\rpcecho) at auth levels none, integrity and
 // privacy and calls EchoData and SourceData with 1 MiB (hundreds of
-// fragments each way), an unknown opnum (a fault that keeps the
-// association) and AddOne. A null session cannot sign: its bind at
-// integrity fails and the first call is refused with access denied.
+// fragments each way), TestCall and TestCall2, an unknown opnum (a fault
+// that keeps the association), AddOne and, without auth, mgmt by
+// alter_context (the script dcerpc's TestImpacket runs over TCP). A null
+// session cannot sign: its bind at integrity fails and the first call is
+// refused with access denied.
 func TestRPCImpacket(t *testing.T) {
 	need(t, python, "-c", "import impacket.dcerpc.v5.rpcrt")
 	s := startServer(t, rpcConfig)
@@ -229,7 +231,7 @@ func TestRPCImpacket(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			out, err := run(t, 60*time.Second, python, "testdata/impacket_rpcecho.py", s.port, tc.level, tc.user, tc.pass)
+			out, err := run(t, 60*time.Second, python, "../../dcerpc/testdata/impacket_echo.py", "np:"+s.port, tc.level, tc.user, tc.pass, "1048576")
 			if err != nil || strings.TrimSpace(out) != tc.want {
 				t.Fatalf("got %v\n%s\nwant %q", err, tail(out, 30), tc.want)
 			}

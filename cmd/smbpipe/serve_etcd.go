@@ -73,7 +73,7 @@ func (e *etcdFlags) set() bool {
 // clientOptions checks the flags and returns the etcd client's options
 // for endpoints.
 func (e *etcdFlags) clientOptions(endpoints []string) (etcdsource.ClientOptions, error) {
-	o := etcdsource.ClientOptions{Endpoints: endpoints, CACert: e.cacert, Cert: e.cert, Key: e.key}
+	o := etcdsource.ClientOptions{Endpoints: endpoints, CAFile: e.cacert, CertFile: e.cert, KeyFile: e.key}
 	if (e.cert == "") != (e.key == "") {
 		return o, errors.New("--etcd-cert and --etcd-key go together")
 	}

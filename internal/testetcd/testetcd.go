@@ -47,6 +47,10 @@ type Etcd struct {
 	clientPort int
 	peerPort   int
 
+	tls     *TLSFiles // nil: plain HTTP
+	certDir string    // the member's certificate and key (TLS)
+	ctlUser string    // USER:PASSWORD etcdctl authenticates with (EnableAuth)
+
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{}
@@ -59,7 +63,12 @@ type Etcd struct {
 func Start(t testing.TB) *Etcd {
 	t.Helper()
 	NeedTool(t, etcdPath)
-	e := &Etcd{t: t, dir: t.TempDir(), clientPort: freePort(t), peerPort: freePort(t)}
+	return start(t, nil, "")
+}
+
+func start(t testing.TB, tlsFiles *TLSFiles, certDir string) *Etcd {
+	t.Helper()
+	e := &Etcd{t: t, dir: t.TempDir(), clientPort: freePort(t), peerPort: freePort(t), tls: tlsFiles, certDir: certDir}
 	t.Cleanup(func() {
 		e.Stop()
 		if t.Failed() {
@@ -97,16 +106,29 @@ func (e *Etcd) Restart() {
 		e.t.Fatal("testetcd: Restart while running")
 	}
 	client := "http://" + e.Endpoint()
+	hc := &http.Client{Timeout: 2 * time.Second}
+	var tlsArgs []string
+	if e.tls != nil {
+		client = "https://" + e.Endpoint()
+		tlsArgs = []string{"--cert-file", filepath.Join(e.certDir, "server.pem"),
+			"--key-file", filepath.Join(e.certDir, "server-key.pem"),
+			"--trusted-ca-file", e.tls.CACert, "--client-cert-auth"}
+		tc, err := httpsClient(e.tls)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		hc.Transport = &http.Transport{TLSClientConfig: tc}
+	}
 	peer := "http://127.0.0.1:" + strconv.Itoa(e.peerPort)
 	e.log = &bytes.Buffer{}
-	cmd := exec.Command(etcdPath,
+	cmd := exec.Command(etcdPath, append([]string{
 		"--name", "t",
 		"--data-dir", filepath.Join(e.dir, "data"),
 		"--listen-client-urls", client, "--advertise-client-urls", client,
 		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-		"--initial-cluster", "t="+peer,
+		"--initial-cluster", "t=" + peer,
 		"--logger", "zap", "--log-outputs", "stderr", "--log-level", "warn",
-	)
+	}, tlsArgs...)...)
 	w := &lockedWriter{mu: &e.mu, w: e.log}
 	cmd.Stdout, cmd.Stderr = w, w
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -117,7 +139,6 @@ func (e *Etcd) Restart() {
 	go func() { cmd.Wait(); close(exited) }()
 	e.cmd, e.exited = cmd, exited
 
-	hc := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(startTimeout)
 	for {
 		e.mu.Unlock()
@@ -182,7 +203,14 @@ func (e *Etcd) Ctl(args ...string) string {
 func (e *Etcd) TryCtl(args ...string) (string, error) {
 	e.t.Helper()
 	NeedTool(e.t, etcdctlPath)
-	cmd := exec.Command(etcdctlPath, append([]string{"--endpoints", e.Endpoint(), "--dial-timeout", "5s", "--command-timeout", "10s"}, args...)...)
+	base := []string{"--endpoints", e.Endpoint(), "--dial-timeout", "5s", "--command-timeout", "10s"}
+	if e.tls != nil {
+		base = append(base, "--cacert", e.tls.CACert, "--cert", e.tls.Cert, "--key", e.tls.Key)
+	}
+	if e.ctlUser != "" {
+		base = append(base, "--user", e.ctlUser)
+	}
+	cmd := exec.Command(etcdctlPath, append(base, args...)...)
 	cmd.Env = append(os.Environ(), "ETCDCTL_API=3")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -222,4 +250,14 @@ func (e *Etcd) PID() int {
 		return 0
 	}
 	return e.cmd.Process.Pid
+}
+
+// EnableAuth turns etcd's authentication on with a root user whose
+// password is rootPassword; etcdctl (Ctl) then authenticates as root.
+// Add users and roles with Ctl before or after.
+func (e *Etcd) EnableAuth(rootPassword string) {
+	e.t.Helper()
+	e.Ctl("user", "add", "root:"+rootPassword, "--interactive=false")
+	e.Ctl("auth", "enable")
+	e.ctlUser = "root:" + rootPassword
 }

@@ -33,10 +33,11 @@ import (
 type ClientOptions struct {
 	// Endpoints are HOST:PORT addresses of etcd members (at least one).
 	Endpoints []string
-	// CACert, Cert and Key are PEM files: the CA that signed the members'
-	// certificates, and this client's certificate and key. Any of them
-	// set turns TLS on.
-	CACert, Cert, Key string
+	// CAFile, CertFile and KeyFile are PEM files: the CA that signed
+	// the members' certificates, and this client's certificate and key
+	// (named so as not to be confused with Options.Key, the etcd key).
+	// Any of them set turns TLS on.
+	CAFile, CertFile, KeyFile string
 	// User and Password authenticate to etcd ("" : no authentication).
 	User, Password string
 	// DialTimeout bounds connecting and each single request (zero: 5 s).
@@ -91,7 +92,7 @@ func NewClient(o ClientOptions) (*clientv3.Client, error) {
 			MinConnectTimeout: o.dialTimeout(),
 		})},
 	}
-	if o.CACert != "" || o.Cert != "" || o.Key != "" {
+	if o.CAFile != "" || o.CertFile != "" || o.KeyFile != "" {
 		tc, err := tlsConfig(o)
 		if err != nil {
 			return nil, err
@@ -107,22 +108,22 @@ func NewClient(o ClientOptions) (*clientv3.Client, error) {
 
 func tlsConfig(o ClientOptions) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	if o.CACert != "" {
-		pem, err := os.ReadFile(o.CACert)
+	if o.CAFile != "" {
+		pem, err := os.ReadFile(o.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("etcdsource: --etcd-cacert: %w", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("etcdsource: --etcd-cacert %s: no PEM certificate", o.CACert)
+			return nil, fmt.Errorf("etcdsource: --etcd-cacert %s: no PEM certificate", o.CAFile)
 		}
 		tc.RootCAs = pool
 	}
-	if (o.Cert == "") != (o.Key == "") {
+	if (o.CertFile == "") != (o.KeyFile == "") {
 		return nil, errors.New("etcdsource: --etcd-cert and --etcd-key go together")
 	}
-	if o.Cert != "" {
-		pair, err := tls.LoadX509KeyPair(o.Cert, o.Key)
+	if o.CertFile != "" {
+		pair, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
 		if err != nil {
 			return nil, fmt.Errorf("etcdsource: --etcd-cert/--etcd-key: %w", err)
 		}

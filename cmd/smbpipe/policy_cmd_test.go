@@ -193,3 +193,49 @@ func TestServeFleetFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestPolicyTLSAndAuth: push and get reach etcd with etcdctl's TLS flags
+// (--etcd-cacert, --etcd-cert, --etcd-key) and log on with --etcd-user,
+// its password from the flag or SMBPIPE_ETCD_PASSWORD; a user whose role
+// may only read the key (the servers') cannot push.
+func TestPolicyTLSAndAuth(t *testing.T) {
+	file := writeFile(t, "p.toml", fleetPolicy)
+	t.Run("tls", func(t *testing.T) {
+		e, f := testetcd.StartTLS(t)
+		ep := []string{"--etcd", e.Endpoint(), "--key", "/smbpipe/policy", "--etcd-cacert", f.CACert, "--etcd-cert", f.Cert, "--etcd-key", f.Key}
+		rev := pushed(t, append([]string{"push"}, append(ep, file)...)...)
+		code, out, errOut := runPolicyCmd(t, append([]string{"get"}, ep...)...)
+		if code != 0 || !strings.Contains(out, "revision "+strconv.FormatInt(rev, 10)+" ") {
+			t.Errorf("get over TLS: exit %d, %q, %q", code, out, errOut)
+		}
+		code, _, errOut = runPolicyCmd(t, "get", "--etcd", e.Endpoint(), "--key", "/smbpipe/policy", "--etcd-cacert", f.CACert, "--timeout", "2s")
+		if code != 1 {
+			t.Errorf("get without the client certificate: exit %d, %q", code, errOut)
+		}
+	})
+	t.Run("auth", func(t *testing.T) {
+		e := testetcd.Start(t)
+		e.Ctl("role", "add", "smbpipe-server")
+		e.Ctl("role", "grant-permission", "smbpipe-server", "read", "/smbpipe/policy")
+		e.Ctl("user", "add", "server:s3rver", "--interactive=false")
+		e.Ctl("user", "grant-role", "server", "smbpipe-server")
+		e.Ctl("user", "add", "ops:0ps", "--interactive=false")
+		e.Ctl("user", "grant-role", "ops", "root")
+		e.EnableAuth("r00t")
+		ep := []string{"--etcd", e.Endpoint(), "--key", "/smbpipe/policy"}
+		code, out, errOut := runPolicyCmd(t, append([]string{"push", "--etcd-user", "server:s3rver"}, append(ep, file)...)...)
+		if code != 1 || out != "" || !strings.Contains(errOut, "permission denied") {
+			t.Errorf("push as the servers' read-only user: exit %d, %q, %q", code, out, errOut)
+		}
+		t.Setenv("SMBPIPE_ETCD_PASSWORD", "0ps")
+		pushed(t, append([]string{"push", "--etcd-user", "ops"}, append(ep, file)...)...)
+		code, out, errOut = runPolicyCmd(t, append([]string{"get", "--etcd-user", "server", "--etcd-password", "s3rver"}, ep...)...)
+		if code != 0 || !strings.Contains(out, `server_name = "FLEET"`) {
+			t.Errorf("get as the servers' user: exit %d, %q, %q", code, out, errOut)
+		}
+		code, _, errOut = runPolicyCmd(t, append([]string{"get", "--etcd-user", "server:wrong"}, ep...)...)
+		if code != 1 || !strings.Contains(errOut, "authentication failed") {
+			t.Errorf("get with a wrong password: exit %d, %q", code, errOut)
+		}
+	})
+}

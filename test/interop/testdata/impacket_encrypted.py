@@ -14,7 +14,7 @@ from impacket import smb3structs
 from impacket.smbconnection import SMBConnection
 
 sys.dont_write_bytecode = True  # no __pycache__ next to impacket_steps.py in the source tree
-from impacket_steps import expect_echo, large_echo, open_pipe, run, write_read
+from impacket_steps import close_logoff, expect_echo, large_echo, open_ipc_pipe, run, write_read
 
 
 def steps(st):
@@ -27,12 +27,7 @@ def steps(st):
     s = conn.getSMBServer()
     enc = bool(s._Session["SessionFlags"] & smb3structs.SMB2_SESSION_FLAG_ENCRYPT_DATA)
     print("OK login encrypt=%s supports=%s" % (enc, s._Connection["SupportsEncryption"]))
-    st.step = "tree"
-    tid = conn.connectTree("IPC$")
-    print("OK tree")
-    st.step = "open"
-    fid = open_pipe(conn, tid, pipe)
-    print("OK open")
+    tid, fid = open_ipc_pipe(st, conn, pipe)
     st.step = "write-read"
     for i in range(3):
         write_read(conn, tid, fid, b"sealed message %d from impacket" % i)
@@ -44,12 +39,7 @@ def steps(st):
     st.step = "large"
     large_echo(conn, tid, fid, bytes(range(256)) * 200)
     print("OK large")
-    st.step = "close"
-    conn.closeFile(tid, fid)
-    print("OK close")
-    st.step = "logoff"
-    conn.logoff()
-    print("OK logoff")
+    close_logoff(st, conn, tid, fid)
 
 
 if __name__ == "__main__":

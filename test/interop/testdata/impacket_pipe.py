@@ -15,7 +15,7 @@ from impacket import smb, smb3structs
 from impacket.smbconnection import SMBConnection
 
 sys.dont_write_bytecode = True  # no __pycache__ next to impacket_steps.py in the source tree
-from impacket_steps import expect_echo, large_echo, open_pipe, run, write_read
+from impacket_steps import close_logoff, expect_echo, large_echo, open_ipc_pipe, run, write_read
 
 DIALECTS = {
     "default": None,
@@ -34,12 +34,7 @@ def steps(st):
     st.step = "login"
     conn.login(user, password, "WORKGROUP")
     print("OK login guest=%s" % conn.isGuestSession())
-    st.step = "tree"
-    tid = conn.connectTree("IPC$")
-    print("OK tree")
-    st.step = "open"
-    fid = open_pipe(conn, tid, pipe)
-    print("OK open")
+    tid, fid = open_ipc_pipe(st, conn, pipe)
     st.step = "write-read"
     write_read(conn, tid, fid, b"hello from impacket")
     print("OK write-read")
@@ -53,15 +48,7 @@ def steps(st):
     big = os.urandom(size)
     large_echo(conn, tid, fid, big)
     print("OK large %d" % len(big))
-    st.step = "close"
-    conn.closeFile(tid, fid)
-    print("OK close")
-    st.step = "tree-disconnect"
-    conn.disconnectTree(tid)
-    print("OK tree-disconnect")
-    st.step = "logoff"
-    conn.logoff()
-    print("OK logoff")
+    close_logoff(st, conn, tid, fid, disconnect=True)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,32 @@ def open_pipe(conn, tid, pipe):
                          creationOption=0x40, fileAttributes=0x80)
 
 
+def open_ipc_pipe(st, conn, pipe):
+    """Steps "tree" and "open": connects IPC$ and opens PIPE there;
+    returns the tree id and the file id."""
+    st.step = "tree"
+    tid = conn.connectTree("IPC$")
+    print("OK tree")
+    st.step = "open"
+    fid = open_pipe(conn, tid, pipe)
+    print("OK open")
+    return tid, fid
+
+
+def close_logoff(st, conn, tid, fid, disconnect=False):
+    """Steps "close", "tree-disconnect" (when disconnect) and "logoff"."""
+    st.step = "close"
+    conn.closeFile(tid, fid)
+    print("OK close")
+    if disconnect:
+        st.step = "tree-disconnect"
+        conn.disconnectTree(tid)
+        print("OK tree-disconnect")
+    st.step = "logoff"
+    conn.logoff()
+    print("OK logoff")
+
+
 def expect_echo(step, got, want, by_length=False):
     """Fails step unless got is want (naming what came back, or its length)."""
     if got != want:

@@ -44,11 +44,12 @@ type rpcclientCase struct {
 	fail            bool
 }
 
-func runRpcclient(t *testing.T, s *server, cases []rpcclientCase) {
+// runRpcclient runs the cases in parallel against 127.0.0.1:port.
+func runRpcclient(t *testing.T, port string, cases []rpcclientCase) {
 	for _, tc := range cases {
 		t.Run(strings.SplitN(tc.user, "%", 2)[0]+"/"+tc.cmd, func(t *testing.T) {
 			t.Parallel()
-			out, err := run(t, 60*time.Second, rpcclientPath, "-U", tc.user, "-p", s.port, "127.0.0.1", "-c", tc.cmd)
+			out, err := run(t, 60*time.Second, rpcclientPath, "-U", tc.user, "-p", port, "127.0.0.1", "-c", tc.cmd)
 			if tc.fail != (err != nil || strings.Contains(out, "result was ")) || !strings.Contains(out, tc.want) {
 				t.Errorf("rpcclient -U %s -c %q: err %v, want failure %v and %q in:\n%s", tc.user, tc.cmd, err, tc.fail, tc.want, out)
 			}
@@ -71,7 +72,7 @@ const (
 func TestServicesRpcclient(t *testing.T) {
 	need(t, rpcclientPath, "--version")
 	s := startServer(t, svcConfig)
-	runRpcclient(t, s, []rpcclientCase{
+	runRpcclient(t, s.port, []rpcclientCase{
 		{alice, "srvinfo", "platform_id     :\t500", false},
 		{alice, "netshareenumall 1", "netname: IPC$", false},
 		{alice, "netshareenumall", "WERR_ACCESS_DENIED", true},
@@ -116,14 +117,19 @@ func TestServicesRpcclient(t *testing.T) {
 
 // TestServicesAnonymous: the services in NullSessionPipes, anonymous
 // callers under each switch: RestrictAnonymous (share list),
-// TurnOffAnonymousBlock (LsarOpenPolicy2), RestrictAnonymousSAM and
-// RestrictRemoteSAM (SamrConnect). LsarGetUserName needs no handle.
+// TurnOffAnonymousBlock (LsarOpenPolicy2), RestrictAnonymousSAM,
+// RestrictRemoteSAM and EveryoneIncludesAnonymous (SamrConnect: each
+// gate alone refuses). LsarGetUserName needs no handle. Each refusal is
+// an audit record with the rule of the gate that refused.
 func TestServicesAnonymous(t *testing.T) {
 	need(t, rpcclientPath, "--version")
+	// openSAM opens every SAMR gate but the one a case closes.
+	const openSAM = "TurnOffAnonymousBlock = 1\nRestrictAnonymousSAM = 0\nRestrictRemoteSAM = \"\"\nEveryoneIncludesAnonymous = 1"
 	for _, tc := range []struct {
 		name  string
 		lsa   string
 		cases []rpcclientCase
+		rules []string // audit records: call=... rule=...
 	}{
 		{"defaults", "", []rpcclientCase{
 			{anon, "netshareenumall 1", "netname: IPC$", false},
@@ -131,24 +137,34 @@ func TestServicesAnonymous(t *testing.T) {
 			{anon, "lsaquery", "NT_STATUS_ACCESS_DENIED", true},
 			{anon, "getusername", "Account Name: ANONYMOUS LOGON, Authority Name: NT AUTHORITY", false},
 			{anon, "enumdomusers", "NT_STATUS_ACCESS_DENIED", true},
-		}},
+		}, []string{`call=LsarOpenPolicy2? .*rule=lsa-anonymous-block`, `call=SamrConnect\d? .*rule=restrict-anonymous-sam`}},
 		{"restrict-anonymous-1", "RestrictAnonymous = 1", []rpcclientCase{
 			{anon, "netshareenumall 1", "WERR_ACCESS_DENIED", true},
 			{anon, "srvinfo", "platform_id     :\t500", false},
-		}},
+		}, []string{`call=NetrShareEnum level=1 .*rule=restrict-anonymous`}},
 		{"restrict-anonymous-2", "RestrictAnonymous = 2", []rpcclientCase{
 			{anon, "srvinfo", "WERR_ACCESS_DENIED", true},
-		}},
+			{anon, "netshareenumall 1", "WERR_ACCESS_DENIED", true},
+		}, []string{`call=NetrServerGetInfo level=101 .*rule=restrict-anonymous`}},
 		{"anonymous-lookups", "TurnOffAnonymousBlock = 1", []rpcclientCase{
 			{anon, "lookupsids S-1-5-32-544", `BUILTIN\Administrators (4)`, false},
+			{anon, "lookupnames alice", "alice S-1-5-21-", false},
 			{anon, "lsaquery", "Domain Name: WORKGROUP", false},
-		}},
-		{"anonymous-sam", "TurnOffAnonymousBlock = 1\nRestrictAnonymousSAM = 0\nRestrictRemoteSAM = \"\"\nEveryoneIncludesAnonymous = 1", []rpcclientCase{
-			{anon, "enumdomusers", "user:[alice]", false},
-		}},
-		{"anonymous-sam-remote-restricted", "TurnOffAnonymousBlock = 1\nRestrictAnonymousSAM = 0\nEveryoneIncludesAnonymous = 1", []rpcclientCase{
 			{anon, "enumdomusers", "NT_STATUS_ACCESS_DENIED", true},
-		}},
+		}, []string{`call=SamrConnect\d? .*rule=restrict-anonymous-sam`}},
+		{"anonymous-sam", openSAM, []rpcclientCase{
+			{anon, "enumdomusers", "user:[alice]", false},
+		}, nil},
+		{"anonymous-sam-restrict-anonymous-sam", strings.Replace(openSAM, "RestrictAnonymousSAM = 0", "RestrictAnonymousSAM = 1", 1), []rpcclientCase{
+			{anon, "enumdomusers", "NT_STATUS_ACCESS_DENIED", true},
+		}, []string{`call=SamrConnect\d? .*rule=restrict-anonymous-sam`}},
+		{"anonymous-sam-remote-restricted", strings.Replace(openSAM, "RestrictRemoteSAM = \"\"\n", "", 1), []rpcclientCase{
+			{anon, "enumdomusers", "NT_STATUS_ACCESS_DENIED", true},
+		}, []string{`call=SamrConnect\d? .*rule=restrict-remote-sam`}},
+		// Everyone's ACEs on the SAM objects do not grant ANONYMOUS LOGON.
+		{"anonymous-sam-everyone-excludes-anonymous", strings.Replace(openSAM, "EveryoneIncludesAnonymous = 1", "EveryoneIncludesAnonymous = 0", 1), []rpcclientCase{
+			{anon, "enumdomusers", "NT_STATUS_ACCESS_DENIED", true},
+		}, []string{`call=SamrConnect\d? .*rule=object-access`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -156,7 +172,16 @@ func TestServicesAnonymous(t *testing.T) {
 			if tc.lsa != "" {
 				cfg = strings.Replace(cfg, "EveryoneIncludesAnonymous = 0\n", "", strings.Count(tc.lsa, "EveryoneIncludesAnonymous"))
 			}
-			runRpcclient(t, startServer(t, cfg), tc.cases)
+			s := startServer(t, cfg)
+			t.Cleanup(func() {
+				// After the parallel rpcclient runs.
+				for _, re := range tc.rules {
+					if !regexp.MustCompile(`msg="rpc denied" .*kind=anonymous .*` + re).MatchString(s.Log()) {
+						t.Errorf("no audit record matching %s in:\n%s", re, tail(s.Log(), 20))
+					}
+				}
+			})
+			runRpcclient(t, s.port, tc.cases)
 		})
 	}
 }
@@ -167,7 +192,7 @@ var shareRowRE = regexp.MustCompile(`(?m)^\s+IPC\$\s+IPC\s+Remote IPC$`)
 // anonymous listing shows no share and exits 0 under the defaults (srvsvc
 // is not in NullSessionPipes: smbclient logs the refused open only at
 // debug level, as against Windows), lists IPC$ once srvsvc is listed and
-// RestrictAnonymous = 0, and none with RestrictAnonymous = 1.
+// RestrictAnonymous = 0, and none with RestrictAnonymous = 1 or 2.
 func TestServicesSmbclientList(t *testing.T) {
 	need(t, smbclientPath, "--version")
 	for _, tc := range []struct {
@@ -178,6 +203,7 @@ func TestServicesSmbclientList(t *testing.T) {
 		{"anonymous-defaults", svcConfig, anon, false},
 		{"anonymous-listed", anonConfig(""), anon, true},
 		{"anonymous-restrict-anonymous", anonConfig("RestrictAnonymous = 1"), anon, false},
+		{"anonymous-restrict-anonymous-2", anonConfig("RestrictAnonymous = 2"), anon, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -225,21 +251,50 @@ func TestServicesNetRPC(t *testing.T) {
 	}
 }
 
-// TestServicesImpacket: impacket's samrdump.py (root), lookupsid.py
-// (alice: LSA is open to users) and smbclient.py's shares command. Their
-// port is fixed to 139/445; testdata/port445.py redirects it.
-func TestServicesImpacket(t *testing.T) {
-	need(t, python, "-c", "import impacket")
-	s := startServer(t, svcConfig)
+// impacketCase is one impacket example script run and what its output
+// must hold.
+type impacketCase struct {
+	name string
+	args []string // the script and its arguments; user%pass becomes user:pass
+	want []string
+}
+
+// sharesCmds writes smbclient.py's command file for "shares".
+func sharesCmds(t *testing.T) string {
 	cmds := filepath.Join(t.TempDir(), "shares.txt")
 	if err := os.WriteFile(cmds, []byte("shares\nexit\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct {
-		name string
-		args []string
-		want []string
-	}{
+	return cmds
+}
+
+// runImpacket runs the cases in parallel against 127.0.0.1:port (their
+// port is fixed to 139/445; testdata/port445.py redirects it).
+func runImpacket(t *testing.T, port string, cases []impacketCase) {
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			args := append([]string{"testdata/port445.py", port}, tc.args...)
+			for i, a := range args {
+				args[i] = strings.Replace(a, "%", ":", 1)
+			}
+			out, _ := run(t, 90*time.Second, python, args...)
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("%s: no %q in:\n%s", tc.name, w, out)
+				}
+			}
+		})
+	}
+}
+
+// TestServicesImpacket: impacket's samrdump.py (root), lookupsid.py
+// (alice: LSA is open to users) and smbclient.py's shares command.
+func TestServicesImpacket(t *testing.T) {
+	need(t, python, "-c", "import impacket")
+	s := startServer(t, svcConfig)
+	cmds := sharesCmds(t)
+	runImpacket(t, s.port, []impacketCase{
 		{"samrdump", []string{impacketExamples + "samrdump.py", root + "@127.0.0.1"},
 			[]string{"Found user: alice", "Administrator (500)/AccountIsDisabled: True", "Received 4 entries."}},
 		{"samrdump-alice", []string{impacketExamples + "samrdump.py", alice + "@127.0.0.1"},
@@ -253,21 +308,7 @@ func TestServicesImpacket(t *testing.T) {
 			[]string{"# shares\n IPC$\n"}},
 		{"smbclient-shares-anonymous", []string{impacketExamples + "smbclient.py", "-no-pass", "-file", cmds, "@127.0.0.1"},
 			[]string{"# shares\n [-] SMB SessionError: STATUS_ACCESS_DENIED"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			args := append([]string{"testdata/port445.py", s.port}, tc.args...)
-			for i, a := range args {
-				args[i] = strings.Replace(a, "%", ":", 1)
-			}
-			out, _ := run(t, 90*time.Second, python, args...)
-			for _, w := range tc.want {
-				if !strings.Contains(out, w) {
-					t.Errorf("%s: no %q in:\n%s", tc.name, w, out)
-				}
-			}
-		})
-	}
+	})
 }
 
 // tortureCase is an smbtorture test with the subtests that must pass and
@@ -346,11 +387,16 @@ var servicesTorture = []tortureCase{
 // TestServicesSmbtorture runs servicesTorture.
 func TestServicesSmbtorture(t *testing.T) {
 	need(t, smbtorturePath, "--version")
-	s := startServer(t, svcConfig)
-	for _, tc := range servicesTorture {
+	runTorture(t, startServer(t, svcConfig).port, servicesTorture)
+}
+
+// runTorture runs each case's smbtorture test (in parallel) against
+// 127.0.0.1:port and checks what passes and how the rest fails.
+func runTorture(t *testing.T, port string, cases []tortureCase) {
+	for _, tc := range cases {
 		t.Run(tc.test, func(t *testing.T) {
 			t.Parallel()
-			out, _ := run(t, 120*time.Second, smbtorturePath, "ncacn_np:127.0.0.1", "-p", s.port, "-U", tc.user, tc.test)
+			out, _ := run(t, 120*time.Second, smbtorturePath, "ncacn_np:127.0.0.1", "-p", port, "-U", tc.user, tc.test)
 			for _, sub := range tc.pass {
 				if !strings.Contains(out, "success: "+sub+"\n") {
 					t.Errorf("%s: %s did not succeed", tc.test, sub)

@@ -338,16 +338,27 @@ func (e *End) send(ctx context.Context, p []byte) (seq uint64, written int, err 
 		}
 		space := q.spaceWait()
 		in.mu.Unlock()
-		select {
-		case <-space:
-		case <-e.done:
-		case <-e.peer.done:
-		case <-ctx.Done():
-			return 0, written, ctx.Err()
-		case <-e.wdl.wait():
-			return 0, written, os.ErrDeadlineExceeded
+		if err := e.waitWrite(ctx, space); err != nil {
+			return 0, written, err
 		}
 	}
+}
+
+// waitWrite waits for space (room in the peer's queue, or a message read
+// to its end), this end or the peer closing, ctx's end or the write
+// deadline; it returns ctx's error or os.ErrDeadlineExceeded for the last
+// two. Called without the instance lock.
+func (e *End) waitWrite(ctx context.Context, space <-chan struct{}) error {
+	select {
+	case <-space:
+	case <-e.done:
+	case <-e.peer.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-e.wdl.wait():
+		return os.ErrDeadlineExceeded
+	}
+	return nil
 }
 
 // waitRead waits until the peer has read the open message seq, whose
@@ -385,14 +396,7 @@ func (e *End) waitRead(ctx context.Context, seq uint64, p []byte) (int, error) {
 		}
 		space := q.spaceWait()
 		in.mu.Unlock()
-		select {
-		case <-space:
-		case <-e.done:
-		case <-e.peer.done:
-		case <-ctx.Done():
-		case <-e.wdl.wait():
-			err = os.ErrDeadlineExceeded
-		}
+		err = e.waitWrite(ctx, space)
 	}
 }
 

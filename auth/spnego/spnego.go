@@ -142,9 +142,9 @@ func decodeResp(b []byte) (*Resp, error) {
 // negToken reads a NegotiationToken's [choice] SEQUENCE from all of r and
 // calls field for each of its context-tagged fields [0] to [max], which
 // must come in increasing order, with a reader of the field's content.
-// field reports false where the content is malformed; it must read the
-// content whole. negToken returns how many fields there were and whether
-// the token was well formed.
+// field reports false where the content is malformed, and content it
+// leaves unread is malformed too. negToken returns how many fields there
+// were and whether the token was well formed.
 func negToken(r reader, choice byte, max int, field func(n int, f *reader) bool) (int, bool) {
 	body, ok := r.read(choice)
 	if !ok || !r.empty() {

@@ -17,6 +17,8 @@
 #                     server's processes finish)
 #   LAYOUT=pinned|unpinned   default: pinned when taskset and 2+ CPUs exist
 #   RESULTS=DIR       where the table goes (default bench/results)
+#   KRB_N=20000       Kerberos session setups of the setup-kerberos run
+#                     (needs ktutil, Debian krb5-user; skipped without)
 #
 # Servers run on CPU 0 and the client on CPU 1 (taskset) in the pinned
 # layout; the concurrent run unpins everything. Samba is installed from
@@ -31,6 +33,7 @@ SESSIONS_EVERY=${SESSIONS_EVERY:-10s}
 CONC=${CONC:-32}
 MANY=${MANY:-512}
 SETTLE=${SETTLE:-1}
+KRB_N=${KRB_N:-20000}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RESULTS=${RESULTS:-$ROOT/bench/results}
@@ -145,6 +148,16 @@ SP_PORT=$(free_port)
 SA_PORT=$(free_port)
 TCP_PORT=$(free_port)
 
+# Kerberos: a keytab for cifs/localhost@SMBPIPE.TEST made with ktutil; the
+# bench client mints its ticket from it once (no KDC), so the setup-kerberos
+# run is the server's work of a Kerberos logon.
+KRB=no
+if command -v ktutil >/dev/null &&
+	printf 'addent -password -p cifs/localhost@SMBPIPE.TEST -k 2 -e aes256-cts-hmac-sha1-96\nCompare-Service-Passw0rd\nwkt %s\nquit\n' \
+		"$WORK/smbpipe.keytab" | ktutil >/dev/null 2>&1 && [ -s "$WORK/smbpipe.keytab" ]; then
+	KRB=yes
+fi
+
 cat >"$WORK/smbpipe.toml" <<EOF
 listen = "127.0.0.1:$SP_PORT"
 server_name = "SMBPIPE"
@@ -163,6 +176,7 @@ max_connections = $((SESSIONS > 3072 ? SESSIONS + 1024 : 4096))
 [[account]]
 name = "alice"
 password = "Passw0rd!"
+kerberos_principal = "alice@SMBPIPE.TEST"
 
 [[pipe]]
 name = "echo"
@@ -175,6 +189,15 @@ name = "rpcecho"
 backend = "rpcecho"
 sddl = "D:(A;;0x12019B;;;AN)(A;;0x12019B;;;AU)(A;;FA;;;SY)(A;;FA;;;BA)"
 EOF
+if [ "$KRB" = yes ]; then
+	cat >>"$WORK/smbpipe.toml" <<EOF
+
+[kerberos]
+keytab = "$WORK/smbpipe.keytab"
+realm = "SMBPIPE.TEST"
+service_names = ["localhost"]
+EOF
+fi
 
 S=$WORK/samba
 mkdir -p "$S"/{private,lock,state,cache,pid,ncalrpc,bind-dns}
@@ -307,6 +330,22 @@ if [ "$SAMBA_ALICE" = yes ]; then
 	run transact-rpc-gmac samba -w transact --rpc -d "$DUR" --addr "$SA" --pipe srvsvc --dialect 3.1.1 --signing gmac -U 'alice%Passw0rd!'
 fi
 
+# Session setups: LOGOFF + SESSION_SETUP per op on 4 connections. Kerberos
+# from a ticket obtained once (the server verifies each AP-REQ with its
+# keytab and replay cache and answers an AP-REP); the server's CPU time over
+# KRB_N setups gives its setups per CPU second. NTLM (two rounds) beside it.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+KRB_CPU=0
+if [ "$KRB" = yes ]; then
+	KRB_T0=$(cpu_ticks "$SP_PID")
+	run setup-kerberos smbpipe -w setup -c 4 -n "$KRB_N" --addr "$SP" --krb-keytab "$WORK/smbpipe.keytab" --krb-host localhost
+	KRB_CPU=$(($(cpu_ticks "$SP_PID") - KRB_T0))
+fi
+run setup-ntlm smbpipe -w setup -c 4 -d "$DUR" --addr "$SP" -U 'alice%Passw0rd!'
+if [ "$SAMBA_ALICE" = yes ]; then
+	run setup-ntlm samba -w setup -c 4 -d "$DUR" --addr "$SA" -U 'alice%Passw0rd!'
+fi
+
 # Encrypted sessions (alice, SMB 3.1.1, the client offers one cipher and
 # fails unless the session seals with it); Samba encrypts on request
 # (its default "server smb encrypt").
@@ -370,7 +409,8 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 	echo "  smbpipe/floor: ratio of p50 latencies for round trips and connect (lower is better), of MB/s for stream"
 	echo "  and of rates for the concurrent (cN) rows (higher is better)"
 	echo
-	awk -F'\t' -v conc="$CONC" -v many="$MANY" -v sessions="$SESSIONS" -v every="$SESSIONS_EVERY" '
+	awk -F'\t' -v conc="$CONC" -v many="$MANY" -v sessions="$SESSIONS" -v every="$SESSIONS_EVERY" \
+		-v krbn="$KRB_N" -v krbcpu="$KRB_CPU" -v hz="$(getconf CLK_TCK)" '
 	# columns: row target workload ops_per_sec p50_us p99_us max_us mb_per_sec errors open failed rss dialect signed
 	function cell(k,   s) {
 		if (!(k in ops)) return "-"
@@ -422,6 +462,8 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 		label["transact-rpc-gmac"] = "transact rpc, alice, signed AES-GMAC 3.1.1"
 		label["transact-rpc-aes128gcm"] = "transact rpc, alice, encrypted AES-128-GCM 3.1.1"
 		label["transact-rpc-aes256gcm"] = "transact rpc, alice, encrypted AES-256-GCM 3.1.1"
+		label["setup-kerberos"] = "Kerberos session setup (AP-REQ of a ticket obtained once, AP-REP, keys) + logoff, 4 clients"
+		label["setup-ntlm"] = "NTLM session setup (two rounds, alice) + logoff, 4 clients"
 		label["transact-rpc-c" conc] = "transact rpc, " conc " clients, unpinned (aggregate)"
 		label["transact-rpc-c" many] = "transact rpc, " many " clients, unpinned (aggregate)"
 		label["transact-rpc-aes128gcm-c" conc] = "transact rpc, alice, encrypted AES-128-GCM, " conc " clients, unpinned (aggregate)"
@@ -460,6 +502,10 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 			if ((g in ops) && (a in ops) && ops[g] != "FAILED" && ops[a] != "FAILED")
 				printf "%ssmbpipe/Samba srvsvc NetrServerGetInfo 101 (%s): %.2f× (target ≥ 2×)\n", (i == 1 ? "\n" : ""), (i == 1 ? "one client, pinned" : conc " clients, unpinned"), ops[g] / ops[a]
 		}
+		g = "setup-kerberos" SUBSEP "smbpipe"
+		if ((g in ops) && ops[g] != "FAILED" && krbcpu > 0)
+			printf "\nKerberos session setups: %s/s with 4 clients; the server used %.2f s of CPU for %s: %s setups per server CPU second (target ≥ 5,000 on one core): %s\n",
+				commas(ops[g]), krbcpu / hz, commas(krbn), commas(krbn / (krbcpu / hz)), (krbn / (krbcpu / hz) >= 5000 ? "met" : "NOT met")
 		u = "transact-64" SUBSEP "smbpipe"; g = "rpcecho-64" SUBSEP "smbpipe"
 		if ((u in ops) && (g in ops) && ops[u] != "FAILED" && ops[g] != "FAILED")
 			printf "\nsmbpipe rpcecho EchoData 64 B / raw transact 64 B p50: %.2f× (rate %.2f×)\n", p50[g] / p50[u], ops[g] / ops[u]

@@ -91,7 +91,8 @@ func TestLayering(t *testing.T) {
 // TestRootDependencies: a program that imports the root package (or the
 // server, policy and client packages it is built from) pays for none of
 // the dependencies the smbpipe command wires in: Prometheus (and its
-// protobuf), fsnotify, etcd's client (and its gRPC).
+// protobuf), fsnotify, etcd's client (and its gRPC), nor the
+// packaging (nfpm, packaging/mkdeb) and terminal (pty, tests) ones.
 func TestRootDependencies(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("no go command")
@@ -104,7 +105,7 @@ func TestRootDependencies(t *testing.T) {
 			t.Fatalf("go list -deps %s: %v", pkg, err)
 		}
 		for _, dep := range strings.Fields(string(out)) {
-			for _, banned := range []string{"github.com/prometheus/", "google.golang.org/protobuf", "github.com/fsnotify/", "go.etcd.io/", "google.golang.org/grpc"} {
+			for _, banned := range []string{"github.com/prometheus/", "google.golang.org/protobuf", "github.com/fsnotify/", "go.etcd.io/", "google.golang.org/grpc", "github.com/goreleaser/", "github.com/creack/"} {
 				if strings.HasPrefix(dep, banned) {
 					t.Errorf("%s depends on %s", pkg, dep)
 				}

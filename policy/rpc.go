@@ -217,6 +217,7 @@ func samNeed(op RPCOp, c samCall, level uint32) uint32 {
 // refused CREATE of the service's pipe reports.
 const (
 	RuleRestrictAnonymous    = "restrict-anonymous"
+	RuleAnonymousLevel       = "anonymous-level"
 	RuleRestrictAnonymousSAM = "restrict-anonymous-sam"
 	RuleLsaAnonymousBlock    = "lsa-anonymous-block"
 	RuleRestrictRemoteSAM    = "restrict-remote-sam"
@@ -231,7 +232,7 @@ type rpcKind uint8
 
 const (
 	kindOpen       rpcKind = iota // anyone who has the pipe open
-	kindShareEnum                 // RestrictAnonymous ≥ 1 refuses anonymous; levels 2, 502, 503 administrators
+	kindShareEnum                 // RestrictAnonymous ≥ 1 refuses anonymous (NetrShareEnum 501: always); levels 2, 502, 503 administrators
 	kindShareInfo                 // levels 2, 502, 503 administrators
 	kindServerInfo                // levels 102, 502, 503 administrators
 	kindSrvAdmin                  // administrators only (sessions, connections, open files)
@@ -435,6 +436,7 @@ const (
 	rpcPipe
 	rpcRestrictAnonymous2
 	rpcRestrictAnonymousShares
+	rpcAnonymousShareLevel
 	rpcRestrictAnonymousSAM
 	rpcLsaBlock
 	rpcTransport
@@ -457,6 +459,7 @@ var rpcOutcomes = [...]struct {
 	rpcPipe:                    {"", rgPipe},
 	rpcRestrictAnonymous2:      {RuleRestrictAnonymous, rgAnonymous},
 	rpcRestrictAnonymousShares: {RuleRestrictAnonymous, rgAnonymous},
+	rpcAnonymousShareLevel:     {RuleAnonymousLevel, rgAnonymous},
 	rpcRestrictAnonymousSAM:    {RuleRestrictAnonymousSAM, rgAnonymous},
 	rpcLsaBlock:                {RuleLsaAnonymousBlock, rgAnonymous},
 	rpcTransport:               {RuleTransport, 0},
@@ -613,6 +616,11 @@ func (s *Snapshot) decideRPC(r RPCRequest, bypass rpcGate, tr *trace) RPCDecisio
 				tr.printf("gate anonymous: Lsa RestrictAnonymous = 1: anonymous callers may not enumerate shares: deny")
 			}
 			return end(rpcRestrictAnonymousShares, deny)
+		case op.Name == "NetrShareEnum" && r.Level == 501:
+			if tr != nil {
+				tr.printf("gate anonymous: NetrShareEnum level 501 is refused to anonymous callers whatever RestrictAnonymous says, as on Windows: deny")
+			}
+			return end(rpcAnonymousShareLevel, deny)
 		case (op.kind == kindLsaOpen || op.kind == kindLsaHandle && !r.OnHandle) && lsa.TurnOffAnonymousBlock == 0:
 			if tr != nil {
 				tr.printf("gate anonymous: Lsa TurnOffAnonymousBlock = 0 (LsaRestrictAnonymous): anonymous callers may not open the LSA policy on a server that is not a domain controller: deny")
@@ -889,6 +897,8 @@ func (s *Snapshot) rpcReason(f *rpcFacts) string {
 		return fmt.Sprintf("Lsa RestrictAnonymous = %d refuses anonymous callers every call", lsa.RestrictAnonymous)
 	case rpcRestrictAnonymousShares:
 		return "Lsa RestrictAnonymous = 1 refuses anonymous callers the share list"
+	case rpcAnonymousShareLevel:
+		return "anonymous callers may list shares at levels 0 and 1 only (NetrShareEnum level 501 is refused them, as on Windows)"
 	case rpcRestrictAnonymousSAM:
 		return fmt.Sprintf("anonymous callers may not enumerate SAM accounts (Lsa RestrictAnonymousSAM = %d, RestrictAnonymous = %d): SamrConnect is refused", lsa.RestrictAnonymousSAM, lsa.RestrictAnonymous)
 	case rpcLsaBlock:
@@ -948,6 +958,8 @@ func (s *Snapshot) rpcFix(f *rpcFacts) string {
 		return `set Lsa\RestrictAnonymous = 0 (or 1)`
 	case rpcRestrictAnonymousShares:
 		return `set Lsa\RestrictAnonymous = 0, or connect with an account`
+	case rpcAnonymousShareLevel:
+		return "ask for level 0 or 1, or connect with an account"
 	case rpcRestrictAnonymousSAM:
 		if lsa.RestrictAnonymous >= 1 {
 			return `set Lsa\RestrictAnonymousSAM = 0 and Lsa\RestrictAnonymous = 0, or connect with an account`

@@ -69,6 +69,8 @@ func TestCheckRPC(t *testing.T) {
 		// srvsvc.
 		{"anonymous share enum RA=0", all, "", anon, "srvsvc", "NetrShareEnum", 1, true, policy.RuleGranted, 0},
 		{"anonymous share enum RA=1", all, "RestrictAnonymous = 1", anon, "srvsvc", "NetrShareEnum", 1, true, policy.RuleRestrictAnonymous, ntstatus.AccessDenied},
+		{"anonymous share enum 501", all, "", anon, "srvsvc", "NetrShareEnum", 501, true, policy.RuleAnonymousLevel, ntstatus.AccessDenied},
+		{"anonymous sticky enum 501", all, "", anon, "srvsvc", "NetrShareEnumSticky", 501, true, policy.RuleGranted, 0}, // the service answers ERROR_INVALID_LEVEL
 		{"anonymous server info RA=1", all, "RestrictAnonymous = 1", anon, "srvsvc", "NetrServerGetInfo", 101, true, policy.RuleGranted, 0},
 		{"anonymous server info RA=2", all, "RestrictAnonymous = 2", anon, "srvsvc", "NetrServerGetInfo", 101, true, policy.RuleRestrictAnonymous, ntstatus.AccessDenied},
 		{"alice share enum 1", "", "", alice, "srvsvc", "NetrShareEnum", 1, true, policy.RuleGranted, 0},

@@ -384,10 +384,22 @@ var servicesTorture = []tortureCase{
 		}},
 }
 
-// TestServicesSmbtorture runs servicesTorture.
+// TestServicesSmbtorture runs servicesTorture, and rpc.srvsvc against a
+// server that lists srvsvc in NullSessionPipes, where its anonymous
+// variants pass: shares at levels 0 and 1, ERROR_ACCESS_DENIED at 2 and
+// 502, as Windows answers them.
 func TestServicesSmbtorture(t *testing.T) {
 	need(t, smbtorturePath, "--version")
-	runTorture(t, startServer(t, svcConfig).port, servicesTorture)
+	t.Run("defaults", func(t *testing.T) {
+		t.Parallel()
+		runTorture(t, startServer(t, svcConfig).port, servicesTorture)
+	})
+	t.Run("srvsvc-listed", func(t *testing.T) {
+		t.Parallel()
+		runTorture(t, startServer(t, anonConfig("")).port, []tortureCase{{test: "rpc.srvsvc", user: root,
+			pass: []string{"srvsvc anonymous access.NetShareEnumAll", "srvsvc anonymous access.NetShareEnum",
+				"srvsvc anonymous access.NetShareGetInfo", "srvsvc (admin access).NetShareEnumAll"}}})
+	})
 }
 
 // runTorture runs each case's smbtorture test (in parallel) against

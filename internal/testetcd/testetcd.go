@@ -50,6 +50,7 @@ type Etcd struct {
 	tls     *TLSFiles // nil: plain HTTP
 	certDir string    // the member's certificate and key (TLS)
 	ctlUser string    // USER:PASSWORD etcdctl authenticates with (EnableAuth)
+	args    []string  // more etcd flags
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -60,15 +61,16 @@ type Etcd struct {
 // Start runs etcd on two free loopback ports (client and peer) with its
 // data in a temporary directory, waits until it is healthy, and stops it
 // by process id at cleanup (printing its log when the test failed).
-func Start(t testing.TB) *Etcd {
+// args are more etcd flags (for example "--auth-token-ttl=1").
+func Start(t testing.TB, args ...string) *Etcd {
 	t.Helper()
 	NeedTool(t, etcdPath)
-	return start(t, nil, "")
+	return start(t, nil, "", args)
 }
 
-func start(t testing.TB, tlsFiles *TLSFiles, certDir string) *Etcd {
+func start(t testing.TB, tlsFiles *TLSFiles, certDir string, args []string) *Etcd {
 	t.Helper()
-	e := &Etcd{t: t, dir: t.TempDir(), clientPort: freePort(t), peerPort: freePort(t), tls: tlsFiles, certDir: certDir}
+	e := &Etcd{t: t, dir: t.TempDir(), clientPort: freePort(t), peerPort: freePort(t), tls: tlsFiles, certDir: certDir, args: args}
 	t.Cleanup(func() {
 		e.Stop()
 		if t.Failed() {
@@ -128,7 +130,7 @@ func (e *Etcd) Restart() {
 		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
 		"--initial-cluster", "t=" + peer,
 		"--logger", "zap", "--log-outputs", "stderr", "--log-level", "warn",
-	}, tlsArgs...)...)
+	}, append(tlsArgs, e.args...)...)...)
 	w := &lockedWriter{mu: &e.mu, w: e.log}
 	cmd.Stdout, cmd.Stderr = w, w
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

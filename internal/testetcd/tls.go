@@ -39,7 +39,7 @@ func StartTLS(t testing.TB) (*Etcd, TLSFiles) {
 		Cert:   filepath.Join(dir, "client.pem"),
 		Key:    filepath.Join(dir, "client-key.pem"),
 	}
-	e := start(t, &files, dir)
+	e := start(t, &files, dir, nil)
 	return e, files
 }
 

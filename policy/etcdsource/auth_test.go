@@ -114,3 +114,38 @@ func TestAuth(t *testing.T) {
 		t.Errorf("a wrong password: %v, want etcd's authentication failure", err)
 	}
 }
+
+// TestAuthTokenExpiry: etcd's authentication tokens expire (here after a
+// second); the source keeps applying revisions with its user long after,
+// across a lost and restored connection too.
+func TestAuthTokenExpiry(t *testing.T) {
+	e := testetcd.Start(t, "--auth-token-ttl=1")
+	p := testetcd.NewProxy(t, e.Endpoint())
+	e.Ctl("put", key, policyWith("a"))
+	e.Ctl("role", "add", "smbpipe-server")
+	e.Ctl("role", "grant-permission", "smbpipe-server", "read", key)
+	e.Ctl("user", "add", "server:s3rver", "--interactive=false")
+	e.Ctl("user", "grant-role", "server", "smbpipe-server")
+	e.EnableAuth("r00t")
+
+	a := newApplied()
+	o := options(t, p.Addr(), a)
+	o.User, o.Password = "server", "s3rver"
+	src, err := etcdsource.Open(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, src)
+	time.Sleep(3 * time.Second) // the token is expired
+	e.Ctl("put", key, policyWith("b"))
+	if s := a.wait(t, 2*time.Second); strings.Join(nullPipes(s), ",") != "b" {
+		t.Fatalf("applied %v, want [b]", nullPipes(s))
+	}
+	p.Cut()
+	e.Ctl("put", key, policyWith("c"))
+	time.Sleep(3 * time.Second)
+	p.Restore()
+	if s := a.wait(t, 10*time.Second); strings.Join(nullPipes(s), ",") != "c" {
+		t.Fatalf("after reconnecting with an expired token: applied %v, want [c]", nullPipes(s))
+	}
+}

@@ -50,6 +50,9 @@ type Source struct {
 	// Only Open and Run's goroutine touch it.
 	watchFrom int64
 	fromCache bool
+	// reconnected is signalled by monitor when the connection to etcd is
+	// back after a loss: Run then watches again (see refreshAuth).
+	reconnected chan struct{}
 }
 
 // Open reads the policy at o.Key and compiles it with o.Local. When etcd
@@ -66,7 +69,7 @@ func Open(ctx context.Context, o Options) (*Source, error) {
 	if o.CachePath == "" {
 		return nil, errors.New("etcdsource: no cache path")
 	}
-	s := &Source{o: o, log: o.Logger}
+	s := &Source{o: o, log: o.Logger, reconnected: make(chan struct{}, 1)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -178,7 +181,12 @@ func (s *Source) Run(ctx context.Context) {
 			return true
 		}
 	}
-	monitoring := false
+	var stopMonitor context.CancelFunc // nil: no monitor for s.client yet
+	defer func() {
+		if stopMonitor != nil {
+			stopMonitor()
+		}
+	}()
 	for ctx.Err() == nil {
 		if s.client == nil {
 			c, err := NewClient(s.o.ClientOptions)
@@ -191,9 +199,11 @@ func (s *Source) Run(ctx context.Context) {
 			}
 			s.client = c
 		}
-		if !monitoring {
-			monitoring = true
-			wg.Go(func() { s.monitor(ctx) })
+		if stopMonitor == nil {
+			mctx, stop := context.WithCancel(ctx)
+			stopMonitor = stop
+			c := s.client
+			wg.Go(func() { s.monitor(mctx, c) })
 		}
 		if s.watchFrom == 0 {
 			if err := s.resync(ctx); err != nil {
@@ -206,9 +216,30 @@ func (s *Source) Run(ctx context.Context) {
 				continue
 			}
 		}
+		if err := s.refreshAuth(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			// Some etcd servers (3.4) refuse even the request for a new
+			// token while the client presents its expired one: a new
+			// client logs on afresh.
+			s.log.Warn("etcd: logging on again failed; serving the policy in force, connecting again",
+				"policy_revision", s.store.Current().Revision(), "error", err.Error())
+			stopMonitor()
+			stopMonitor = nil
+			s.client.Close()
+			s.client = nil
+			if !wait() {
+				return
+			}
+			continue
+		}
 		err := s.watch(ctx)
 		if ctx.Err() != nil {
 			return
+		}
+		if errors.Is(err, errReconnected) {
+			continue
 		}
 		if err != nil {
 			s.log.Warn("etcd watch ended; retrying", "next_revision", s.watchFrom, "error", err.Error())
@@ -248,6 +279,26 @@ func (s *Source) resync(ctx context.Context) error {
 // errWatchClosed: the watch channel closed without a cancel reason.
 var errWatchClosed = errors.New("etcdsource: watch closed")
 
+// errReconnected: the connection to etcd came back after a loss; the
+// watch is made again.
+var errReconnected = errors.New("etcdsource: reconnected")
+
+// refreshAuth makes one request with the client's credentials before a
+// watch is made, when they include a user. etcd's authentication tokens
+// expire (--auth-token-ttl, 5 minutes by default), and the client renews
+// its token only when a unary request is refused for it: a watch made
+// again after a reconnection would otherwise keep presenting the expired
+// token and never start (etcd issues 11954 and 12385).
+func (s *Source) refreshAuth(ctx context.Context) error {
+	if s.o.User == "" {
+		return nil
+	}
+	gctx, cancel := context.WithTimeout(ctx, s.o.dialTimeout())
+	defer cancel()
+	_, err := s.client.Get(gctx, s.o.Key, clientv3.WithCountOnly())
+	return err
+}
+
 // watch applies the key's events from watchFrom on. It returns nil when
 // the watch fell behind a compaction (watchFrom is then 0: read the key
 // again), and the watch's error otherwise.
@@ -255,7 +306,17 @@ func (s *Source) watch(ctx context.Context) error {
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
 	ch := s.client.Watch(wctx, s.o.Key, clientv3.WithRev(s.watchFrom), clientv3.WithProgressNotify())
-	for resp := range ch {
+	for {
+		var resp clientv3.WatchResponse
+		var ok bool
+		select {
+		case resp, ok = <-ch:
+		case <-s.reconnected:
+			return errReconnected
+		}
+		if !ok {
+			break
+		}
 		if resp.CompactRevision != 0 {
 			s.log.Warn("etcd watch compacted past the next revision; reading the key again",
 				"next_revision", s.watchFrom, "compact_revision", resp.CompactRevision)
@@ -305,8 +366,8 @@ func (s *Source) writeCache(data []byte, rev int64) {
 
 // monitor logs when the connection to etcd is lost and when it is back,
 // with the revision in force meanwhile.
-func (s *Source) monitor(ctx context.Context) {
-	conn := s.client.ActiveConnection()
+func (s *Source) monitor(ctx context.Context, client *clientv3.Client) {
+	conn := client.ActiveConnection()
 	state := conn.GetState()
 	lost := false
 	for conn.WaitForStateChange(ctx, state) {
@@ -319,6 +380,10 @@ func (s *Source) monitor(ctx context.Context) {
 		case state == connectivity.Ready && lost:
 			lost = false
 			s.log.Info("etcd connection back; resuming the watch", "policy_revision", s.store.Current().Revision())
+			select {
+			case s.reconnected <- struct{}{}:
+			default:
+			}
 		}
 	}
 }

@@ -29,9 +29,7 @@ import (
 	"time"
 
 	"github.com/jcmturner/gofork/encoding/asn1"
-	"github.com/jcmturner/gokrb5/v8/asn1tools"
 	"github.com/jcmturner/gokrb5/v8/crypto"
-	"github.com/jcmturner/gokrb5/v8/iana/asnAppTag"
 	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
 	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/jcmturner/gokrb5/v8/messages"
@@ -394,25 +392,12 @@ func apRep(auth *types.Authenticator, sessKey, sub types.EncryptionKey, rnd io.R
 	if _, err := io.ReadFull(rnd, seq[:]); err != nil {
 		return nil, err
 	}
-	part := messages.EncAPRepPart{
-		CTime: auth.CTime, Cusec: auth.Cusec, Subkey: sub,
-		SequenceNumber: int64(binary.BigEndian.Uint32(seq[:]) & 0x3fffffff),
-	}
-	pb, err := asn1.Marshal(part)
-	if err != nil {
-		return nil, err
-	}
-	pb = asn1tools.AddASNAppTag(pb, asnAppTag.EncAPRepPart)
+	pb := encAPRepPartDER(auth.CTime, auth.Cusec, sub, int64(binary.BigEndian.Uint32(seq[:])&0x3fffffff))
 	ed, err := encryptEncPart(pb, sessKey, keyusage.AP_REP_ENCPART, rnd)
 	if err != nil {
 		return nil, err
 	}
-	rep := messages.APRep{PVNO: 5, MsgType: 15, EncPart: ed}
-	b, err := asn1.Marshal(rep)
-	if err != nil {
-		return nil, err
-	}
-	return asn1tools.AddASNAppTag(b, asnAppTag.APREP), nil
+	return apRepDER(ed), nil
 }
 
 // isFlagSet reads bit n of a KerberosFlags BIT STRING without gokrb5's

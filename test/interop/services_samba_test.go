@@ -21,32 +21,9 @@ const sambaAlice = testsmbd.User + "%" + testsmbd.Password
 // "IPC Service (Samba <version>)").
 var sambaShareRowRE = regexp.MustCompile(`(?m)^\s+IPC\$\s+IPC\s+IPC Service \(Samba`)
 
-// TestServicesSambaDifferences: what Samba gives where smbpipe refuses as
-// Windows does: anonymous share listing, share level 2 to a user, SAMR
-// enumeration to a user.
-func TestServicesSambaDifferences(t *testing.T) {
-	need(t, rpcclientPath, "--version")
-	need(t, smbclientPath, "--version")
-	addr := testsmbd.Start(t, "")
-	port := addr[strings.LastIndexByte(addr, ':')+1:]
-	out, err := run(t, 60*time.Second, smbclientPath, "-L", "//127.0.0.1", "-p", port, "-N")
-	if err != nil || !sambaShareRowRE.MatchString(out) {
-		t.Errorf("anonymous smbclient -L against smbd: err %v, want IPC$ listed:\n%s", err, out)
-	}
-	for _, tc := range []struct{ cmd, want string }{
-		{"netshareenumall", "netname: IPC$"}, // level 2, to a user
-		{"enumdomusers", "user:[alice]"},     // SAMR, to a user
-	} {
-		out, err := run(t, 60*time.Second, rpcclientPath, "-U", sambaAlice, "-p", port, "127.0.0.1", "-c", tc.cmd)
-		if err != nil || !strings.Contains(out, tc.want) {
-			t.Errorf("rpcclient %s as alice against smbd: err %v, want %q:\n%s", tc.cmd, err, tc.want, out)
-		}
-	}
-}
-
 // TestServicesSambaClients: the clients of TestServicesRpcclient,
-// TestServicesSmbclientList, TestServicesNetRPC, TestServicesImpacket and
-// TestServicesSmbtorture against smbd (a stand-alone server, restrict
+// TestServicesSmbclientList, TestServicesNetRPC, TestServicesImpacket,
+// TestServicesSmbtorture and smbpipe rpc against one smbd (a stand-alone server, restrict
 // anonymous = 0; alice a user, no administrator: Samba's are root and
 // "admin users"). Where Samba differs, the comment says how smbpipe and
 // Windows answer.
@@ -84,13 +61,22 @@ func TestServicesSambaClients(t *testing.T) {
 			{anon, "enumdomusers", "user:[alice]", false},
 		})
 	})
-	t.Run("smbclient-L", func(t *testing.T) {
-		t.Parallel()
-		out, err := run(t, 60*time.Second, smbclientPath, "-L", "//127.0.0.1", "-p", port, "-U", sambaAlice)
-		if err != nil || !sambaShareRowRE.MatchString(out) {
-			t.Errorf("smbclient -L as alice against smbd: err %v:\n%s", err, out)
-		}
-	})
+	// smbclient -L lists IPC$ to alice and, unlike smbpipe and Windows
+	// (srvsvc is not in their NullSessionPipes), to anonymous callers.
+	for _, who := range []string{"alice", "anonymous"} {
+		t.Run("smbclient-L/"+who, func(t *testing.T) {
+			t.Parallel()
+			need(t, smbclientPath, "--version")
+			args := []string{"-L", "//127.0.0.1", "-p", port, "-U", sambaAlice}
+			if who == "anonymous" {
+				args = []string{"-L", "//127.0.0.1", "-p", port, "-N"}
+			}
+			out, err := run(t, 60*time.Second, smbclientPath, args...)
+			if err != nil || !sambaShareRowRE.MatchString(out) {
+				t.Errorf("smbclient -L as %s against smbd: err %v:\n%s", who, err, out)
+			}
+		})
+	}
 	// net rpc share list dials port 445 (see TestServicesNetRPC): not run
 	// against smbd on its free port.
 	t.Run("net-rpc-info", func(t *testing.T) {
@@ -102,6 +88,7 @@ func TestServicesSambaClients(t *testing.T) {
 		}
 	})
 	t.Run("impacket", func(t *testing.T) {
+		t.Parallel()
 		need(t, python, "-c", "import impacket")
 		runImpacket(t, port, []impacketCase{
 			{"samrdump", []string{impacketExamples + "samrdump.py", sambaAlice + "@127.0.0.1"},
@@ -116,8 +103,40 @@ func TestServicesSambaClients(t *testing.T) {
 		})
 	})
 	t.Run("smbtorture", func(t *testing.T) {
+		t.Parallel()
 		need(t, smbtorturePath, "--version")
 		runTorture(t, port, sambaTorture)
+	})
+	// smbpipe rpc, our Go rpcclient, against smbd.
+	t.Run("smbpipe-rpc", func(t *testing.T) {
+		t.Parallel()
+		for _, tc := range []struct {
+			args []string
+			want string
+			fail bool
+		}{
+			{[]string{"srvinfo"}, "platform_id     :\t500", false},
+			{[]string{"shares"}, "netname: IPC$", false},
+			{[]string{"wkstainfo"}, "domain          :\tWORKGROUP", false},
+			{[]string{"lsaquery"}, "Domain Name: WORKGROUP", false},
+			{[]string{"lookupnames", "alice"}, "(User: 1)", false},
+			{[]string{"lookupsids", "S-1-5-32-544"}, `BUILTIN\Administrators (4)`, false},
+			{[]string{"getusername"}, "Account Name: alice", false},
+			{[]string{"users"}, "user:[alice] rid:[", false},
+			{[]string{"groups", "alice"}, "group rid:[0x201]", false},
+			// Samba, like Windows and smbpipe, lists sessions to
+			// administrators only.
+			{[]string{"sessions"}, "ERROR_ACCESS_DENIED (5)", true},
+		} {
+			t.Run(strings.Join(tc.args, "_"), func(t *testing.T) {
+				t.Parallel()
+				out, err := run(t, 60*time.Second, smbpipeBin, append([]string{"rpc", "-U", sambaAlice, "//" + addr}, tc.args...)...)
+				t.Logf("%s", out)
+				if (err != nil) != tc.fail || !strings.Contains(out, tc.want) {
+					t.Errorf("smbpipe rpc %v against smbd: err %v, want %q:\n%s", tc.args, err, tc.want, out)
+				}
+			})
+		}
 	})
 }
 
@@ -130,8 +149,9 @@ var sambaTorture = []tortureCase{
 			"srvsvc (admin access).NetConnEnum", "srvsvc (admin access).NetFileEnum",
 			"srvsvc (admin access).NetDiskEnum"},
 		fail: map[string]string{
-			// Samba gives share level 2 and 502 to anonymous callers
-			// (smbpipe, Windows: ERROR_ACCESS_DENIED).
+			// Samba gives share levels 2, 501 and 502 to anonymous
+			// callers (smbpipe, Windows: ERROR_ACCESS_DENIED; see
+			// TestServicesSmbtorture/srvsvc-listed).
 			"srvsvc anonymous access.NetShareEnumAll": "expected WERR_ACCESS_DENIED",
 			"srvsvc anonymous access.NetShareEnum":    "expected WERR_ACCESS_DENIED",
 			"srvsvc anonymous access.NetShareGetInfo": "expected WERR_ACCESS_DENIED",
@@ -160,36 +180,4 @@ var sambaTorture = []tortureCase{
 			"random-assoc": "opening samr pipe2",
 			"drsuapi":      "NT_STATUS_RPC_UNSUPPORTED_NAME_SYNTAX",
 		}},
-}
-
-// TestServicesSambaRPCCommand: smbpipe rpc against smbd.
-func TestServicesSambaRPCCommand(t *testing.T) {
-	addr := testsmbd.Start(t, "")
-	for _, tc := range []struct {
-		args []string
-		want string
-		fail bool
-	}{
-		{[]string{"srvinfo"}, "platform_id     :\t500", false},
-		{[]string{"shares"}, "netname: IPC$", false},
-		{[]string{"wkstainfo"}, "domain          :\tWORKGROUP", false},
-		{[]string{"lsaquery"}, "Domain Name: WORKGROUP", false},
-		{[]string{"lookupnames", "alice"}, "(User: 1)", false},
-		{[]string{"lookupsids", "S-1-5-32-544"}, `BUILTIN\Administrators (4)`, false},
-		{[]string{"getusername"}, "Account Name: alice", false},
-		{[]string{"users"}, "user:[alice] rid:[", false},
-		{[]string{"groups", "alice"}, "group rid:[0x201]", false},
-		// Samba, like Windows and smbpipe, lists sessions to
-		// administrators only.
-		{[]string{"sessions"}, "ERROR_ACCESS_DENIED (5)", true},
-	} {
-		t.Run(strings.Join(tc.args, "_"), func(t *testing.T) {
-			t.Parallel()
-			out, err := run(t, 60*time.Second, smbpipeBin, append([]string{"rpc", "-U", sambaAlice, "//" + addr}, tc.args...)...)
-			t.Logf("%s", out)
-			if (err != nil) != tc.fail || !strings.Contains(out, tc.want) {
-				t.Errorf("smbpipe rpc %v against smbd: err %v, want %q:\n%s", tc.args, err, tc.want, out)
-			}
-		})
-	}
 }

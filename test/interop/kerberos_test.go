@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -529,4 +530,68 @@ func errOutput(err error) string {
 		return string(ee.Stderr)
 	}
 	return ""
+}
+
+// TestKerberosReload: a running smbpipe serve re-reads the keytab when its
+// config changes (key rotation without a restart): after the config names a
+// keytab with a new key (kvno+1), a ticket under the new key logs on and
+// one under the old key is refused. Then ntlm = false refuses NTLM logons
+// (audited as ntlm-disabled) while Kerberos goes on working.
+func TestKerberosReload(t *testing.T) {
+	t.Parallel()
+	k := testkdc.Shared(t)
+	dir := t.TempDir()
+	kt, err := keytab.Load(k.Keytab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, kvno, err := kt.GetEncryptionKey(types.NewPrincipalName(2, "cifs/localhost"), testkdc.Realm, 0, kerberos.ETypeAES256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, kerberosConfig(k, ""))
+	now := time.Now().UTC()
+	old := mintTicket(t, kt, kvno, now.Add(-time.Minute), now.Add(time.Hour))
+	if err := goClientOpen(t, s, &client.Kerberos{Ticket: old}, "echo"); err != nil {
+		t.Fatalf("before the rotation: %v", err)
+	}
+
+	rotated := keytab.New()
+	if err := rotated.AddEntry("cifs/localhost", testkdc.Realm, "the rotated service password", now, uint8(kvno+1), kerberos.ETypeAES256); err != nil {
+		t.Fatal(err)
+	}
+	b, err := rotated.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	newPath := filepath.Join(dir, "rotated.keytab")
+	if err := os.WriteFile(newPath, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fresh := mintTicket(t, rotated, kvno+1, now.Add(-time.Minute), now.Add(time.Hour))
+	at := writeConfig(t, s, strings.Replace(kerberosConfig(k, ""), fmt.Sprintf("keytab = %q", k.Keytab), fmt.Sprintf("keytab = %q", newPath), 1))
+	within(t, at, 10*time.Second, "the rotated key accepted", func() (bool, string) {
+		err := goClientOpen(t, s, &client.Kerberos{Ticket: fresh}, "echo")
+		return err == nil, fmt.Sprint(err)
+	})
+	if err := goClientOpen(t, s, &client.Kerberos{Ticket: old}, "echo"); !isStatus(err, ntstatus.LogonFailure) {
+		t.Fatalf("a ticket under the old key after the rotation: %v", err)
+	}
+	waitLogLine(t, s, `msg="session setup"`, "auth=kerberos", "status=STATUS_LOGON_FAILURE", fmt.Sprintf("krb_error=%d", kerberos.ErrCodeNoKey))
+
+	// ntlm = false: NTLM refused, Kerberos on.
+	at = writeConfig(t, s, strings.Replace(kerberosConfig(k, "ntlm = false"), fmt.Sprintf("keytab = %q", k.Keytab), fmt.Sprintf("keytab = %q", newPath), 1))
+	within(t, at, 10*time.Second, "NTLM refused", func() (bool, string) {
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		c, err := client.Dial(ctx, s.addr, &client.Config{User: "alice", Password: "Passw0rd!", Domain: "WORKGROUP"})
+		if err == nil {
+			c.Close()
+		}
+		return isStatus(err, ntstatus.LogonFailure), fmt.Sprint(err)
+	})
+	waitLogLine(t, s, `msg="session setup"`, "auth=ntlm", "rule=ntlm-disabled", "status=STATUS_LOGON_FAILURE")
+	if err := goClientOpen(t, s, &client.Kerberos{Ticket: mintTicket(t, rotated, kvno+1, now.Add(-time.Minute), now.Add(time.Hour))}, "echo"); err != nil {
+		t.Fatalf("Kerberos with ntlm = false: %v", err)
+	}
 }

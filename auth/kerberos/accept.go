@@ -5,16 +5,19 @@
 // key MS-KILE 3.1.1.2 names, and the PAC (MS-PAC) with its server signature
 // verified.
 //
-// gokrb5 (github.com/jcmturner/gokrb5/v8) does the ASN.1 of tickets,
-// authenticators and KRB-ERRORs, the RFC 3961 crypto (AES-CTS-HMAC-SHA1,
-// RC4-HMAC) and keytab and ccache files. This package does the rest itself,
-// where gokrb5 is wrong for a server or missing: its replay cache is a
-// package-level singleton without a bound, its AP-REQ verification has no
-// acceptor subkey and builds no AP-REP, its PAC decoder slices offsets from
-// the PAC unchecked and sizes arrays from counts in the data (a panic or a
-// large allocation on a bad PAC), and it does not check PAC_CLIENT_INFO
-// against the ticket. The PAC and KERB_VALIDATION_INFO are decoded here
-// with the ndr package's bounded reader.
+// gokrb5 (github.com/jcmturner/gokrb5/v8) decodes the ASN.1 of tickets and
+// authenticators, encodes the client's authenticator, does RC4-HMAC and the
+// AES-CTS cipher, and reads keytab and ccache files. This package does the
+// rest itself, where gokrb5 is wrong for a server, missing or slow: its
+// replay cache is a package-level singleton without a bound, its AP-REQ
+// verification has no acceptor subkey and builds no AP-REP (der.go encodes
+// one), its PAC decoder slices offsets from the PAC unchecked and sizes
+// arrays from counts in the data (a panic or a large allocation on a bad
+// PAC), it does not check PAC_CLIENT_INFO against the ticket, and it derives
+// the AES keys of every message with a bit-by-bit n-fold (aes.go derives
+// them from n-folded constants computed once). The PAC and
+// KERB_VALIDATION_INFO are decoded here with the ndr package's bounded
+// reader.
 package kerberos
 
 import (

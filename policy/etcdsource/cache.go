@@ -22,9 +22,9 @@ import (
 //	<the TOML as stored in etcd>
 const (
 	cacheMagic = "# smbpipe policy cache: the last revision this server applied; written by smbpipe serve\n"
-	// maxCacheSize bounds what ReadCache reads: etcd's own request limit
-	// (1.5 MiB by default) with room for the header.
-	maxCacheSize = 2 << 20
+	// maxCacheSize bounds what ReadCache reads: a policy of
+	// MaxPolicySize and the header.
+	maxCacheSize = MaxPolicySize + 64<<10
 )
 
 // ErrNoCache is returned (wrapped) by ReadCache when there is no cache
@@ -81,7 +81,8 @@ func WriteCache(path, key string, revision int64, data []byte) error {
 
 // ReadCache reads the cache file at path: the key and revision it was
 // written for and the policy's TOML. A missing file is ErrNoCache; a file
-// that is not a cache, or larger than 2 MiB, is an error naming path.
+// that is not a cache, or larger than a cache of MaxPolicySize, is an
+// error naming path.
 func ReadCache(path string) (key string, revision int64, data []byte, err error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -99,7 +100,7 @@ func ReadCache(path string) (key string, revision int64, data []byte, err error)
 		return "", 0, nil, fmt.Errorf("etcdsource: cache %s: %s", path, why)
 	}
 	if len(all) > maxCacheSize {
-		return bad("larger than 2 MiB")
+		return bad("larger than a cache of the largest policy a server compiles")
 	}
 	rest, ok := bytes.CutPrefix(all, []byte(cacheMagic))
 	if !ok {

@@ -90,7 +90,11 @@ func Open(ctx context.Context, o Options) (*Source, error) {
 				why = fmt.Errorf("etcd key %s does not exist (put a policy there with smbpipe policy push)", o.Key)
 			} else {
 				kv := resp.Kvs[0]
-				snap, cerr := policy.CompileSource(kv.Value, s.name(kv.ModRevision), kv.ModRevision, o.Local)
+				var snap *policy.Snapshot
+				cerr := checkSize(kv.Value)
+				if cerr == nil {
+					snap, cerr = policy.CompileSource(kv.Value, s.name(kv.ModRevision), kv.ModRevision, o.Local)
+				}
 				if cerr != nil {
 					why = fmt.Errorf("etcd key %s revision %d is not a valid policy: %w", o.Key, kv.ModRevision, cerr)
 				} else {
@@ -347,6 +351,11 @@ func (s *Source) watch(ctx context.Context) error {
 // apply compiles and swaps in one revision (the store logs a refusal),
 // then writes the cache and tells OnApply.
 func (s *Source) apply(data []byte, rev int64) {
+	if err := checkSize(data); err != nil {
+		s.log.Error("policy revision refused; keeping the policy in force",
+			"revision", rev, "policy_revision", s.store.Current().Revision(), "error", err.Error())
+		return
+	}
 	snap, err := s.store.ApplySource(data, s.name(rev), rev, s.o.Local)
 	if err != nil {
 		return
@@ -355,6 +364,18 @@ func (s *Source) apply(data []byte, rev int64) {
 	if s.o.OnApply != nil {
 		s.o.OnApply(snap)
 	}
+}
+
+// MaxPolicySize bounds the policy a source compiles: etcd's default
+// request limit (1.5 MiB, --max-request-bytes) with room to spare. A
+// larger value (from an etcd whose limit was raised) is refused unread.
+const MaxPolicySize = 2 << 20
+
+func checkSize(data []byte) error {
+	if len(data) > MaxPolicySize {
+		return fmt.Errorf("etcdsource: the policy is %d bytes, more than the %d a server compiles", len(data), MaxPolicySize)
+	}
+	return nil
 }
 
 func (s *Source) writeCache(data []byte, rev int64) {

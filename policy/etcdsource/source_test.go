@@ -370,3 +370,33 @@ func TestNoLeak100Revisions(t *testing.T) {
 	}
 	goleak.VerifyNone(t, ignore)
 }
+
+// TestOversizedRevision: a value larger than MaxPolicySize (possible
+// when etcd's request limit was raised) is refused without compiling it;
+// the policy in force stays and the next revision applies.
+func TestOversizedRevision(t *testing.T) {
+	e := testetcd.Start(t, "--max-request-bytes=4194304")
+	put(t, e.Endpoint(), policyWith("a"))
+	a := newApplied()
+	src, err := etcdsource.Open(t.Context(), options(t, e.Endpoint(), a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, src)
+	big := policyWith("big") + "# " + strings.Repeat("x", etcdsource.MaxPolicySize) + "\n"
+	w, err := clientv3.New(clientv3.Config{Endpoints: []string{e.Endpoint()}, MaxCallSendMsgSize: 4 << 20, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, err := w.Put(t.Context(), key, big); err != nil {
+		t.Fatal(err)
+	}
+	rev := put(t, e.Endpoint(), policyWith("b"))
+	if s := a.wait(t, 2*time.Second); s.Revision() != rev || !slices.Equal(nullPipes(s), []string{"b"}) {
+		t.Fatalf("after an oversized revision: applied %d %v, want %d [b]", s.Revision(), nullPipes(s), rev)
+	}
+	if got := a.list(); len(got) != 1 {
+		t.Errorf("applied %v: the oversized revision was applied", got)
+	}
+}

@@ -1,6 +1,8 @@
 package interop
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,6 +10,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/smbpipe/smbpipe/client"
+	"github.com/smbpipe/smbpipe/dcerpc"
+	"github.com/smbpipe/smbpipe/rpc/lsarpc"
+	"github.com/smbpipe/smbpipe/rpc/srvsvc"
 )
 
 // The Windows services on IPC$ (srvsvc, wkssvc, lsarpc, samr; issue 13)
@@ -435,5 +442,82 @@ func runTorture(t *testing.T, port string, cases []tortureCase) {
 				t.Logf("output:\n%s", tail(out, 60))
 			}
 		})
+	}
+}
+
+// TestServicesHotReload: the [Lsa] keys reload like the rest of the
+// policy and apply to the next call of an association already bound: an
+// anonymous srvsvc association (the Go client) lists shares, then, within
+// a second of each write, is refused the list under RestrictAnonymous = 1
+// and given it back under 0; an anonymous lsarpc bind whose
+// LsarOpenPolicy2 is refused gets a policy handle on its next call once
+// TurnOffAnonymousBlock = 1, and refused again at 0.
+func TestServicesHotReload(t *testing.T) {
+	s := startServer(t, anonConfig(""))
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, s.addr, &client.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	bind := func(name string, syntax dcerpc.SyntaxID) *dcerpc.Client {
+		p, err := c.OpenPipe(ctx, name)
+		if err != nil {
+			t.Fatalf("open %s anonymously: %v", name, err)
+		}
+		t.Cleanup(func() { p.Close() })
+		b, err := dcerpc.Bind(ctx, p, syntax, nil)
+		if err != nil {
+			t.Fatalf("bind %s: %v", name, err)
+		}
+		return b
+	}
+	srv := bind("srvsvc", srvsvc.Syntax)
+	lsa := bind("lsarpc", lsarpc.Syntax)
+	shares := func() (bool, string) {
+		_, err := srvsvc.EnumShares(ctx, srv, "127.0.0.1", 1)
+		return err == nil, fmt.Sprint(err)
+	}
+	openPolicy := func() (bool, string) {
+		h, err := lsarpc.OpenPolicy2(ctx, lsa, "127.0.0.1", 0x00000800) // POLICY_LOOKUP_NAMES
+		if err == nil {
+			lsarpc.Close(ctx, lsa, h)
+		}
+		return err == nil, fmt.Sprint(err)
+	}
+	not := func(f func() (bool, string)) func() (bool, string) {
+		return func() (bool, string) { ok, last := f(); return !ok, last }
+	}
+	if ok, last := shares(); !ok {
+		t.Fatalf("anonymous NetrShareEnum 1 with RestrictAnonymous = 0: %s", last)
+	}
+	if ok, last := openPolicy(); ok || !strings.Contains(last, "STATUS_ACCESS_DENIED") {
+		t.Fatalf("anonymous LsarOpenPolicy2 with TurnOffAnonymousBlock = 0: %s", last)
+	}
+	for _, step := range []struct {
+		lsa  string
+		what string
+		f    func() (bool, string)
+	}{
+		{"RestrictAnonymous = 1", "share list refused", func() (bool, string) {
+			ok, last := shares()
+			return !ok && strings.Contains(last, "ERROR_ACCESS_DENIED"), last
+		}},
+		{"", "share list back", shares},
+		{"TurnOffAnonymousBlock = 1", "LSA policy opened", openPolicy},
+		{"", "LSA policy refused again", not(openPolicy)},
+	} {
+		at := writeConfig(t, s, anonConfig(step.lsa))
+		took := within(t, at, 2*time.Second, step.what, step.f)
+		t.Logf("%q: %s after %v", step.lsa, step.what, took.Round(time.Millisecond))
+	}
+	for _, re := range []string{
+		`msg="rpc denied" .*kind=anonymous .*call=NetrShareEnum level=1 .*rule=restrict-anonymous`,
+		`msg="rpc denied" .*kind=anonymous .*call=LsarOpenPolicy2 .*rule=lsa-anonymous-block`,
+	} {
+		if !regexp.MustCompile(re).MatchString(s.Log()) {
+			t.Errorf("no audit record matching %s", re)
+		}
 	}
 }

@@ -1,6 +1,8 @@
 // Command smbpipe serves Windows named pipes over SMB2/SMB3 and opens them.
 //
 //	smbpipe serve      [--config FILE] [--listen ADDR]
+//	smbpipe serve      --policy etcd://HOST:PORT[,...]/KEY [--config LOCAL]
+//	smbpipe policy     push|get --etcd HOST:PORT[,...] --key KEY [FILE]
 //	smbpipe dial       [-U USER[%PASS]] [-p PORT] //HOST/pipe/NAME
 //	smbpipe explain    --config FILE --user WHO --pipe NAME [--access MASK]
 //	smbpipe explain    --config FILE --matrix [--format text|csv|json|md]

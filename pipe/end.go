@@ -196,16 +196,11 @@ func (e *End) read(ctx context.Context, p []byte, block bool) (n int, more bool,
 		if !block || nonBlocking {
 			return 0, false, ErrWouldBlock
 		}
-		select {
-		case <-e.in.readable:
-			woken = true
-		case <-e.done:
-		case <-e.peer.done:
-		case <-ctx.Done():
-			return 0, false, ctx.Err()
-		case <-e.rdl.wait():
-			return 0, false, os.ErrDeadlineExceeded
+		readable, err := e.await(ctx, e.in.readable, e.rdl.wait())
+		if err != nil {
+			return 0, false, err
 		}
+		woken = woken || readable
 	}
 }
 
@@ -228,14 +223,8 @@ func (e *End) WaitReadable(ctx context.Context) error {
 		case peer:
 			return nil
 		}
-		select {
-		case <-e.in.readable:
-		case <-e.done:
-		case <-e.peer.done:
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-e.rdl.wait():
-			return os.ErrDeadlineExceeded
+		if _, err := e.await(ctx, e.in.readable, e.rdl.wait()); err != nil {
+			return err
 		}
 	}
 }
@@ -338,27 +327,29 @@ func (e *End) send(ctx context.Context, p []byte) (seq uint64, written int, err 
 		}
 		space := q.spaceWait()
 		in.mu.Unlock()
-		if err := e.waitWrite(ctx, space); err != nil {
+		if _, err := e.await(ctx, space, e.wdl.wait()); err != nil {
 			return 0, written, err
 		}
 	}
 }
 
-// waitWrite waits for space (room in the peer's queue, or a message read
-// to its end), this end or the peer closing, ctx's end or the write
-// deadline; it returns ctx's error or os.ErrDeadlineExceeded for the last
-// two. Called without the instance lock.
-func (e *End) waitWrite(ctx context.Context, space <-chan struct{}) error {
+// await waits for ready (data to read, room to write), this end or the
+// peer closing, the end of ctx or the deadline (a channel closed once it
+// passes). It reports whether ready fired, and returns ctx's error or
+// os.ErrDeadlineExceeded for the last two. Called without the instance
+// lock.
+func (e *End) await(ctx context.Context, ready, deadline <-chan struct{}) (bool, error) {
 	select {
-	case <-space:
+	case <-ready:
+		return true, nil
 	case <-e.done:
 	case <-e.peer.done:
 	case <-ctx.Done():
-		return ctx.Err()
-	case <-e.wdl.wait():
-		return os.ErrDeadlineExceeded
+		return false, ctx.Err()
+	case <-deadline:
+		return false, os.ErrDeadlineExceeded
 	}
-	return nil
+	return false, nil
 }
 
 // waitRead waits until the peer has read the open message seq, whose
@@ -396,7 +387,7 @@ func (e *End) waitRead(ctx context.Context, seq uint64, p []byte) (int, error) {
 		}
 		space := q.spaceWait()
 		in.mu.Unlock()
-		err = e.waitWrite(ctx, space)
+		_, err = e.await(ctx, space, e.wdl.wait())
 	}
 }
 

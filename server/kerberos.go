@@ -267,6 +267,7 @@ func (c *conn) kerberosLogon(r *request, buf []byte, s *session, snap *policy.Sn
 		c.srv.metrics.inc(MetricSessions, "")
 	}
 	c.srv.metrics.inc(MetricSessionsTotal, "user")
+	c.sessionUp(s) // the administrator's view and srvsvc's session list
 	attrs = append([]slog.Attr{slog.String("auth", "kerberos")}, attrs...)
 	c.auditSession(s, policy.User, ident.User, ident.Domain, reauth, ntstatus.Success, ruleKerberos, reason, attrs...)
 	return (&smb2.SessionSetupResponse{SessionFlags: flags, SecurityBuffer: out}).Append(buf), ntstatus.Success

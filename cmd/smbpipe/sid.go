@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/policy"
+	"github.com/smbpipe/smbpipe/security"
 )
 
 const sidUsage = `usage: smbpipe sid [--config FILE] [--token] NAME...
@@ -16,10 +16,13 @@ const sidUsage = `usage: smbpipe sid [--config FILE] [--token] NAME...
 
 Prints the SID of each NAME under the configuration, one "SID NAME" line
 each, so that an sddl can name this server's accounts:
-(A;;0x12019B;;;S-1-5-21-A-B-C-1001). NAME is an [[account]], guest,
-Administrator, anonymous, machine (the machine SID), a BUILTIN group
-(Administrators, Users, Guests, ...), an SDDL alias (AU, WD, AN, ...) or a
-literal S-1-... string. The SIDs are stable across restarts: the machine
+(A;;0x12019B;;;S-1-5-21-A-B-C-1001). NAME is an [[account]] (alice, or
+SERVER\alice as Windows writes it), guest, Administrator, anonymous,
+machine (the machine SID), a BUILTIN group (Administrators,
+BUILTIN\Administrators, Users, Guests, ...), a well-known account by its
+Windows name (SYSTEM, NT AUTHORITY\SYSTEM, Everyone, NT AUTHORITY\NETWORK,
+NT AUTHORITY\Authenticated Users), an SDDL alias (AU, WD, AN, SY, ...) or
+a literal S-1-... string. The SIDs are stable across restarts: the machine
 SID is machine_sid (or derived from server_name), an account's RID is its
 rid (or derived from its name).
 
@@ -37,19 +40,16 @@ func runSID(args []string) int { return sidCmd(args, os.Stdout, os.Stderr) }
 
 // sidCmd is runSID with its output streams injected (for tests).
 func sidCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("sid", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, sidUsage) }
+	fs := newFlagSet("sid")
 	configPath := fs.String("config", "", "config file (default: the embedded default)")
 	token := fs.Bool("token", false, "print the session token too")
 	groups := fs.String("groups", "", "Kerberos: the PAC's group SIDs, comma-separated")
 	userSID := fs.String("sid", "", "Kerberos: the PAC's user SID")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if c := parseFlags(fs, args, sidUsage, stdout, stderr); c >= 0 {
+		return c
 	}
 	if fs.NArg() == 0 {
-		fmt.Fprint(stderr, sidUsage)
-		return 2
+		return usageError(stderr, "sid", "missing NAME (an account, guest, anonymous, a group such as BUILTIN\\Administrators or Everyone, or a SID)", sidUsage)
 	}
 	cfg := policy.Default()
 	if *configPath != "" {
@@ -86,7 +86,7 @@ func sidCmd(args []string, stdout, stderr io.Writer) int {
 			}
 			continue
 		}
-		sid, canonical, ok := snap.LookupSID(name)
+		sid, canonical, ok := lookupName(snap, name)
 		if !ok {
 			fmt.Fprintf(stderr, "smbpipe sid: %q is not an account, guest, anonymous, machine, a BUILTIN group, an SDDL alias or a SID\n", name)
 			code = 2
@@ -98,12 +98,12 @@ func sidCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		var id policy.Identity
 		switch {
-		case strings.EqualFold(name, "anonymous"):
+		case strings.EqualFold(name, "anonymous") || canonical == `NT AUTHORITY\ANONYMOUS LOGON`:
 			id = policy.Identity{Kind: policy.Anonymous}
 		case strings.EqualFold(name, "guest"):
 			id = policy.Identity{Kind: policy.Guest}
 		default:
-			id = policy.Identity{Kind: policy.User, User: name}
+			id = policy.Identity{Kind: policy.User, User: canonical}
 		}
 		tok, ok := snap.Token(id)
 		if !ok {
@@ -115,4 +115,21 @@ func sidCmd(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return code
+}
+
+// lookupName resolves NAME as sid does: the config's names (accounts,
+// guest, anonymous, machine, BUILTIN groups, SDDL aliases, SIDs), this
+// server's accounts as Windows writes them (SERVER\alice), and the
+// well-known accounts by their Windows names (SYSTEM, NT AUTHORITY\SYSTEM,
+// Everyone, NT AUTHORITY\Authenticated Users).
+func lookupName(snap *policy.Snapshot, name string) (security.SID, string, bool) {
+	if sid, canonical, ok := snap.LookupSID(name); ok {
+		return sid, canonical, true
+	}
+	if dom, n, ok := strings.Cut(name, `\`); ok && strings.EqualFold(dom, snap.Config().ServerName) {
+		if sid, canonical, ok := snap.LookupSID(n); ok {
+			return sid, canonical, true
+		}
+	}
+	return policy.LookupWindowsName(name)
 }

@@ -23,6 +23,13 @@ func TestSID(t *testing.T) {
 				"  S-1-5-2 NETWORK\n  S-1-5-11 Authenticated Users\n  S-1-5-15 This Organization\n  S-1-5-64-10 NTLM Authentication\n" +
 				"  S-1-5-32-544 BUILTIN\\Administrators\n"},
 		{[]string{"--config", cfg, "--token", "anonymous"}, 0, "S-1-5-7 ANONYMOUS LOGON\n  S-1-5-7 ANONYMOUS LOGON\n  S-1-5-2 NETWORK\n"},
+		{[]string{"--config", cfg, "SYSTEM", "Everyone", `NT AUTHORITY\SYSTEM`, `BUILTIN\Administrators`, `nt authority\authenticated users`, "SY"}, 0,
+			"S-1-5-18 NT AUTHORITY\\SYSTEM\nS-1-1-0 Everyone\nS-1-5-18 NT AUTHORITY\\SYSTEM\nS-1-5-32-544 BUILTIN\\Administrators\n" +
+				"S-1-5-11 NT AUTHORITY\\Authenticated Users\nS-1-5-18 SYSTEM\n"},
+		{[]string{"--config", cfg, "--token", `GOLDEN\alice`}, 0,
+			"S-1-5-21-111-222-333-1001 alice\n  S-1-5-21-111-222-333-1001 alice\n  S-1-1-0 Everyone\n  S-1-5-32-545 BUILTIN\\Users\n" +
+				"  S-1-5-2 NETWORK\n  S-1-5-11 Authenticated Users\n  S-1-5-15 This Organization\n  S-1-5-64-10 NTLM Authentication\n"},
+		{[]string{"--config", cfg, `OTHER\alice`}, 2, ""},
 		{[]string{"--config", cfg, "mallory"}, 2, ""},
 		{[]string{"--config", "testdata/explain/nosuch.toml", "alice"}, 2, ""},
 		{[]string{}, 2, ""},
@@ -34,6 +41,10 @@ func TestSID(t *testing.T) {
 				t.Fatalf("exit %d, want %d\n%s--- want\n%s--- stderr\n%s", code, tt.code, out.String(), tt.out, errb.String())
 			}
 		})
+	}
+	var out, errb bytes.Buffer
+	if code := sidCmd(nil, &out, &errb); code != 2 || !strings.HasPrefix(errb.String(), "smbpipe sid: missing NAME") {
+		t.Errorf("no name: exit %d, %q", code, errb.String())
 	}
 	// Without --config the embedded default's SIDs are derived from its
 	// server_name: the same on every run.

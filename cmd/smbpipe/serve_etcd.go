@@ -224,6 +224,17 @@ func policyName(o *serveOptions) string {
 	return o.config
 }
 
+// secretsFile is the file that holds the accounts' passwords, which serve
+// warns about when others may read it: the config file, or with --policy
+// etcd://... none of the operator's (the local --config file holds no
+// accounts, and the cache is written 0600).
+func secretsFile(o *serveOptions) string {
+	if o.fleet.url != "" {
+		return ""
+	}
+	return o.config
+}
+
 // run watches etcd and applies each new revision with apply (the
 // server's SetPolicy) until the returned func is called, which stops the
 // watch, closes the etcd client and waits. With m, it exports

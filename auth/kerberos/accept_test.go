@@ -60,6 +60,12 @@ func ticketerPAC(t testing.TB, key types.EncryptionKey) ([]byte, *PAC) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return signPAC(t, raw, key)
+}
+
+// signPAC returns raw with its server signature made with key.
+func signPAC(t testing.TB, raw []byte, key types.EncryptionKey) ([]byte, *PAC) {
+	t.Helper()
 	p, err := DecodePAC(raw)
 	if err != nil {
 		t.Fatal(err)

@@ -93,3 +93,22 @@ func BenchmarkAccept(b *testing.B) {
 		}
 	}
 }
+
+// FuzzDecryptAES: any ciphertext, of any length, is refused or decrypts
+// without a panic; only one made with the key passes the integrity check.
+func FuzzDecryptAES(f *testing.F) {
+	key := types.EncryptionKey{KeyType: ETypeAES256, KeyValue: bytes.Repeat([]byte{7}, 32)}
+	good, err := encryptEncPart([]byte("an authenticator"), key, 11, rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good.Cipher)
+	f.Add(good.Cipher[:28])
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, ct []byte) {
+		pt, err := decryptEncPart(types.EncryptedData{EType: ETypeAES256, Cipher: ct}, key, 11)
+		if err == nil && !bytes.Equal(ct, good.Cipher) && len(pt) > 0 && string(pt) != "an authenticator" {
+			t.Fatalf("a forged ciphertext passed the integrity check: %x", ct)
+		}
+	})
+}

@@ -51,12 +51,13 @@ type rpcclientCase struct {
 	fail            bool
 }
 
-// runRpcclient runs the cases in parallel against 127.0.0.1:port.
-func runRpcclient(t *testing.T, port string, cases []rpcclientCase) {
+// runRpcclient runs the cases in parallel against 127.0.0.1:port, with
+// opts (--option=...) before the other arguments.
+func runRpcclient(t *testing.T, port string, cases []rpcclientCase, opts ...string) {
 	for _, tc := range cases {
 		t.Run(strings.SplitN(tc.user, "%", 2)[0]+"/"+tc.cmd, func(t *testing.T) {
 			t.Parallel()
-			out, err := run(t, 60*time.Second, rpcclientPath, "-U", tc.user, "-p", port, "127.0.0.1", "-c", tc.cmd)
+			out, err := run(t, 60*time.Second, rpcclientPath, append(opts, "-U", tc.user, "-p", port, "127.0.0.1", "-c", tc.cmd)...)
 			if tc.fail != (err != nil || strings.Contains(out, "result was ")) || !strings.Contains(out, tc.want) {
 				t.Errorf("rpcclient -U %s -c %q: err %v, want failure %v and %q in:\n%s", tc.user, tc.cmd, err, tc.fail, tc.want, out)
 			}
@@ -520,4 +521,31 @@ func TestServicesHotReload(t *testing.T) {
 			t.Errorf("no audit record matching %s", re)
 		}
 	}
+}
+
+// TestServicesGuest: with guest = true an unknown user name gets a guest
+// session (Guest, Everyone, BUILTIN\Guests; not Authenticated Users),
+// which Windows treats as a user for the services: srvinfo, the share list
+// at level 1 and the LSA calls, no admin level and no SAMR. rpcclient
+// requires signing on IPC$ by default and a guest session has no signing
+// key (a Windows server signs no guest session either), so the default
+// refuses the session and the cases run with client ipc signing desired.
+func TestServicesGuest(t *testing.T) {
+	need(t, rpcclientPath, "--version")
+	s := startServer(t, strings.Replace(svcConfig, "guest = false\n", "guest = true\n", 1))
+	const bob = "bob%anything"
+	out, err := run(t, 60*time.Second, rpcclientPath, "-U", bob, "-p", s.port, "127.0.0.1", "-c", "srvinfo")
+	if err == nil || !strings.Contains(out, "Cannot connect to server.  Error was NT_STATUS_ACCESS_DENIED") {
+		t.Errorf("rpcclient as a guest with IPC$ signing required: err %v, want the session refused:\n%s", err, out)
+	}
+	runRpcclient(t, s.port, []rpcclientCase{
+		{bob, "srvinfo", "platform_id     :\t500", false},
+		{bob, "netshareenumall 1", "netname: IPC$", false},
+		{bob, "netshareenumall", "WERR_ACCESS_DENIED", true},
+		{bob, "lsaquery", "Domain Name: WORKGROUP", false},
+		{bob, "lookupsids S-1-5-32-544", `BUILTIN\Administrators (4)`, false},
+		{bob, "getusername", "Account Name: Guest, Authority Name: SMBPIPE", false},
+		{bob, "enumdomusers", "NT_STATUS_ACCESS_DENIED", true},
+		{bob, "netsessenum", "WERR_ACCESS_DENIED", true},
+	}, "--option=clientipcsigning=desired")
 }

@@ -26,6 +26,7 @@ import (
 func (s *Server) rpcInterfaces(name string, b policy.Backend) []dcerpc.Interface {
 	env := svc.Env{
 		Policy: s.snapshot,
+		Live:   rpcLive{s},
 		Audit: func(c *dcerpc.Call, r policy.RPCRequest, d *policy.RPCDecision) {
 			s.auditRPCDecision(name, c, r, d)
 		},

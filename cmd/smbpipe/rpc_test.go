@@ -80,6 +80,10 @@ func TestRPCCommands(t *testing.T) {
 		{"root%Passw0rd!", []string{"groups", "root"}, 0, []string{"group rid:[0x201] attr:[0x7]", "alias rid:[0x220] (BUILTIN)"}},
 		{"root%Passw0rd!", []string{"srvinfo", "503"}, 0, []string{"domain          :\tWORKGROUP"}},
 		{"root%Passw0rd!", []string{"shares", "2"}, 0, []string{"netname: IPC$", "type:\t0x80000003"}},
+		// The server's live tables: root's own session, and the srvsvc
+		// pipe the command holds open to ask.
+		{"root%Passw0rd!", []string{"sessions"}, 0, []string{"root"}},
+		{"root%Passw0rd!", []string{"files"}, 0, []string{"srvsvc", "root"}},
 		{"root%Passw0rd!", []string{"connections", `\\192.0.2.9`}, 1, []string{"NERR_ClientNameNotFound (2312)"}},
 		{"", []string{"srvinfo"}, 1, []string{"create srvsvc: STATUS_ACCESS_DENIED"}},
 		{"root%wrong", []string{"srvinfo"}, 1, []string{"STATUS_LOGON_FAILURE"}},

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -26,14 +27,24 @@ Opens the named pipe, copies stdin to it (each read of stdin is one write,
 so one message on a message-mode pipe) and copies what the pipe returns to
 stdout. After EOF on stdin it keeps reading replies until the server closes
 the pipe or nothing arrives for --idle, then closes the pipe and logs off.
-Exits 0 on success: every write was answered and the read pending at the
-end was cancelled by the server (or the server closed the pipe). Exits 1
-with the reason (the NTSTATUS name, or a reply that never came or could
-not be trusted) on failure, 2 on bad usage.
+
+Exit status: 0 when nothing was left unanswered: every write had a reply
+before --idle ran out, and the read pending at the end was cancelled by the
+server (or the server closed the pipe). 1 with the reason on failure: the
+NTSTATUS name (STATUS_ACCESS_DENIED also prints the "smbpipe explain"
+command that shows why), "no reply within --idle", "server closed the
+connection", "not an SMB server", or a reply that could not be trusted.
+2 on bad usage. Ctrl-C: 130, without a message (SIGTERM: 143).
+
+A pipe has no half-close: EOF on stdin is not passed on, so a backend
+behind the pipe (tcp:, unix:, exec:) never sees end of input and must
+answer each message as it comes (an exec: command should line-buffer its
+output, e.g. "stdbuf -oL" or a flush per line, rather than wait for EOF).
 
 flags:
   -U USER[%PASS]   user name (DOMAIN\USER, DOMAIN/USER or USER@DOMAIN also);
-                   without %PASS the password comes from $PASSWD;
+                   without %PASS the password comes from $PASSWD, else
+                   it is asked on the terminal (no echo);
                    no -U, or -U %, means an anonymous session
   -W DOMAIN        domain (default: from -U, else empty)
   -k               log on with Kerberos from the credential cache $KRB5CCNAME
@@ -53,7 +64,9 @@ flags:
                    (AES-128-GCM, AES-128-CCM, AES-256-GCM, AES-256-CCM;
                    default all four in this order)
   --idle DURATION  after stdin EOF, stop when no reply comes for this long
-                   (default 1s; 0 waits until the server closes the pipe)
+                   (default 1s); a write still without its reply then is
+                   exit 1. 0 waits until the server closes the pipe (for
+                   a pipe that answers nothing)
   --timeout DUR    bound on connecting, logging on and opening (default 30s)
   --request-timeout DUR
                    fail when a request has neither its reply nor an interim
@@ -158,7 +171,7 @@ func parseDialArgs(args []string, getenv func(string) string) (*dialOptions, err
 		if name != "" && !hasPass {
 			pass = getenv("PASSWD")
 			if pass == "" {
-				return nil, fmt.Errorf("no password for %s: use -U %s%%PASS or set $PASSWD", name, name)
+				return nil, &needPasswordError{user: name}
 			}
 		}
 		if name == "" && pass != "" {
@@ -190,16 +203,76 @@ func parseDialArgs(args []string, getenv func(string) string) (*dialOptions, err
 	return &o, nil
 }
 
-func runDial(args []string) int {
-	o, err := parseDialArgs(args, os.Getenv)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "smbpipe dial: %v\n\n%s", err, dialUsage)
-		return 2
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return dialMain(ctx, o, os.Stdin, os.Stdout, os.Stderr)
+// needPasswordError is parseDialArgs' answer to -U USER without a
+// password and without $PASSWD: runDial then asks on the terminal.
+type needPasswordError struct{ user string }
+
+func (e *needPasswordError) Error() string {
+	return fmt.Sprintf("no password for %s: use -U %s%%PASS, set $PASSWD, or run on a terminal to be asked", e.user, e.user)
 }
+
+// withPassword parses args again with pw as $PASSWD when they lack a
+// password and the terminal gave one (askPassword).
+func withPassword(args []string, getenv func(string) string, ask func(user string) (string, error)) (*dialOptions, error) {
+	o, err := parseDialArgs(args, getenv)
+	var np *needPasswordError
+	if !errors.As(err, &np) {
+		return o, err
+	}
+	pw, aerr := ask(np.user)
+	if aerr != nil {
+		return nil, fmt.Errorf("%w (%v)", err, aerr)
+	}
+	return parseDialArgs(args, func(k string) string {
+		if k == "PASSWD" {
+			return pw
+		}
+		return getenv(k)
+	})
+}
+
+// askPassword asks for user's password on the controlling terminal
+// (/dev/tty, not stdin: stdin is what dial sends), without echo.
+func askPassword(user string) (string, error) {
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return "", errors.New("no terminal to ask on")
+	}
+	defer tty.Close()
+	return readPassword(tty, tty, fmt.Sprintf("Password for %s: ", user))
+}
+
+func runDial(args []string) int {
+	o, err := withPassword(args, os.Getenv, askPassword)
+	if err != nil {
+		return usageError(os.Stderr, "dial", err.Error(), dialUsage)
+	}
+	// SIGINT (Ctrl-C) and SIGTERM end the session quietly with the
+	// shell's 128+signal: 130 and 143.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	var got atomic.Int32
+	go func() {
+		select {
+		case sig := <-sigs:
+			got.Store(int32(sig.(syscall.Signal)))
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	code := dialMain(ctx, o, os.Stdin, os.Stdout, os.Stderr)
+	if n := got.Load(); n != 0 {
+		return 128 + int(n)
+	}
+	return code
+}
+
+// exitInterrupted is dialMain's exit status when its context ends (runDial
+// turns it into 128+signal).
+const exitInterrupted = 130
 
 // dialMain runs one dial session and returns the exit code. It reports
 // success only when nothing is left unanswered: every write has its reply,
@@ -207,8 +280,15 @@ func runDial(args []string) int {
 // the server closed the pipe). A reply that never came (the request
 // expired, or the cancel of the last read was never answered) is exit 1.
 func dialMain(ctx context.Context, o *dialOptions, stdin io.Reader, stdout, stderr io.Writer) int {
+	setup := true
 	fail := func(err error) int {
-		fmt.Fprintf(stderr, "smbpipe dial: %s\n", describe(err))
+		if ctx.Err() != nil {
+			return exitInterrupted // Ctrl-C: no message
+		}
+		fmt.Fprintf(stderr, "smbpipe dial: %s\n", describeDial(err, setup))
+		if errors.Is(err, ntstatus.AccessDenied) {
+			fmt.Fprintf(stderr, "smbpipe dial: to see why, run on the server: %s\n", explainHint(o))
+		}
 		return 1
 	}
 	d := client.Dialer{Config: o.cfg, Port: o.port}
@@ -221,6 +301,7 @@ func dialMain(ctx context.Context, o *dialOptions, stdin io.Reader, stdout, stde
 		}
 		return fail(err)
 	}
+	setup = false
 	defer p.Close()
 
 	readCtx, stopRead := context.WithCancel(ctx)
@@ -233,9 +314,14 @@ func dialMain(ctx context.Context, o *dialOptions, stdin io.Reader, stdout, stde
 		// tells the writer to start no more.
 		wmu      sync.Mutex
 		stopping bool
+		// sent counts the writes begun, answered the value sent had when
+		// data last arrived (under mu): sent > answered at --idle is a
+		// write without its reply.
+		sent, answered int
 	)
-	resetIdle := func() {
+	gotData := func() {
 		mu.Lock()
+		answered = sent
 		if idle != nil {
 			idle.Reset(o.idle)
 		}
@@ -261,6 +347,9 @@ func dialMain(ctx context.Context, o *dialOptions, stdin io.Reader, stdout, stde
 					wmu.Unlock()
 					return
 				}
+				mu.Lock()
+				sent++ // before the write: its reply may come before WriteMsg returns
+				mu.Unlock()
 				_, werr := p.WriteMsg(ctx, buf[:n])
 				wmu.Unlock()
 				if werr != nil {
@@ -286,7 +375,7 @@ func dialMain(ctx context.Context, o *dialOptions, stdin io.Reader, stdout, stde
 	for {
 		n, _, err := p.ReadMsg(readCtx, buf)
 		if n > 0 {
-			resetIdle()
+			gotData()
 			if _, werr := stdout.Write(buf[:n]); werr != nil {
 				return fail(werr)
 			}
@@ -295,7 +384,7 @@ func dialMain(ctx context.Context, o *dialOptions, stdin io.Reader, stdout, stde
 			continue
 		}
 		mu.Lock()
-		werr := writeErr
+		werr, unanswered := writeErr, sent > answered
 		mu.Unlock()
 		switch {
 		case werr != nil:
@@ -308,9 +397,11 @@ func dialMain(ctx context.Context, o *dialOptions, stdin io.Reader, stdout, stde
 				return fail(werr)
 			}
 			return 0
+		case readCtx.Err() != nil && errors.Is(err, ntstatus.Cancelled) && unanswered:
+			return fail(fmt.Errorf("no reply within --idle %v after the last write (for a pipe that answers nothing, --idle 0 waits until the server closes it)", o.idle))
 		case readCtx.Err() != nil && errors.Is(err, ntstatus.Cancelled):
-			// Idle after stdin EOF, and the server answered the cancel of
-			// the pending read: nothing was lost.
+			// Idle after stdin EOF, every write answered, and the server
+			// answered the cancel of the pending read: nothing was lost.
 			return 0
 		case readCtx.Err() != nil:
 			return fail(fmt.Errorf("stopped after --idle %v, but the pending read did not end as cancelled: %w", o.idle, err))
@@ -327,6 +418,42 @@ func cipherID(name string) uint16 {
 		}
 	}
 	return 0
+}
+
+// describeDial is describe with what dial's user needs to know first: a
+// peer that does not speak SMB, a server that closed the connection.
+func describeDial(err error, setup bool) string {
+	var ce *client.Error
+	switch {
+	case errors.As(err, &ce):
+	case setup && errors.Is(err, client.ErrProtocol) && strings.HasPrefix(err.Error(), "client: negotiate:"):
+		return "not an SMB server: its answer to NEGOTIATE is not SMB2/SMB3 (" + err.Error() + ")"
+	case connClosed(err) && setup:
+		return "server closed the connection during the connection setup; not an SMB2/SMB3 server, or it refused this client (" + err.Error() + ")"
+	case connClosed(err):
+		return "server closed the connection (" + err.Error() + ")"
+	}
+	return describe(err)
+}
+
+// connClosed reports whether err is the server closing the TCP connection.
+func connClosed(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// explainHint is the explain command line that shows why the server
+// denied this open.
+func explainHint(o *dialOptions) string {
+	_, _, name, _ := client.ParsePipePath(o.path)
+	user := o.cfg.User
+	switch {
+	case o.cfg.Kerberos != nil:
+		user = "NAME@REALM"
+	case user == "":
+		user = "anonymous"
+	}
+	return fmt.Sprintf("smbpipe explain --config CONFIG --user %s --pipe %s", user, name)
 }
 
 // describe renders an error for the user, leading with the NTSTATUS name.

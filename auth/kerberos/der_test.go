@@ -61,3 +61,54 @@ func TestAPRepDER(t *testing.T) {
 		}
 	}
 }
+
+// TestAPReqDER: the Authenticator and AP-REQ NewAPReq encodes are the bytes
+// gokrb5 encodes for the same values.
+func TestAPReqDER(t *testing.T) {
+	kt := testKeytab(t)
+	key := serviceKey(t, kt, ETypeAES256)
+	r := mrand.New(mrand.NewPCG(4120, 14))
+	for i := range 300 {
+		st := mint(t, key, []string{"alice", "HOST1$", "a.very.long.user.name.with.dots"}[i%3], time.Unix(1700000000+r.Int64N(1e8), 0).UTC(), nil)
+		if i%4 == 0 {
+			st.CName = types.PrincipalName{NameType: 2, NameString: []string{"host", "client.example.com"}}
+		}
+		ct := time.Unix(1700000000+r.Int64N(1e8), 0).UTC()
+		sub := make([]byte, 32)
+		rand.Read(sub)
+		ck := make([]byte, 24)
+		rand.Read(ck)
+		auth := types.Authenticator{AVNO: 5, CRealm: testRealm, CName: st.CName,
+			Cksum: types.Checksum{CksumType: 0x8003, Checksum: ck}, Cusec: r.IntN(1_000_000), CTime: ct,
+			SubKey: types.EncryptionKey{KeyType: ETypeAES256, KeyValue: sub}, SeqNumber: int64(r.Uint32() & 0x3fffffff)}
+		if i%9 == 0 {
+			auth.SeqNumber, auth.Cusec = 0, 0
+		}
+		want, err := auth.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := authenticatorDER(&auth); !bytes.Equal(got, want) {
+			t.Fatalf("Authenticator:\n got %x\nwant %x", got, want)
+		}
+		ed, err := encryptEncPart(want, st.SessionKey, 11, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := messages.APReq{PVNO: 5, MsgType: 14, APOptions: types.NewKrbFlags(), Ticket: st.Ticket, EncryptedAuthenticator: ed}
+		if i%2 == 0 {
+			req.APOptions = asn1.BitString{Bytes: []byte{0x20, 0, 0, 0}, BitLength: 32}
+		}
+		wantReq, err := req.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tb, err := st.ticketDER()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := apReqDERBytes(req.APOptions.Bytes, tb, ed); !bytes.Equal(got, wantReq) {
+			t.Fatalf("AP-REQ:\n got %x\nwant %x", got, wantReq)
+		}
+	}
+}

@@ -9,10 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jcmturner/gofork/encoding/asn1"
-	"github.com/jcmturner/gokrb5/v8/asn1tools"
 	"github.com/jcmturner/gokrb5/v8/crypto"
-	"github.com/jcmturner/gokrb5/v8/iana/asnAppTag"
 	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
@@ -39,15 +36,6 @@ type ServiceTicket struct {
 func (t *ServiceTicket) ticketDER() ([]byte, error) {
 	t.rawOnce.Do(func() { t.raw, t.rawErr = t.Ticket.Marshal() })
 	return t.raw, t.rawErr
-}
-
-// apReqDER is the AP-REQ with the ticket as its DER (RFC 4120 5.5.1).
-type apReqDER struct {
-	PVNO                   int                 `asn1:"explicit,tag:0"`
-	MsgType                int                 `asn1:"explicit,tag:1"`
-	APOptions              asn1.BitString      `asn1:"explicit,tag:2"`
-	Ticket                 asn1.RawValue       `asn1:"explicit,tag:3"`
-	EncryptedAuthenticator types.EncryptedData `asn1:"explicit,tag:4"`
 }
 
 // InitOptions tune NewAPReq.
@@ -115,11 +103,7 @@ func NewAPReq(t *ServiceTicket, o InitOptions) ([]byte, *InitState, error) {
 		SubKey:    types.EncryptionKey{KeyType: t.SessionKey.KeyType, KeyValue: sub},
 		SeqNumber: int64(binary.BigEndian.Uint32(seq[:]) & 0x3fffffff),
 	}
-	ab, err := auth.Marshal()
-	if err != nil {
-		return nil, nil, err
-	}
-	ed, err := encryptEncPart(ab, t.SessionKey, keyusage.AP_REQ_AUTHENTICATOR, rnd)
+	ed, err := encryptEncPart(authenticatorDER(&auth), t.SessionKey, keyusage.AP_REQ_AUTHENTICATOR, rnd)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -127,15 +111,11 @@ func NewAPReq(t *ServiceTicket, o InitOptions) ([]byte, *InitState, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	req := apReqDER{PVNO: 5, MsgType: 14, APOptions: types.NewKrbFlags(), Ticket: asn1.RawValue{Class: asn1.ClassContextSpecific, IsCompound: true, Tag: 3, Bytes: tb}, EncryptedAuthenticator: ed}
+	options := []byte{0, 0, 0, 0}
 	if o.Mutual {
-		req.APOptions = asn1.BitString{Bytes: []byte{0x20, 0, 0, 0}, BitLength: 32} // mutual-required
+		options[0] = 0x20 // mutual-required
 	}
-	b, err := asn1.Marshal(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	b = asn1tools.AddASNAppTag(b, asnAppTag.APREQ)
+	b := apReqDERBytes(options, tb, ed)
 	st := &InitState{mutual: o.Mutual, sessKey: t.SessionKey, subkey: auth.SubKey, ctime: auth.CTime, cusec: auth.Cusec}
 	return wrap(nil, tokAPReq, b), st, nil
 }

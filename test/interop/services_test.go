@@ -549,3 +549,41 @@ func TestServicesGuest(t *testing.T) {
 		{bob, "netsessenum", "WERR_ACCESS_DENIED", true},
 	}, "--option=clientipcsigning=desired")
 }
+
+// TestServicesRPCCommand: smbpipe rpc, the Go rpcclient, against smbpipe
+// serve as alice (a user) and root (an administrator); the same commands
+// run against smbd in TestServicesSambaClients.
+func TestServicesRPCCommand(t *testing.T) {
+	s := startServer(t, svcConfig)
+	for _, tc := range []struct {
+		user string
+		args []string
+		want string
+		fail bool
+	}{
+		{alice, []string{"srvinfo"}, "platform_id     :\t500", false},
+		{alice, []string{"shares"}, "netname: IPC$", false},
+		{alice, []string{"netsharegetinfo", "IPC$"}, "remark:\tRemote IPC", false},
+		{alice, []string{"wkstainfo"}, "domain          :\tWORKGROUP", false},
+		{alice, []string{"lsaquery"}, "Domain Name: WORKGROUP", false},
+		{alice, []string{"lookupnames", "alice", "Administrators"}, "Administrators S-1-5-32-544 (Local Group: 4)", false},
+		{alice, []string{"lookupsids", "S-1-5-32-544"}, `BUILTIN\Administrators (4)`, false},
+		{alice, []string{"getusername"}, "Account Name: alice, Authority Name: SMBPIPE", false},
+		{alice, []string{"users"}, "STATUS_ACCESS_DENIED", true},
+		{alice, []string{"sessions"}, "ERROR_ACCESS_DENIED (5)", true},
+		{root, []string{"users"}, "user:[alice] rid:[", false},
+		{root, []string{"groups", "alice"}, "group rid:[0x201] attr:[0x7]", false},
+		{root, []string{"sessions"}, `client: \\127.0.0.1 user: root`, false},
+		{root, []string{"connections"}, "user: root netname: 127.0.0.1", false}, // qualifier IPC$: netname is the client
+		{root, []string{"files"}, `path: \PIPE\srvsvc user: root`, false}, // its own open
+	} {
+		t.Run(strings.SplitN(tc.user, "%", 2)[0]+"/"+strings.Join(tc.args, "_"), func(t *testing.T) {
+			t.Parallel()
+			out, err := run(t, 60*time.Second, smbpipeBin, append([]string{"rpc", "-U", tc.user, "//" + s.addr}, tc.args...)...)
+			t.Logf("%s", out)
+			if (err != nil) != tc.fail || !strings.Contains(out, tc.want) {
+				t.Errorf("smbpipe rpc -U %s %v: err %v, want failure %v and %q in:\n%s", tc.user, tc.args, err, tc.fail, tc.want, out)
+			}
+		})
+	}
+}

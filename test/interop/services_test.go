@@ -575,7 +575,7 @@ func TestServicesRPCCommand(t *testing.T) {
 		{root, []string{"groups", "alice"}, "group rid:[0x201] attr:[0x7]", false},
 		{root, []string{"sessions"}, `client: \\127.0.0.1 user: root`, false},
 		{root, []string{"connections"}, "user: root netname: 127.0.0.1", false}, // qualifier IPC$: netname is the client
-		{root, []string{"files"}, `path: \PIPE\srvsvc user: root`, false}, // its own open
+		{root, []string{"files"}, `path: \PIPE\srvsvc user: root`, false},       // its own open
 	} {
 		t.Run(strings.SplitN(tc.user, "%", 2)[0]+"/"+strings.Join(tc.args, "_"), func(t *testing.T) {
 			t.Parallel()

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/smbpipe/smbpipe/policy"
+	"github.com/smbpipe/smbpipe/smb2"
 )
 
 // Limits of one connection; the configurable ones are in policy.Limits.
@@ -117,8 +119,7 @@ func (c *conn) serve() {
 	defer c.teardown()
 	defer func() {
 		if r := recover(); r != nil {
-			c.srv.metrics.inc(MetricPanics, "")
-			c.log.Error("smb connection panic; closing it", "panic", r, "stack", string(debug.Stack()))
+			c.panicked(r)
 		}
 	}()
 	c.log.Debug("smb connection open")
@@ -130,7 +131,12 @@ func (c *conn) serve() {
 			}
 			return
 		}
-		if err := c.handleFrame(payload); err != nil {
+		if deepFrame(payload) {
+			err = c.handleAside(payload)
+		} else {
+			err = c.handleFrame(payload)
+		}
+		if err != nil {
 			c.log.Info("smb connection dropped", "reason", err)
 			return
 		}
@@ -138,6 +144,60 @@ func (c *conn) serve() {
 			return
 		}
 	}
+}
+
+// panicked logs a panic of the connection's request handling, which then
+// ends.
+func (c *conn) panicked(r any) {
+	c.srv.metrics.inc(MetricPanics, "")
+	c.log.Error("smb connection panic; closing it", "panic", r, "stack", string(debug.Stack()))
+}
+
+// errPanicked ends a connection whose request handling panicked (logged).
+var errPanicked = errors.New("server: request handling panicked")
+
+// deepFrame reports whether the frame starts with a command whose handling
+// goes deep (NEGOTIATE, SESSION_SETUP with NTLM or Kerberos and key
+// derivation, TREE_CONNECT and CREATE with their policy decisions): these
+// run on a goroutine of their own (handleAside). An encrypted or SMB1
+// frame does not.
+func deepFrame(p []byte) bool {
+	if len(p) < smb2.HeaderSize || [4]byte(p) != smb2.ProtocolID {
+		return false
+	}
+	switch smb2.Command(binary.LittleEndian.Uint16(p[12:])) {
+	case smb2.CmdNegotiate, smb2.CmdSessionSetup, smb2.CmdTreeConnect, smb2.CmdCreate:
+		return true
+	}
+	return false
+}
+
+// handleAside is handleFrame on another goroutine (one of the server's
+// aside workers), the reader waiting for it. The handshake and the policy
+// decisions grow a stack to 8-16 KiB, and Go gives a grown stack back only
+// at a later garbage collection, halving it each time, if the goroutine
+// then uses less than a quarter of it: on the reader, parked between
+// frames for the whole life of the connection, that is kilobytes per
+// connection (and the collector counts stacks in its heap goal, so twice).
+// Aside, the reader keeps what the transact path needs.
+func (c *conn) handleAside(payload []byte) error {
+	return c.aside(func() error { return c.handleFrame(payload) })
+}
+
+// aside runs f on an aside worker while the reader waits for it, so the
+// reader owns the connection's state again when aside returns (the
+// channel orders the two). A panic of f is logged and ends the connection,
+// as one on the reader does.
+func (c *conn) aside(f func() error) error {
+	return c.srv.aside.run(func() (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				c.panicked(r)
+				err = errPanicked
+			}
+		}()
+		return f()
+	})
 }
 
 // drain asks the connection to stop after the request being processed.

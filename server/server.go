@@ -35,6 +35,7 @@ type Server struct {
 	reg            registry     // the security of the pipes served
 	krb            krbState     // Kerberos acceptor and replay cache (kerberos.go)
 	admin          adminState   // sessions, opens and decisions listed (admin.go)
+	aside          asidePool    // runs the deep frames (aside.go)
 
 	mu        sync.Mutex
 	closed    bool
@@ -62,6 +63,7 @@ func New(opts Options) (*Server, error) {
 		conns:     make(map[*conn]struct{}),
 		pipes:     make(map[string]*configPipe),
 	}
+	s.aside.init()
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -214,6 +216,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.closePipes()
 	s.backendWG.Wait()
+	s.aside.stop()
 	return err
 }
 
@@ -224,6 +227,7 @@ func (s *Server) Close() error {
 	s.connWG.Wait()
 	s.closePipes()
 	s.backendWG.Wait()
+	s.aside.stop()
 	return nil
 }
 

@@ -17,6 +17,7 @@
 #                     server's processes finish)
 #   LAYOUT=pinned|unpinned   default: pinned when taskset and 2+ CPUs exist
 #   RESULTS=DIR       where the table goes (default bench/results)
+#   NAME=step2        appended to the results file name (DATE-LAYOUT-NAME.md)
 #   KRB_N=20000       Kerberos session setups of the setup-kerberos run
 #                     (needs ktutil, Debian krb5-user; skipped without)
 #
@@ -394,7 +395,7 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 # --- table -------------------------------------------------------------------------
 DATE=$(date -u +%Y-%m-%d)
 mkdir -p "$RESULTS"
-OUTFILE=$RESULTS/$DATE-$LAYOUT.md
+OUTFILE=$RESULTS/$DATE-$LAYOUT${NAME:+-$NAME}.md
 GOVER=$(go env GOVERSION)
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 

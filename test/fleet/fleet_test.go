@@ -171,22 +171,28 @@ var (
 	metricsRE   = regexp.MustCompile(`"msg":"metrics listening".*"addr":"([^"]+)"`)
 )
 
-// startServer runs smbpipe serve with the policy at etcd endpoint ep and
-// its cache at cache, waits until it listens and stops it by PID at the
-// end of the test. With wantFail it instead waits for serve to exit and
-// returns it with its log.
-func startServer(t *testing.T, name, ep, cache string, wantFail bool) *server {
+// startServer runs smbpipe serve with the policy at etcd endpoint ep, its
+// cache at cache and local (a --config file's text; "": no --config, the
+// local defaults and --listen), waits until it listens and stops it by
+// PID at the end of the test. With wantFail it instead waits for serve to
+// exit and returns it with its log.
+func startServer(t *testing.T, name, ep, cache, local string, wantFail bool) *server {
 	t.Helper()
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "local.toml")
-	// 0644: the local file holds no secret (serve warns about a
-	// readable file with passwords; the fleet's are in etcd).
-	if err := os.WriteFile(cfg, []byte(localConfig), 0o644); err != nil {
-		t.Fatal(err)
+	args := []string{"serve", "--policy", "etcd://" + ep + key, "--policy-cache", cache,
+		"--metrics", "127.0.0.1:0", "--log-format", "json", "--log-level", "debug"}
+	if local == "" {
+		args = append(args, "--listen", "127.0.0.1:0")
+	} else {
+		cfg := filepath.Join(t.TempDir(), "local.toml")
+		// 0644: the local file holds no secret (serve warns about a
+		// readable file with passwords; the fleet's are in etcd).
+		if err := os.WriteFile(cfg, []byte(local), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "--config", cfg)
 	}
 	s := &server{name: name, exited: make(chan struct{})}
-	s.cmd = exec.Command(smbpipeBin, "serve", "--policy", "etcd://"+ep+key, "--config", cfg,
-		"--policy-cache", cache, "--metrics", "127.0.0.1:0", "--log-format", "json", "--log-level", "debug")
+	s.cmd = exec.Command(smbpipeBin, args...)
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -447,10 +453,17 @@ func TestFleet(t *testing.T) {
 	cache := func(name string) string { return filepath.Join(cacheDir, name, "policy.toml") }
 
 	rev1 := push(t, ep, fleetPolicy(""))
-	a := startServer(t, "a", ep, cache("a"), false)
-	b := startServer(t, "b", ep, cache("b"), false)
-	c := startServer(t, "c", proxy.Addr(), cache("c"), false)
+	a := startServer(t, "a", ep, cache("a"), localConfig, false)
+	b := startServer(t, "b", ep, cache("b"), "", false) // no --config: the local defaults
+	c := startServer(t, "c", proxy.Addr(), cache("c"), localConfig, false)
 	fleet := []*server{a, b, c}
+
+	// A fleet-wide setting in a server's local file is refused, naming
+	// its line: the policy comes from etcd.
+	bad := startServer(t, "local file with a fleet-wide key", ep, cache("bad"), "allow_anonymous = false\n"+localConfig, true)
+	if bad.cmd.ProcessState.ExitCode() != 1 || !regexp.MustCompile(`local.toml:1: allow_anonymous: a fleet-wide setting`).MatchString(bad.Log()) {
+		t.Errorf("serve with allow_anonymous in its local file: exit %v, log:\n%s", bad.cmd.ProcessState, bad.Log())
+	}
 	for _, s := range fleet {
 		s.waitRecord(t, 5*time.Second, "policy from etcd", "policy_revision", num(rev1))
 		if strings.Contains(s.Log(), "holds a password") {
@@ -578,7 +591,7 @@ func TestFleet(t *testing.T) {
 	t.Run("a server started while etcd is down comes up from its cache", func(t *testing.T) {
 		p.t = t
 		a.stop(t)
-		a2 := startServer(outer, "a (restarted)", ep, cache("a"), false) // runs to the end of TestFleet
+		a2 := startServer(outer, "a (restarted)", ep, cache("a"), localConfig, false) // runs to the end of TestFleet
 		rec := a2.waitRecord(t, time.Second, "starting from the cached policy; etcd gave none", "policy_revision", num(rev3))
 		if !strings.Contains(rec["reason"].(string), "unreachable") {
 			t.Errorf("the cache start's reason: %v", rec["reason"])
@@ -589,7 +602,7 @@ func TestFleet(t *testing.T) {
 		p.expectOpen("STATUS_ACCESS_DENIED", a2)
 		impacketAlice(t, a2)
 
-		d := startServer(t, "d (no cache)", ep, cache("d"), true)
+		d := startServer(t, "d (no cache)", ep, cache("d"), localConfig, true)
 		if d.cmd.ProcessState.ExitCode() != 1 || !strings.Contains(d.Log(), "no usable cached policy") || !strings.Contains(d.Log(), "unreachable") {
 			t.Errorf("a server with neither etcd nor a cache: exit %v, log:\n%s", d.cmd.ProcessState, d.Log())
 		}

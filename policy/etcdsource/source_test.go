@@ -400,3 +400,27 @@ func TestOversizedRevision(t *testing.T) {
 		t.Errorf("applied %v: the oversized revision was applied", got)
 	}
 }
+
+// TestEndpoints: of the members listed, one that does not answer is
+// passed over: the source reads and watches through the one that does.
+func TestEndpoints(t *testing.T) {
+	e := testetcd.Start(t)
+	put(t, e.Endpoint(), policyWith("a"))
+	dead := testetcd.NewProxy(t, "127.0.0.1:1") // accepts, then closes every connection
+	dead.Cut()
+	a := newApplied()
+	o := options(t, e.Endpoint(), a)
+	o.Endpoints = []string{dead.Addr(), e.Endpoint()}
+	src, err := etcdsource.Open(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.FromCache() {
+		t.Fatal("started from the cache with one member up")
+	}
+	run(t, src)
+	rev := put(t, e.Endpoint(), policyWith("b"))
+	if s := a.wait(t, 2*time.Second); s.Revision() != rev {
+		t.Fatalf("applied %d, want %d", s.Revision(), rev)
+	}
+}

@@ -39,8 +39,8 @@ type conn struct {
 	// their contexts from it.
 	ctx    context.Context
 	cancel context.CancelFunc
-	// done is an already cancelled context: pipe writes with it write what
-	// fits now and never block.
+	// done is an already cancelled context (the server's): pipe writes
+	// with it write what fits now and never block.
 	done    context.Context
 	closing atomic.Bool
 
@@ -86,8 +86,6 @@ type conn struct {
 
 func newConn(s *Server, nc net.Conn, lim policy.Limits) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
-	done, stop := context.WithCancel(context.Background())
-	stop()
 	remote := nc.RemoteAddr().String()
 	c := &conn{
 		srv:      s,
@@ -96,7 +94,7 @@ func newConn(s *Server, nc net.Conn, lim policy.Limits) *conn {
 		log:      s.log.With("client", remote),
 		ctx:      ctx,
 		cancel:   cancel,
-		done:     done,
+		done:     s.done,
 		credits:  newCreditWindow(uint64(lim.MaxCredits)),
 		sessions: make(map[uint64]*session),
 		opens:    make(map[uint64]*open),

@@ -36,6 +36,8 @@ type Server struct {
 	krb            krbState     // Kerberos acceptor and replay cache (kerberos.go)
 	admin          adminState   // sessions, opens and decisions listed (admin.go)
 	aside          asidePool    // runs the deep frames (aside.go)
+	// done is an already cancelled context, every connection's conn.done.
+	done context.Context
 
 	mu        sync.Mutex
 	closed    bool
@@ -64,6 +66,9 @@ func New(opts Options) (*Server, error) {
 		pipes:     make(map[string]*configPipe),
 	}
 	s.aside.init()
+	done, stop := context.WithCancel(context.Background())
+	stop()
+	s.done = done
 	if s.log == nil {
 		s.log = slog.Default()
 	}

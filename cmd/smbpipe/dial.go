@@ -121,8 +121,11 @@ func parseDialArgs(args []string, getenv func(string) string) (*dialOptions, err
 		positional = append(positional, args[0])
 		args = args[1:]
 	}
-	if len(positional) != 1 {
-		return nil, errors.New("want exactly one pipe path")
+	switch {
+	case len(positional) == 0:
+		return nil, errors.New("missing the pipe: //HOST/pipe/NAME")
+	case len(positional) > 1:
+		return nil, fmt.Errorf("one pipe path, not %d (%q, %q...)", len(positional), positional[0], positional[1])
 	}
 	o.path = positional[0]
 	if _, _, _, err := client.ParsePipePath(o.path); err != nil {

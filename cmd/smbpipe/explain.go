@@ -56,9 +56,7 @@ func runExplain(args []string) int { return explain(args, os.Stdout, os.Stderr) 
 
 // explain is runExplain with its output streams injected (for tests).
 func explain(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, explainUsage) }
+	fs := newFlagSet("explain")
 	configPath := fs.String("config", "", "config file (default: the embedded default)")
 	user := fs.String("user", "", "anonymous, guest, an account name or a Kerberos principal NAME@REALM")
 	groups := fs.String("groups", "", "Kerberos: the PAC's group SIDs, comma-separated")
@@ -70,8 +68,8 @@ func explain(args []string, stdout, stderr io.Writer) int {
 	level := fs.Uint("level", 0, "the call's info level or class (--rpc)")
 	matrix := fs.Bool("matrix", false, "print the effective-access matrix")
 	format := fs.String("format", "text", "matrix format: text, csv, json or md")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if c := parseFlags(fs, args, explainUsage, stdout, stderr); c >= 0 {
+		return c
 	}
 	if *matrix {
 		return explainMatrix(*configPath, *format, *user != "" || *pipeName != "" || *rpcCall != "" || fs.NArg() > 0, stdout, stderr)
@@ -81,9 +79,21 @@ func explain(args []string, stdout, stderr io.Writer) int {
 	if *rpcCall != "" && !accessSet {
 		*access = "max"
 	}
-	if fs.NArg() > 0 || *user == "" || *pipeName == "" && *rpcCall == "" || *pipeName != "" && *rpcCall != "" {
-		fmt.Fprint(stderr, explainUsage)
-		return 2
+	problem := ""
+	switch {
+	case fs.NArg() > 0:
+		problem = fmt.Sprintf("unexpected argument %q", fs.Arg(0))
+	case *user == "" && *pipeName == "" && *rpcCall == "":
+		problem = "missing --user WHO and --pipe NAME (or --rpc SERVICE.CALL; or --matrix)"
+	case *user == "":
+		problem = "missing --user WHO (anonymous, guest, an account or NAME@REALM)"
+	case *pipeName == "" && *rpcCall == "":
+		problem = "missing --pipe NAME (or --rpc SERVICE.CALL)"
+	case *pipeName != "" && *rpcCall != "":
+		problem = "--pipe and --rpc: give one of them"
+	}
+	if problem != "" {
+		return usageError(stderr, "explain", problem, explainUsage)
 	}
 	mask, err := parseAccess(*access)
 	if err != nil {

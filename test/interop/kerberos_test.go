@@ -595,3 +595,24 @@ func TestKerberosReload(t *testing.T) {
 		t.Fatalf("Kerberos with ntlm = false: %v", err)
 	}
 }
+
+// TestKerberosRPCClient: Samba's rpcclient with --use-kerberos=required,
+// after kinit alice, calls srvsvc NetrServerGetInfo and lsarpc
+// LsarGetUserName on smbpipe over a Kerberos session, and the server names
+// alice.
+func TestKerberosRPCClient(t *testing.T) {
+	t.Parallel()
+	need(t, rpcclientPath, "--version")
+	k := testkdc.Shared(t)
+	s := startServer(t, kerberosConfig(k, ""))
+	cc := k.Kinit(t, t.TempDir(), testkdc.Alice, testkdc.AlicePassword)
+	out, err := runEnv(t, 30*time.Second, k.Env(cc), rpcclientPath, testkdc.ServiceHost, "-I", "127.0.0.1", "-p", s.port,
+		"--use-kerberos=required", "-c", "srvinfo; getusername")
+	if err != nil {
+		t.Fatalf("rpcclient: %v\n%s", err, out)
+	}
+	if !strings.Contains(strings.ToLower(out), "alice") || !strings.Contains(out, "platform_id") {
+		t.Fatalf("rpcclient output:\n%s", out)
+	}
+	waitLogLine(t, s, `msg="session setup"`, "auth=kerberos", "principal=alice@SMBPIPE.TEST", "service=cifs/smbpipe.smbpipe.test", "status=STATUS_SUCCESS")
+}

@@ -47,6 +47,8 @@ type Etcd struct {
 	clientPort int
 	peerPort   int
 
+	name    string    // member name
+	cluster string    // --initial-cluster
 	tls     *TLSFiles // nil: plain HTTP
 	certDir string    // the member's certificate and key (TLS)
 	ctlUser string    // USER:PASSWORD etcdctl authenticates with (EnableAuth)
@@ -70,7 +72,41 @@ func Start(t testing.TB, args ...string) *Etcd {
 
 func start(t testing.TB, tlsFiles *TLSFiles, certDir string, args []string) *Etcd {
 	t.Helper()
-	e := &Etcd{t: t, dir: t.TempDir(), clientPort: freePort(t), peerPort: freePort(t), tls: tlsFiles, certDir: certDir, args: args}
+	e := newMember(t, "t", tlsFiles, certDir, args)
+	e.cluster = "t=" + e.peerURL()
+	e.Restart()
+	return e
+}
+
+// StartCluster runs a cluster of n members, each as Start runs one, and
+// waits until every member is healthy (the cluster has a leader).
+func StartCluster(t testing.TB, n int) []*Etcd {
+	t.Helper()
+	NeedTool(t, etcdPath)
+	members := make([]*Etcd, n)
+	var cluster []string
+	for i := range members {
+		members[i] = newMember(t, "m"+strconv.Itoa(i), nil, "", nil)
+		cluster = append(cluster, members[i].name+"="+members[i].peerURL())
+	}
+	for _, m := range members {
+		m.cluster = strings.Join(cluster, ",")
+		m.mu.Lock()
+		m.launch()
+		m.mu.Unlock()
+	}
+	for _, m := range members {
+		m.mu.Lock()
+		m.waitHealthy()
+		m.mu.Unlock()
+	}
+	return members
+}
+
+// newMember makes a member on free ports, stopped at cleanup; it is not
+// started.
+func newMember(t testing.TB, name string, tlsFiles *TLSFiles, certDir string, args []string) *Etcd {
+	e := &Etcd{t: t, name: name, dir: t.TempDir(), clientPort: freePort(t), peerPort: freePort(t), tls: tlsFiles, certDir: certDir, args: args}
 	t.Cleanup(func() {
 		e.Stop()
 		if t.Failed() {
@@ -81,8 +117,16 @@ func start(t testing.TB, tlsFiles *TLSFiles, certDir string, args []string) *Etc
 			e.mu.Unlock()
 		}
 	})
-	e.Restart()
 	return e
+}
+
+func (e *Etcd) peerURL() string { return "http://127.0.0.1:" + strconv.Itoa(e.peerPort) }
+
+func (e *Etcd) clientURL() string {
+	if e.tls != nil {
+		return "https://" + e.Endpoint()
+	}
+	return "http://" + e.Endpoint()
 }
 
 func freePort(t testing.TB) int {
@@ -104,31 +148,31 @@ func (e *Etcd) Restart() {
 	e.t.Helper()
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.launch()
+	e.waitHealthy()
+}
+
+// launch starts the process; e.mu is held.
+func (e *Etcd) launch() {
+	e.t.Helper()
 	if e.cmd != nil {
 		e.t.Fatal("testetcd: Restart while running")
 	}
-	client := "http://" + e.Endpoint()
-	hc := &http.Client{Timeout: 2 * time.Second}
+	client := e.clientURL()
 	var tlsArgs []string
 	if e.tls != nil {
-		client = "https://" + e.Endpoint()
 		tlsArgs = []string{"--cert-file", filepath.Join(e.certDir, "server.pem"),
 			"--key-file", filepath.Join(e.certDir, "server-key.pem"),
 			"--trusted-ca-file", e.tls.CACert, "--client-cert-auth"}
-		tc, err := httpsClient(e.tls)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		hc.Transport = &http.Transport{TLSClientConfig: tc}
 	}
-	peer := "http://127.0.0.1:" + strconv.Itoa(e.peerPort)
+	peer := e.peerURL()
 	e.log = &bytes.Buffer{}
 	cmd := exec.Command(etcdPath, append([]string{
-		"--name", "t",
+		"--name", e.name,
 		"--data-dir", filepath.Join(e.dir, "data"),
 		"--listen-client-urls", client, "--advertise-client-urls", client,
 		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-		"--initial-cluster", "t=" + peer,
+		"--initial-cluster", e.cluster,
 		"--logger", "zap", "--log-outputs", "stderr", "--log-level", "warn",
 	}, append(tlsArgs, e.args...)...)...)
 	w := &lockedWriter{mu: &e.mu, w: e.log}
@@ -140,7 +184,21 @@ func (e *Etcd) Restart() {
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
 	e.cmd, e.exited = cmd, exited
+}
 
+// waitHealthy waits until the member says it is healthy; e.mu is held
+// (and let go between checks).
+func (e *Etcd) waitHealthy() {
+	e.t.Helper()
+	client, exited := e.clientURL(), e.exited
+	hc := &http.Client{Timeout: 2 * time.Second}
+	if e.tls != nil {
+		tc, err := httpsClient(e.tls)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		hc.Transport = &http.Transport{TLSClientConfig: tc}
+	}
 	deadline := time.Now().Add(startTimeout)
 	for {
 		e.mu.Unlock()

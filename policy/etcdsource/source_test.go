@@ -424,3 +424,36 @@ func TestEndpoints(t *testing.T) {
 		t.Fatalf("applied %d, want %d", s.Revision(), rev)
 	}
 }
+
+// TestClusterMemberLoss: with the policy in a three-member cluster and
+// every member listed, losing any one member (the one the source talks
+// to, or the leader) costs nothing: each revision put meanwhile through
+// the others is applied.
+func TestClusterMemberLoss(t *testing.T) {
+	members := testetcd.StartCluster(t, 3)
+	var eps []string
+	for _, m := range members {
+		eps = append(eps, m.Endpoint())
+	}
+	put(t, eps[0], policyWith("p"))
+	a := newApplied()
+	o := options(t, eps[0], a)
+	o.Endpoints = eps
+	src, err := etcdsource.Open(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, src)
+	for i, m := range members {
+		m.Stop()
+		live := eps[(i+1)%len(eps)]
+		start := time.Now()
+		rev := put(t, live, policyWith(fmt.Sprintf("without-m%d", i)))
+		s := a.wait(t, 10*time.Second)
+		t.Logf("member %d stopped: revision %d applied %v after its put", i, rev, time.Since(start))
+		if s.Revision() != rev {
+			t.Fatalf("member %d stopped: applied %d, want %d", i, s.Revision(), rev)
+		}
+		m.Restart()
+	}
+}

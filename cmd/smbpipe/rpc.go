@@ -199,6 +199,17 @@ func parseRPCArgs(args []string, getenv func(string) string) (*rpcOptions, error
 
 func runRPC(args []string) int {
 	o, err := parseRPCArgs(args, os.Getenv)
+	var np *needPasswordError
+	if errors.As(err, &np) { // -U USER without a password: ask, as dial does
+		if pw, aerr := askPassword(np.user); aerr == nil {
+			o, err = parseRPCArgs(args, func(k string) string {
+				if k == "PASSWD" {
+					return pw
+				}
+				return os.Getenv(k)
+			})
+		}
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "smbpipe rpc: %v\n\n%s", err, rpcUsage)
 		return 2

@@ -210,3 +210,18 @@ func TestDialNoTerminal(t *testing.T) {
 		t.Errorf("%v:\n%s", err, out)
 	}
 }
+
+// TestRPCOnTerminal: smbpipe rpc -U alice asks for the password as dial
+// does.
+func TestRPCOnTerminal(t *testing.T) {
+	addr := testserver.Start(t, testserver.AliceEcho)
+	r := startOnTerminal(t, "rpc", "-U", "alice", "//"+addr, "srvinfo")
+	r.waitFor("Password for alice: ", 1)
+	r.typeIn("Passw0rd!\r")
+	if code := r.exit(); code != 0 {
+		t.Errorf("exit %d:\n%s", code, r.out.String())
+	}
+	if out := r.out.String(); strings.Contains(out, "Passw0rd") || !strings.Contains(strings.ToLower(out), "platform") {
+		t.Errorf("output:\n%s", out)
+	}
+}

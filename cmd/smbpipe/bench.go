@@ -227,7 +227,11 @@ func parseBenchArgs(args []string) (*benchOptions, error) {
 		} else {
 			principal := krbPrincipal
 			if principal == "" {
-				principal = "alice@" + keytabRealm(krbKeytab)
+				realm, err := keytabRealm(krbKeytab)
+				if err != nil {
+					return nil, fmt.Errorf("--krb-keytab: %w", err)
+				}
+				principal = "alice@" + realm
 			}
 			t, err := bench.MintTicket(krbKeytab, principal, "cifs/"+host)
 			if err != nil {
@@ -261,14 +265,16 @@ func parseBenchArgs(args []string) (*benchOptions, error) {
 	return &o, nil
 }
 
-// keytabRealm is the realm of the first key in a keytab file ("" when it
-// cannot be read; MintTicket then reports the error).
-func keytabRealm(path string) string {
+// keytabRealm is the realm of the first key in a keytab file.
+func keytabRealm(path string) (string, error) {
 	kt, err := keytab.Load(path)
-	if err != nil || len(kt.Entries) == 0 {
-		return ""
+	if err != nil {
+		return "", fmt.Errorf("keytab %s: %w", path, err)
 	}
-	return kt.Entries[0].Principal.Realm
+	if len(kt.Entries) == 0 {
+		return "", fmt.Errorf("keytab %s holds no key", path)
+	}
+	return kt.Entries[0].Principal.Realm, nil
 }
 
 // parseSize parses a byte count: 64, 4k, 4KiB, 64K.

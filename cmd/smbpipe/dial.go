@@ -161,6 +161,9 @@ func parseDialArgs(args []string, getenv func(string) string) (*dialOptions, err
 		}
 	}
 
+	if useKerberos && (userSet || ntHash) {
+		return nil, errors.New("-k takes the identity from the credential cache: no -U or --pw-nt-hash")
+	}
 	if userSet {
 		name, pass, hasPass := strings.Cut(user, "%")
 		if dom, u, ok := strings.Cut(name, `\`); ok {
@@ -194,9 +197,6 @@ func parseDialArgs(args []string, getenv func(string) string) (*dialOptions, err
 		o.cfg.Domain = domain
 	}
 	if useKerberos {
-		if userSet || ntHash {
-			return nil, errors.New("-k takes the identity from the credential cache: no -U or --pw-nt-hash")
-		}
 		cc, err := client.KerberosCCacheFromEnv()
 		if err != nil {
 			return nil, fmt.Errorf("-k: %w", err)

@@ -245,6 +245,23 @@ func startServer(t *testing.T, name, ep, cache, local string, wantFail bool) *se
 	return s
 }
 
+// rssKiB is the server's resident memory, from /proc.
+func (s *server) rssKiB(t *testing.T) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			return kb
+		}
+	}
+	t.Fatalf("%s: no VmRSS", s.name)
+	return 0
+}
+
 // stop stops the server by its PID (SIGTERM, SIGKILL after 15 s).
 func (s *server) stop(t *testing.T) {
 	select {
@@ -473,6 +490,11 @@ func TestFleet(t *testing.T) {
 			t.Fatalf("%s: smbpipe_policy_revision %d, want %d", s.name, got, rev1)
 		}
 	}
+	var rss []string
+	for _, s := range fleet {
+		rss = append(rss, fmt.Sprintf("%s %d KiB", s.name, s.rssKiB(t)))
+	}
+	t.Logf("idle servers' RSS with their etcd client: %s", strings.Join(rss, ", "))
 	p := startPoller(t)
 
 	t.Run("push grants within a second", func(t *testing.T) {

@@ -6,6 +6,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/jcmturner/gokrb5/v8/keytab"
+
+	"github.com/smbpipe/smbpipe/auth/kerberos"
 )
 
 // TestExplainKerberos: explain takes a Kerberos identity, NAME@REALM with
@@ -142,5 +147,58 @@ service_names = ["localhost"]
 	errb.Reset()
 	if code := sidCmd([]string{"--config", cfg, "--token", "bob@SMBPIPE.TEST"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "kerberos_principal") {
 		t.Fatalf("unmapped principal: exit %d: %s", code, errb.String())
+	}
+}
+
+// TestKerberosFlags: dial -k (and so rpc -k) takes the cache KRB5CCNAME
+// names, FILE: or a plain path, refuses other cache types and -U with it;
+// bench --krb-keytab mints a ticket for cifs/HOST from a service keytab.
+func TestKerberosFlags(t *testing.T) {
+	t.Setenv("KRB5CCNAME", "FILE:/run/user/1000/krb5cc")
+	t.Setenv("KRB5_CONFIG", "/etc/krb5-test.conf")
+	o, err := parseDialArgs([]string{"-k", "//server/pipe/echo"}, os.Getenv)
+	if err != nil || o.cfg.Kerberos == nil || o.cfg.Kerberos.CCache != "/run/user/1000/krb5cc" || o.cfg.Kerberos.Config != "/etc/krb5-test.conf" {
+		t.Fatalf("-k: %v %+v", err, o)
+	}
+	if _, err := parseDialArgs([]string{"-k", "-U", "alice%x", "//server/pipe/echo"}, os.Getenv); err == nil {
+		t.Fatal("-k with -U accepted")
+	}
+	t.Setenv("KRB5CCNAME", "KEYRING:persistent:1000")
+	if _, err := parseDialArgs([]string{"-k", "//server/pipe/echo"}, os.Getenv); err == nil {
+		t.Fatal("a KEYRING cache accepted")
+	}
+	t.Setenv("KRB5CCNAME", "FILE:/tmp/cc")
+	r, err := parseRPCArgs([]string{"-k", "//server", "srvinfo"}, os.Getenv)
+	if err != nil || r.dial.cfg.Kerberos == nil || r.dial.cfg.Kerberos.CCache != "/tmp/cc" {
+		t.Fatalf("rpc -k: %v", err)
+	}
+
+	kt := keytab.New()
+	if err := kt.AddEntry("cifs/srv.example.com", "EXAMPLE.COM", "pw", time.Now(), 3, kerberos.ETypeAES256); err != nil {
+		t.Fatal(err)
+	}
+	b, err := kt.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "k.keytab")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bo, err := parseBenchArgs([]string{"-w", "setup", "--addr", "127.0.0.1:4450", "--krb-keytab", path, "--krb-host", "srv.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := bo.run.Client.Kerberos
+	if k == nil || k.Ticket == nil || bo.run.Client.ServerName != "srv.example.com" || !bo.run.Client.RequireSigning ||
+		k.Ticket.CRealm != "EXAMPLE.COM" || strings.Join(k.Ticket.CName.NameString, "/") != "alice" ||
+		strings.Join(k.Ticket.Ticket.SName.NameString, "/") != "cifs/srv.example.com" {
+		t.Fatalf("bench --krb-keytab: %+v", bo.run.Client)
+	}
+	if _, err := parseBenchArgs([]string{"-w", "setup", "--krb-keytab", path, "--krb-host", "other"}); err == nil {
+		t.Fatal("a ticket for a service the keytab has no key for")
+	}
+	if _, err := parseBenchArgs([]string{"-w", "setup", "-k", "-U", "alice%x"}); err == nil {
+		t.Fatal("bench -k with -U accepted")
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -142,13 +143,21 @@ func (k *Keytab) Principals() []string {
 	return out
 }
 
-// key finds the key of service/host@realm with etype and kvno (0: the
-// newest), comparing the service and host case-insensitively as Windows
-// compares SPNs.
-func (k *Keytab) key(service, host, realm string, etype int32, kvno int) (types.EncryptionKey, bool) {
-	var best types.EncryptionKey
-	var bestV uint32
-	found := false
+// maxKeyTries bounds the keys one ticket is tried with.
+const maxKeyTries = 8
+
+// keys returns the keys of service/host@realm with etype to try a ticket
+// of kvno with (MS-KILE 3.4.5: when the ticket does not decrypt, the server
+// retries with its older keys): the key of that kvno first (kvno 0: the
+// newest), then the others, newest first, at most maxKeyTries. The service
+// and host compare case-insensitively, as Windows compares SPNs.
+func (k *Keytab) keys(service, host, realm string, etype int32, kvno int) []types.EncryptionKey {
+	type cand struct {
+		key   types.EncryptionKey
+		v     uint32
+		exact bool
+	}
+	var cs []cand
 	for _, e := range k.kt.Entries {
 		c := e.Principal.Components
 		if len(c) != 2 || e.Key.KeyType != etype || !strings.EqualFold(e.Principal.Realm, realm) ||
@@ -159,14 +168,29 @@ func (k *Keytab) key(service, host, realm string, etype int32, kvno int) (types.
 		if v == 0 {
 			v = uint32(e.KVNO8)
 		}
-		if kvno != 0 && v != uint32(kvno) && uint32(e.KVNO8) != uint32(kvno&0xff) {
-			continue
-		}
-		if !found || v >= bestV {
-			best, bestV, found = e.Key, v, true
-		}
+		exact := kvno != 0 && (v == uint32(kvno) || uint32(e.KVNO8) == uint32(kvno&0xff))
+		cs = append(cs, cand{e.Key, v, exact})
 	}
-	return best, found
+	slices.SortStableFunc(cs, func(a, b cand) int {
+		switch {
+		case a.exact != b.exact:
+			if a.exact {
+				return -1
+			}
+			return 1
+		case a.v != b.v:
+			if a.v > b.v {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+	out := make([]types.EncryptionKey, 0, min(len(cs), maxKeyTries))
+	for _, c := range cs[:min(len(cs), maxKeyTries)] {
+		out = append(out, c.key)
+	}
+	return out
 }
 
 // Acceptor verifies AP-REQs for the services cifs/NAME and host/NAME of
@@ -256,14 +280,22 @@ func (a *Acceptor) Accept(token []byte) (*Result, error) {
 	if et != ETypeAES256 && et != ETypeAES128 && et != ETypeRC4 {
 		return nil, fail(ErrCodeETypeNoSupp, ErrEType, "ticket encrypted with %s; accepted: aes256, aes128, rc4-hmac", ETypeName(et))
 	}
-	key, ok := a.Keytab.key(sn[0], sn[1], req.Ticket.Realm, et, req.Ticket.EncPart.KVNO)
-	if !ok {
-		return nil, fail(ErrCodeNoKey, ErrNoKey, "the keytab has no %s key (kvno %d) for %s@%s",
-			ETypeName(et), req.Ticket.EncPart.KVNO, sname, req.Ticket.Realm)
+	keys := a.Keytab.keys(sn[0], sn[1], req.Ticket.Realm, et, req.Ticket.EncPart.KVNO)
+	if len(keys) == 0 {
+		return nil, fail(ErrCodeNoKey, ErrNoKey, "the keytab has no %s key for %s@%s",
+			ETypeName(et), sname, req.Ticket.Realm)
 	}
-	if err := decryptTicket(&req.Ticket, key); err != nil {
-		return nil, fail(ErrCodeModified, ErrModified, "ticket for %s does not decrypt with the keytab's %s key (kvno %d): wrong key or password changed",
-			sname, ETypeName(et), req.Ticket.EncPart.KVNO)
+	var key types.EncryptionKey
+	decrypted := false
+	for _, k := range keys {
+		if decryptTicket(&req.Ticket, k) == nil {
+			key, decrypted = k, true
+			break
+		}
+	}
+	if !decrypted {
+		return nil, fail(ErrCodeModified, ErrModified, "ticket for %s (kvno %d) does not decrypt with the keytab's %s keys (%d tried): wrong key or password changed",
+			sname, req.Ticket.EncPart.KVNO, ETypeName(et), len(keys))
 	}
 	tp := &req.Ticket.DecryptedEncPart
 	sessKey := tp.Key

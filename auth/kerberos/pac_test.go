@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf16"
@@ -155,6 +156,58 @@ func TestAcceptHostSPN(t *testing.T) {
 			t.Errorf("%s: %v %+v", tc.spn, err, res)
 		case tc.want != nil && !errors.Is(err, tc.want):
 			t.Errorf("%s: %v, want %v", tc.spn, err, tc.want)
+		}
+	}
+}
+
+// TestAcceptOlderKeys: a ticket that does not decrypt with the key of its
+// kvno, or names a kvno the keytab lacks, is tried with the service's
+// other keys, newest first (MS-KILE 3.4.5), as after a password change not
+// yet seen by every KDC; one under no key of the keytab is refused as
+// modified, naming how many keys were tried.
+func TestAcceptOlderKeys(t *testing.T) {
+	kt := keytab.New()
+	at := time.Unix(1700000000, 0)
+	for v, pw := range map[uint8]string{3: "old password", 4: "new password"} {
+		if err := kt.AddEntry("cifs/localhost", testRealm, pw, at, v, ETypeAES256); err != nil {
+			t.Fatal(err)
+		}
+	}
+	key := func(v int) types.EncryptionKey {
+		k, _, err := kt.GetEncryptionKey(types.NewPrincipalName(2, "cifs/localhost"), testRealm, v, ETypeAES256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	now := time.Now().UTC()
+	a := testAcceptor(kt, now)
+	for _, tc := range []struct {
+		name string
+		key  types.EncryptionKey
+		kvno int
+		ok   bool
+	}{
+		{"under the old key, naming the new kvno", key(3), 4, true},
+		{"under the new key, naming a kvno the keytab lacks", key(4), 9, true},
+		{"under the new key, naming the old kvno", key(4), 3, true},
+		{"under no key of the keytab", types.EncryptionKey{KeyType: ETypeAES256, KeyValue: make([]byte, 32)}, 4, false},
+	} {
+		st := mint(t, tc.key, "alice", now.Add(-time.Minute), nil)
+		st.Ticket.EncPart.KVNO = tc.kvno
+		tok, _, err := NewAPReq(st, InitOptions{Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = a.Accept(tok)
+		var ke *Error
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case !tc.ok && (!errors.As(err, &ke) || ke.Code != ErrCodeModified || !errors.Is(err, ErrModified)):
+			t.Errorf("%s: %v, want KRB_AP_ERR_MODIFIED", tc.name, err)
+		case !tc.ok && !strings.Contains(ke.Reason, "2 tried"):
+			t.Errorf("%s: reason %q", tc.name, ke.Reason)
 		}
 	}
 }

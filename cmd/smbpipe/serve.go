@@ -206,7 +206,9 @@ func serve(o *serveOptions, log *slog.Logger) error {
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
 				notifyReloading(log)
-				if s, err := store.Reload(); err == nil {
+				if fleet != nil {
+					fleet.src.Resync() // read the etcd key again (serve_etcd.go)
+				} else if s, err := store.Reload(); err == nil {
 					apply(s)
 				}
 				notify(log, "READY=1")

@@ -37,7 +37,8 @@ A fleet (see "Running a fleet" in the README):
                        it while etcd is unreachable (default: under
                        $STATE_DIRECTORY, $XDG_STATE_HOME/smbpipe or
                        ~/.local/state/smbpipe). Without etcd and without a
-                       cache, serve refuses to start.
+                       cache, serve refuses to start. SIGHUP reads the key
+                       again (after restoring etcd from a backup).
 ` + etcdFlagsUsage
 
 // etcdFlagsUsage describes how to reach etcd, for serve and policy.

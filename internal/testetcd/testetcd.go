@@ -321,3 +321,14 @@ func (e *Etcd) EnableAuth(rootPassword string) {
 	e.Ctl("auth", "enable")
 	e.ctlUser = "root:" + rootPassword
 }
+
+// Wipe stops the member and removes its data, so that Restart starts an
+// empty member whose revisions begin again at 1: what restoring an older
+// backup looks like to a client.
+func (e *Etcd) Wipe() {
+	e.t.Helper()
+	e.Stop()
+	if err := os.RemoveAll(filepath.Join(e.dir, "data")); err != nil {
+		e.t.Fatal(err)
+	}
+}

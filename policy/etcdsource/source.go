@@ -53,6 +53,8 @@ type Source struct {
 	// reconnected is signalled by monitor when the connection to etcd is
 	// back after a loss: Run then watches again (see refreshAuth).
 	reconnected chan struct{}
+	// resyncAsked is signalled by Resync: Run reads the key again.
+	resyncAsked chan struct{}
 }
 
 // Open reads the policy at o.Key and compiles it with o.Local. When etcd
@@ -69,7 +71,7 @@ func Open(ctx context.Context, o Options) (*Source, error) {
 	if o.CachePath == "" {
 		return nil, errors.New("etcdsource: no cache path")
 	}
-	s := &Source{o: o, log: o.Logger, reconnected: make(chan struct{}, 1)}
+	s := &Source{o: o, log: o.Logger, reconnected: make(chan struct{}, 1), resyncAsked: make(chan struct{}, 1)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -135,6 +137,18 @@ func (s *Source) fromCacheFile() (*policy.Snapshot, error) {
 		return nil, fmt.Errorf("cache %s: %w", s.o.CachePath, err)
 	}
 	return snap, nil
+}
+
+// Resync asks Run to read the key again and apply it when its revision
+// is not the one in force, then watch from there: what an operator asks
+// for (serve on SIGHUP) after restoring etcd from a backup, whose
+// revisions may be lower than the ones the watch waits for. It does not
+// wait, and is safe for concurrent use.
+func (s *Source) Resync() {
+	select {
+	case s.resyncAsked <- struct{}{}:
+	default:
+	}
 }
 
 // Store is the policy store the source applies revisions to; its Current
@@ -317,6 +331,10 @@ func (s *Source) watch(ctx context.Context) error {
 		case resp, ok = <-ch:
 		case <-s.reconnected:
 			return errReconnected
+		case <-s.resyncAsked:
+			s.log.Info("reading the policy key again, as asked", "policy_revision", s.store.Current().Revision())
+			s.watchFrom = 0
+			return nil
 		}
 		if !ok {
 			break

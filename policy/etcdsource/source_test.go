@@ -457,3 +457,41 @@ func TestClusterMemberLoss(t *testing.T) {
 		m.Restart()
 	}
 }
+
+// TestResync: after etcd is replaced by one whose revisions are lower
+// (an older backup restored), the watch waits for revisions it will not
+// see for a long time; Resync reads the key again and applies it, and the
+// watch follows the new numbering.
+func TestResync(t *testing.T) {
+	e := testetcd.Start(t)
+	for range 5 {
+		e.Ctl("put", "/other", "x")
+	}
+	old := put(t, e.Endpoint(), policyWith("a"))
+	a := newApplied()
+	src, err := etcdsource.Open(t.Context(), options(t, e.Endpoint(), a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, src)
+	e.Wipe()
+	e.Restart()
+	restored := put(t, e.Endpoint(), policyWith("restored"))
+	if restored >= old {
+		t.Fatalf("the new etcd is at revision %d, not below %d", restored, old)
+	}
+	select {
+	case s := <-a.ch:
+		t.Logf("applied %d %v before Resync (the watch caught up by itself)", s.Revision(), nullPipes(s))
+	case <-time.After(time.Second):
+	}
+	src.Resync()
+	s := a.wait(t, 5*time.Second)
+	if s.Revision() != restored || !slices.Equal(nullPipes(s), []string{"restored"}) {
+		t.Fatalf("after Resync: applied %d %v, want %d [restored]", s.Revision(), nullPipes(s), restored)
+	}
+	next := put(t, e.Endpoint(), policyWith("next"))
+	if s := a.wait(t, 5*time.Second); s.Revision() != next {
+		t.Fatalf("after Resync the watch applied %d, want %d", s.Revision(), next)
+	}
+}

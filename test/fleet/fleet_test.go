@@ -648,5 +648,10 @@ func TestFleet(t *testing.T) {
 				t.Errorf("%s: smbpipe_policy_revision %d, want %d", s.name, got, rev4)
 			}
 		}
+		// SIGHUP reads the key again (what an operator does after
+		// restoring etcd from a backup); the revision is the same.
+		syscall.Kill(b.cmd.Process.Pid, syscall.SIGHUP)
+		b.waitRecord(t, 5*time.Second, "reading the policy key again, as asked", "policy_revision", num(rev4))
+		p.expectOpen("GRANTED", b)
 	})
 }

@@ -1,7 +1,9 @@
 package lsarpc_test
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/smbpipe/smbpipe/ndr"
 	"github.com/smbpipe/smbpipe/rpc/lsarpc"
@@ -82,5 +84,51 @@ func FuzzRequests(f *testing.F) {
 		if _, err := svctest.Call(t, c, lsarpc.OpQueryInformationPolicy, handleStub(h, func(w *ndr.Writer) { w.Enum(5) })); err != nil {
 			t.Fatalf("the association or its handle did not survive: %v", err)
 		}
+	})
+}
+
+// FuzzReplies answers every client call of the package (what smbpipe rpc
+// makes of a server's replies) with any stub: the client returns a result
+// or an error, never panics. The seeds are the real service's replies.
+func FuzzReplies(f *testing.F) {
+	real := svctest.Dial(f, lsarpc.Interface(svctest.Env(svctest.Snapshot(f, ""), nil)), svctest.Root)
+	call := func(op uint16, stub []byte) ([]byte, error) { return svctest.Call(f, real, op, stub) }
+	h := open(f, call)
+	a, _ := security.ParseSID("S-1-5-32-544")
+	lookup, err := call(lsarpc.OpLookupSids, handleStub(h, func(w *ndr.Writer) {
+		lsarpc.WriteSIDArray(w, []security.SID{a})
+		lsarpc.WriteTranslated(w, lsarpc.FormName, nil)
+		w.Enum(1)
+		w.Uint32(0)
+	}))
+	if err != nil {
+		f.Fatal(err)
+	}
+	c, set := svctest.Replies(f, "lsarpc", lsarpc.Syntax)
+	set(lookup)
+	if _, names, err := lsarpc.LookupSIDs(context.Background(), c, h, []security.SID{a}); err != nil || len(names) != 1 || names[0].Name != "Administrators" {
+		f.Fatalf("the real reply: %v, %v", names, err)
+	}
+	f.Add(lookup)
+	for _, class := range []uint16{3, 5, 12} {
+		out, err := call(lsarpc.OpQueryInformationPolicy, handleStub(h, func(w *ndr.Writer) { w.Enum(class) }))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(out)
+	}
+	f.Add(make([]byte, 48))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		set(data)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		lsarpc.OpenPolicy2(ctx, c, "srv", 0x02000000)
+		for _, class := range []uint16{3, 5, 12} {
+			lsarpc.QueryInfo(ctx, c, h, class)
+		}
+		lsarpc.LookupSIDs(ctx, c, h, []security.SID{a})
+		lsarpc.LookupNames(ctx, c, h, []string{"alice", "Administrators"})
+		lsarpc.GetUserName(ctx, c, "srv")
+		lsarpc.Close(ctx, c, h)
 	})
 }

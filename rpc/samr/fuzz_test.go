@@ -1,7 +1,9 @@
 package samr_test
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/smbpipe/smbpipe/ndr"
 	"github.com/smbpipe/smbpipe/rpc/samr"
@@ -92,5 +94,67 @@ func FuzzRequests(f *testing.F) {
 		if _, err := svctest.Call(t, c, samr.OpQueryInformationDomain, with(dom, func(w *ndr.Writer) { w.Enum(2) })); err != nil {
 			t.Fatalf("the association or its handle did not survive: %v", err)
 		}
+	})
+}
+
+// FuzzReplies answers every client call of the package (what smbpipe rpc
+// makes of a server's replies) with any stub: the client returns a result
+// or an error, never panics. The seeds are the real service's replies.
+func FuzzReplies(f *testing.F) {
+	real := svctest.Dial(f, samr.Interface(svctest.Env(svctest.Snapshot(f, ""), nil)), svctest.Root)
+	call := func(op uint16, stub []byte) ([]byte, error) { return svctest.Call(f, real, op, stub) }
+	srv, dom, user := handles(f, call)
+	with := func(h ndr.ContextHandle, rest func(w *ndr.Writer)) []byte {
+		return build(func(w *ndr.Writer) { w.ContextHandle(h); rest(w) })
+	}
+	users, err := call(samr.OpEnumerateUsersInDomain, with(dom, func(w *ndr.Writer) { w.Uint32(0); w.Uint32(0); w.Uint32(0xFFFFFFFF) }))
+	if err != nil {
+		f.Fatal(err)
+	}
+	c, set := svctest.Replies(f, "samr", samr.Syntax)
+	set(users)
+	es, err := samr.EnumUsers(context.Background(), c, dom)
+	if err != nil || len(es) < 3 {
+		f.Fatalf("the real reply: %v, %v", es, err)
+	}
+	f.Add(users)
+	for _, q := range []struct {
+		op   uint16
+		stub []byte
+	}{
+		{samr.OpLookupNamesInDomain, with(dom, func(w *ndr.Writer) {
+			w.Uint32(1)
+			w.MaxCount(1000)
+			w.Variance(0, 1)
+			w.UnicodeString("alice")
+			w.Flush()
+		})},
+		{samr.OpGetGroupsForUser, with(user, func(*ndr.Writer) {})},
+		{samr.OpLookupDomainInSamServer, with(srv, func(w *ndr.Writer) { w.UnicodeString("BUILTIN"); w.Flush() })},
+	} {
+		out, err := call(q.op, q.stub)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(out)
+	}
+	sid, _ := security.ParseSID("S-1-5-21-1-2-3-1001")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		set(data)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		samr.Connect5(ctx, c, "srv", 0x02000000)
+		samr.EnumDomains(ctx, c, srv)
+		samr.EnumUsers(ctx, c, dom)
+		samr.EnumAliases(ctx, c, dom)
+		samr.LookupDomain(ctx, c, srv, "BUILTIN")
+		samr.OpenDomain(ctx, c, srv, 0x02000000, sid)
+		samr.OpenUser(ctx, c, dom, 0x02000000, 1001)
+		samr.OpenAlias(ctx, c, dom, 0x02000000, 544)
+		samr.LookupNames(ctx, c, dom, []string{"alice"})
+		samr.GroupsForUser(ctx, c, user)
+		samr.AliasMembership(ctx, c, dom, []security.SID{sid})
+		samr.MembersInAlias(ctx, c, dom)
+		samr.Close(ctx, c, user)
 	})
 }

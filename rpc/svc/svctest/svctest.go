@@ -6,10 +6,12 @@ package svctest
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/smbpipe/smbpipe/dcerpc"
+	"github.com/smbpipe/smbpipe/ndr"
 	"github.com/smbpipe/smbpipe/pipe"
 	"github.com/smbpipe/smbpipe/policy"
 	"github.com/smbpipe/smbpipe/rpc/svc"
@@ -138,4 +140,23 @@ func Call(t testing.TB, c *dcerpc.Client, opnum uint16, stub []byte) ([]byte, er
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return c.Call(ctx, opnum, stub)
+}
+
+// Replies serves, as the interface name with syntax, a server whose every
+// opnum (below 128) answers with the stub last given to set, and returns
+// a client bound to it: a hostile server for fuzzing the client side's
+// reply decoding.
+func Replies(t testing.TB, name string, syntax dcerpc.SyntaxID) (c *dcerpc.Client, set func(stub []byte)) {
+	t.Helper()
+	var cur atomic.Pointer[[]byte]
+	cur.Store(new([]byte))
+	ops := make([]dcerpc.Op, 128)
+	for i := range ops {
+		ops[i] = dcerpc.Op{Name: "reply", Func: func(_ *dcerpc.Call, _ *ndr.Reader, w *ndr.Writer) error {
+			w.Octets(*cur.Load())
+			return nil
+		}}
+	}
+	c = Dial(t, dcerpc.Interface{Name: name, Syntax: syntax, Ops: ops, AllowConnect: true}, Root)
+	return c, func(stub []byte) { cur.Store(&stub) }
 }

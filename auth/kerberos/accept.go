@@ -304,11 +304,12 @@ func (a *Acceptor) Accept(token []byte) (*Result, error) {
 	}
 	ab, err := decryptEncPart(req.EncryptedAuthenticator, sessKey, keyusage.AP_REQ_AUTHENTICATOR)
 	if err != nil {
-		return nil, fail(ErrCodeBadIntegrit, ErrBadAuth, "authenticator does not decrypt with the ticket's session key")
+		// MS-KILE 3.4.5: a modified authenticator is KRB_AP_ERR_MODIFIED.
+		return nil, fail(ErrCodeModified, ErrBadAuth, "authenticator does not decrypt with the ticket's session key")
 	}
 	auth := &req.Authenticator
 	if err := unmarshalAuthenticator(auth, ab); err != nil {
-		return nil, fail(ErrCodeBadIntegrit, ErrBadAuth, "authenticator does not decode")
+		return nil, fail(ErrCodeModified, ErrBadAuth, "authenticator does not decode")
 	}
 	client := strings.Join(tp.CName.NameString, "/") + "@" + tp.CRealm
 	if !auth.CName.Equal(tp.CName) || auth.CRealm != tp.CRealm {

@@ -211,3 +211,22 @@ func TestAcceptOlderKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestAcceptModifiedAuthenticator: an authenticator that does not decrypt
+// with the ticket's session key is KRB_AP_ERR_MODIFIED (MS-KILE 3.4.5).
+func TestAcceptModifiedAuthenticator(t *testing.T) {
+	kt := testKeytab(t)
+	now := time.Now().UTC()
+	st := mint(t, serviceKey(t, kt, ETypeAES256), "alice", now.Add(-time.Minute), nil)
+	wrong := types.EncryptionKey{KeyType: ETypeAES256, KeyValue: make([]byte, 32)} // not the ticket's session key
+	tok, _, err := NewAPReq(&ServiceTicket{Ticket: st.Ticket, SessionKey: wrong, CName: st.CName, CRealm: st.CRealm},
+		InitOptions{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = testAcceptor(kt, now).Accept(tok)
+	var ke *Error
+	if !errors.As(err, &ke) || ke.Code != ErrCodeModified || !errors.Is(err, ErrBadAuth) {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -290,3 +290,43 @@ func FuzzParseRegFile(f *testing.F) {
 		}
 	})
 }
+
+// TestImportRegServes: a config merged from the Windows exports loads in a
+// real server, which then behaves as the exports say: anonymous callers may
+// open echo (in the imported NullSessionPipes) and not a pipe outside it.
+func TestImportRegServes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "smbpipe.toml")
+	base := testserver.AliceEcho + `
+[[pipe]]
+name = "other"
+backend = "echo"
+mode = "message"
+sddl = "D:(A;;0x12019B;;;AN)(A;;0x12019B;;;AU)"
+`
+	if err := os.WriteFile(path, []byte(base), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := importRegT(t, "--merge", path, filepath.Join(regDir, "lanmanserver.reg"), filepath.Join(regDir, "lsa.reg")); code != 0 {
+		t.Fatalf("merge: exit %d: %s", code, errs)
+	}
+	var out, errb bytes.Buffer
+	if code := check([]string{"--config", path}, &out, &errb); code != 0 {
+		t.Fatalf("check: exit %d: %s", code, errb.String())
+	}
+	data, _ := os.ReadFile(path)
+	addr := testserver.Start(t, string(data))
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--idle", "300ms", "//" + addr + "/pipe/echo"}, 0, ""},
+		{[]string{"//" + addr + "/pipe/other"}, 1, "STATUS_ACCESS_DENIED"},
+		{[]string{"-U", "alice%Passw0rd!", "--idle", "300ms", "//" + addr + "/pipe/other"}, 0, ""},
+	} {
+		code, stdout, errs := dialOnce(t, t.Context(), c.args, strings.NewReader("ping"))
+		if code != c.code || !strings.Contains(errs, c.want) || (code == 0 && stdout != "ping") {
+			t.Errorf("dial %v: exit %d, stdout %q, stderr %q", c.args, code, stdout, errs)
+		}
+	}
+}

@@ -43,11 +43,17 @@ flags:
                  ./cmd/smbpipe with CGO_ENABLED=0 for linux/ARCH)
   --out DIR      where to write the .deb (default: the current directory)
   --root DIR     the repository (default: the module's directory)
+  --maintainer M the Maintainer field, "NAME <EMAIL>" (default: ` + defaultMaintainer + `)
 `
+
+// defaultMaintainer is the Maintainer field without --maintainer: the
+// project has no mailing address, so the address is one that cannot be
+// mistaken for a real one (RFC 2606's .invalid).
+const defaultMaintainer = "The smbpipe Authors <maintainers@smbpipe.invalid>"
 
 // options is the command line.
 type options struct {
-	version, arch, binary, out, root string
+	version, arch, binary, out, root, maintainer string
 }
 
 func main() {
@@ -76,6 +82,7 @@ func parseArgs(args []string, stdout io.Writer) (*options, error) {
 	fs.StringVar(&o.binary, "binary", "", "")
 	fs.StringVar(&o.out, "out", ".", "")
 	fs.StringVar(&o.root, "root", "", "")
+	fs.StringVar(&o.maintainer, "maintainer", defaultMaintainer, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, usage)
@@ -130,7 +137,7 @@ func build(o *options) (string, error) {
 		Version:     version,
 		Section:     "net",
 		Priority:    "optional",
-		Maintainer:  "The smbpipe Authors <smbpipe@users.noreply.github.com>",
+		Maintainer:  o.maintainer,
 		Description: "SMB2/SMB3 named-pipe server and client\nServes Windows named pipes over SMB2/SMB3 (IPC$) from a TOML policy,\nwith Windows' access checks, and opens them as a client.",
 		Homepage:    "https://github.com/smbpipe/smbpipe",
 		License:     "BSD-3-Clause",

@@ -136,7 +136,7 @@ func run(t *testing.T, name string, args ...string) string {
 // package.
 func TestDebPackage(t *testing.T) {
 	needRootDpkg(t)
-	deb, err := build(&options{arch: runtime.GOARCH, out: t.TempDir(), root: "../.."})
+	deb, err := build(&options{arch: runtime.GOARCH, out: t.TempDir(), root: "../..", maintainer: defaultMaintainer})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -539,11 +540,21 @@ func newLocator(data []byte) locator {
 		}
 		return strings.ToLower(strings.Join(parts, "."))
 	}
+	// starts holds the offset of each line's first byte, so that a key's
+	// line is a binary search (Parser.Shape scans from the start of the
+	// file each time: quadratic in the size of a large policy).
+	starts := []int{0}
+	for i, b := range data {
+		if b == '\n' {
+			starts = append(starts, i+1)
+		}
+	}
 	lineOf := func(n *unstable.Node) int {
 		// Key nodes carry the position of the expression.
 		it := n.Key()
 		if it.Next() && it.Node().Raw.Length > 0 {
-			return p.Shape(it.Node().Raw).Start.Line
+			off := int(it.Node().Raw.Offset)
+			return sort.Search(len(starts), func(i int) bool { return starts[i] > off })
 		}
 		return 0
 	}

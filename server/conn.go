@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"io"
 	"log/slog"
@@ -163,7 +162,7 @@ func deepFrame(p []byte) bool {
 	if len(p) < smb2.HeaderSize || [4]byte(p) != smb2.ProtocolID {
 		return false
 	}
-	switch smb2.Command(binary.LittleEndian.Uint16(p[12:])) {
+	switch smb2.PeekCommand(p) {
 	case smb2.CmdNegotiate, smb2.CmdSessionSetup, smb2.CmdTreeConnect, smb2.CmdCreate:
 		return true
 	}

@@ -3,13 +3,17 @@
 //	smbpipe serve      [--config FILE] [--listen ADDR]
 //	smbpipe serve      --policy etcd://HOST:PORT[,...]/KEY [--config LOCAL]
 //	smbpipe policy     push|get --etcd HOST:PORT[,...] --key KEY [FILE]
+//	smbpipe serve      --admin ADDR ...
+//	smbpipe status     [--admin ADDR] [--json] [--url]
 //	smbpipe dial       [-U USER[%PASS]] [-p PORT] //HOST/pipe/NAME
+//	smbpipe rpc        [-U USER[%PASS]] //HOST COMMAND [ARGS...]
 //	smbpipe explain    --config FILE --user WHO --pipe NAME [--access MASK]
 //	smbpipe explain    --config FILE --matrix [--format text|csv|json|md]
 //	smbpipe sid        [--config FILE] [--token] NAME...
 //	smbpipe check      --config FILE
 //	smbpipe import-reg FILE.reg... [--merge CONFIG]
 //	smbpipe hash
+//	smbpipe bench      [flags]
 //	smbpipe version
 //
 // Every command takes -h or --help (its usage on stdout, exit 0); usage

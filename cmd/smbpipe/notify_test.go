@@ -112,6 +112,13 @@ func TestServeNotifies(t *testing.T) {
 	if m := nextNotify(t, ch); m != "READY=1" {
 		t.Fatalf("first message %q", m)
 	}
+	if strings.Contains(logs.String(), "level=WARN") {
+		t.Errorf("warnings for a 0600 config:\n%s", logs.String())
+	}
+	// Made readable by others, the reload warns.
+	if err := os.Chmod(cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
@@ -135,8 +142,8 @@ func TestServeNotifies(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not return after SIGTERM")
 	}
-	if strings.Contains(logs.String(), "level=WARN") {
-		t.Errorf("warnings for a 0600 config:\n%s", logs.String())
+	if !strings.Contains(logs.String(), "holds a password and others may read it") {
+		t.Errorf("no warning after the reload of a 0644 config:\n%s", logs.String())
 	}
 }
 

@@ -1,15 +1,14 @@
 package smbpipe_test
 
 import (
-	"bytes"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/smbpipe/smbpipe"
 	"github.com/smbpipe/smbpipe/client"
+	"github.com/smbpipe/smbpipe/internal/testlog"
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/policy"
 )
@@ -95,31 +94,13 @@ func TestNullSessionDefaults(t *testing.T) {
 	}
 }
 
-// logBuffer is a slog handler's output shared by goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestQuietSessions: with QuietSessions the log keeps the server's own
 // records (here the administrator's CloseSession) and none about single
 // clients (connections, session setups, pipe opens, denials); without it
 // those are there.
 func TestQuietSessions(t *testing.T) {
 	for _, quiet := range []bool{false, true} {
-		var buf logBuffer
+		var buf testlog.Buffer
 		srv := &smbpipe.Server{
 			Config: &policy.Config{Accounts: []policy.Account{{Name: "alice", Password: "Passw0rd!"}}},
 			Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})), QuietSessions: quiet,

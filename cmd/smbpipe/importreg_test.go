@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pelletier/go-toml/v2"
+
 	"github.com/smbpipe/smbpipe/internal/testserver"
 	"github.com/smbpipe/smbpipe/policy"
 )
@@ -329,4 +331,31 @@ sddl = "D:(A;;0x12019B;;;AN)(A;;0x12019B;;;AU)"
 			t.Errorf("dial %v: exit %d, stdout %q, stderr %q", c.args, code, stdout, errs)
 		}
 	}
+}
+
+// FuzzMergeTOML: merging into any text does not panic; into valid TOML it
+// sets every key, and a second merge changes nothing.
+func FuzzMergeTOML(f *testing.F) {
+	f.Add(mergeBase)
+	f.Add(testserver.AliceEcho)
+	f.Add("[Lsa]\nRestrictAnonymous = [\n1,\n# ]\n\"x]\" ]\n")
+	set := []imported{{table: "", key: "signing", literal: `"required"`, from: "a.reg:1"},
+		{table: "LanmanServer", key: "NullSessionPipes", literal: `["a"]`, from: "a.reg:2"},
+		{table: "Lsa", key: "RestrictAnonymous", literal: "1", from: "a.reg:3"}}
+	f.Fuzz(func(t *testing.T, text string) {
+		var doc map[string]any
+		if toml.Unmarshal([]byte(text), &doc) != nil {
+			mergeTOML(text, set) // must not panic; serve would refuse the result
+			return
+		}
+		out := mergeTOML(text, set)
+		for _, x := range set {
+			if !strings.Contains(out, x.key+" = "+x.literal) {
+				t.Fatalf("%s not set in\n%s", x.key, out)
+			}
+		}
+		if again := mergeTOML(out, set); again != out {
+			t.Fatalf("a second merge changed\n%s\ninto\n%s", out, again)
+		}
+	})
 }

@@ -109,6 +109,12 @@ func needRootDpkg(t *testing.T) {
 		why = "no dpkg"
 	} else if exec.Command("dpkg-query", "-W", "-f=${Status}", "smbpipe").Run() == nil {
 		why = "a package smbpipe is installed on this machine already; the test would replace it"
+	} else {
+		for _, p := range []string{"/usr/bin/smbpipe", "/etc/smbpipe", "/lib/systemd/system/smbpipe.service"} {
+			if _, err := os.Lstat(p); err == nil {
+				why = p + " exists (not from a package); the test would replace it"
+			}
+		}
 	}
 	if why == "" {
 		return
@@ -149,6 +155,9 @@ func TestDebPackage(t *testing.T) {
 		}
 		if _, err := user.Lookup("smbpipe"); err == nil {
 			t.Error("the user smbpipe is still there after the purge")
+		}
+		if _, err := os.Stat("/etc/smbpipe"); err == nil {
+			t.Error("/etc/smbpipe is still there after the purge")
 		}
 	})
 	run(t, "dpkg", "-i", deb)

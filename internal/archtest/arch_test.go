@@ -50,9 +50,10 @@ var rules = []struct {
 	{"policy/watch", []string{"policy"}, nil},
 	{"policy/etcdsource", []string{"policy"}, nil},
 	{"internal/testlog", nil, nil},
-	{"internal/testsmbd", nil, nil},                            // test support only
-	{"internal/testkdc", nil, nil},                             // test support only
-	{"internal/testetcd", nil, nil},                            // test support only
+	{"internal/testbin", nil, nil},                             // test support only
+	{"internal/testsmbd", []string{"internal/testbin"}, nil},   // test support only
+	{"internal/testkdc", []string{"internal/testbin"}, nil},    // test support only
+	{"internal/testetcd", []string{"internal/testbin"}, nil},   // test support only
 	{"internal/testserver", []string{"policy", "server"}, nil}, // test support only
 	{"internal/testclient", []string{"client"}, nil},           // test support only
 }

@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/smbpipe/smbpipe/internal/testbin"
 )
 
 const (
@@ -27,18 +29,6 @@ const (
 	// startTimeout bounds how long a start may take on a loaded machine.
 	startTimeout = 30 * time.Second
 )
-
-// NeedTool skips the test when a third-party tool is missing, except in CI
-// (CI=true), where it fails.
-func NeedTool(t testing.TB, path string) {
-	t.Helper()
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI: %v", path, err)
-		}
-		t.Skipf("%s not installed", path)
-	}
-}
 
 // Etcd is one running (or stopped) etcd member.
 type Etcd struct {
@@ -66,7 +56,7 @@ type Etcd struct {
 // args are more etcd flags (for example "--auth-token-ttl=1").
 func Start(t testing.TB, args ...string) *Etcd {
 	t.Helper()
-	NeedTool(t, etcdPath)
+	testbin.Need(t, etcdPath)
 	return start(t, nil, "", args)
 }
 
@@ -82,7 +72,7 @@ func start(t testing.TB, tlsFiles *TLSFiles, certDir string, args []string) *Etc
 // waits until every member is healthy (the cluster has a leader).
 func StartCluster(t testing.TB, n int) []*Etcd {
 	t.Helper()
-	NeedTool(t, etcdPath)
+	testbin.Need(t, etcdPath)
 	members := make([]*Etcd, n)
 	var cluster []string
 	for i := range members {
@@ -106,7 +96,7 @@ func StartCluster(t testing.TB, n int) []*Etcd {
 // newMember makes a member on free ports, stopped at cleanup; it is not
 // started.
 func newMember(t testing.TB, name string, tlsFiles *TLSFiles, certDir string, args []string) *Etcd {
-	e := &Etcd{t: t, name: name, dir: t.TempDir(), clientPort: freePort(t), peerPort: freePort(t), tls: tlsFiles, certDir: certDir, args: args}
+	e := &Etcd{t: t, name: name, dir: t.TempDir(), clientPort: testbin.FreePort(t), peerPort: testbin.FreePort(t), tls: tlsFiles, certDir: certDir, args: args}
 	t.Cleanup(func() {
 		e.Stop()
 		if t.Failed() {
@@ -127,16 +117,6 @@ func (e *Etcd) clientURL() string {
 		return "https://" + e.Endpoint()
 	}
 	return "http://" + e.Endpoint()
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // Endpoint is the member's client address, HOST:PORT.
@@ -262,7 +242,7 @@ func (e *Etcd) Ctl(args ...string) string {
 // TryCtl is Ctl returning the error (with etcdctl's standard error) instead.
 func (e *Etcd) TryCtl(args ...string) (string, error) {
 	e.t.Helper()
-	NeedTool(e.t, etcdctlPath)
+	testbin.Need(e.t, etcdctlPath)
 	base := []string{"--endpoints", e.Endpoint(), "--dial-timeout", "5s", "--command-timeout", "10s"}
 	if e.tls != nil {
 		base = append(base, "--cacert", e.tls.CACert, "--cert", e.tls.Cert, "--key", e.tls.Key)

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/smbpipe/smbpipe/internal/testbin"
 )
 
 // TLSFiles are the PEM files of a member started with StartTLS: the CA
@@ -29,7 +31,7 @@ type TLSFiles struct {
 // from that CA.
 func StartTLS(t testing.TB) (*Etcd, TLSFiles) {
 	t.Helper()
-	NeedTool(t, etcdPath)
+	testbin.Need(t, etcdPath)
 	dir := t.TempDir()
 	caKey, caCert := newCert(t, dir, "ca", nil, nil)
 	newCert(t, dir, "server", caKey, caCert)

@@ -32,6 +32,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/smbpipe/smbpipe/internal/testbin"
 )
 
 // The realm and its principals.
@@ -85,17 +87,9 @@ func NeedTools(t testing.TB) {
 	t.Helper()
 	for _, p := range []string{kdcPath, kdbPath, kadminPath, "/usr/bin/kinit", "/usr/bin/kvno"} {
 		if _, err := os.Stat(p); err != nil {
-			skipOrFail(t, "%s not installed (Debian krb5-kdc, krb5-admin-server, krb5-user): %v", p, err)
+			testbin.SkipOrFail(t, "%s not installed (Debian krb5-kdc, krb5-admin-server, krb5-user): %v", p, err)
 		}
 	}
-}
-
-func skipOrFail(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
 }
 
 var (
@@ -139,7 +133,7 @@ func Shared(t testing.TB) *KDC {
 	})
 	if sharedErr != nil {
 		if errors.Is(sharedErr, errPortBusy) {
-			skipOrFail(t, "testkdc: %v", sharedErr)
+			testbin.SkipOrFail(t, "testkdc: %v", sharedErr)
 		}
 		t.Fatalf("testkdc: %v", sharedErr)
 	}
@@ -153,7 +147,7 @@ func Start(t testing.TB) *KDC {
 	NeedTools(t)
 	k, err := start(t.TempDir())
 	if errors.Is(err, errPortBusy) {
-		skipOrFail(t, "testkdc: %v", err)
+		testbin.SkipOrFail(t, "testkdc: %v", err)
 	}
 	if err != nil {
 		t.Fatalf("testkdc: %v", err)

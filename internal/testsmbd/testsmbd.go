@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/smbpipe/smbpipe/internal/testbin"
 )
 
 const (
@@ -23,29 +25,6 @@ const (
 	User     = "alice"
 	Password = "Passw0rd!"
 )
-
-// NeedTool skips the test when a third-party tool is missing, except in CI
-// (CI=true), where it fails.
-func NeedTool(t testing.TB, path string) {
-	t.Helper()
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI: %v", path, err)
-		}
-		t.Skipf("%s not installed", path)
-	}
-}
-
-// FreePort returns a loopback TCP port that was free a moment ago.
-func FreePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // Start runs Samba's smbd on a free loopback port with a private
 // configuration and a passdb holding alice (password Passw0rd!), and
@@ -56,9 +35,9 @@ func FreePort(t testing.TB) int {
 // starts are stopped by their process ids at cleanup.
 func Start(t testing.TB, extra string) string {
 	t.Helper()
-	NeedTool(t, smbdPath)
+	testbin.Need(t, smbdPath)
 	if _, err := exec.LookPath("pdbedit"); err != nil {
-		NeedTool(t, "/usr/bin/pdbedit")
+		testbin.Need(t, "/usr/bin/pdbedit")
 	}
 	if err := exec.Command("id", User).Run(); err != nil {
 		if os.Geteuid() != 0 {
@@ -75,7 +54,7 @@ func Start(t testing.TB, extra string) string {
 			t.Fatal(err)
 		}
 	}
-	port := FreePort(t)
+	port := testbin.FreePort(t)
 	conf := filepath.Join(dir, "smb.conf")
 	body := fmt.Sprintf(`[global]
 	workgroup = WORKGROUP

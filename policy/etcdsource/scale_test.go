@@ -14,6 +14,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
+	"github.com/smbpipe/smbpipe/internal/testbin"
 	"github.com/smbpipe/smbpipe/internal/testetcd"
 	"github.com/smbpipe/smbpipe/policy"
 	"github.com/smbpipe/smbpipe/policy/etcdsource"
@@ -134,20 +135,13 @@ func TestWatchFanout(t *testing.T) {
 }
 
 // rssKiB is the resident memory of process pid, from /proc.
-func rssKiB(t *testing.T, pid int) int {
+func rssKiB(t *testing.T, pid int) int64 {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	n, err := testbin.RSS(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-			return kb
-		}
-	}
-	t.Fatal("no VmRSS")
-	return 0
+	return n >> 10
 }
 
 // largePolicy is a fleet policy with n pipes (each with its own DACL)

@@ -26,30 +26,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smbpipe/smbpipe/internal/testbin"
 	"github.com/smbpipe/smbpipe/internal/testetcd"
 )
 
 // smbpipeBin is the binary TestMain builds once.
 var smbpipeBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "smbpipe-fleet-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	smbpipeBin = filepath.Join(dir, "smbpipe")
-	build := exec.Command("go", "build", "-o", smbpipeBin, "../../cmd/smbpipe")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "fleet: building smbpipe:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testbin.Main(m, &smbpipeBin) }
 
 const (
 	python = "/usr/bin/python3"
@@ -246,20 +230,13 @@ func startServer(t *testing.T, name, ep, cache, local string, wantFail bool) *se
 }
 
 // rssKiB is the server's resident memory, from /proc.
-func (s *server) rssKiB(t *testing.T) int {
+func (s *server) rssKiB(t *testing.T) int64 {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	n, err := testbin.RSS(s.cmd.Process.Pid)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", s.name, err)
 	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-			return kb
-		}
-	}
-	t.Fatalf("%s: no VmRSS", s.name)
-	return 0
+	return n >> 10
 }
 
 // stop stops the server by its PID (SIGTERM, SIGKILL after 15 s).
@@ -456,13 +433,7 @@ func num(v int64) float64 { return float64(v) }
 
 // TestFleet: three servers on one etcd key.
 func TestFleet(t *testing.T) {
-	testetcd.NeedTool(t, python)
-	if err := exec.Command(python, "-c", "import impacket").Run(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("impacket is required in CI: %v", err)
-		}
-		t.Skip("impacket not installed")
-	}
+	testbin.Need(t, python, "-c", "import impacket")
 	e := testetcd.Start(t)
 	ep := e.Endpoint()
 	proxy := testetcd.NewProxy(t, ep) // server c reaches etcd through it

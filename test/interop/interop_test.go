@@ -19,49 +19,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smbpipe/smbpipe/internal/testbin"
 	"github.com/smbpipe/smbpipe/internal/testserver"
 )
 
 // smbpipeBin is the binary built once by TestMain.
 var smbpipeBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "smbpipe-interop-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	smbpipeBin = filepath.Join(dir, "smbpipe")
-	build := exec.Command("go", "build", "-o", smbpipeBin, "../../cmd/smbpipe")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "interop: building smbpipe:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testbin.Main(m, &smbpipeBin) }
 
 // need returns the path of an external client, skipping the test when it
 // is missing (failing it when CI=true).
 func need(t *testing.T, path string, args ...string) string {
 	t.Helper()
-	if _, err := os.Stat(path); err == nil {
-		if len(args) == 0 {
-			return path
-		}
-		if err := exec.Command(path, args...).Run(); err == nil {
-			return path
-		}
-	}
-	msg := fmt.Sprintf("%s %s is not available", path, strings.Join(args, " "))
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg + " (CI=true: interop clients are required)")
-	}
-	t.Skip(msg)
-	return ""
+	return testbin.Need(t, path, args...)
 }
 
 // testConfig is the policy the tests run against: the alice/echo test

@@ -50,12 +50,12 @@ var rules = []struct {
 	{"policy/watch", []string{"policy"}, nil},
 	{"policy/etcdsource", []string{"policy"}, nil},
 	{"internal/testlog", nil, nil},
-	{"internal/testbin", nil, nil},                             // test support only
-	{"internal/testsmbd", []string{"internal/testbin"}, nil},   // test support only
-	{"internal/testkdc", []string{"internal/testbin"}, nil},    // test support only
-	{"internal/testetcd", []string{"internal/testbin"}, nil},   // test support only
-	{"internal/testserver", []string{"policy", "server"}, nil}, // test support only
-	{"internal/testclient", []string{"client"}, nil},           // test support only
+	{"internal/testbin", nil, nil},                                           // test support only
+	{"internal/testsmbd", []string{"internal/testbin"}, nil},                 // test support only
+	{"internal/testkdc", []string{"auth/kerberos", "internal/testbin"}, nil}, // test support only
+	{"internal/testetcd", []string{"internal/testbin"}, nil},                 // test support only
+	{"internal/testserver", []string{"policy", "server"}, nil},               // test support only
+	{"internal/testclient", []string{"client"}, nil},                         // test support only
 }
 
 func root(t *testing.T) string {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -319,10 +318,7 @@ func TestKerberosRefusals(t *testing.T) {
 		t.Fatalf("a ticket minted with the keytab: %v", err)
 	}
 
-	wrong := keytab.New()
-	if err := wrong.AddEntry("cifs/localhost", testkdc.Realm, "not the service's password", now, uint8(kvno), kerberos.ETypeAES256); err != nil {
-		t.Fatal(err)
-	}
+	wrong, _ := testkdc.PasswordKeytab(t, "cifs/localhost", testkdc.Realm, "not the service's password", kvno)
 	other := k.Kinit(t, t.TempDir(), testkdc.Alice, testkdc.AlicePassword, testkdc.OtherService)
 	pacCC := ticketer(t, "512,513,1105", "-keytab", k.Keytab)
 	badPAC := ccacheTicket(t, pacCC, "cifs/localhost")
@@ -378,13 +374,7 @@ func TestKerberosRefusals(t *testing.T) {
 // encrypted with kt's AES-256 key of kvno, valid from start to end.
 func mintTicket(t *testing.T, kt *keytab.Keytab, kvno int, start, end time.Time) *kerberos.ServiceTicket {
 	t.Helper()
-	cname := types.NewPrincipalName(1, testkdc.Alice)
-	tkt, key, err := messages.NewTicket(cname, testkdc.Realm, types.NewPrincipalName(2, "cifs/localhost"), testkdc.Realm,
-		types.NewKrbFlags(), kt, kerberos.ETypeAES256, kvno, start, start, end, end)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &kerberos.ServiceTicket{Ticket: tkt, SessionKey: key, CName: cname, CRealm: testkdc.Realm}
+	return testkdc.Mint(t, kt, testkdc.Alice, "cifs/localhost", testkdc.Realm, kvno, start, end)
 }
 
 // ccacheTicket reads the ticket for spn from a credential cache.
@@ -540,7 +530,6 @@ func errOutput(err error) string {
 func TestKerberosReload(t *testing.T) {
 	t.Parallel()
 	k := testkdc.Shared(t)
-	dir := t.TempDir()
 	kt, err := keytab.Load(k.Keytab)
 	if err != nil {
 		t.Fatal(err)
@@ -556,18 +545,7 @@ func TestKerberosReload(t *testing.T) {
 		t.Fatalf("before the rotation: %v", err)
 	}
 
-	rotated := keytab.New()
-	if err := rotated.AddEntry("cifs/localhost", testkdc.Realm, "the rotated service password", now, uint8(kvno+1), kerberos.ETypeAES256); err != nil {
-		t.Fatal(err)
-	}
-	b, err := rotated.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	newPath := filepath.Join(dir, "rotated.keytab")
-	if err := os.WriteFile(newPath, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	rotated, newPath := testkdc.PasswordKeytab(t, "cifs/localhost", testkdc.Realm, "the rotated service password", kvno+1)
 	fresh := mintTicket(t, rotated, kvno+1, now.Add(-time.Minute), now.Add(time.Hour))
 	at := writeConfig(t, s, strings.Replace(kerberosConfig(k, ""), fmt.Sprintf("keytab = %q", k.Keytab), fmt.Sprintf("keytab = %q", newPath), 1))
 	within(t, at, 10*time.Second, "the rotated key accepted", func() (bool, string) {

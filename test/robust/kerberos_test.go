@@ -4,20 +4,15 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jcmturner/gokrb5/v8/keytab"
-	"github.com/jcmturner/gokrb5/v8/messages"
-	"github.com/jcmturner/gokrb5/v8/types"
 
 	"github.com/smbpipe/smbpipe/auth/kerberos"
 	"github.com/smbpipe/smbpipe/auth/spnego"
 	"github.com/smbpipe/smbpipe/client"
 	"github.com/smbpipe/smbpipe/internal/testclient"
+	"github.com/smbpipe/smbpipe/internal/testkdc"
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/smb2"
 )
@@ -32,40 +27,12 @@ import (
 // working. No KDC: the keytab comes from a password and the ticket is
 // minted with it.
 func TestMalformedKerberos(t *testing.T) {
-	const realm = "SMBPIPE.TEST"
-	kt := keytab.New()
-	if err := kt.AddEntry("cifs/localhost", realm, "robust service password", time.Now(), 2, kerberos.ETypeAES256); err != nil {
-		t.Fatal(err)
-	}
-	b, err := kt.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ktPath := filepath.Join(t.TempDir(), "smbpipe.keytab")
-	if err := os.WriteFile(ktPath, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ts := start(t, fmt.Sprintf(`
-[[account]]
-name = "bob"
-password = "B0b-Passw0rd!"
-kerberos_principal = "bob@SMBPIPE.TEST"
-
-[kerberos]
-keytab = %q
-realm = "SMBPIPE.TEST"
-service_names = ["localhost"]
-`, ktPath))
+	kt, ktPath := testkdc.PasswordKeytab(t, "cifs/localhost", testkdc.Realm, "robust service password", 2)
+	ts := start(t, testkdc.BobConfig(ktPath))
 	good := testclient.Open(t, dial(t, ts.addr, alice), "echo")
 
 	now := time.Now().UTC()
-	cname := types.NewPrincipalName(1, "bob")
-	tkt, key, err := messages.NewTicket(cname, realm, types.NewPrincipalName(2, "cifs/localhost"), realm,
-		types.NewKrbFlags(), kt, kerberos.ETypeAES256, 2, now, now, now.Add(time.Hour), now.Add(time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := &kerberos.ServiceTicket{Ticket: tkt, SessionKey: key, CName: cname, CRealm: realm}
+	st := testkdc.Mint(t, kt, "bob", "cifs/localhost", testkdc.Realm, 2, now, now.Add(time.Hour))
 	krb := client.Config{Kerberos: &client.Kerberos{Ticket: st}, ServerName: "localhost"}
 	testclient.Open(t, dial(t, ts.addr, krb), "echo") // the control: a valid ticket logs on
 
@@ -104,7 +71,7 @@ service_names = ["localhost"]
 	// Bit flips from the ticket's ciphertext on: the fields before it
 	// (AP options, ticket version) are not authenticated, and a flip of
 	// the mutual-required option leaves a valid AP-REQ.
-	from := bytes.Index(apReq, tkt.EncPart.Cipher)
+	from := bytes.Index(apReq, st.Ticket.EncPart.Cipher)
 	if from < 0 {
 		t.Fatal("the ticket's ciphertext is not in the AP-REQ")
 	}

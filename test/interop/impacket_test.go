@@ -13,7 +13,14 @@ const python = "/usr/bin/python3"
 // when the script does not exit cleanly.
 func impacketScript(t *testing.T, name string, args ...string) []string {
 	t.Helper()
-	out, err := run(t, 60*time.Second, python, append([]string{"testdata/" + name}, args...)...)
+	return impacketScriptEnv(t, nil, name, args...)
+}
+
+// impacketScriptEnv is impacketScript with the environment env (nil: this
+// process's).
+func impacketScriptEnv(t *testing.T, env []string, name string, args ...string) []string {
+	t.Helper()
+	out, err := runEnv(t, 60*time.Second, env, python, append([]string{"testdata/" + name}, args...)...)
 	if err != nil {
 		t.Fatalf("impacket: %v\n%s", err, out)
 	}

@@ -157,7 +157,14 @@ func startServerArgs(t *testing.T, config string, extra ...string) *server {
 // run runs a client with a timeout and returns its combined output.
 func run(t *testing.T, timeout time.Duration, name string, args ...string) (string, error) {
 	t.Helper()
+	return runEnv(t, timeout, nil, name, args...)
+}
+
+// runEnv is run with the environment env (nil: this process's).
+func runEnv(t *testing.T, timeout time.Duration, env []string, name string, args ...string) (string, error) {
+	t.Helper()
 	cmd := exec.Command(name, args...)
+	cmd.Env = env
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

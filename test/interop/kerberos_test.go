@@ -56,28 +56,6 @@ service_names = ["localhost", "smbpipe.smbpipe.test"]
 // pacDomainSID is the domain of the PACs ticketer.py mints.
 const pacDomainSID = "S-1-5-21-1111111111-2222222222-3333333333"
 
-// runEnv runs a client with env and a timeout, returning its output.
-func runEnv(t *testing.T, timeout time.Duration, env []string, name string, args ...string) (string, error) {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Env = env
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		return "", err
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		return out.String(), err
-	case <-time.After(timeout):
-		_ = cmd.Process.Kill()
-		<-done
-		return out.String(), fmt.Errorf("%s timed out after %v", name, timeout)
-	}
-}
-
 // waitLogLine waits up to 10 s for a line of s's log containing every part.
 func waitLogLine(t *testing.T, s *server, parts ...string) string {
 	t.Helper()
@@ -156,18 +134,9 @@ func cifsTicket(t *testing.T, k *testkdc.KDC, dir, spn string) string {
 // and returns its step lines.
 func kerberosImpacket(t *testing.T, k *testkdc.KDC, cc string, args ...string) []string {
 	t.Helper()
-	out, err := runEnv(t, 60*time.Second, k.Env(cc), python, append([]string{"testdata/kerberos_impacket.py"}, args...)...)
-	if err != nil {
-		t.Fatalf("impacket: %v\n%s", err, out)
-	}
-	var lines []string
-	for _, l := range strings.Split(out, "\n") {
-		if strings.HasPrefix(l, "OK ") || strings.HasPrefix(l, "FAIL ") {
-			lines = append(lines, l)
-		}
-	}
+	lines := impacketScriptEnv(t, k.Env(cc), "kerberos_impacket.py", args...)
 	if len(lines) == 0 {
-		t.Fatalf("impacket printed no steps:\n%s", out)
+		t.Fatal("impacket printed no steps")
 	}
 	return lines
 }

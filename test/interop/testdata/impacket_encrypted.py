@@ -14,7 +14,7 @@ from impacket import smb3structs
 from impacket.smbconnection import SMBConnection
 
 sys.dont_write_bytecode = True  # no __pycache__ next to impacket_steps.py in the source tree
-from impacket_steps import close_logoff, expect_echo, large_echo, open_ipc_pipe, run, write_read
+from impacket_steps import close_logoff, large_echo, open_ipc_pipe, run, transact_echo, write_read
 
 
 def steps(st):
@@ -33,8 +33,7 @@ def steps(st):
         write_read(conn, tid, fid, b"sealed message %d from impacket" % i)
     print("OK write-read")
     st.step = "transact"
-    msg = b"transceive me, sealed"
-    expect_echo("transact", conn.transactNamedPipe(tid, fid, msg), msg)
+    transact_echo(conn, tid, fid, b"transceive me, sealed")
     print("OK transact")
     st.step = "large"
     large_echo(conn, tid, fid, bytes(range(256)) * 200)

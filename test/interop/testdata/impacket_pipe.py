@@ -11,18 +11,11 @@ and stops at the first failure. Exit status 0 unless a Python error.
 import os
 import sys
 
-from impacket import smb, smb3structs
+from impacket import smb
 from impacket.smbconnection import SMBConnection
 
 sys.dont_write_bytecode = True  # no __pycache__ next to impacket_steps.py in the source tree
-from impacket_steps import close_logoff, expect_echo, large_echo, open_ipc_pipe, run, write_read
-
-DIALECTS = {
-    "default": None,
-    "2.0.2": smb3structs.SMB2_DIALECT_002,
-    "2.1": smb3structs.SMB2_DIALECT_21,
-    "3.0": smb3structs.SMB2_DIALECT_30,
-}
+from impacket_steps import DIALECTS, close_logoff, expect_echo, large_echo, open_ipc_pipe, run, write_read
 
 
 def steps(st):

@@ -5,9 +5,19 @@ A script prints one line per step, "OK <step> [detail]" or
 "FAIL <step> <NTSTATUS name or reason>", and stops at the first failure;
 run() prints the failure line for whatever the script raises.
 """
-from impacket import smb3
+from impacket import smb3, smb3structs
 from impacket.smbconnection import SessionError
 from impacket.nt_errors import ERROR_MESSAGES
+
+
+# The DIALECT argument of the scripts: default lets impacket negotiate
+# (SMB1 NEGOTIATE first), the others ask for one SMB2 dialect.
+DIALECTS = {
+    "default": None,
+    "2.0.2": smb3structs.SMB2_DIALECT_002,
+    "2.1": smb3structs.SMB2_DIALECT_21,
+    "3.0": smb3structs.SMB2_DIALECT_30,
+}
 
 
 class Failed(Exception):
@@ -70,6 +80,12 @@ def write_read(conn, tid, fid, msg):
     """WRITEs msg to the echo pipe and READs it back."""
     conn.writeFile(tid, fid, msg)
     expect_echo("write-read", conn.readFile(tid, fid, 0, 4096), msg)
+
+
+def transact_echo(conn, tid, fid, msg):
+    """Sends msg to the echo pipe in one FSCTL_PIPE_TRANSCEIVE; fails
+    "transact" unless msg comes back."""
+    expect_echo("transact", conn.transactNamedPipe(tid, fid, msg), msg)
 
 
 def large_echo(conn, tid, fid, msg):

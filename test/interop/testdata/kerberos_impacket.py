@@ -4,24 +4,17 @@ usage: kerberos_impacket.py PORT TARGET USER REALM PIPE [DIALECT]
   KRB5CCNAME names the cache (kinit and kvno filled it, or ticketer.py
   wrote it): impacket 0.10 cannot parse MIT's KDC replies itself, so it
   takes the cifs/TARGET ticket from the cache and never dials the KDC.
-  DIALECT: default, 2.1 or 3.0.
+  DIALECT: default, 2.0.2, 2.1 or 3.0.
 
 Prints one line per step, "OK <step>" or "FAIL <step> <NTSTATUS name>",
 and stops at the first failure. Exit status 0 unless a Python error.
 """
 import sys
 
-from impacket import smb3structs
 from impacket.smbconnection import SMBConnection
 
-sys.dont_write_bytecode = True
-from impacket_steps import expect_echo, open_pipe, run, write_read
-
-DIALECTS = {
-    "default": None,
-    "2.1": smb3structs.SMB2_DIALECT_21,
-    "3.0": smb3structs.SMB2_DIALECT_30,
-}
+sys.dont_write_bytecode = True  # no __pycache__ next to impacket_steps.py in the source tree
+from impacket_steps import DIALECTS, close_logoff, open_ipc_pipe, run, transact_echo, write_read
 
 
 def steps(st):
@@ -33,25 +26,14 @@ def steps(st):
     st.step = "login"
     conn.kerberosLogin(user, "", realm, useCache=True)
     print("OK login")
-    st.step = "tree"
-    tid = conn.connectTree("IPC$")
-    print("OK tree")
-    st.step = "open"
-    fid = open_pipe(conn, tid, pipe)
-    print("OK open")
+    tid, fid = open_ipc_pipe(st, conn, pipe)
     st.step = "write-read"
     write_read(conn, tid, fid, b"hello over kerberos")
     print("OK write-read")
     st.step = "transact"
-    msg = b"transceive over kerberos"
-    expect_echo("transact", conn.transactNamedPipe(tid, fid, msg), msg)
+    transact_echo(conn, tid, fid, b"transceive over kerberos")
     print("OK transact")
-    st.step = "close"
-    conn.closeFile(tid, fid)
-    print("OK close")
-    st.step = "logoff"
-    conn.logoff()
-    print("OK logoff")
+    close_logoff(st, conn, tid, fid)
 
 
 if __name__ == "__main__":

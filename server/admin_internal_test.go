@@ -1,10 +1,7 @@
 package server
 
 import (
-	"encoding/binary"
 	"testing"
-
-	"github.com/smbpipe/smbpipe/smb2"
 )
 
 // TestHotPathAllocsListed: READ and WRITE on an open the admin view lists
@@ -26,27 +23,11 @@ func TestHotPathAllocsListed(t *testing.T) {
 	}
 	defer se.Close()
 	payload := []byte("0123456789abcdef0123456789abcdef")
-	write := msg(reqHeader(smb2.CmdWrite, 0), &smb2.WriteRequest{FileID: hotFID, Data: payload})
-	read := msg(reqHeader(smb2.CmdRead, 0), &smb2.ReadRequest{FileID: hotFID, Length: 1024})
-	buf := make([]byte, 1024)
-	mid := uint64(0)
+	writeRead := writeReadStep(t, c, se, payload)
 	steps := 0
 	step := func() {
 		steps++
-		binary.LittleEndian.PutUint64(write[24:], mid)
-		mid++
-		if err := c.handleFrame(write); err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := se.ReadMsg(t.Context(), buf); err != nil {
-			t.Fatal(err)
-		}
-		se.Write(payload)
-		binary.LittleEndian.PutUint64(read[24:], mid)
-		mid++
-		if err := c.handleFrame(read); err != nil {
-			t.Fatal(err)
-		}
+		writeRead()
 	}
 	for range 10 {
 		step()

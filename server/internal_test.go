@@ -323,32 +323,39 @@ func TestHotPathAllocs(t *testing.T) {
 		t.Skip("the race detector allocates")
 	}
 	c, se := hotPipe(t)
-	payload := []byte("0123456789abcdef0123456789abcdef")
-	write := msg(reqHeader(smb2.CmdWrite, 0), &smb2.WriteRequest{FileID: hotFID, Data: payload})
-	read := msg(reqHeader(smb2.CmdRead, 0), &smb2.ReadRequest{FileID: hotFID, Length: 1024})
-	buf := make([]byte, 1024)
-	mid := uint64(0)
-	step := func() {
-		binary.LittleEndian.PutUint64(write[24:], mid)
-		mid++
-		if err := c.handleFrame(write); err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := se.ReadMsg(t.Context(), buf); err != nil {
-			t.Fatal(err)
-		}
-		se.Write(payload)
-		binary.LittleEndian.PutUint64(read[24:], mid)
-		mid++
-		if err := c.handleFrame(read); err != nil {
-			t.Fatal(err)
-		}
-	}
+	step := writeReadStep(t, c, se, []byte("0123456789abcdef0123456789abcdef"))
 	for range 10 {
 		step()
 	}
 	if n := testing.AllocsPerRun(200, step); n > 0 {
 		t.Errorf("%.1f allocations per WRITE+READ, want 0", n)
+	}
+}
+
+// writeReadStep returns one step of the hot path on c's open hotFID: a
+// WRITE of payload (se, the pipe's server end, reads it and writes
+// payload back) and a READ of the reply, each with the next MessageId.
+// The step allocates nothing of its own.
+func writeReadStep(tb testing.TB, c *conn, se *pipe.End, payload []byte) func() {
+	write := msg(reqHeader(smb2.CmdWrite, 0), &smb2.WriteRequest{FileID: hotFID, Data: payload})
+	read := msg(reqHeader(smb2.CmdRead, 0), &smb2.ReadRequest{FileID: hotFID, Length: 1024})
+	buf := make([]byte, 1024)
+	mid := uint64(0)
+	return func() {
+		binary.LittleEndian.PutUint64(write[24:], mid)
+		mid++
+		if err := c.handleFrame(write); err != nil {
+			tb.Fatal(err)
+		}
+		if _, _, err := se.ReadMsg(tb.Context(), buf); err != nil {
+			tb.Fatal(err)
+		}
+		se.Write(payload)
+		binary.LittleEndian.PutUint64(read[24:], mid)
+		mid++
+		if err := c.handleFrame(read); err != nil {
+			tb.Fatal(err)
+		}
 	}
 }
 

@@ -156,7 +156,6 @@ func isNTLM(b []byte) bool {
 // kerberos, the principal and the enctype.
 func (c *conn) kerberosLogon(r *request, buf []byte, s *session, snap *policy.Snapshot,
 	req *smb2.SessionSetupRequest, token []byte, mech string, wrapped bool) ([]byte, ntstatus.Status) {
-	cfg := snap.Config()
 	acc, _, kerr := c.srv.kerberos(snap)
 	var res *kerberos.Result
 	var attrs []slog.Attr
@@ -237,37 +236,9 @@ func (c *conn) kerberosLogon(r *request, buf []byte, s *session, snap *policy.Sn
 		out = res.Reply
 	}
 
-	reauth := s.valid
-	if !reauth {
-		c.establishSessionKeys(s, res.SessionKey, cfg.Signing == "required" ||
-			uint16(req.SecurityMode)&smb2.SigningRequired != 0 ||
-			c.clientSecMode&smb2.SigningRequired != 0)
-	}
-	var flags uint16
-	switch {
-	case reauth && s.signer != nil && (c.dialect == smb2.Dialect311 || s.signingRequired || r.signed):
-		r.signer = s.signer
-	case !reauth && (c.dialect == smb2.Dialect311 || s.signingRequired):
-		r.signer = s.signer
-	default:
-		r.noSign = true
-	}
-	if !reauth && cfg.Encryption == "required" && s.enc != nil {
-		s.encryptData, s.encrypting, s.signingRequired = true, true, false
-		flags |= smb2.SessionFlagEncrypt
-		c.srv.metrics.inc(MetricEncryptedSessions, smbcrypto.CipherName(c.cipher))
-	}
-	s.ident = ident
-	s.sids = snap.SIDs(ident)
-	s.valid = true
-	s.mechTypes = nil
-	c.established = true
-	if !s.counted {
-		s.counted = true
-		c.srv.metrics.inc(MetricSessions, "")
-	}
-	c.srv.metrics.inc(MetricSessionsTotal, "user")
-	c.sessionUp(s) // the administrator's view and srvsvc's session list
+	reauth, flags := c.establish(r, s, req, snap, ident, func(signingRequired bool) {
+		c.establishSessionKeys(s, res.SessionKey, signingRequired)
+	})
 	attrs = append([]slog.Attr{slog.String("auth", "kerberos")}, attrs...)
 	c.auditSession(s, policy.User, ident.User, ident.Domain, reauth, ntstatus.Success, ruleKerberos, reason, attrs...)
 	return (&smb2.SessionSetupResponse{SessionFlags: flags, SecurityBuffer: out}).Append(buf), ntstatus.Success

@@ -226,16 +226,31 @@ func (c *conn) authenticate(r *request, buf []byte, s *session, snap *policy.Sna
 		out = spnego.EncodeResp(&resp)
 	}
 
-	reauth := s.valid
+	reauth, more := c.establish(r, s, req, snap, ident, func(signingRequired bool) {
+		c.establishKeys(s, ident.Kind, res.SessionKey, signingRequired)
+	})
+	flags |= more
+	c.auditSession(s, ident.Kind, ident.User, ident.Domain, reauth, ntstatus.Success, sd.Rule, sd.Reason)
+	return (&smb2.SessionSetupResponse{SessionFlags: flags, SecurityBuffer: out}).Append(buf), ntstatus.Success, nil
+}
+
+// establish makes s the established session of ident, whose logon
+// succeeded, and returns whether it was a re-authentication and the
+// SessionFlags it adds to the final response. A first logon installs the
+// session's keys (installKeys, told whether signing is required). A
+// re-authentication keeps the session's keys and its signing rule whoever
+// the new identity is (MS-SMB2 3.3.5.5.2, 3.3.5.5.3; SEMANTICS-2 §2.3):
+// only the identity used by later access checks changes. Its final
+// response is signed with the kept key. Only a user's first logon signs
+// its final response on its own keys or turns on encryption.
+func (c *conn) establish(r *request, s *session, req *smb2.SessionSetupRequest, snap *policy.Snapshot, ident policy.Identity, installKeys func(signingRequired bool)) (reauth bool, flags uint16) {
+	cfg := snap.Config()
+	reauth = s.valid
 	if !reauth {
-		c.establishKeys(s, ident.Kind, res.SessionKey, cfg.Signing == "required" ||
+		installKeys(cfg.Signing == "required" ||
 			uint16(req.SecurityMode)&smb2.SigningRequired != 0 ||
 			c.clientSecMode&smb2.SigningRequired != 0)
 	}
-	// A re-authentication keeps the session's keys and its signing rule
-	// whoever the new identity is (MS-SMB2 3.3.5.5.2, 3.3.5.5.3;
-	// SEMANTICS-2 §2.3): only the identity used by later access checks
-	// changes. Its final response is signed with the kept key.
 	switch {
 	case reauth && s.signer != nil && (c.dialect == smb2.Dialect311 || s.signingRequired || r.signed):
 		r.signer = s.signer
@@ -262,9 +277,8 @@ func (c *conn) authenticate(r *request, buf []byte, s *session, snap *policy.Sna
 		c.srv.metrics.inc(MetricSessions, "")
 	}
 	c.srv.metrics.inc(MetricSessionsTotal, kindName(ident.Kind))
-	c.sessionUp(s)
-	c.auditSession(s, ident.Kind, ident.User, ident.Domain, reauth, ntstatus.Success, sd.Rule, sd.Reason)
-	return (&smb2.SessionSetupResponse{SessionFlags: flags, SecurityBuffer: out}).Append(buf), ntstatus.Success, nil
+	c.sessionUp(s) // the administrator's view and srvsvc's session list
+	return reauth, flags
 }
 
 // establishKeys derives the keys of a session at its first successful

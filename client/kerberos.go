@@ -18,7 +18,6 @@ import (
 	"github.com/smbpipe/smbpipe/auth/spnego"
 	"github.com/smbpipe/smbpipe/internal/smbcrypto"
 	"github.com/smbpipe/smbpipe/ntstatus"
-	"github.com/smbpipe/smbpipe/smb2"
 )
 
 // Kerberos makes a Conn log on with Kerberos (MS-KILE through SPNEGO, the
@@ -181,20 +180,7 @@ func (c *Conn) kerberosLogon(ctx context.Context, creds *Config, old *session) (
 	init := spnego.EncodeInit(&spnego.Init{MechTypes: mechs, MechToken: tok})
 
 	reauth := old != nil
-	var roundPreauth smbcrypto.PreauthHash
-	var pre *smbcrypto.PreauthHash
-	if c.neg.dialect == smb2.Dialect311 && !reauth {
-		roundPreauth = c.neg.preauth
-		pre = &roundPreauth
-	}
-	secMode := uint8(smb2.SigningEnabled)
-	if c.cfg.RequireSigning {
-		secMode |= uint8(smb2.SigningRequired)
-	}
-	var sid uint64
-	if reauth {
-		sid = old.id
-	}
+	pre, secMode, sid := c.setupStart(old)
 	status, rsid, flags, out, msg, err := c.sessionRound(ctx, sid, secMode, init, pre, reauth)
 	if err != nil {
 		return nil, err
@@ -221,6 +207,10 @@ func (c *Conn) kerberosLogon(ctx context.Context, creds *Config, old *session) (
 	key, err := st.Finish(reply)
 	if err != nil {
 		return nil, fmt.Errorf("client: session setup: %w", err)
+	}
+	var roundPreauth smbcrypto.PreauthHash // establish reads it on a first 3.1.1 logon only
+	if pre != nil {
+		roundPreauth = *pre
 	}
 	return c.establish(rsid, flags, msg, key, false, old, &roundPreauth)
 }

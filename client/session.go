@@ -286,19 +286,7 @@ func (c *Conn) logon(ctx context.Context, creds *Config, old *session) (*session
 	mechTypes := spnego.EncodeMechTypes(mechs)
 	tok := spnego.EncodeInit(&spnego.Init{MechTypes: mechs, MechToken: negMsg, RawMechTypes: mechTypes})
 
-	preauth := c.neg.preauth
-	var pre *smbcrypto.PreauthHash // nil: no preauth hash (before 3.1.1, and re-authentication)
-	if c.neg.dialect == smb2.Dialect311 && !reauth {
-		pre = &preauth
-	}
-	secMode := uint8(smb2.SigningEnabled)
-	if c.cfg.RequireSigning {
-		secMode |= uint8(smb2.SigningRequired)
-	}
-	var sid uint64
-	if reauth {
-		sid = old.id
-	}
+	pre, secMode, sid := c.setupStart(old)
 
 	// Round 1: NEGOTIATE_MESSAGE -> CHALLENGE_MESSAGE.
 	st, rsid, _, out, msg, err := c.sessionRound(ctx, sid, secMode, tok, pre, reauth)
@@ -335,7 +323,7 @@ func (c *Conn) logon(ctx context.Context, creds *Config, old *session) (*session
 	var roundPreauth smbcrypto.PreauthHash
 	var pre2 *smbcrypto.PreauthHash
 	if pre != nil {
-		roundPreauth = preauth
+		roundPreauth = *pre
 		pre2 = &roundPreauth
 	}
 	st, sid2, flags, out, msg, err := c.sessionRound(ctx, sid, secMode, spnego.EncodeResp(rt), pre2, reauth)
@@ -360,6 +348,26 @@ func (c *Conn) logon(ctx context.Context, creds *Config, old *session) (*session
 	}
 
 	return c.establish(sid, flags, msg, sessionKey[:], anon, old, &roundPreauth)
+}
+
+// setupStart returns what a SESSION_SETUP exchange starts from: the
+// preauth hash the exchange updates, a copy of the connection's (nil
+// before 3.1.1 and on a re-authentication, where none is kept); the
+// SecurityMode to send; and the SessionId, old's on a re-authentication
+// (old != nil), 0 on a first logon.
+func (c *Conn) setupStart(old *session) (pre *smbcrypto.PreauthHash, secMode uint8, sid uint64) {
+	if c.neg.dialect == smb2.Dialect311 && old == nil {
+		preauth := c.neg.preauth
+		pre = &preauth
+	}
+	secMode = uint8(smb2.SigningEnabled)
+	if c.cfg.RequireSigning {
+		secMode |= uint8(smb2.SigningRequired)
+	}
+	if old != nil {
+		sid = old.id
+	}
+	return pre, secMode, sid
 }
 
 // establish builds the session a successful SESSION_SETUP made: keys from

@@ -11,6 +11,15 @@ import (
 	"github.com/smbpipe/smbpipe/policy/etcdsource"
 )
 
+// addUser adds the etcd role role with permission perm ("read" or
+// "readwrite") on the policy key, and the user user:password in it.
+func addUser(e *testetcd.Etcd, user, password, role, perm string) {
+	e.Ctl("role", "add", role)
+	e.Ctl("role", "grant-permission", role, perm, key)
+	e.Ctl("user", "add", user+":"+password, "--interactive=false")
+	e.Ctl("user", "grant-role", user, role)
+}
+
 // TestTLS: over TLS with a client certificate (as etcd's
 // --client-cert-auth requires), the source reads and watches the key;
 // without the client certificate, or without the CA, etcd gives nothing.
@@ -20,10 +29,7 @@ func TestTLS(t *testing.T) {
 	a := newApplied()
 	o := options(t, e.Endpoint(), a)
 	o.CAFile, o.CertFile, o.KeyFile = files.CACert, files.Cert, files.Key
-	src, err := etcdsource.Open(t.Context(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := mustOpen(t, o)
 	if src.FromCache() {
 		t.Fatal("over TLS: started from the cache")
 	}
@@ -56,23 +62,14 @@ func TestTLS(t *testing.T) {
 func TestAuth(t *testing.T) {
 	e := testetcd.Start(t)
 	e.Ctl("put", key, policyWith("a"))
-	e.Ctl("role", "add", "smbpipe-server")
-	e.Ctl("role", "grant-permission", "smbpipe-server", "read", key)
-	e.Ctl("role", "add", "smbpipe-operator")
-	e.Ctl("role", "grant-permission", "smbpipe-operator", "readwrite", key)
-	e.Ctl("user", "add", "server:s3rver", "--interactive=false")
-	e.Ctl("user", "grant-role", "server", "smbpipe-server")
-	e.Ctl("user", "add", "ops:0ps", "--interactive=false")
-	e.Ctl("user", "grant-role", "ops", "smbpipe-operator")
+	addUser(e, "server", "s3rver", "smbpipe-server", "read")
+	addUser(e, "ops", "0ps", "smbpipe-operator", "readwrite")
 	e.EnableAuth("r00t")
 
 	a := newApplied()
 	o := options(t, e.Endpoint(), a)
 	o.User, o.Password = "server", "s3rver"
-	src, err := etcdsource.Open(t.Context(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := mustOpen(t, o)
 	if src.FromCache() {
 		t.Fatal("with a user: started from the cache")
 	}
@@ -122,19 +119,13 @@ func TestAuthTokenExpiry(t *testing.T) {
 	e := testetcd.Start(t, "--auth-token-ttl=1")
 	p := testetcd.NewProxy(t, e.Endpoint())
 	e.Ctl("put", key, policyWith("a"))
-	e.Ctl("role", "add", "smbpipe-server")
-	e.Ctl("role", "grant-permission", "smbpipe-server", "read", key)
-	e.Ctl("user", "add", "server:s3rver", "--interactive=false")
-	e.Ctl("user", "grant-role", "server", "smbpipe-server")
+	addUser(e, "server", "s3rver", "smbpipe-server", "read")
 	e.EnableAuth("r00t")
 
 	a := newApplied()
 	o := options(t, p.Addr(), a)
 	o.User, o.Password = "server", "s3rver"
-	src, err := etcdsource.Open(t.Context(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := mustOpen(t, o)
 	run(t, src)
 	time.Sleep(3 * time.Second) // the token is expired
 	e.Ctl("put", key, policyWith("b"))

@@ -37,10 +37,7 @@ func TestApplyLatency(t *testing.T) {
 	var all []*applied
 	for range sources {
 		a := newApplied()
-		src, err := etcdsource.Open(t.Context(), options(t, e.Endpoint(), a))
-		if err != nil {
-			t.Fatal(err)
-		}
+		src := mustOpen(t, options(t, e.Endpoint(), a))
 		run(t, src)
 		all = append(all, a)
 	}

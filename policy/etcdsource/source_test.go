@@ -126,6 +126,16 @@ func (w tWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// mustOpen opens a source with o, failing the test if it cannot.
+func mustOpen(t *testing.T, o etcdsource.Options) *etcdsource.Source {
+	t.Helper()
+	src, err := etcdsource.Open(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
 func options(t *testing.T, endpoint string, a *applied) etcdsource.Options {
 	return etcdsource.Options{
 		ClientOptions: etcdsource.ClientOptions{Endpoints: []string{endpoint}, DialTimeout: 2 * time.Second, MaxBackoff: 200 * time.Millisecond},
@@ -145,10 +155,7 @@ func TestWatchApplies(t *testing.T) {
 	rev1 := put(t, e.Endpoint(), policyWith("a"))
 	a := newApplied()
 	o := options(t, e.Endpoint(), a)
-	src, err := etcdsource.Open(t.Context(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := mustOpen(t, o)
 	st := src.Store()
 	if got := st.Current().Revision(); got != rev1 || src.FromCache() {
 		t.Fatalf("after Open: revision %d (from cache %v), want %d from etcd", got, src.FromCache(), rev1)
@@ -202,14 +209,10 @@ func TestOpenFromCache(t *testing.T) {
 	a := newApplied()
 	o := options(t, e.Endpoint(), a)
 	o.DialTimeout = 500 * time.Millisecond
-	src, err := etcdsource.Open(t.Context(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src.Close()
+	mustOpen(t, o).Close()
 	e.Stop()
 
-	src, err = etcdsource.Open(t.Context(), o)
+	src, err := etcdsource.Open(t.Context(), o)
 	if err != nil {
 		t.Fatalf("Open with etcd stopped and a cache: %v", err)
 	}
@@ -244,10 +247,7 @@ func TestResumeAfterOutage(t *testing.T) {
 	p := testetcd.NewProxy(t, e.Endpoint())
 	rev1 := put(t, e.Endpoint(), policyWith("a"))
 	a := newApplied()
-	src, err := etcdsource.Open(t.Context(), options(t, p.Addr(), a))
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := mustOpen(t, options(t, p.Addr(), a))
 	run(t, src)
 	rev2 := put(t, e.Endpoint(), policyWith("b"))
 	a.wait(t, time.Second)
@@ -281,10 +281,7 @@ func TestCompacted(t *testing.T) {
 	p := testetcd.NewProxy(t, e.Endpoint())
 	put(t, e.Endpoint(), policyWith("a"))
 	a := newApplied()
-	src, err := etcdsource.Open(t.Context(), options(t, p.Addr(), a))
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := mustOpen(t, options(t, p.Addr(), a))
 	run(t, src)
 	p.Cut()
 	var last int64
@@ -326,10 +323,7 @@ func TestNoLeak100Revisions(t *testing.T) {
 	a := newApplied()
 	o := options(t, p.Addr(), a)
 	o.Logger = slog.New(slog.DiscardHandler)
-	src, err := etcdsource.Open(t.Context(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := mustOpen(t, o)
 	stop := run(t, src)
 	var last int64
 	for i := 1; i <= 100; i++ {
@@ -378,10 +372,7 @@ func TestOversizedRevision(t *testing.T) {
 	e := testetcd.Start(t, "--max-request-bytes=4194304")
 	put(t, e.Endpoint(), policyWith("a"))
 	a := newApplied()
-	src, err := etcdsource.Open(t.Context(), options(t, e.Endpoint(), a))
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := mustOpen(t, options(t, e.Endpoint(), a))
 	run(t, src)
 	big := policyWith("big") + "# " + strings.Repeat("x", etcdsource.MaxPolicySize) + "\n"
 	w, err := clientv3.New(clientv3.Config{Endpoints: []string{e.Endpoint()}, MaxCallSendMsgSize: 4 << 20, Logger: zap.NewNop()})
@@ -411,10 +402,7 @@ func TestEndpoints(t *testing.T) {
 	a := newApplied()
 	o := options(t, e.Endpoint(), a)
 	o.Endpoints = []string{dead.Addr(), e.Endpoint()}
-	src, err := etcdsource.Open(t.Context(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := mustOpen(t, o)
 	if src.FromCache() {
 		t.Fatal("started from the cache with one member up")
 	}
@@ -439,10 +427,7 @@ func TestClusterMemberLoss(t *testing.T) {
 	a := newApplied()
 	o := options(t, eps[0], a)
 	o.Endpoints = eps
-	src, err := etcdsource.Open(t.Context(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := mustOpen(t, o)
 	run(t, src)
 	for i, m := range members {
 		m.Stop()
@@ -469,10 +454,7 @@ func TestResync(t *testing.T) {
 	}
 	old := put(t, e.Endpoint(), policyWith("a"))
 	a := newApplied()
-	src, err := etcdsource.Open(t.Context(), options(t, e.Endpoint(), a))
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := mustOpen(t, options(t, e.Endpoint(), a))
 	run(t, src)
 	e.Wipe()
 	e.Restart()

@@ -3,8 +3,12 @@ package testbin
 import (
 	"net"
 	"os"
+	"os/exec"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestRSS(t *testing.T) {
@@ -32,5 +36,29 @@ func TestFreePort(t *testing.T) {
 func TestNeed(t *testing.T) {
 	if got := Need(t, "/bin/sh", "-c", "exit 0"); got != "/bin/sh" {
 		t.Errorf("Need(/bin/sh) = %q", got)
+	}
+}
+
+func TestProcess(t *testing.T) {
+	var lines []string
+	p := Start(t, "sh", exec.Command("/bin/sh", "-c", "echo one >&2; echo two >&2; exit 3"), func(l string) { lines = append(lines, l) })
+	p.MayFail = true
+	<-p.Exited()
+	if p.Log() != "one\ntwo\n" || strings.Join(lines, ",") != "one,two" {
+		t.Errorf("log %q, lines %q", p.Log(), lines)
+	}
+	if p.Cmd.ProcessState.ExitCode() != 3 {
+		t.Errorf("exit %v, want 3", p.Cmd.ProcessState)
+	}
+
+	sleeper := Start(t, "sleep", exec.Command("/bin/sleep", "60"), nil)
+	start := time.Now()
+	sleeper.MayFail = true // SIGTERM kills sleep: a signal status
+	sleeper.Stop(t)
+	if time.Since(start) > 10*time.Second {
+		t.Errorf("sleep stopped after %v", time.Since(start))
+	}
+	if ws, ok := sleeper.Cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || ws.Signal() != syscall.SIGTERM {
+		t.Errorf("sleep ended with %v, want SIGTERM", sleeper.Cmd.ProcessState)
 	}
 }

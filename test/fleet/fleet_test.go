@@ -21,7 +21,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -75,21 +74,12 @@ max_opens_per_session = 64
 
 // server is one running `smbpipe serve --policy etcd://...`.
 type server struct {
+	*testbin.Process
 	name    string
-	addr    string // SMB, HOST:PORT
+	cmd     *exec.Cmd // Process.Cmd
+	addr    string    // SMB, HOST:PORT
 	port    string
 	metrics string // HOST:PORT of /metrics
-	cmd     *exec.Cmd
-	exited  chan struct{}
-
-	mu  sync.Mutex
-	log bytes.Buffer
-}
-
-func (s *server) Log() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.log.String()
 }
 
 // records returns the server's JSON log records with message msg.
@@ -175,45 +165,23 @@ func startServer(t *testing.T, name, ep, cache, local string, wantFail bool) *se
 		}
 		args = append(args, "--config", cfg)
 	}
-	s := &server{name: name, exited: make(chan struct{})}
-	s.cmd = exec.Command(smbpipeBin, args...)
-	stderr, err := s.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	s := &server{name: name}
 	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			s.mu.Lock()
-			s.log.WriteString(line + "\n")
-			if m := metricsRE.FindStringSubmatch(line); m != nil {
-				s.metrics = m[1]
-			}
-			if m := listeningRE.FindStringSubmatch(line); m != nil && s.addr == "" {
-				s.addr = m[1]
-				s.port = m[1][strings.LastIndexByte(m[1], ':')+1:]
-				close(ready)
-			}
-			s.mu.Unlock()
+	s.Process = testbin.Start(t, name, exec.Command(smbpipeBin, args...), func(line string) {
+		if m := metricsRE.FindStringSubmatch(line); m != nil {
+			s.metrics = m[1]
 		}
-		s.cmd.Wait()
-		close(s.exited)
-	}()
-	t.Cleanup(func() {
-		s.stop(t)
-		if t.Failed() {
-			t.Logf("%s log:\n%s", name, s.Log())
+		if m := listeningRE.FindStringSubmatch(line); m != nil && s.addr == "" {
+			s.addr = m[1]
+			s.port = m[1][strings.LastIndexByte(m[1], ':')+1:]
+			close(ready)
 		}
 	})
+	s.cmd = s.Cmd
+	s.MayFail = wantFail
 	if wantFail {
 		select {
-		case <-s.exited:
+		case <-s.Exited():
 		case <-time.After(30 * time.Second):
 			t.Fatalf("%s: serve did not exit", name)
 		}
@@ -221,7 +189,7 @@ func startServer(t *testing.T, name, ep, cache, local string, wantFail bool) *se
 	}
 	select {
 	case <-ready:
-	case <-s.exited:
+	case <-s.Exited():
 		t.Fatalf("%s: serve exited before listening:\n%s", name, s.Log())
 	case <-time.After(30 * time.Second):
 		t.Fatalf("%s: serve did not report listening:\n%s", name, s.Log())
@@ -237,27 +205,6 @@ func (s *server) rssKiB(t *testing.T) int64 {
 		t.Fatalf("%s: %v", s.name, err)
 	}
 	return n >> 10
-}
-
-// stop stops the server by its PID (SIGTERM, SIGKILL after 15 s).
-func (s *server) stop(t *testing.T) {
-	select {
-	case <-s.exited:
-		return
-	default:
-	}
-	pid := s.cmd.Process.Pid
-	syscall.Kill(pid, syscall.SIGTERM)
-	select {
-	case <-s.exited:
-		if !s.cmd.ProcessState.Success() {
-			t.Errorf("%s (pid %d) exited with %v", s.name, pid, s.cmd.ProcessState)
-		}
-	case <-time.After(15 * time.Second):
-		syscall.Kill(pid, syscall.SIGKILL)
-		<-s.exited
-		t.Errorf("%s (pid %d) did not stop on SIGTERM", s.name, pid)
-	}
 }
 
 // poller is testdata/impacket_fleet.py: impacket's anonymous sessions on
@@ -583,7 +530,7 @@ func TestFleet(t *testing.T) {
 	outer := t
 	t.Run("a server started while etcd is down comes up from its cache", func(t *testing.T) {
 		p.t = t
-		a.stop(t)
+		a.Stop(t)
 		a2 := startServer(outer, "a (restarted)", ep, cache("a"), localConfig, false) // runs to the end of TestFleet
 		rec := a2.waitRecord(t, time.Second, "starting from the cached policy; etcd gave none", "policy_revision", num(rev3))
 		if !strings.Contains(rec["reason"].(string), "unreachable") {

@@ -6,7 +6,6 @@
 package interop
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"os"
@@ -14,8 +13,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -61,19 +58,11 @@ func messagePipe(name, backend, sddl string) string {
 
 // server is a running `smbpipe serve` child process.
 type server struct {
-	addr      string // host:port it listens on
+	*testbin.Process
+	cmd       *exec.Cmd // Process.Cmd
+	addr      string    // host:port it listens on
 	port      string
 	configDir string // holds smbpipe.toml
-	cmd       *exec.Cmd
-	mu        sync.Mutex
-	log       bytes.Buffer
-}
-
-// Log returns what the server wrote to stderr so far.
-func (s *server) Log() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.log.String()
 }
 
 var listeningRE = regexp.MustCompile(`msg="smbpipe listening" addr=(\S+)|"msg":"smbpipe listening".*"addr":"([^"]+)"`)
@@ -96,58 +85,22 @@ func startServerArgs(t *testing.T, config string, extra ...string) *server {
 		t.Fatal(err)
 	}
 	args := append([]string{"serve", "--config", cfgPath, "--listen", "127.0.0.1:0", "--log-level", "debug"}, extra...)
-	s := &server{cmd: exec.Command(smbpipeBin, args...)}
-	s.configDir = dir
-	stderr, err := s.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	addrc := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			line := sc.Text()
-			s.mu.Lock()
-			s.log.WriteString(line + "\n")
-			s.mu.Unlock()
-			if m := listeningRE.FindStringSubmatch(line); m != nil {
-				select {
-				case addrc <- m[1] + m[2]:
-				default:
-				}
+	p := testbin.Start(t, "smbpipe serve", exec.Command(smbpipeBin, args...), func(line string) {
+		if m := listeningRE.FindStringSubmatch(line); m != nil {
+			select {
+			case addrc <- m[1] + m[2]:
+			default:
 			}
-		}
-		close(addrc)
-	}()
-	t.Cleanup(func() {
-		pid := s.cmd.Process.Pid
-		_ = syscall.Kill(pid, syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- s.cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("smbpipe serve (pid %d) exited with %v", pid, err)
-			}
-		case <-time.After(15 * time.Second):
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-			<-done
-			t.Errorf("smbpipe serve (pid %d) did not stop on SIGTERM", pid)
-		}
-		if t.Failed() {
-			t.Logf("smbpipe serve log:\n%s", s.Log())
 		}
 	})
+	s := &server{Process: p, cmd: p.Cmd, configDir: dir}
 	select {
-	case addr, ok := <-addrc:
-		if !ok {
-			t.Fatalf("smbpipe serve exited before listening:\n%s", s.Log())
-		}
+	case addr := <-addrc:
 		s.addr = addr
 		s.port = addr[strings.LastIndexByte(addr, ':')+1:]
+	case <-p.Exited():
+		t.Fatalf("smbpipe serve exited before listening:\n%s", s.Log())
 	case <-time.After(20 * time.Second):
 		t.Fatalf("smbpipe serve did not report listening:\n%s", s.Log())
 	}

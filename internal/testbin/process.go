@@ -102,3 +102,16 @@ func (p *Process) stop(t testing.TB) {
 		t.Errorf("%s (pid %d) exited with %v", p.Name, pid, p.Cmd.ProcessState)
 	}
 }
+
+// StopGroup stops the process group pgid (a process started with
+// Setpgid, whose id it is): SIGTERM, then SIGKILL after grace, and waits
+// until exited is closed (the caller's Wait returned).
+func StopGroup(pgid int, exited <-chan struct{}, grace time.Duration) {
+	syscall.Kill(-pgid, syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(grace):
+		syscall.Kill(-pgid, syscall.SIGKILL)
+		<-exited
+	}
+}

@@ -219,13 +219,7 @@ func (e *Etcd) Stop() {
 	if cmd == nil {
 		return
 	}
-	syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-exited:
-	case <-time.After(10 * time.Second):
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
-	}
+	testbin.StopGroup(cmd.Process.Pid, exited, 10*time.Second)
 }
 
 // Ctl runs etcdctl (API v3) against the member with args and returns

@@ -108,13 +108,7 @@ func Start(t testing.TB, extra string) string {
 				syscall.Kill(-pid, syscall.SIGTERM)
 			}
 		}
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
+		testbin.StopGroup(cmd.Process.Pid, exited, 10*time.Second)
 		if t.Failed() {
 			logs, _ := filepath.Glob(filepath.Join(dir, "log.*"))
 			for _, l := range logs {

@@ -77,16 +77,24 @@ func waitLogLine(t *testing.T, s *server, parts ...string) string {
 	}
 }
 
+// samba is the start of a test of Samba's tool with Kerberos: the tool
+// (run with --version to see it works), the shared KDC, a server on its
+// keytab (kerberosConfig) and a credential cache with alice's TGT.
+func samba(t *testing.T, tool string) (*testkdc.KDC, *server, string) {
+	t.Helper()
+	need(t, tool, "--version")
+	k := testkdc.Shared(t)
+	s := startServer(t, kerberosConfig(k, ""))
+	return k, s, k.Kinit(t, t.TempDir(), testkdc.Alice, testkdc.AlicePassword)
+}
+
 // TestKerberosSmbclient: smbclient --use-kerberos=required, after kinit
 // alice, connects to IPC$ on every SMB3 dialect (the name smbpipe.smbpipe.test:
 // Samba refuses Kerberos to "localhost"), signed and encrypted; the audit
 // record says auth kerberos, the principal and the enctype.
 func TestKerberosSmbclient(t *testing.T) {
 	t.Parallel()
-	need(t, smbclientPath, "--version")
-	k := testkdc.Shared(t)
-	s := startServer(t, kerberosConfig(k, ""))
-	cc := k.Kinit(t, t.TempDir(), testkdc.Alice, testkdc.AlicePassword)
+	k, s, cc := samba(t, smbclientPath)
 	for _, proto := range []string{"SMB2_10", "SMB3_00", "SMB3_11"} {
 		for _, mode := range []string{"sign", "encrypt"} {
 			if proto == "SMB2_10" && mode == "encrypt" {
@@ -551,10 +559,7 @@ func TestKerberosReload(t *testing.T) {
 // alice.
 func TestKerberosRPCClient(t *testing.T) {
 	t.Parallel()
-	need(t, rpcclientPath, "--version")
-	k := testkdc.Shared(t)
-	s := startServer(t, kerberosConfig(k, ""))
-	cc := k.Kinit(t, t.TempDir(), testkdc.Alice, testkdc.AlicePassword)
+	k, s, cc := samba(t, rpcclientPath)
 	out, err := runEnv(t, 30*time.Second, k.Env(cc), rpcclientPath, testkdc.ServiceHost, "-I", "127.0.0.1", "-p", s.port,
 		"--use-kerberos=required", "-c", "srvinfo; getusername")
 	if err != nil {

@@ -92,15 +92,22 @@ func holdImpacket(t *testing.T, s *server, user, pass, pipe string) (io.WriteClo
 			<-done
 		}
 	})
+	expectLine(t, lines, "OK held", 60*time.Second)
+	return stdin, lines
+}
+
+// expectLine fails the test unless the next of impacket's lines, within
+// d, is want.
+func expectLine(t *testing.T, lines <-chan string, want string, d time.Duration) {
+	t.Helper()
 	select {
 	case l := <-lines:
-		if l != "OK held" {
-			t.Fatalf("impacket: %q", l)
+		if l != want {
+			t.Fatalf("impacket: %q, want %q", l, want)
 		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("impacket did not hold its session within 60 s")
+	case <-time.After(d):
+		t.Fatalf("impacket printed no %q within %v", want, d)
 	}
-	return stdin, lines
 }
 
 // status runs `smbpipe status --json` and decodes it.
@@ -213,14 +220,7 @@ func TestAdminStatus(t *testing.T) {
 	}
 
 	release.Close()
-	select {
-	case l := <-lines:
-		if l != "OK released" {
-			t.Errorf("impacket: %q", l)
-		}
-	case <-time.After(30 * time.Second):
-		t.Error("impacket did not release")
-	}
+	expectLine(t, lines, "OK released", 30*time.Second)
 }
 
 // screenshotPath is where TestAdminBrowser saves its screenshot:

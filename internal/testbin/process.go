@@ -3,6 +3,7 @@ package testbin
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"os/exec"
 	"sync"
 	"syscall"
@@ -114,4 +115,44 @@ func StopGroup(pgid int, exited <-chan struct{}, grace time.Duration) {
 		syscall.Kill(-pgid, syscall.SIGKILL)
 		<-exited
 	}
+}
+
+// Lines starts cmd (its Stdin and Stdout unset) and returns a pipe to its
+// standard input and its standard output's lines, sent on a channel of
+// buffer size n as they come and closed at the output's end. At the end
+// of the test its input is closed, the ending of its input it is meant to
+// exit on, and it is killed by PID if it has not exited within wait.
+func Lines(t testing.TB, cmd *exec.Cmd, n int, wait time.Duration) (io.WriteCloser, <-chan string) {
+	t.Helper()
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, n)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	t.Cleanup(func() {
+		stdin.Close()
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(wait):
+			syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	})
+	return stdin, lines
 }

@@ -62,3 +62,24 @@ func TestProcess(t *testing.T) {
 		t.Errorf("sleep ended with %v, want SIGTERM", sleeper.Cmd.ProcessState)
 	}
 }
+
+func TestLines(t *testing.T) {
+	in, lines := Lines(t, exec.Command("/bin/cat"), 1, 5*time.Second)
+	for _, want := range []string{"one", "two"} {
+		if _, err := in.Write([]byte(want + "\n")); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case got := <-lines:
+			if got != want {
+				t.Fatalf("cat: %q, want %q", got, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("cat did not echo %q", want)
+		}
+	}
+	in.Close()
+	if l, ok := <-lines; ok {
+		t.Errorf("after the input's end: %q, want the channel closed", l)
+	}
+}

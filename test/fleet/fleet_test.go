@@ -9,7 +9,6 @@
 package fleet
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -211,49 +210,22 @@ func (s *server) rssKiB(t *testing.T) int64 {
 // the servers, asked to open the echo pipe.
 type poller struct {
 	t     *testing.T
-	cmd   *exec.Cmd
 	in    io.WriteCloser
-	lines chan string
+	lines <-chan string
 }
 
 func startPoller(t *testing.T) *poller {
 	t.Helper()
-	p := &poller{t: t, lines: make(chan string, 100)}
-	p.cmd = exec.Command(python, "testdata/impacket_fleet.py", "echo")
-	var err error
-	if p.in, err = p.cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	out, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := &poller{t: t}
+	cmd := exec.Command(python, "testdata/impacket_fleet.py", "echo")
 	var stderr bytes.Buffer
-	p.cmd.Stderr = &stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			p.lines <- sc.Text()
-		}
-		close(p.lines)
-	}()
-	t.Cleanup(func() {
-		p.in.Close() // the script ends at the end of its input
-		done := make(chan struct{})
-		go func() { p.cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			p.cmd.Process.Kill()
-			<-done
-		}
+	cmd.Stderr = &stderr
+	t.Cleanup(func() { // after the script ended (cleanups run last first)
 		if t.Failed() && stderr.Len() > 0 {
 			t.Logf("impacket_fleet.py stderr:\n%s", stderr.String())
 		}
 	})
+	p.in, p.lines = testbin.Lines(t, cmd, 100, 10*time.Second) // the script ends at the end of its input
 	return p
 }
 

@@ -1,7 +1,6 @@
 package interop
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,6 +21,7 @@ import (
 
 	"github.com/smbpipe/smbpipe/admin"
 	"github.com/smbpipe/smbpipe/client"
+	"github.com/smbpipe/smbpipe/internal/testbin"
 	"github.com/smbpipe/smbpipe/internal/testetcd"
 	"github.com/smbpipe/smbpipe/internal/testserver"
 	"github.com/smbpipe/smbpipe/ntstatus"
@@ -67,31 +66,8 @@ func startAdminWith(t *testing.T, config string, extra ...string) (*server, stri
 func holdImpacket(t *testing.T, s *server, user, pass, pipe string) (io.WriteCloser, <-chan string) {
 	t.Helper()
 	cmd := exec.Command(python, "testdata/impacket_hold.py", s.port, user, pass, pipe)
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string, 8)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	t.Cleanup(func() {
-		stdin.Close()
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			_ = syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
-	})
+	stdin, lines := testbin.Lines(t, cmd, 8, 20*time.Second)
 	expectLine(t, lines, "OK held", 60*time.Second)
 	return stdin, lines
 }

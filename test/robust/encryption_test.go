@@ -349,7 +349,7 @@ func TestMalformedTransform(t *testing.T) {
 	transact(t, good, 0)
 	transact(t, plain, 0)
 	runtime.GC()
-	g0 := runtime.NumGoroutine()
+	g0 := baseline()
 
 	i := 0
 	for _, v := range []struct {

@@ -78,7 +78,7 @@ func TestLimits(t *testing.T) {
 	t.Run("max_async_per_connection and thousands of pending READs", func(t *testing.T) {
 		ts := start(t, "[limits]\nmax_async_per_connection = 100\n")
 		good := testclient.Open(t, dial(t, ts.addr, alice), "echo")
-		g0 := runtime.NumGoroutine()
+		g0 := baseline()
 		c := dial(t, ts.addr, client.Config{User: "alice", Password: "Passw0rd!", Credits: 512})
 		p := testclient.Open(t, c, "echo")
 		ctx, cancel := context.WithCancel(t.Context())
@@ -192,7 +192,7 @@ func TestLimitsAsyncMemory(t *testing.T) {
 			ts := start(t, "") // the default limits
 			sink(t, ts)
 			good := testclient.Open(t, dial(t, ts.addr, alice), "echo")
-			g0 := runtime.NumGoroutine()
+			g0 := baseline()
 			// At most four 8 MiB requests in flight at once (512 credits):
 			// with the 8192 credits the server grants, the client would
 			// hold all 64 in memory at once and a loaded machine would not
@@ -388,7 +388,7 @@ name = "slow"
 backend = "exec:sleep 30"
 sddl = "D:(A;;0x12019B;;;AU)"
 `, max))
-	g0 := runtime.NumGoroutine()
+	g0 := baseline()
 	c1 := dial(t, ts.addr, alice)
 	c2 := dial(t, ts.addr, alice)
 	var ps []*client.Pipe

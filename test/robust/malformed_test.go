@@ -221,7 +221,7 @@ func TestMalformed(t *testing.T) {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	heap0, g0 := ms.HeapAlloc, runtime.NumGoroutine()
+	heap0, g0 := ms.HeapAlloc, baseline()
 
 	for i, hc := range hostileCases {
 		t.Run(hc.name, func(t *testing.T) { hc.run(t, ts, good) })

@@ -2,16 +2,10 @@ package bench
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
-	"time"
 
-	"github.com/jcmturner/gokrb5/v8/keytab"
-
-	"github.com/smbpipe/smbpipe/auth/kerberos"
 	"github.com/smbpipe/smbpipe/client"
+	"github.com/smbpipe/smbpipe/internal/testkdc"
 	"github.com/smbpipe/smbpipe/internal/testserver"
 )
 
@@ -20,29 +14,8 @@ import (
 // kerberos_principal, and returns its address and the keytab's path.
 func kerberosServer(tb testing.TB) (string, string) {
 	tb.Helper()
-	kt := keytab.New()
-	if err := kt.AddEntry("cifs/localhost", "SMBPIPE.TEST", "bench service password", time.Now(), 2, kerberos.ETypeAES256); err != nil {
-		tb.Fatal(err)
-	}
-	b, err := kt.Marshal()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	path := filepath.Join(tb.TempDir(), "smbpipe.keytab")
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		tb.Fatal(err)
-	}
-	return testserver.Start(tb, fmt.Sprintf(`
-[[account]]
-name = "bob"
-password = "B0b-Passw0rd!"
-kerberos_principal = "bob@SMBPIPE.TEST"
-
-[kerberos]
-keytab = %q
-realm = "SMBPIPE.TEST"
-service_names = ["localhost"]
-`, path)+testserver.AliceEcho), path
+	_, path := testkdc.PasswordKeytab(tb, "cifs/localhost", testkdc.Realm, "bench service password", 2)
+	return testserver.Start(tb, testkdc.BobConfig(path)+testserver.AliceEcho), path
 }
 
 // TestRunSetupKerberos: the setup workload logs on with Kerberos once per

@@ -6,11 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/jcmturner/gokrb5/v8/keytab"
-
-	"github.com/smbpipe/smbpipe/auth/kerberos"
+	"github.com/smbpipe/smbpipe/internal/testkdc"
 )
 
 // TestExplainKerberos: explain takes a Kerberos identity, NAME@REALM with
@@ -173,18 +170,7 @@ func TestKerberosFlags(t *testing.T) {
 		t.Fatalf("rpc -k: %v", err)
 	}
 
-	kt := keytab.New()
-	if err := kt.AddEntry("cifs/srv.example.com", "EXAMPLE.COM", "pw", time.Now(), 3, kerberos.ETypeAES256); err != nil {
-		t.Fatal(err)
-	}
-	b, err := kt.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "k.keytab")
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	_, path := testkdc.PasswordKeytab(t, "cifs/srv.example.com", "EXAMPLE.COM", "pw", 3)
 	bo, err := parseBenchArgs([]string{"-w", "setup", "--addr", "127.0.0.1:4450", "--krb-keytab", path, "--krb-host", "srv.example.com"})
 	if err != nil {
 		t.Fatal(err)

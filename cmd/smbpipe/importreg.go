@@ -966,27 +966,14 @@ func valueEnd(lines []string, i int) int {
 		if j == i {
 			_, l, _ = strings.Cut(l, "=")
 		}
-		inStr := byte(0)
-	scan:
-		for k := 0; k < len(l); k++ {
-			c := l[k]
-			switch {
-			case inStr != 0:
-				if c == '\\' && inStr == '"' {
-					k++
-				} else if c == inStr {
-					inStr = 0
-				}
-			case c == '"' || c == '\'':
-				inStr = c
-			case c == '#':
-				break scan
-			case c == '[':
+		scanCode(l, func(c byte) {
+			switch c {
+			case '[':
 				depth++
-			case c == ']':
+			case ']':
 				depth--
 			}
-		}
+		})
 		if depth <= 0 {
 			return j
 		}
@@ -996,6 +983,16 @@ func valueEnd(lines []string, i int) int {
 
 // trailingComment is the "# ..." after a value on its line, or "".
 func trailingComment(line string) string {
+	if k := scanCode(line, nil); k < len(line) {
+		return strings.TrimRight(line[k:], "\r\n")
+	}
+	return ""
+}
+
+// scanCode calls code (when not nil) with each byte of a TOML line outside
+// its strings (quotes excluded), up to its comment, and returns where the
+// comment starts (len(line) without one).
+func scanCode(line string, code func(c byte)) int {
 	inStr := byte(0)
 	for k := 0; k < len(line); k++ {
 		c := line[k]
@@ -1009,8 +1006,10 @@ func trailingComment(line string) string {
 		case c == '"' || c == '\'':
 			inStr = c
 		case c == '#':
-			return strings.TrimRight(line[k:], "\r\n")
+			return k
+		case code != nil:
+			code(c)
 		}
 	}
-	return ""
+	return len(line)
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smbpipe/smbpipe/internal/testbin"
 	"github.com/smbpipe/smbpipe/internal/testserver"
 	"github.com/smbpipe/smbpipe/server"
 )
@@ -107,26 +108,13 @@ func TestDialServerCloses(t *testing.T) {
 // TestDialNotSMB: a peer that answers something else than SMB is "not an
 // SMB server".
 func TestDialNotSMB(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				c.Read(make([]byte, 512))
-				c.Write([]byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
-				time.Sleep(200 * time.Millisecond)
-				c.Close()
-			}()
-		}
-	}()
-	code, _, errs := dialOnce(t, t.Context(), []string{"--timeout", "10s", "//" + l.Addr().String() + "/pipe/echo"}, strings.NewReader("x"))
+	addr := testbin.ServeTCP(t, func(c net.Conn) {
+		c.Read(make([]byte, 512))
+		c.Write([]byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
+		time.Sleep(200 * time.Millisecond)
+		c.Close()
+	})
+	code, _, errs := dialOnce(t, t.Context(), []string{"--timeout", "10s", "//" + addr + "/pipe/echo"}, strings.NewReader("x"))
 	if code != 1 || !strings.HasPrefix(errs, "smbpipe dial: not an SMB server") {
 		t.Errorf("exit %d, stderr %q", code, errs)
 	}

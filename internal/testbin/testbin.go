@@ -1,7 +1,7 @@
 // Package testbin is what tests that run programs share: skipping (or,
 // under CI=true, failing) when a third-party tool is missing, building the
-// smbpipe command once for a test binary, a free loopback port, and a
-// process's resident memory. Test support only.
+// smbpipe command once for a test binary, a free loopback port, a loopback
+// TCP server, and a process's resident memory. Test support only.
 package testbin
 
 import (
@@ -72,6 +72,29 @@ func FreePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// ServeTCP listens on a free loopback port and runs handle on a goroutine
+// of its own for each connection accepted, until the test's cleanup closes
+// the listener; it returns the listener's address. handle owns the
+// connection (closes it).
+func ServeTCP(t testing.TB, handle func(net.Conn)) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go handle(c)
+		}
+	}()
+	return l.Addr().String()
 }
 
 // RSS returns the resident memory of process pid in bytes, from its

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/smbpipe/smbpipe/internal/testbin"
 )
 
 func TestStartPutGetRestart(t *testing.T) {
@@ -26,21 +28,8 @@ func TestStartPutGetRestart(t *testing.T) {
 
 func TestProxyCut(t *testing.T) {
 	// A loopback echo server stands for etcd.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(c, c); c.Close() }()
-		}
-	}()
-	p := NewProxy(t, l.Addr().String())
+	addr := testbin.ServeTCP(t, func(c net.Conn) { io.Copy(c, c); c.Close() })
+	p := NewProxy(t, addr)
 	roundTrip := func() error {
 		c, err := net.DialTimeout("tcp", p.Addr(), 2*time.Second)
 		if err != nil {

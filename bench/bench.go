@@ -307,6 +307,9 @@ func (c *counters) fail(err error) {
 	c.mu.Unlock()
 }
 
+// setupLimit bounds the setup of a run's workers (more for many workers).
+const setupLimit = 60 * time.Second
+
 // runWorkers sets up o.Concurrency workers, starts them together, runs
 // until the duration or count is reached, and fills res.
 func runWorkers(ctx context.Context, o *Options, res *Result, setup setupFunc) error {
@@ -318,6 +321,11 @@ func runWorkers(ctx context.Context, o *Options, res *Result, setup setupFunc) e
 	for i := range workers {
 		wg.Go(func() { workers[i], errs[i] = setup(ctx, o) })
 	}
+	// A server that never answers a setup request (one answered only with
+	// an interim response waits without a request timeout) fails the run
+	// instead of hanging it.
+	limit := max(setupLimit, time.Duration(o.Concurrency)*10*time.Millisecond)
+	expired := time.AfterFunc(limit, cancel)
 	wg.Wait()
 	defer func() {
 		var cw sync.WaitGroup
@@ -328,6 +336,9 @@ func runWorkers(ctx context.Context, o *Options, res *Result, setup setupFunc) e
 		}
 		cw.Wait()
 	}()
+	if !expired.Stop() {
+		return fmt.Errorf("bench: %s setup did not finish within %v", o.Workload, limit)
+	}
 	var live int
 	var setupErr error
 	for i, w := range workers {

@@ -8,10 +8,13 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/smbpipe/smbpipe/internal/sockio"
 )
 
 // EchoServer is the TCP floor: it writes back whatever each connection
-// sends, with one goroutine and one 64 KiB buffer per connection. The zero
+// sends, with one goroutine and one 64 KiB buffer per connection, reading
+// and writing as smbpipe's server does (package sockio). The zero
 // value is ready to Serve.
 type EchoServer struct {
 	mu     sync.Mutex
@@ -56,11 +59,12 @@ func (s *EchoServer) Serve(l net.Listener) error {
 		}
 		s.wg.Go(func() {
 			defer s.untrack(nc)
+			sc := sock(nc)
 			buf := make([]byte, 64<<10)
 			for {
-				n, err := nc.Read(buf)
+				n, err := sc.Read(buf)
 				if n > 0 {
-					if _, werr := nc.Write(buf[:n]); werr != nil {
+					if _, werr := sc.Write(buf[:n]); werr != nil {
 						return
 					}
 				}
@@ -119,6 +123,15 @@ func startEchoServer() (*EchoServer, string, error) {
 	return s, l.Addr().String(), nil
 }
 
+// sock reads and writes nc with the socket calls smbpipe's server and
+// client use (package sockio), so that the floor pays no more than they
+// do for the same bytes.
+func sock(nc net.Conn) *sockio.Conn {
+	var sc sockio.Conn
+	sc.Init(nc)
+	return &sc
+}
+
 func dialTCP(ctx context.Context, o *Options) (net.Conn, error) {
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "tcp", o.Addr)
@@ -134,13 +147,14 @@ func setupTCP(ctx context.Context, o *Options) (*worker, error) {
 	if err != nil {
 		return nil, err
 	}
+	sc := sock(nc)
 	msg := message(o)
 	out := make([]byte, len(msg))
 	op := func(context.Context) (int64, error) {
-		if _, err := nc.Write(msg); err != nil {
+		if _, err := sc.Write(msg); err != nil {
 			return 0, err
 		}
-		if _, err := io.ReadFull(nc, out); err != nil {
+		if _, err := io.ReadFull(sc, out); err != nil {
 			return 0, err
 		}
 		return int64(len(msg)), nil
@@ -154,13 +168,14 @@ func setupTCPStream(ctx context.Context, o *Options) (*worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := newStreamer(o.StreamChunk, nc.Read)
+	sc := sock(nc)
+	s := newStreamer(o.StreamChunk, sc.Read)
 	chunk := message(&Options{Size: o.StreamChunk})
 	op := func(ctx context.Context) (int64, error) {
 		if err := s.acquire(ctx); err != nil {
 			return 0, err
 		}
-		n, err := nc.Write(chunk)
+		n, err := sc.Write(chunk)
 		return int64(n), err
 	}
 	return &worker{op: op, close: func() { nc.Close(); s.wait() }, persistent: true}, nil
@@ -185,11 +200,12 @@ func setupTCPConnect(ctx context.Context, o *Options) (*worker, error) {
 			return 0, err
 		}
 		defer nc.Close()
+		sc := sock(nc)
 		for range o.RoundTrips {
-			if _, err := nc.Write(msg); err != nil {
+			if _, err := sc.Write(msg); err != nil {
 				return 0, err
 			}
-			if _, err := io.ReadFull(nc, out); err != nil {
+			if _, err := io.ReadFull(sc, out); err != nil {
 				return 0, err
 			}
 		}

@@ -42,6 +42,7 @@ import (
 	"time"
 
 	"github.com/smbpipe/smbpipe/internal/smbcrypto"
+	"github.com/smbpipe/smbpipe/internal/sockio"
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/smb2"
 )
@@ -51,6 +52,7 @@ var errDeadline = os.ErrDeadlineExceeded
 // Conn is a client connection. See the package documentation.
 type Conn struct {
 	nc   net.Conn
+	sock sockio.Conn // nc's socket: read by readLoop, written under writeMu
 	cfg  Config
 	host string // for \\host\IPC$
 
@@ -204,6 +206,7 @@ func NewConn(nc net.Conn, cfg *Config) (*Conn, error) {
 		creditWake: make(chan struct{}),
 		readerDone: make(chan struct{}),
 	}
+	cn.sock.Init(nc)
 	cn.maxFrame.Store(preNegotiateFrame)
 	go cn.readLoop()
 	if c.RequestTimeout > 0 {
@@ -399,7 +402,7 @@ func (c *Conn) readLoop() {
 	// and is read straight into the frame buffer (bufio reads directly
 	// into a destination at least as large as its buffer), so a 64 KiB
 	// reply is not copied twice.
-	br := bufio.NewReaderSize(c.nc, readBufSize)
+	br := bufio.NewReaderSize(&c.sock, readBufSize)
 	pfx := make([]byte, 4) // one allocation: a [4]byte in the loop would escape
 	for {
 		if _, err := io.ReadFull(br, pfx); err != nil {
@@ -770,7 +773,7 @@ func (c *Conn) write(r *request) error {
 	} else if r.signer != nil {
 		r.signer.signer.Sign(b[4:])
 	}
-	if _, err := c.nc.Write(b); err != nil {
+	if _, err := c.sock.Write(b); err != nil {
 		return err
 	}
 	return nil

@@ -80,7 +80,7 @@ func (c *Conn) WriteFrame(payload []byte) error {
 	smb2.PutFrameLength(*bp)
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	_, err := c.nc.Write(*bp)
+	_, err := c.sock.Write(*bp)
 	return err
 }
 

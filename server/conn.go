@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/smbpipe/smbpipe/internal/sockio"
 	"github.com/smbpipe/smbpipe/policy"
 	"github.com/smbpipe/smbpipe/smb2"
 )
@@ -69,9 +70,10 @@ type conn struct {
 	ch      chain
 	reply   // its response frame
 
-	// Write path: wmu serialises writes to nc and every use of a
-	// session's signer.
-	wmu sync.Mutex
+	// Write path: wmu serialises writes to nc (through sock) and every
+	// use of a session's signer.
+	wmu  sync.Mutex
+	sock sockio.Conn
 
 	// Async operations (amu).
 	amu       sync.Mutex
@@ -107,6 +109,7 @@ func newConn(s *Server, nc net.Conn, lim policy.Limits) *conn {
 	}
 	c.maxIO = uint32(min(maxIOSize, lim.MaxMessageSize-frameSlack))
 	c.frameReader.init(nc, &s.rbufs, &c.closing)
+	c.sock.Init(nc)
 	return c
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -79,8 +80,13 @@ func TestAsidePool(t *testing.T) {
 	release := make(chan struct{})
 	var wg sync.WaitGroup
 	const n = 3 * maxIdleAside
+	var blocked atomic.Int32
 	for range n {
-		wg.Go(func() { p.run(func() error { <-release; return nil }) })
+		wg.Go(func() { p.run(func() error { blocked.Add(1); <-release; return nil }) })
+	}
+	// All n jobs wait at once (so n workers exist) before one more runs.
+	for blocked.Load() < n {
+		time.Sleep(time.Millisecond)
 	}
 	// Every blocked job runs at once, so one more finishes now.
 	if err := p.run(func() error { return errDisconnect }); err != errDisconnect {

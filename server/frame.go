@@ -114,7 +114,7 @@ func (c *conn) readFrame() ([]byte, error) {
 	if err := c.frameDeadline(); err != nil {
 		return nil, err
 	}
-	if _, err := io.ReadFull(c.nc, p[have:]); err != nil {
+	if _, err := io.ReadFull(&c.sock, p[have:]); err != nil {
 		return nil, c.frameErr(err)
 	}
 	return p, nil

@@ -3,9 +3,10 @@ package server
 import (
 	"io"
 	"net"
-	"os"
 	"sync"
 	"syscall"
+
+	"github.com/smbpipe/smbpipe/internal/sockio"
 )
 
 // readPool holds read buffers of readBufSize bytes (one pool per server).
@@ -35,17 +36,11 @@ type rawReader struct {
 	err error
 }
 
-// init sets r up for nc when nc is a socket this platform reads raw.
+// init sets r up for nc when nc is a socket this platform reads raw
+// (a TCP or Unix socket on a Unix system; see package sockio).
 func (r *rawReader) init(nc net.Conn) {
-	if !rawReads {
-		return
-	}
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	rc := sockio.RawConn(nc)
+	if rc == nil {
 		return
 	}
 	r.rc = rc
@@ -74,21 +69,13 @@ func (r *rawReader) readFD(fd uintptr) bool {
 	if fr.rd == nil {
 		fr.takeRead()
 	}
-	for {
-		n, err := sysRead(fd, fr.rd[fr.rw:])
-		switch err {
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			if fr.rr == fr.rw {
-				fr.releaseRead() // nothing buffered: hold no buffer while waiting
-			}
-			return false
-		case nil:
-			r.n, r.err = n, nil
-		default:
-			r.n, r.err = 0, os.NewSyscallError("read", err)
+	n, err := sockio.ReadFD(fd, fr.rd[fr.rw:])
+	if err == syscall.EAGAIN {
+		if fr.rr == fr.rw {
+			fr.releaseRead() // nothing buffered: hold no buffer while waiting
 		}
-		return true
+		return false
 	}
+	r.n, r.err = n, err
+	return true
 }

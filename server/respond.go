@@ -129,7 +129,7 @@ func (c *conn) send(buf []byte, elems []elem, seal sealer) error {
 			}
 		}
 	}
-	_, err := c.nc.Write(buf)
+	_, err := c.sock.Write(buf)
 	return err
 }
 

@@ -28,6 +28,7 @@ var rules = []struct {
 	{"auth/kerberos", []string{"ndr", "security"}, []string{"net", "os"}},
 	{"internal/smbcrypto", nil, []string{"net", "os"}},
 	{"internal/ntname", nil, []string{"net", "os"}},
+	{"internal/sockio", nil, nil},
 	{"internal/utf16le", nil, []string{"net", "os"}},
 	{"ndr", nil, []string{"net", "os"}},
 	{"security", []string{"ntstatus"}, []string{"net", "os"}},
@@ -41,8 +42,8 @@ var rules = []struct {
 	{"rpc/lsarpc", []string{"dcerpc", "ndr", "policy", "rpc/svc", "security"}, []string{"net", "os"}},
 	{"rpc/samr", []string{"dcerpc", "ndr", "policy", "rpc/svc", "security"}, []string{"net", "os"}},
 	{"policy", []string{"internal/ntname", "internal/utf16le", "ntstatus", "security"}, []string{"net/http"}},
-	{"client", []string{"auth/kerberos", "auth/ntlm", "auth/spnego", "internal/smbcrypto", "ntstatus", "smb2"}, []string{"encoding/binary"}}, // smb2 owns the bytes
-	{"server", []string{"auth/kerberos", "auth/ntlm", "auth/spnego", "backend", "dcerpc", "internal/ntname", "internal/smbcrypto", "ntstatus", "pipe", "policy", "rpc/echo", "rpc/lsarpc", "rpc/samr", "rpc/srvsvc", "rpc/svc", "rpc/wkssvc", "security", "smb2"}, []string{"encoding/binary"}}, // smb2 owns the bytes
+	{"client", []string{"auth/kerberos", "auth/ntlm", "auth/spnego", "internal/smbcrypto", "internal/sockio", "ntstatus", "smb2"}, []string{"encoding/binary"}},                                                                                                                                                    // smb2 owns the bytes
+	{"server", []string{"auth/kerberos", "auth/ntlm", "auth/spnego", "backend", "dcerpc", "internal/ntname", "internal/smbcrypto", "internal/sockio", "ntstatus", "pipe", "policy", "rpc/echo", "rpc/lsarpc", "rpc/samr", "rpc/srvsvc", "rpc/svc", "rpc/wkssvc", "security", "smb2"}, []string{"encoding/binary"}}, // smb2 owns the bytes
 	{"metrics", []string{"server"}, nil},
 	{"admin", []string{"ntstatus", "policy", "security", "server"}, nil},                                          // the live view over HTTP, beside metrics
 	{".", []string{"client", "dcerpc", "ntstatus", "pipe", "policy", "security", "server"}, []string{"net/http"}}, // no metrics, admin, watch or etcd

@@ -1,0 +1,327 @@
+package sockio
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+)
+
+func tcpPair(t *testing.T) (a, b net.Conn) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ch := make(chan net.Conn, 1)
+	go func() {
+		c, _ := l.Accept()
+		ch <- c
+	}()
+	a, err = net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = <-ch
+	if b == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a, b
+}
+
+func unixPair(t *testing.T) (a, b net.Conn) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "s")
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Skip("no unix sockets:", err)
+	}
+	defer l.Close()
+	ch := make(chan net.Conn, 1)
+	go func() {
+		c, _ := l.Accept()
+		ch <- c
+	}()
+	a, err = net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = <-ch
+	if b == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a, b
+}
+
+// wrapped embeds a *net.TCPConn (and so has its SyscallConn) but reads
+// through its own method: Conn must use that method.
+type wrapped struct {
+	*net.TCPConn
+	reads int
+}
+
+func (w *wrapped) Read(p []byte) (int, error) {
+	w.reads++
+	return w.TCPConn.Read(p)
+}
+
+func TestRawOnlyForSockets(t *testing.T) {
+	a, _ := tcpPair(t)
+	var c Conn
+	c.Init(a)
+	if c.Raw() != (runtime.GOOS == "linux") {
+		t.Errorf("TCP socket: Raw() = %v on %s", c.Raw(), runtime.GOOS)
+	}
+	w := &wrapped{TCPConn: a.(*net.TCPConn)}
+	c.Init(w)
+	if c.Raw() || RawConn(w) != nil {
+		t.Error("a type wrapping a TCP socket is read raw, bypassing its Read")
+	}
+	p1, p2 := net.Pipe()
+	defer p1.Close()
+	defer p2.Close()
+	c.Init(p1)
+	if c.Raw() || RawConn(p1) != nil {
+		t.Error("net.Pipe is read raw")
+	}
+}
+
+// TestRoundTrip sends messages of many sizes each way through Conn, the
+// largest above MaxChunk (written through net.Conn, read in chunks).
+func TestRoundTrip(t *testing.T) {
+	for _, pair := range []struct {
+		name string
+		mk   func(*testing.T) (net.Conn, net.Conn)
+	}{{"tcp", tcpPair}, {"unix", unixPair}} {
+		t.Run(pair.name, func(t *testing.T) {
+			a, b := pair.mk(t)
+			var ca, cb Conn
+			ca.Init(a)
+			cb.Init(b)
+			for _, n := range []int{1, 68, 4096, 65536 + 200, MaxChunk, MaxChunk + 1, 3<<20 + 7} {
+				msg := bytes.Repeat([]byte{byte(n)}, n)
+				msg[0], msg[n-1] = 'a', 'z'
+				errc := make(chan error, 1)
+				go func() {
+					_, err := ca.Write(msg)
+					errc <- err
+				}()
+				got := make([]byte, n)
+				if _, err := io.ReadFull(&cb, got); err != nil {
+					t.Fatalf("%d bytes: read: %v", n, err)
+				}
+				if err := <-errc; err != nil {
+					t.Fatalf("%d bytes: write: %v", n, err)
+				}
+				if !bytes.Equal(got, msg) {
+					t.Fatalf("%d bytes: data differs", n)
+				}
+				// and back
+				go func() {
+					_, err := cb.Write(got)
+					errc <- err
+				}()
+				back := make([]byte, n)
+				if _, err := io.ReadFull(&ca, back); err != nil {
+					t.Fatalf("%d bytes back: %v", n, err)
+				}
+				if err := <-errc; err != nil || !bytes.Equal(back, msg) {
+					t.Fatalf("%d bytes back: %v", n, err)
+				}
+			}
+		})
+	}
+}
+
+func TestOneReadAtMostMaxChunk(t *testing.T) {
+	a, b := tcpPair(t)
+	var cb Conn
+	cb.Init(b)
+	if !cb.Raw() {
+		t.Skip("not raw here")
+	}
+	go a.Write(make([]byte, 2*MaxChunk))
+	time.Sleep(50 * time.Millisecond)
+	n, err := cb.Read(make([]byte, 4*MaxChunk))
+	if err != nil || n > MaxChunk || n == 0 {
+		t.Fatalf("read %d, %v: want 1..%d bytes", n, err, MaxChunk)
+	}
+}
+
+func TestEOFDeadlineClose(t *testing.T) {
+	a, b := tcpPair(t)
+	var cb Conn
+	cb.Init(b)
+	buf := make([]byte, 100)
+
+	// A read deadline ends a waiting Read with a timeout.
+	b.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
+	start := time.Now()
+	if _, err := cb.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("deadline: %v", err)
+	} else if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+		t.Errorf("deadline error %v is not a net.Error timeout", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("deadline read took %v", d)
+	}
+	b.SetReadDeadline(time.Time{})
+
+	// Data, then EOF when the peer closes.
+	a.Write([]byte("hi"))
+	a.Close()
+	got, err := io.ReadAll(&cb)
+	if err != nil || string(got) != "hi" {
+		t.Fatalf("read to EOF: %q, %v", got, err)
+	}
+
+	// Close wakes a waiting Read.
+	c2, d2 := tcpPair(t)
+	var cd Conn
+	cd.Init(d2)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := cd.Read(buf)
+		errc <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	d2.Close()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Errorf("read after Close: %v, want net.ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not wake Read")
+	}
+	_ = c2
+}
+
+// TestWriteWaitsForRoom: a Write the socket has no room for waits in the
+// poller until the peer reads (not in the kernel), and a write deadline
+// ends the wait.
+func TestWriteWaitsForRoom(t *testing.T) {
+	a, b := tcpPair(t)
+	a.(*net.TCPConn).SetWriteBuffer(16 << 10)
+	b.(*net.TCPConn).SetReadBuffer(16 << 10)
+	var ca Conn
+	ca.Init(a)
+	chunk := make([]byte, 64<<10)
+	a.SetWriteDeadline(time.Now().Add(300 * time.Millisecond))
+	var sent int
+	var err error
+	for range 1000 {
+		var n int
+		n, err = ca.Write(chunk)
+		sent += n
+		if err != nil {
+			break
+		}
+	}
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("writing with nobody reading: %v after %d bytes, want a deadline error", err, sent)
+	}
+	a.SetWriteDeadline(time.Time{})
+	// The peer reads everything, then the next Write completes.
+	done := make(chan int64)
+	go func() {
+		n, _ := io.Copy(io.Discard, b)
+		done <- n
+	}()
+	if _, err := ca.Write(chunk); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	if n := <-done; n != int64(sent+len(chunk)) {
+		t.Errorf("peer read %d bytes, want %d", n, sent+len(chunk))
+	}
+}
+
+func TestNoAllocations(t *testing.T) {
+	a, b := tcpPair(t)
+	var ca, cb Conn
+	ca.Init(a)
+	cb.Init(b)
+	msg := make([]byte, 200)
+	buf := make([]byte, 4096)
+	allocs := testing.AllocsPerRun(200, func() {
+		if _, err := ca.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(&cb, buf[:len(msg)]); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per write and read, want 0", allocs)
+	}
+}
+
+// BenchmarkPingPong is a 68-byte TCP ping-pong through Conn (raw: true)
+// and through net.Conn.
+func BenchmarkPingPong(b *testing.B) {
+	for _, raw := range []bool{true, false} {
+		name := "net.Conn"
+		if raw {
+			name = "sockio"
+		}
+		b.Run(name, func(b *testing.B) {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer l.Close()
+			go func() {
+				s, err := l.Accept()
+				if err != nil {
+					return
+				}
+				defer s.Close()
+				var c Conn
+				if raw {
+					c.Init(s)
+				} else {
+					c.nc = s
+				}
+				p := make([]byte, 68)
+				for {
+					if _, err := io.ReadFull(&c, p); err != nil {
+						return
+					}
+					if _, err := c.Write(p); err != nil {
+						return
+					}
+				}
+			}()
+			nc, err := net.Dial("tcp", l.Addr().String())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer nc.Close()
+			var c Conn
+			if raw {
+				c.Init(nc)
+			} else {
+				c.nc = nc
+			}
+			p := make([]byte, 68)
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := c.Write(p); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.ReadFull(&c, p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

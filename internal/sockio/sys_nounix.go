@@ -1,0 +1,12 @@
+//go:build !unix
+
+package sockio
+
+import "syscall"
+
+const rawCalls = false
+
+const fdCalls = false
+
+func sysRead(fd uintptr, p []byte) (int, error)  { return 0, syscall.EINVAL }
+func sysWrite(fd uintptr, p []byte) (int, error) { return 0, syscall.EINVAL }

@@ -98,11 +98,14 @@ start() {
 	LAST_PID=$!
 }
 
-# free_port: a loopback TCP port nobody listens on right now.
+# free_port: a loopback TCP port nobody listens on right now, below the
+# ephemeral range (a port a client socket holds accepts no connection but
+# cannot be bound either).
 free_port() {
-	local p
+	local p lo
+	lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 	for _ in $(seq 200); do
-		p=$((20000 + RANDOM % 30000))
+		p=$((10000 + RANDOM % (lo > 12000 ? lo - 10000 : 2000)))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return

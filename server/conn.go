@@ -108,7 +108,7 @@ func newConn(s *Server, nc net.Conn, lim policy.Limits) *conn {
 		handshakeDeadline: time.Now().Add(lim.HandshakeTimeout),
 	}
 	c.maxIO = uint32(min(maxIOSize, lim.MaxMessageSize-frameSlack))
-	c.frameReader.init(nc, &s.rbufs, &c.closing)
+	c.frameReader.init(nc, &s.rbufs, &s.bufs, &c.closing)
 	c.sock.Init(nc)
 	return c
 }

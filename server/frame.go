@@ -40,7 +40,13 @@ type frameReader struct {
 	rd     []byte
 	rr, rw int
 	rdp    *[]byte // pooled storage of rd (raw reads)
-	raw    rawReader
+	rdBig  bool    // rdp is a frame buffer (bufs), not a read buffer (rbufs)
+	// next is the size of the read buffer the next raw read takes: more
+	// than readBufSize after a frame too large for the read buffer (see
+	// predictNext), else 0.
+	next int
+	bufs *bufPool // the server's pool of frame buffers
+	raw  rawReader
 	// big holds the last frame too large for rd (pooled; released by the
 	// next readFrame).
 	big *[]byte
@@ -49,8 +55,8 @@ type frameReader struct {
 }
 
 // init sets fr up to read nc.
-func (fr *frameReader) init(nc net.Conn, rbufs *readPool, closing *atomic.Bool) {
-	fr.nc, fr.rbufs, fr.closing = nc, rbufs, closing
+func (fr *frameReader) init(nc net.Conn, rbufs *readPool, bufs *bufPool, closing *atomic.Bool) {
+	fr.nc, fr.rbufs, fr.bufs, fr.closing = nc, rbufs, bufs, closing
 	fr.raw.init(nc)
 }
 
@@ -90,6 +96,7 @@ func (c *conn) readFrame() ([]byte, error) {
 		c.limitHit(limMessageSize, "length", n, "max", c.lim.MaxMessageSize)
 		return nil, fmt.Errorf("server: frame of %d bytes exceeds max_message_size %d", n, c.lim.MaxMessageSize)
 	}
+	c.predictNext(n)
 	if 4+n <= len(c.rd) {
 		if c.rw-c.rr < 4+n {
 			if err := c.frameDeadline(); err != nil {
@@ -223,17 +230,49 @@ func (fr *frameReader) readSome() (int, error) {
 	return n, err
 }
 
-// takeRead gives the connection a pooled read buffer.
+// maxPredicted bounds the read buffer predictNext asks for: larger frames
+// (1 MiB WRITEs) keep their own pooled buffer, which an async operation can
+// take over without copying.
+const maxPredicted = 256 << 10
+
+// predictNext sizes the read buffer of the next raw read after a frame of
+// n bytes: a client that sent a frame too large for the read buffer
+// usually sends more like it, and with room for one (and a small frame
+// behind it) the next is read with one system call into a pooled frame
+// buffer, not a first read into the read buffer, a copy and a second read.
+func (fr *frameReader) predictNext(n int) {
+	if want := 4 + n + readBufSize; 4+n > readBufSize && want <= maxPredicted {
+		fr.next = want
+	} else {
+		fr.next = 0
+	}
+}
+
+// takeRead gives the connection a pooled read buffer, or a frame buffer
+// of fr.next bytes after a large frame (predictNext).
 func (fr *frameReader) takeRead() {
-	fr.rdp = fr.rbufs.get()
-	fr.rd = (*fr.rdp)[:readBufSize]
+	if fr.next > readBufSize && fr.bufs != nil {
+		bp := fr.bufs.get()
+		if cap(*bp) < fr.next {
+			*bp = make([]byte, fr.next)
+		}
+		fr.rdp, fr.rdBig = bp, true
+		fr.rd = (*bp)[:fr.next]
+	} else {
+		fr.rdp, fr.rdBig = fr.rbufs.get(), false
+		fr.rd = (*fr.rdp)[:readBufSize]
+	}
 	fr.rr, fr.rw = 0, 0
 }
 
 // releaseRead returns an empty pooled read buffer to the pool.
 func (fr *frameReader) releaseRead() {
 	if fr.rdp != nil {
-		fr.rbufs.put(fr.rdp)
+		if fr.rdBig {
+			fr.bufs.put(fr.rdp)
+		} else {
+			fr.rbufs.put(fr.rdp)
+		}
 		fr.rdp, fr.rd = nil, nil
 		fr.rr, fr.rw = 0, 0
 	}

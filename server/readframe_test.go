@@ -97,7 +97,8 @@ func TestReadFrame(t *testing.T) {
 }
 
 // readFrames reads len(sizes) frames from c and checks them against
-// frameOf(sizes[i], i+1); frames over small must use the pooled buffer.
+// frameOf(sizes[i], i+1); frames over small must be in a pooled frame
+// buffer.
 func readFrames(t *testing.T, c *conn, sizes []int, small int) {
 	t.Helper()
 	for i, n := range sizes {
@@ -108,8 +109,13 @@ func readFrames(t *testing.T, c *conn, sizes []int, small int) {
 		if want := bytes.Repeat([]byte{byte(i + 1)}, n); !bytes.Equal(p, want) {
 			t.Fatalf("frame %d: got %d bytes, want %d bytes of %d", i, len(p), n, i+1)
 		}
-		if (c.big != nil) != (n > small) {
-			t.Errorf("frame %d (%d B): pooled buffer in use = %v", i, n, c.big != nil)
+		// A large frame is in a pooled frame buffer: its own (big) or,
+		// after another large frame, the read buffer itself (predictNext).
+		if n > small && c.big == nil && !c.rdBig {
+			t.Errorf("frame %d (%d B): not in a pooled frame buffer", i, n)
+		}
+		if n <= small && c.big != nil {
+			t.Errorf("frame %d (%d B): pooled frame buffer in use", i, n)
 		}
 	}
 }
@@ -281,5 +287,50 @@ func TestReadFrameIdleTimeout(t *testing.T) {
 	}
 	if d := time.Since(last); d < idle {
 		t.Errorf("dropped %v after the last frame, before the idle timeout %v", d, idle)
+	}
+}
+
+// TestReadFramePredictsLarge: after a frame too large for the read buffer,
+// the next raw read takes a frame buffer with room for one like it, so
+// back-to-back 64 KiB frames are read straight into it (one read system
+// call each, no copy); a small frame resets the prediction, and frames
+// over maxPredicted keep their own buffer.
+func TestReadFramePredictsLarge(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" || runtime.GOOS == "js" || runtime.GOOS == "wasip1" {
+		t.Skip("no raw reads on this platform")
+	}
+	srv, _ := newTestServer(t)
+	cli, sc := tcpPair(t)
+	c := newConn(srv, sc, policy.Limits{}.WithDefaults())
+	defer c.teardown()
+	sizes := []int{70000, 70000, 65600, 100, 70000, maxPredicted, maxPredicted}
+	// One frame at a time, each written once the previous one was read,
+	// so that every read starts with an empty buffer.
+	next := make(chan int)
+	defer close(next)
+	go func() {
+		for i := range next {
+			if _, err := cli.Write(frameOf(sizes[i], byte(i+1))); err != nil {
+				return
+			}
+		}
+	}()
+	// frame i: read into the predicted buffer (true) or not. The 100 B
+	// frame follows a large one (predicted, harmlessly); the 70000 B
+	// after it does not; the first maxPredicted frame does not fit the
+	// buffer predicted after 70000 B, and none is predicted after it.
+	predicted := []bool{false, true, true, true, false, false, false}
+	for i, n := range sizes {
+		next <- i
+		p, err := c.readFrame()
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		if want := bytes.Repeat([]byte{byte(i + 1)}, n); !bytes.Equal(p, want) {
+			t.Fatalf("frame %d: got %d bytes, want %d bytes of %d", i, len(p), n, i+1)
+		}
+		if got := c.big == nil && c.rdBig; got != predicted[i] {
+			t.Errorf("frame %d (%d B): read into the predicted frame buffer = %v, want %v", i, n, got, predicted[i])
+		}
 	}
 }

@@ -29,7 +29,6 @@
 package client
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -397,37 +396,20 @@ const readBufSize = 8 << 10
 // readLoop reads frames until the transport fails.
 func (c *Conn) readLoop() {
 	defer close(c.readerDone)
-	// A small read buffer: frames that fit are read with one system call
-	// (several pipelined ones too); the bulk of a larger frame bypasses it
-	// and is read straight into the frame buffer (bufio reads directly
-	// into a destination at least as large as its buffer), so a 64 KiB
-	// reply is not copied twice.
-	br := bufio.NewReaderSize(&c.sock, readBufSize)
-	pfx := make([]byte, 4) // one allocation: a [4]byte in the loop would escape
+	fr := frameReader{src: &c.sock, buf: make([]byte, readBufSize)}
 	for {
-		if _, err := io.ReadFull(br, pfx); err != nil {
+		frame, bp, err := fr.readFrame(c.maxFrame.Load())
+		if err != nil {
+			var bad errFrame
+			if errors.As(err, &bad) {
+				c.fail(bad.error)
+				c.nc.Close()
+				return
+			}
 			c.fail(readErr(err))
 			return
 		}
-		n, err := smb2.FrameLength([4]byte(pfx))
-		if err != nil || n < smb2.HeaderSize {
-			c.fail(protocolErrorf("bad frame header % x", pfx))
-			c.nc.Close()
-			return
-		}
-		if limit := c.maxFrame.Load(); int64(n) > limit {
-			// Refused before anything is allocated for it.
-			c.fail(protocolErrorf("frame of %d bytes, more than the %d the negotiated sizes allow", n, limit))
-			c.nc.Close()
-			return
-		}
-		bp := getBuf(n)
-		if _, err := io.ReadFull(br, *bp); err != nil {
-			putBuf(bp)
-			c.fail(readErr(err))
-			return
-		}
-		if err := c.dispatchFrame(bp); err != nil {
+		if err := c.dispatchFrame(frame, bp); err != nil {
 			c.fail(err)
 			c.nc.Close()
 			return
@@ -445,9 +427,9 @@ func readErr(err error) error {
 	return err
 }
 
-// dispatchFrame splits a (possibly compound) frame and delivers each message.
-func (c *Conn) dispatchFrame(bp *[]byte) error {
-	frame := *bp
+// dispatchFrame splits a (possibly compound) frame, held in the pooled
+// buffer bp, and delivers each message.
+func (c *Conn) dispatchFrame(frame []byte, bp *[]byte) error {
 	sealed := false
 	if smb2.IsTransform(frame) {
 		// Decrypted with the key of the session it names (MS-SMB2

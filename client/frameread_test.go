@@ -157,3 +157,32 @@ func TestFrameReaderErrors(t *testing.T) {
 		})
 	}
 }
+
+// FuzzFrameReader: any byte stream, cut at any sizes, gives frames within
+// the limit whose bytes are the stream's, or an error; never a panic.
+func FuzzFrameReader(f *testing.F) {
+	f.Add(append(frameOf(70000, 1), frameOf(100, 2)...), uint16(0), uint64(1))
+	f.Add(append(frameOf(70000, 1), frameOf(70000, 2)...), uint16(4096), uint64(2))
+	f.Add([]byte{0, 0, 0, 64}, uint16(1), uint64(3))
+	f.Fuzz(func(t *testing.T, data []byte, max uint16, seed uint64) {
+		const limit = 100000
+		src := &chunkReader{data: data, max: int(max), rng: rand.New(rand.NewPCG(seed, 0))}
+		fr := frameReader{src: src, buf: make([]byte, 64)} // a tiny buf reaches every path
+		off := 0
+		for {
+			frame, bp, err := fr.readFrame(limit)
+			if err != nil {
+				return
+			}
+			if len(frame) > limit || len(frame) < smb2.HeaderSize {
+				t.Fatalf("frame of %d bytes, limit %d", len(frame), limit)
+			}
+			off += 4
+			if off+len(frame) > len(data) || !bytes.Equal(frame, data[off:off+len(frame)]) {
+				t.Fatalf("frame at %d differs from the stream", off)
+			}
+			off += len(frame)
+			putBuf(bp)
+		}
+	})
+}

@@ -918,8 +918,9 @@ func mergeOne(lines []string, x imported) []string {
 		// Keep the administrator's comment, not an earlier import's note.
 		c := trailingComment(lines[end])
 		if j := strings.Index(c, "# import-reg:"); j >= 0 {
-			c = strings.TrimSpace(c[:j])
+			c = c[:j]
 		}
+		c = strings.TrimSpace(c) // as a second merge will find it
 		if c != "" {
 			newLine = fmt.Sprintf("%s = %s %s # import-reg: %s\n", x.key, x.literal, c, x.from)
 		}

@@ -108,8 +108,8 @@ func newConn(s *Server, nc net.Conn, lim policy.Limits) *conn {
 		handshakeDeadline: time.Now().Add(lim.HandshakeTimeout),
 	}
 	c.maxIO = uint32(min(maxIOSize, lim.MaxMessageSize-frameSlack))
-	c.frameReader.init(nc, &s.rbufs, &s.bufs, &c.closing)
 	c.sock.Init(nc)
+	c.frameReader.init(nc, c.sock.RawConn(), &s.rbufs, &s.bufs, &c.closing)
 	return c
 }
 

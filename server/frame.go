@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/smbpipe/smbpipe/smb2"
@@ -55,9 +56,9 @@ type frameReader struct {
 }
 
 // init sets fr up to read nc.
-func (fr *frameReader) init(nc net.Conn, rbufs *readPool, bufs *bufPool, closing *atomic.Bool) {
+func (fr *frameReader) init(nc net.Conn, rc syscall.RawConn, rbufs *readPool, bufs *bufPool, closing *atomic.Bool) {
 	fr.nc, fr.rbufs, fr.bufs, fr.closing = nc, rbufs, bufs, closing
-	fr.raw.init(nc)
+	fr.raw.init(rc)
 }
 
 // readFrame reads one transport frame. Waiting for a frame's first byte is

@@ -2,7 +2,6 @@ package server
 
 import (
 	"io"
-	"net"
 	"sync"
 	"syscall"
 
@@ -36,10 +35,9 @@ type rawReader struct {
 	err error
 }
 
-// init sets r up for nc when nc is a socket this platform reads raw
-// (a TCP or Unix socket on a Unix system; see package sockio).
-func (r *rawReader) init(nc net.Conn) {
-	rc := sockio.RawConn(nc)
+// init sets r up to read through rc, the socket's RawConn (nil: read
+// through net.Conn.Read; see sockio.Conn.RawConn).
+func (r *rawReader) init(rc syscall.RawConn) {
 	if rc == nil {
 		return
 	}

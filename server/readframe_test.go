@@ -5,12 +5,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"net"
 	"os"
 	"runtime"
 	"testing"
 	"time"
 
+	"github.com/smbpipe/smbpipe/internal/testbin"
 	"github.com/smbpipe/smbpipe/policy"
 )
 
@@ -142,7 +142,7 @@ func TestReadFrameRaw(t *testing.T) {
 	srv, _ := newTestServer(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cli, sc := tcpPair(t)
+			cli, sc := testbin.ConnPair(t, "tcp", "127.0.0.1:0")
 			c := newConn(srv, sc, policy.Limits{}.WithDefaults())
 			defer c.teardown()
 			if c.raw.rc == nil {
@@ -182,28 +182,6 @@ func TestReadFrameRaw(t *testing.T) {
 			}
 		})
 	}
-}
-
-// tcpPair returns the two ends of a loopback TCP connection, closed at
-// cleanup.
-func tcpPair(t *testing.T) (client, server net.Conn) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	client, err = net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, err = l.Accept()
-	if err != nil {
-		client.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close(); server.Close() })
-	return client, server
 }
 
 func TestReadFrameErrors(t *testing.T) {
@@ -265,7 +243,7 @@ func TestReadFrameAllocs(t *testing.T) {
 func TestReadFrameIdleTimeout(t *testing.T) {
 	const idle = 150 * time.Millisecond
 	srv, _ := newTestServer(t)
-	cli, sc := tcpPair(t)
+	cli, sc := testbin.ConnPair(t, "tcp", "127.0.0.1:0")
 	c := newConn(srv, sc, policy.Limits{IdleTimeout: idle}.WithDefaults())
 	defer c.teardown()
 	c.established = true
@@ -300,7 +278,7 @@ func TestReadFramePredictsLarge(t *testing.T) {
 		t.Skip("no raw reads on this platform")
 	}
 	srv, _ := newTestServer(t)
-	cli, sc := tcpPair(t)
+	cli, sc := testbin.ConnPair(t, "tcp", "127.0.0.1:0")
 	c := newConn(srv, sc, policy.Limits{}.WithDefaults())
 	defer c.teardown()
 	sizes := []int{70000, 70000, 65600, 100, 70000, maxPredicted, maxPredicted}

@@ -17,22 +17,7 @@ import (
 // silentBackend listens on loopback, accepts, reads and never answers:
 // the backend of a pipe that answers nothing.
 func silentBackend(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(io.Discard, c); c.Close() }()
-		}
-	}()
-	return l.Addr().String()
+	return testbin.ServeTCP(t, func(c net.Conn) { io.Copy(io.Discard, c); c.Close() })
 }
 
 func dialOnce(t *testing.T, ctx context.Context, args []string, stdin io.Reader) (int, string, string) {

@@ -23,9 +23,11 @@
 // with the server and client each pinned to one CPU, this package doubles
 // the rate of 68-byte transacts (bench/README.md).
 //
-// Only a *net.TCPConn or *net.UnixConn is read raw: a type that wraps one
-// (and may count, throttle or decrypt in its Read) is used through its
-// own methods. Elsewhere, and on other systems, Conn is the net.Conn.
+// Only a *net.TCPConn or *net.UnixConn is read through RawConn: a type
+// that wraps one (and may count, throttle or decrypt in its Read) is used
+// through its own methods, as is every connection on a system without
+// Unix file descriptors. On other Unix systems, and under the race
+// detector, the calls are the ordinary syscall.Read and Write.
 package sockio
 
 import (
@@ -59,19 +61,20 @@ type op struct {
 // Init sets c up for nc.
 func (c *Conn) Init(nc net.Conn) {
 	*c = Conn{nc: nc}
-	if !rawCalls {
-		return
-	}
-	if rc := RawConn(nc); rc != nil {
+	if rc := rawConn(nc); rc != nil {
 		c.rc = rc
 		c.r.fn = c.readFD
 		c.w.fn = c.writeFD
 	}
 }
 
-// RawConn is the syscall.RawConn of a *net.TCPConn or *net.UnixConn on
-// a Unix system, for ReadFD; nil for anything else.
-func RawConn(nc net.Conn) syscall.RawConn {
+// RawConn is the socket's syscall.RawConn (for ReadFD in a callback of
+// one's own), or nil when c goes through the net.Conn.
+func (c *Conn) RawConn() syscall.RawConn { return c.rc }
+
+// rawConn is the syscall.RawConn of a *net.TCPConn or *net.UnixConn on
+// a Unix system; nil for anything else.
+func rawConn(nc net.Conn) syscall.RawConn {
 	if !fdCalls {
 		return nil
 	}
@@ -90,9 +93,6 @@ func RawConn(nc net.Conn) syscall.RawConn {
 	}
 	return rc
 }
-
-// Raw reports whether c reads and writes with raw system calls.
-func (c *Conn) Raw() bool { return c.rc != nil }
 
 // Read reads up to len(p) bytes (at most MaxChunk when raw); it returns
 // io.EOF at the end of the stream.

@@ -4,8 +4,7 @@ package sockio
 
 import "syscall"
 
-const rawCalls = false
-
+// fdCalls: no file descriptors; Conn is the net.Conn.
 const fdCalls = false
 
 func sysRead(fd uintptr, p []byte) (int, error)  { return 0, syscall.EINVAL }

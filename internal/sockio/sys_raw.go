@@ -7,10 +7,8 @@ import (
 	"unsafe"
 )
 
-// rawCalls: sockets are read and written with raw system calls.
-const rawCalls = true
-
-// fdCalls: ReadFD works.
+// fdCalls: sockets are read and written through RawConn, here with raw
+// system calls (see the package comment).
 const fdCalls = true
 
 func sysRead(fd uintptr, p []byte) (int, error) {

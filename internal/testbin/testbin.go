@@ -1,7 +1,8 @@
 // Package testbin is what tests that run programs share: skipping (or,
 // under CI=true, failing) when a third-party tool is missing, building the
 // smbpipe command once for a test binary, a free loopback port, a loopback
-// TCP server, and a process's resident memory. Test support only.
+// TCP server, the two ends of a connection, and a process's resident
+// memory. Test support only.
 package testbin
 
 import (
@@ -95,6 +96,29 @@ func ServeTCP(t testing.TB, handle func(net.Conn)) string {
 		}
 	}()
 	return l.Addr().String()
+}
+
+// ConnPair returns the two ends of one connection over network ("tcp"
+// listens on a free loopback port; "unix" at the path address), closed
+// at the test's cleanup.
+func ConnPair(t testing.TB, network, address string) (client, server net.Conn) {
+	t.Helper()
+	l, err := net.Listen(network, address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	client, err = net.Dial(network, l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err = l.Accept()
+	if err != nil {
+		client.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close(); server.Close() })
+	return client, server
 }
 
 // RSS returns the resident memory of process pid in bytes, from its

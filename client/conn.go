@@ -564,9 +564,13 @@ func (c *Conn) deliver(msg []byte, bp *[]byte, sealed bool) error {
 
 // request describes one request to send. The body follows reqPrefix in *buf.
 type request struct {
-	hdr  smb2.Header // Command, Flags, TreeID, SessionID, ...; MessageID, Credit and CreditCharge are set by send
-	buf  *[]byte     // consumed by send
-	size int         // the larger of payload and expected response, for CreditCharge
+	hdr smb2.Header // Command, Flags, TreeID, SessionID, ...; MessageID, Credit and CreditCharge are set by send
+	buf *[]byte     // consumed by send
+	// tail, when set, is the end of the message: sent after buf from the
+	// caller's memory (copied behind buf when the request is signed or
+	// sealed). buf's transport header counts it.
+	tail []byte
+	size int // the larger of payload and expected response, for CreditCharge
 	// keepMID sends hdr.MessageID as given, charging no credits (raw use).
 	keepMID bool
 	// noSign sends the request unsigned even on a signing session.
@@ -732,7 +736,14 @@ func (c *Conn) write(r *request) error {
 	if hb := r.hdr.Append(b[:4]); len(hb) != reqPrefix || &hb[0] != &b[0] {
 		return protocolErrorf("header encoding failed")
 	}
-	smb2.PutFrameLength(b)
+	tail := r.tail
+	if tail != nil && (r.preauth != nil || r.seal != nil || r.signer != nil) {
+		// Signed, sealed and hashed messages are one buffer.
+		b = append(b, tail...)
+		*r.buf = b
+		tail = nil
+	}
+	smb2.PutFrameLengthPlus(b, len(tail))
 	if r.preauth != nil {
 		r.preauth.Update(b[4:])
 	}
@@ -755,10 +766,12 @@ func (c *Conn) write(r *request) error {
 	} else if r.signer != nil {
 		r.signer.signer.Sign(b[4:])
 	}
-	if _, err := c.sock.Write(b); err != nil {
+	if tail != nil {
+		_, err := c.sock.WriteTwo(b, tail)
 		return err
 	}
-	return nil
+	_, err := c.sock.Write(b)
+	return err
 }
 
 // wait waits for cl's final response. When ctx ends first it sends CANCEL
@@ -871,7 +884,13 @@ func (c *Conn) sessionHeader(cmd smb2.Command) smb2.Header {
 // simple sends a request whose body is already in bp and maps a non-success
 // status to *Error.
 func (c *Conn) simple(ctx context.Context, cmd smb2.Command, bp *[]byte, size int, op, name string) (*call, error) {
-	cl, err := c.roundTrip(ctx, &request{hdr: c.sessionHeader(cmd), buf: bp, size: size})
+	return c.simpleTail(ctx, cmd, bp, nil, size, op, name)
+}
+
+// simpleTail is simple for a request whose last tail bytes are sent from
+// the caller's buffer (request.tail).
+func (c *Conn) simpleTail(ctx context.Context, cmd smb2.Command, bp *[]byte, tail []byte, size int, op, name string) (*call, error) {
+	cl, err := c.roundTrip(ctx, &request{hdr: c.sessionHeader(cmd), buf: bp, tail: tail, size: size})
 	if err != nil {
 		return nil, err
 	}

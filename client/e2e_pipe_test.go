@@ -192,6 +192,32 @@ func TestE2ELargeMessage(t *testing.T) {
 			}
 		})
 	}
+	// Messages from tailMin up are sent from the caller's buffer behind
+	// the request (one writev), or copied in when signed: both arrive.
+	cfgs := append([]namedConfig{{"anonymous", anonCfg}}, signingConfigs(aliceCfg)...)
+	eachDialect(t, []smb2.Dialect{smb2.Dialect202, smb2.Dialect311}, cfgs, func(t *testing.T, ctx context.Context, cfg Config) {
+		c := dialT(t, addr, cfg)
+		if c.Signed() != cfg.RequireSigning {
+			t.Fatalf("signed = %v", c.Signed())
+		}
+		p := openT(t, c, "echo")
+		defer p.Close()
+		buf := make([]byte, 64<<10)
+		for _, n := range []int{tailMin - 1, tailMin, tailMin + 1, 60 << 10} {
+			in := msg[len(msg)-n:]
+			if w, err := p.WriteMsg(ctx, in); err != nil || w != n {
+				t.Fatalf("write %d: %d, %v", n, w, err)
+			}
+			r, more, err := p.ReadMsg(ctx, buf)
+			if err != nil || more || !bytes.Equal(buf[:r], in) {
+				t.Fatalf("read of %d: %d more=%v err=%v", n, r, more, err)
+			}
+			r, more, err = p.Transact(ctx, in, buf)
+			if err != nil || more || !bytes.Equal(buf[:r], in) {
+				t.Fatalf("transact of %d: %d more=%v err=%v", n, r, more, err)
+			}
+		}
+	})
 	t.Run("256KiB multi-credit", func(t *testing.T) {
 		ctx := t.Context()
 		c := dialT(t, addr, aliceCfg)

@@ -143,6 +143,12 @@ func readData(msg []byte, length int, more bool) ([]byte, error) {
 	return resp.Data, nil
 }
 
+// tailMin is the smallest message a WRITE or TRANSCEIVE sends from the
+// caller's buffer, behind the request in the client's (one writev),
+// instead of copying it in: below it the copy costs less than the second
+// buffer.
+const tailMin = 2 << 10
+
 // WriteMsg writes b. In message mode each WRITE is one message; b longer
 // than MaxWriteSize is sent as several WRITEs (several messages).
 func (p *Pipe) WriteMsg(ctx context.Context, b []byte) (int, error) {
@@ -150,8 +156,14 @@ func (p *Pipe) WriteMsg(ctx context.Context, b []byte) (int, error) {
 	for {
 		chunk := b[n:min(len(b), n+p.c.MaxWriteSize())]
 		bp := newRequest()
-		*bp = (&smb2.WriteRequest{FileID: p.fid, Data: chunk}).Append(*bp)
-		cl, err := p.c.simple(ctx, smb2.CmdWrite, bp, len(chunk), "write", p.name)
+		req := smb2.WriteRequest{FileID: p.fid, Data: chunk}
+		var tail []byte
+		if len(chunk) >= tailMin {
+			*bp, tail = req.AppendHead(*bp), chunk
+		} else {
+			*bp = req.Append(*bp)
+		}
+		cl, err := p.c.simpleTail(ctx, smb2.CmdWrite, bp, tail, len(chunk), "write", p.name)
 		if err != nil {
 			return n, err
 		}
@@ -202,14 +214,20 @@ func (p *Pipe) Transact(ctx context.Context, in, out []byte) (n int, more bool, 
 func (p *Pipe) transceive(ctx context.Context, in, out []byte) (n int, more bool, err error) {
 	maxOut := min(len(out), p.c.MaxTransactSize())
 	bp := newRequest()
-	*bp = (&smb2.IoctlRequest{
+	req := smb2.IoctlRequest{
 		CtlCode:           smb2.FsctlPipeTransceive,
 		FileID:            p.fid,
 		Input:             in,
 		MaxOutputResponse: uint32(maxOut),
 		Flags:             smb2.IoctlIsFsctl,
-	}).Append(*bp)
-	cl, err := p.c.simple(ctx, smb2.CmdIoctl, bp, max(len(in), maxOut), "transact", p.name)
+	}
+	var tail []byte
+	if len(in) >= tailMin {
+		*bp, tail = req.AppendHead(*bp), in
+	} else {
+		*bp = req.Append(*bp)
+	}
+	cl, err := p.c.simpleTail(ctx, smb2.CmdIoctl, bp, tail, max(len(in), maxOut), "transact", p.name)
 	if err != nil {
 		return 0, false, err
 	}

@@ -49,9 +49,14 @@ func FrameLength(prefix [4]byte) (int, error) {
 // it starts building the frame. It panics if len(frame) < 4 or the payload
 // is longer than MaxFrameLength: both are bugs in the caller, which bounds
 // its responses by the negotiated maximum sizes.
-func PutFrameLength(frame []byte) {
-	n := len(frame) - 4
-	if n < 0 || n > MaxFrameLength {
+func PutFrameLength(frame []byte) { PutFrameLengthPlus(frame, 0) }
+
+// PutFrameLengthPlus is PutFrameLength for a frame whose payload is
+// frame[4:] followed by more bytes sent from another buffer (a request
+// built with AppendHead).
+func PutFrameLengthPlus(frame []byte, more int) {
+	n := len(frame) - 4 + more
+	if len(frame) < 4 || more < 0 || n > MaxFrameLength {
 		panic("smb2: PutFrameLength: payload length out of range")
 	}
 	frame[0] = 0

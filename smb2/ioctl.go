@@ -39,6 +39,30 @@ func (m *IoctlRequest) Decode(msg []byte) error {
 // send); a single zero byte fills the body when both are empty.
 func (m *IoctlRequest) Append(dst []byte) []byte {
 	b := len(dst)
+	dst = m.appendFixed(dst)
+	if len(m.Input) == 0 && len(m.Output) == 0 {
+		return append(dst, 0)
+	}
+	dst = append(dst, m.Input...)
+	if len(m.Output) > 0 {
+		dst = padTo8(dst, b)
+		dst = append(dst, m.Output...)
+	}
+	return dst
+}
+
+// AppendHead appends what Append appends before Input; the request is
+// that followed by Input, sent from the caller's buffer without a copy
+// (see PutFrameLengthPlus). Input must not be empty and Output must be.
+func (m *IoctlRequest) AppendHead(dst []byte) []byte {
+	if len(m.Input) == 0 || len(m.Output) > 0 {
+		panic("smb2: IoctlRequest.AppendHead needs Input and no Output")
+	}
+	return m.appendFixed(dst)
+}
+
+// appendFixed appends the fixed part of an IOCTL request body.
+func (m *IoctlRequest) appendFixed(dst []byte) []byte {
 	inOff, outOff := 0, 0
 	if len(m.Input) > 0 {
 		inOff = ioctlRequestBuf
@@ -57,16 +81,7 @@ func (m *IoctlRequest) Append(dst []byte) []byte {
 	dst = app32(dst, uint32(len(m.Output)))
 	dst = app32(dst, m.MaxOutputResponse)
 	dst = app32(dst, m.Flags)
-	dst = app32(dst, 0)
-	if len(m.Input) == 0 && len(m.Output) == 0 {
-		return append(dst, 0)
-	}
-	dst = append(dst, m.Input...)
-	if len(m.Output) > 0 {
-		dst = padTo8(dst, b)
-		dst = append(dst, m.Output...)
-	}
-	return dst
+	return app32(dst, 0)
 }
 
 // Decode parses an IOCTL response body.

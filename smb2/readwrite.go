@@ -123,6 +123,27 @@ func (m *WriteRequest) Decode(msg []byte) error {
 // data), then Data, then WriteChannelInfo (offset 0 when empty); a single
 // zero byte when both are empty.
 func (m *WriteRequest) Append(dst []byte) []byte {
+	dst = m.appendFixed(dst)
+	if len(m.Data) == 0 && len(m.WriteChannelInfo) == 0 {
+		return append(dst, 0)
+	}
+	dst = append(dst, m.Data...)
+	return append(dst, m.WriteChannelInfo...)
+}
+
+// AppendHead appends what Append appends before Data; the request is
+// that followed by Data, sent from the caller's buffer without a copy
+// (see PutFrameLengthPlus). Data must not be empty and WriteChannelInfo
+// must be.
+func (m *WriteRequest) AppendHead(dst []byte) []byte {
+	if len(m.Data) == 0 || len(m.WriteChannelInfo) > 0 {
+		panic("smb2: WriteRequest.AppendHead needs Data and no WriteChannelInfo")
+	}
+	return m.appendFixed(dst)
+}
+
+// appendFixed appends the fixed part of a WRITE request body.
+func (m *WriteRequest) appendFixed(dst []byte) []byte {
 	dst = app16(dst, writeRequestSize)
 	dst = app16(dst, writeRequestBuf)
 	dst = app32(dst, uint32(len(m.Data)))
@@ -136,12 +157,7 @@ func (m *WriteRequest) Append(dst []byte) []byte {
 		dst = app16(dst, 0)
 	}
 	dst = app16(dst, uint16(len(m.WriteChannelInfo)))
-	dst = app32(dst, m.Flags)
-	if len(m.Data) == 0 && len(m.WriteChannelInfo) == 0 {
-		return append(dst, 0)
-	}
-	dst = append(dst, m.Data...)
-	return append(dst, m.WriteChannelInfo...)
+	return app32(dst, m.Flags)
 }
 
 // Decode parses a WRITE response body.

@@ -53,6 +53,7 @@ type Conn struct {
 // that a read or write allocates nothing.
 type op struct {
 	p   []byte
+	q   []byte // a write's second buffer, after p (WriteTwo)
 	n   int
 	err error
 	fn  func(fd uintptr) bool
@@ -132,6 +133,28 @@ func (c *Conn) Write(p []byte) (int, error) {
 	return c.w.n, err
 }
 
+// WriteTwo writes all of a and then all of b, as one write(v) system call
+// when the socket takes it: the bytes of a message whose header and
+// payload are in different buffers go out without being copied together.
+// It returns the bytes of both written.
+func (c *Conn) WriteTwo(a, b []byte) (int, error) {
+	if c.rc == nil || len(a)+len(b) > MaxChunk {
+		n, err := c.nc.Write(a)
+		if err != nil {
+			return n, err
+		}
+		m, err := c.nc.Write(b)
+		return n + m, err
+	}
+	c.w.p, c.w.q, c.w.n, c.w.err = a, b, 0, nil
+	err := c.rc.Write(c.w.fn)
+	c.w.p, c.w.q = nil, nil
+	if err == nil {
+		err = c.w.err
+	}
+	return c.w.n, err
+}
+
 // readFD is the RawConn read callback; false means "wait until readable".
 func (c *Conn) readFD(fd uintptr) bool {
 	n, err := ReadFD(fd, c.r.p)
@@ -145,8 +168,17 @@ func (c *Conn) readFD(fd uintptr) bool {
 // writeFD is the RawConn write callback: it writes until p is done,
 // and returns false to wait until writable.
 func (c *Conn) writeFD(fd uintptr) bool {
-	for c.w.n < len(c.w.p) {
-		n, err := sysWrite(fd, c.w.p[c.w.n:])
+	for c.w.n < len(c.w.p)+len(c.w.q) {
+		var n int
+		var err error
+		switch {
+		case c.w.n >= len(c.w.p):
+			n, err = sysWrite(fd, c.w.q[c.w.n-len(c.w.p):])
+		case len(c.w.q) == 0:
+			n, err = sysWrite(fd, c.w.p[c.w.n:])
+		default:
+			n, err = sysWritev(fd, c.w.p[c.w.n:], c.w.q)
+		}
 		switch err {
 		case nil:
 			c.w.n += n

@@ -3,6 +3,7 @@ package sockio
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -209,6 +210,53 @@ func TestWriteWaitsForRoom(t *testing.T) {
 	}
 }
 
+// TestWriteTwo: a and b arrive in order, whole, for every split (either
+// empty, either large, more than MaxChunk together), over TCP with small
+// socket buffers (so that writev writes part and waits for room) and
+// over a Unix socket.
+func TestWriteTwo(t *testing.T) {
+	for _, pair := range []struct {
+		name string
+		mk   func(*testing.T) (net.Conn, net.Conn)
+	}{{"tcp", tcpPair}, {"unix", unixPair}} {
+		t.Run(pair.name, func(t *testing.T) {
+			a, b := pair.mk(t)
+			if tc, ok := a.(*net.TCPConn); ok {
+				tc.SetWriteBuffer(8 << 10)
+				b.(*net.TCPConn).SetReadBuffer(8 << 10)
+			}
+			var ca, cb Conn
+			ca.Init(a)
+			cb.Init(b)
+			for _, sz := range [][2]int{{0, 0}, {0, 5}, {5, 0}, {64, 1}, {68, 65536}, {1, 300 << 10},
+				{100 << 10, 100 << 10}, {MaxChunk - 64, 64}, {MaxChunk - 64, 65}} {
+				msg := make([]byte, sz[0]+sz[1])
+				for i := range msg {
+					msg[i] = byte(i*7 + i>>8)
+				}
+				errc := make(chan error, 1)
+				go func() {
+					n, err := ca.WriteTwo(msg[:sz[0]:sz[0]], msg[sz[0]:])
+					if err == nil && n != len(msg) {
+						err = fmt.Errorf("wrote %d of %d", n, len(msg))
+					}
+					errc <- err
+				}()
+				got := make([]byte, len(msg))
+				if _, err := io.ReadFull(&cb, got); err != nil {
+					t.Fatalf("%v: read: %v", sz, err)
+				}
+				if err := <-errc; err != nil {
+					t.Fatalf("%v: WriteTwo: %v", sz, err)
+				}
+				if !bytes.Equal(got, msg) {
+					t.Fatalf("%v: data differs", sz)
+				}
+			}
+		})
+	}
+}
+
 func TestNoAllocations(t *testing.T) {
 	a, b := tcpPair(t)
 	var ca, cb Conn
@@ -226,6 +274,25 @@ func TestNoAllocations(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocations per write and read, want 0", allocs)
+	}
+	hdr, body := msg[:64], make([]byte, 16<<10)
+	allocs = testing.AllocsPerRun(200, func() {
+		if _, err := ca.WriteTwo(hdr, body); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(&cb, buf[:len(hdr)]); err != nil {
+			t.Fatal(err)
+		}
+		for n := len(body); n > 0; {
+			m, err := cb.Read(buf[:min(n, len(buf))])
+			if err != nil {
+				t.Fatal(err)
+			}
+			n -= m
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per WriteTwo and read, want 0", allocs)
 	}
 }
 

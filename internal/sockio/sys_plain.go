@@ -13,3 +13,8 @@ const fdCalls = true
 // goroutines often synchronise only through a socket).
 func sysRead(fd uintptr, p []byte) (int, error)  { return syscall.Read(int(fd), p) }
 func sysWrite(fd uintptr, p []byte) (int, error) { return syscall.Write(int(fd), p) }
+
+// sysWritev writes what it can of a; the caller's loop writes b next.
+// syscall has no writev of its own, and the race detector needs
+// syscall.Write.
+func sysWritev(fd uintptr, a, b []byte) (int, error) { return syscall.Write(int(fd), a) }

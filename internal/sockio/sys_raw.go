@@ -29,3 +29,16 @@ func sysWrite(fd uintptr, p []byte) (int, error) {
 	}
 	return int(n), nil
 }
+
+// sysWritev writes a and then b with one writev; both are non-empty.
+func sysWritev(fd uintptr, a, b []byte) (int, error) {
+	var iov [2]syscall.Iovec
+	iov[0].Base, iov[1].Base = &a[0], &b[0]
+	iov[0].SetLen(len(a))
+	iov[1].SetLen(len(b))
+	n, _, e := syscall.RawSyscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), 2)
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}

@@ -33,15 +33,7 @@ func OpenPolicy2(ctx context.Context, c *dcerpc.Client, server string, access ui
 
 // Close calls LsarClose on h.
 func Close(ctx context.Context, c *dcerpc.Client, h ndr.ContextHandle) error {
-	var st uint32
-	err := svc.Invoke(ctx, c, OpClose, func(w *ndr.Writer) { w.ContextHandle(h) }, func(r *ndr.Reader) {
-		r.ContextHandle()
-		st = r.Uint32()
-	})
-	if err != nil {
-		return err
-	}
-	return svc.Status(st)
+	return svc.InvokeClose(ctx, c, OpClose, h)
 }
 
 // QueryInfo calls LsarQueryInformationPolicy for class on h.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smbpipe/smbpipe/dcerpc"
 	"github.com/smbpipe/smbpipe/rpc/lsarpc"
 	"github.com/smbpipe/smbpipe/rpc/svc"
 	"github.com/smbpipe/smbpipe/rpc/svc/svctest"
@@ -50,5 +51,27 @@ func TestQuerySecurity(t *testing.T) {
 	}
 	if got := audit.Snapshot(); len(got) != 2 || got[0] != "lsarpc.LsarQuerySecurityObject:object-access" {
 		t.Errorf("audit %v", got)
+	}
+}
+
+// TestClose: LsarClose ends the policy handle; the handle is then unknown
+// to every call, LsarClose included (nca_s_fault_context_mismatch).
+func TestClose(t *testing.T) {
+	c := svctest.Dial(t, lsarpc.Interface(svctest.Env(svctest.Snapshot(t, ""), nil)), svctest.Root)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	h, err := lsarpc.OpenPolicy2(ctx, c, "srv", 0x02000000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lsarpc.Close(ctx, c, h); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	mismatch := dcerpc.Fault(dcerpc.FaultContextMismatch)
+	if _, err := lsarpc.QuerySecurity(ctx, c, h, 0x7); !errors.Is(err, mismatch) {
+		t.Errorf("QuerySecurity on a closed handle: %v, want %v", err, mismatch)
+	}
+	if err := lsarpc.Close(ctx, c, h); !errors.Is(err, mismatch) {
+		t.Errorf("a second Close: %v, want %v", err, mismatch)
 	}
 }

@@ -75,3 +75,29 @@ func TestClose(t *testing.T) {
 		t.Errorf("a second Close: %v, want %v", err, mismatch)
 	}
 }
+
+// TestLookup: LsarLookupNames and LsarLookupSids translate
+// Administrators both ways (an alias of BUILTIN, RID 544).
+func TestLookup(t *testing.T) {
+	c := svctest.Dial(t, lsarpc.Interface(svctest.Env(svctest.Snapshot(t, ""), nil)), svctest.Root)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	h, err := lsarpc.OpenPolicy2(ctx, c, "srv", 0x800)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doms, sids, err := lsarpc.LookupNames(ctx, c, h, []string{"Administrators"})
+	if err != nil || len(sids) != 1 || sids[0].Use != svc.SidTypeAlias || sids[0].RID != 544 {
+		t.Fatalf("LookupNames: %+v, %v", sids, err)
+	}
+	if i := sids[0].DomainIndex; i < 0 || int(i) >= len(doms.Domains) || doms.Domains[i].Name != "BUILTIN" {
+		t.Errorf("LookupNames: domain %d of %+v, want BUILTIN", i, doms.Domains)
+	}
+	doms, names, err := lsarpc.LookupSIDs(ctx, c, h, []security.SID{security.BuiltinAdministrators()})
+	if err != nil || len(names) != 1 || names[0].Use != svc.SidTypeAlias || names[0].Name != "Administrators" {
+		t.Fatalf("LookupSIDs: %+v, %v", names, err)
+	}
+	if i := names[0].DomainIndex; i < 0 || int(i) >= len(doms.Domains) || doms.Domains[i].Name != "BUILTIN" {
+		t.Errorf("LookupSIDs: domain %d of %+v, want BUILTIN", i, doms.Domains)
+	}
+}

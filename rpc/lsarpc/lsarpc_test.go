@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/smbpipe/smbpipe/dcerpc"
+	"github.com/smbpipe/smbpipe/ndr"
 	"github.com/smbpipe/smbpipe/rpc/lsarpc"
 	"github.com/smbpipe/smbpipe/rpc/svc"
 	"github.com/smbpipe/smbpipe/rpc/svc/svctest"
@@ -54,16 +55,23 @@ func TestQuerySecurity(t *testing.T) {
 	}
 }
 
-// TestClose: LsarClose ends the policy handle; the handle is then unknown
-// to every call, LsarClose included (nca_s_fault_context_mismatch).
-func TestClose(t *testing.T) {
+// dialPolicy dials the service as root and opens a policy handle with
+// access.
+func dialPolicy(t *testing.T, access uint32) (context.Context, *dcerpc.Client, ndr.ContextHandle) {
 	c := svctest.Dial(t, lsarpc.Interface(svctest.Env(svctest.Snapshot(t, ""), nil)), svctest.Root)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	h, err := lsarpc.OpenPolicy2(ctx, c, "srv", 0x02000000)
+	t.Cleanup(cancel)
+	h, err := lsarpc.OpenPolicy2(ctx, c, "srv", access)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ctx, c, h
+}
+
+// TestClose: LsarClose ends the policy handle; the handle is then unknown
+// to every call, LsarClose included (nca_s_fault_context_mismatch).
+func TestClose(t *testing.T) {
+	ctx, c, h := dialPolicy(t, 0x02000000)
 	if err := lsarpc.Close(ctx, c, h); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -79,25 +87,20 @@ func TestClose(t *testing.T) {
 // TestLookup: LsarLookupNames and LsarLookupSids translate
 // Administrators both ways (an alias of BUILTIN, RID 544).
 func TestLookup(t *testing.T) {
-	c := svctest.Dial(t, lsarpc.Interface(svctest.Env(svctest.Snapshot(t, ""), nil)), svctest.Root)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	h, err := lsarpc.OpenPolicy2(ctx, c, "srv", 0x800)
-	if err != nil {
-		t.Fatal(err)
+	ctx, c, h := dialPolicy(t, 0x800)
+	inBuiltin := func(call string, doms lsarpc.RefDomains, tr lsarpc.Translated) {
+		if i := tr.DomainIndex; i < 0 || int(i) >= len(doms.Domains) || doms.Domains[i].Name != "BUILTIN" {
+			t.Errorf("%s: domain %d of %+v, want BUILTIN", call, i, doms.Domains)
+		}
 	}
 	doms, sids, err := lsarpc.LookupNames(ctx, c, h, []string{"Administrators"})
 	if err != nil || len(sids) != 1 || sids[0].Use != svc.SidTypeAlias || sids[0].RID != 544 {
 		t.Fatalf("LookupNames: %+v, %v", sids, err)
 	}
-	if i := sids[0].DomainIndex; i < 0 || int(i) >= len(doms.Domains) || doms.Domains[i].Name != "BUILTIN" {
-		t.Errorf("LookupNames: domain %d of %+v, want BUILTIN", i, doms.Domains)
-	}
+	inBuiltin("LookupNames", doms, sids[0])
 	doms, names, err := lsarpc.LookupSIDs(ctx, c, h, []security.SID{security.BuiltinAdministrators()})
 	if err != nil || len(names) != 1 || names[0].Use != svc.SidTypeAlias || names[0].Name != "Administrators" {
 		t.Fatalf("LookupSIDs: %+v, %v", names, err)
 	}
-	if i := names[0].DomainIndex; i < 0 || int(i) >= len(doms.Domains) || doms.Domains[i].Name != "BUILTIN" {
-		t.Errorf("LookupSIDs: domain %d of %+v, want BUILTIN", i, doms.Domains)
-	}
+	inBuiltin("LookupSIDs", doms, names[0])
 }

@@ -33,15 +33,7 @@ func OpenPolicy2(ctx context.Context, c *dcerpc.Client, server string, access ui
 
 // Close calls LsarClose on h.
 func Close(ctx context.Context, c *dcerpc.Client, h ndr.ContextHandle) error {
-	var st uint32
-	err := svc.Invoke(ctx, c, OpClose, func(w *ndr.Writer) { w.ContextHandle(h) }, func(r *ndr.Reader) {
-		r.ContextHandle()
-		st = r.Uint32()
-	})
-	if err != nil {
-		return err
-	}
-	return svc.Status(st)
+	return svc.InvokeClose(ctx, c, OpClose, h)
 }
 
 // QueryInfo calls LsarQueryInformationPolicy for class on h.
@@ -68,42 +60,32 @@ func QueryInfo(ctx context.Context, c *dcerpc.Client, h ndr.ContextHandle, class
 // LookupSIDs calls LsarLookupSids (level LsapLookupWksta) and returns the
 // referenced domains and a translation per SID.
 func LookupSIDs(ctx context.Context, c *dcerpc.Client, h ndr.ContextHandle, sids []security.SID) (RefDomains, []Translated, error) {
-	var doms RefDomains
-	var ts []Translated
-	var st uint32
-	err := svc.Invoke(ctx, c, OpLookupSids, func(w *ndr.Writer) {
-		w.ContextHandle(h)
-		WriteSIDArray(w, sids)
-		WriteTranslated(w, FormName, nil)
-		w.Enum(1)
-		w.Uint32(0)
-	}, func(r *ndr.Reader) {
-		doms.UnmarshalNDR(r)
-		ts = ReadTranslated(r, FormName)
-		r.Uint32()
-		st = r.Uint32()
-	})
-	if err != nil {
-		return doms, nil, err
-	}
-	return doms, ts, svc.Status(st)
+	return lookupCall(ctx, c, OpLookupSids, h, FormName, func(w *ndr.Writer) { WriteSIDArray(w, sids) })
 }
 
 // LookupNames calls LsarLookupNames (level LsapLookupWksta) and returns
 // the referenced domains and a translation (RID and domain) per name.
 func LookupNames(ctx context.Context, c *dcerpc.Client, h ndr.ContextHandle, names []string) (RefDomains, []Translated, error) {
+	return lookupCall(ctx, c, OpLookupNames, h, FormSid, func(w *ndr.Writer) { WriteNames(w, names) })
+}
+
+// lookupCall makes a first-version lookup call (LsarLookupSids,
+// LsarLookupNames) on h: what in writes (the SIDs or names), empty [in,out]
+// translations in form, level LsapLookupWksta and MappedCount 0; it
+// returns the referenced domains and the translations in form.
+func lookupCall(ctx context.Context, c *dcerpc.Client, op uint16, h ndr.ContextHandle, form Form, in func(*ndr.Writer)) (RefDomains, []Translated, error) {
 	var doms RefDomains
 	var ts []Translated
 	var st uint32
-	err := svc.Invoke(ctx, c, OpLookupNames, func(w *ndr.Writer) {
+	err := svc.Invoke(ctx, c, op, func(w *ndr.Writer) {
 		w.ContextHandle(h)
-		WriteNames(w, names)
-		WriteTranslated(w, FormSid, nil)
+		in(w)
+		WriteTranslated(w, form, nil)
 		w.Enum(1)
 		w.Uint32(0)
 	}, func(r *ndr.Reader) {
 		doms.UnmarshalNDR(r)
-		ts = ReadTranslated(r, FormSid)
+		ts = ReadTranslated(r, form)
 		r.Uint32()
 		st = r.Uint32()
 	})

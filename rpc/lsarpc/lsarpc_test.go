@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smbpipe/smbpipe/dcerpc"
+	"github.com/smbpipe/smbpipe/ndr"
 	"github.com/smbpipe/smbpipe/rpc/lsarpc"
 	"github.com/smbpipe/smbpipe/rpc/svc"
 	"github.com/smbpipe/smbpipe/rpc/svc/svctest"
@@ -51,4 +53,54 @@ func TestQuerySecurity(t *testing.T) {
 	if got := audit.Snapshot(); len(got) != 2 || got[0] != "lsarpc.LsarQuerySecurityObject:object-access" {
 		t.Errorf("audit %v", got)
 	}
+}
+
+// dialPolicy dials the service as root and opens a policy handle with
+// access.
+func dialPolicy(t *testing.T, access uint32) (context.Context, *dcerpc.Client, ndr.ContextHandle) {
+	c := svctest.Dial(t, lsarpc.Interface(svctest.Env(svctest.Snapshot(t, ""), nil)), svctest.Root)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	h, err := lsarpc.OpenPolicy2(ctx, c, "srv", access)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ctx, c, h
+}
+
+// TestClose: LsarClose ends the policy handle; the handle is then unknown
+// to every call, LsarClose included (nca_s_fault_context_mismatch).
+func TestClose(t *testing.T) {
+	ctx, c, h := dialPolicy(t, 0x02000000)
+	if err := lsarpc.Close(ctx, c, h); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	mismatch := dcerpc.Fault(dcerpc.FaultContextMismatch)
+	if _, err := lsarpc.QuerySecurity(ctx, c, h, 0x7); !errors.Is(err, mismatch) {
+		t.Errorf("QuerySecurity on a closed handle: %v, want %v", err, mismatch)
+	}
+	if err := lsarpc.Close(ctx, c, h); !errors.Is(err, mismatch) {
+		t.Errorf("a second Close: %v, want %v", err, mismatch)
+	}
+}
+
+// TestLookup: LsarLookupNames and LsarLookupSids translate
+// Administrators both ways (an alias of BUILTIN, RID 544).
+func TestLookup(t *testing.T) {
+	ctx, c, h := dialPolicy(t, 0x800)
+	inBuiltin := func(call string, doms lsarpc.RefDomains, tr lsarpc.Translated) {
+		if i := tr.DomainIndex; i < 0 || int(i) >= len(doms.Domains) || doms.Domains[i].Name != "BUILTIN" {
+			t.Errorf("%s: domain %d of %+v, want BUILTIN", call, i, doms.Domains)
+		}
+	}
+	doms, sids, err := lsarpc.LookupNames(ctx, c, h, []string{"Administrators"})
+	if err != nil || len(sids) != 1 || sids[0].Use != svc.SidTypeAlias || sids[0].RID != 544 {
+		t.Fatalf("LookupNames: %+v, %v", sids, err)
+	}
+	inBuiltin("LookupNames", doms, sids[0])
+	doms, names, err := lsarpc.LookupSIDs(ctx, c, h, []security.SID{security.BuiltinAdministrators()})
+	if err != nil || len(names) != 1 || names[0].Use != svc.SidTypeAlias || names[0].Name != "Administrators" {
+		t.Fatalf("LookupSIDs: %+v, %v", names, err)
+	}
+	inBuiltin("LookupSIDs", doms, names[0])
 }

@@ -63,10 +63,7 @@ func (s *service) querySecurity(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) er
 // pointer to the bytes.
 func writeSDBuffer(w *ndr.Writer, b []byte) {
 	w.Uint32(uint32(len(b)))
-	w.DeferUnique(len(b) > 0, func(w *ndr.Writer) {
-		w.MaxCount(len(b))
-		w.Octets(b)
-	})
+	svc.WriteBytes(w, b)
 }
 
 // readSDBuffer reads it (at most maxSDLength bytes) into *dst, once the
@@ -77,13 +74,7 @@ func readSDBuffer(r *ndr.Reader, dst *[]byte) {
 		r.Fail("LSAPR_SR_SECURITY_DESCRIPTOR: Length out of range")
 		return
 	}
-	r.DeferUnique(func(r *ndr.Reader) {
-		if m := r.MaxCount(); m != n {
-			r.Fail("LSAPR_SR_SECURITY_DESCRIPTOR: size_is differs from Length")
-			return
-		}
-		*dst = append([]byte(nil), r.Octets(r.Elements(n, 1))...)
-	})
+	svc.ReadBytes(r, dst, n, "LSAPR_SR_SECURITY_DESCRIPTOR: size_is differs from Length")
 }
 
 // QuerySecurity calls LsarQuerySecurityObject on h (a client's view) and

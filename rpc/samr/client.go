@@ -52,15 +52,7 @@ func Connect5(ctx context.Context, c *dcerpc.Client, server string, access uint3
 
 // Close calls SamrCloseHandle on h.
 func Close(ctx context.Context, c *dcerpc.Client, h ndr.ContextHandle) error {
-	var st uint32
-	err := svc.Invoke(ctx, c, OpCloseHandle, func(w *ndr.Writer) { w.ContextHandle(h) }, func(r *ndr.Reader) {
-		r.ContextHandle()
-		st = r.Uint32()
-	})
-	if err != nil {
-		return err
-	}
-	return svc.Status(st)
+	return svc.InvokeClose(ctx, c, OpCloseHandle, h)
 }
 
 // enumCall makes an Enumerate call on h from resume 0 and returns the

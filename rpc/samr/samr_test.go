@@ -147,3 +147,16 @@ func TestObjectAccess(t *testing.T) {
 	_, err = samr.EnumUsers(x, root, d)
 	ok(t, err)
 }
+
+// TestClose: SamrCloseHandle ends the handle; a second close of it is
+// nca_s_fault_context_mismatch.
+func TestClose(t *testing.T) {
+	c := dial(t, svctest.Root, nil)
+	x := ctx(t)
+	srv, err := samr.Connect5(x, c, "srv", samr.MaximumAllowed)
+	ok(t, err)
+	ok(t, samr.Close(x, c, srv))
+	if err := samr.Close(x, c, srv); !errors.Is(err, dcerpc.Fault(dcerpc.FaultContextMismatch)) {
+		t.Errorf("a second Close: %v, want nca_s_fault_context_mismatch", err)
+	}
+}

@@ -286,22 +286,13 @@ func writeShareInfo(w *ndr.Writer, level uint32, s *Share) {
 // to the descriptor's bytes.
 func writeSDBuf(w *ndr.Writer, sd []byte) {
 	w.Uint32(uint32(len(sd)))
-	w.DeferUnique(len(sd) > 0, func(w *ndr.Writer) {
-		w.MaxCount(len(sd))
-		w.Octets(sd)
-	})
+	svc.WriteBytes(w, sd)
 }
 
+// readSDBuf reads them into *dst.
 func readSDBuf(r *ndr.Reader, dst *[]byte) {
 	n := r.Uint32()
-	r.DeferUnique(func(r *ndr.Reader) {
-		max := r.MaxCount()
-		if max != n {
-			r.Fail("security descriptor: size_is differs from its length")
-			return
-		}
-		*dst = append([]byte(nil), r.Octets(r.Elements(max, 1))...)
-	})
+	svc.ReadBytes(r, dst, n, "security descriptor: size_is differs from its length")
 }
 
 func readShareInfo(r *ndr.Reader, level uint32, s *Share) {

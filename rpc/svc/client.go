@@ -34,6 +34,22 @@ func Invoke(ctx context.Context, c *dcerpc.Client, opnum uint16, in func(*ndr.Wr
 	return nil
 }
 
+// InvokeClose is a client's call of a close operation (LsarClose,
+// SamrCloseHandle: NTSTATUS ([in,out] handle*), as CloseHandle serves
+// it) on h: the handle the reply returns is dropped, its NTSTATUS other
+// than success comes back as a StatusError.
+func InvokeClose(ctx context.Context, c *dcerpc.Client, opnum uint16, h ndr.ContextHandle) error {
+	var st uint32
+	err := Invoke(ctx, c, opnum, func(w *ndr.Writer) { w.ContextHandle(h) }, func(r *ndr.Reader) {
+		r.ContextHandle()
+		st = r.Uint32()
+	})
+	if err != nil {
+		return err
+	}
+	return Status(st)
+}
+
 // Win32Name names the Win32 codes the services return, as Windows'
 // headers do ("ERROR_ACCESS_DENIED", "NERR_NetNameNotFound"); other codes
 // in decimal.

@@ -258,6 +258,29 @@ func ReadArray[T any](r *ndr.Reader, dst *[]T, n uint32, size int, mismatch stri
 	})
 }
 
+// WriteBytes writes a unique pointer (NULL when b is empty) to a
+// conformant byte array, its referent deferred: WriteArray for bytes, as
+// the [size_is(Length)] buffers of security descriptors are.
+func WriteBytes(w *ndr.Writer, b []byte) {
+	w.DeferUnique(len(b) > 0, func(w *ndr.Writer) {
+		w.MaxCount(len(b))
+		w.Octets(b)
+	})
+}
+
+// ReadBytes reads such a pointer into *dst: when it is not NULL, a copy of
+// its referent's n bytes. A conformance other than n fails the Reader with
+// mismatch.
+func ReadBytes(r *ndr.Reader, dst *[]byte, n uint32, mismatch string) {
+	r.DeferUnique(func(r *ndr.Reader) {
+		if m := r.MaxCount(); m != n {
+			r.Fail(mismatch)
+			return
+		}
+		*dst = append([]byte(nil), r.Octets(r.Elements(n, 1))...)
+	})
+}
+
 // WriteInfoReply writes the [out] parameters of a GetInfo call: the
 // discriminant of the switch_is(level) union; its arm, a pointer to what
 // f writes (NULL unless present) when the level is served, a NULL

@@ -26,26 +26,10 @@ type aliasHandle struct {
 // SAMPR_HANDLE* AliasHandle): STATUS_NO_SUCH_ALIAS for a RID that names no
 // alias of the domain.
 func (s *service) openAlias(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
-	h := r.ContextHandle()
-	desired := r.Uint32()
-	rid := r.Uint32()
-	d, v, done, err := onAt[*domainHandle](s, c, r, h, 0, desired)
-	if done {
-		return err
-	}
-	if v.ok && d.builtin {
-		for _, a := range svc.Aliases() {
-			if a.RID() == rid {
-				writeHandle(w, c.NewHandle(&aliasHandle{granted: v.granted, dom: d, entry: a}), 0)
-				return nil
-			}
-		}
-	}
-	if v.ok {
-		v.st = svc.StatusNoSuchAlias
-	}
-	writeHandle(w, ndr.ContextHandle{}, v.st)
-	return nil
+	return s.openEntry(c, r, w, true, func(*policy.Snapshot) []svc.Entry { return svc.Aliases() }, svc.StatusNoSuchAlias,
+		func(granted uint32, d *domainHandle, e svc.Entry) any {
+			return &aliasHandle{granted: granted, dom: d, entry: e}
+		})
 }
 
 // aliasInfoLevel reports whether SamrQueryInformationAlias serves a

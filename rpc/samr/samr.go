@@ -545,6 +545,19 @@ func (s *service) lookupIDs(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error 
 // NTSTATUS SamrOpenUser(DomainHandle, DesiredAccess, [in] UserId, [out]
 // SAMPR_HANDLE* UserHandle).
 func (s *service) openUser(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
+	return s.openEntry(c, r, w, false, svc.Accounts, svc.StatusNoSuchUser,
+		func(granted uint32, d *domainHandle, e svc.Entry) any {
+			return &userHandle{granted: granted, dom: d, entry: e}
+		})
+}
+
+// openEntry answers SamrOpenUser (accounts, in the machine's domain) and
+// SamrOpenAlias (aliases, in BUILTIN): a handle on the entry of list
+// with the RelativeId asked, with the access granted; else a zero handle
+// and the refusal's status, or noSuch when the domain holds no such
+// entry (the other domain holds none of these).
+func (s *service) openEntry(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer, builtin bool,
+	list func(*policy.Snapshot) []svc.Entry, noSuch uint32, handle func(uint32, *domainHandle, svc.Entry) any) error {
 	h := r.ContextHandle()
 	desired := r.Uint32()
 	rid := r.Uint32()
@@ -552,14 +565,16 @@ func (s *service) openUser(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
 	if done {
 		return err
 	}
-	if v.ok && !d.builtin {
-		for _, a := range svc.Accounts(v.snap) {
-			if a.RID() == rid {
-				writeHandle(w, c.NewHandle(&userHandle{granted: v.granted, dom: d, entry: a}), 0)
+	if v.ok && d.builtin == builtin {
+		for _, e := range list(v.snap) {
+			if e.RID() == rid {
+				writeHandle(w, c.NewHandle(handle(v.granted, d, e)), 0)
 				return nil
 			}
 		}
-		v.st = svc.StatusNoSuchUser
+	}
+	if v.ok {
+		v.st = noSuch
 	}
 	writeHandle(w, ndr.ContextHandle{}, v.st)
 	return nil

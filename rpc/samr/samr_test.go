@@ -75,6 +75,19 @@ func TestAliases(t *testing.T) {
 	if _, err := samr.OpenAlias(x, c, d, samr.MaximumAllowed, 544); !errors.Is(err, svc.StatusError(svc.StatusNoSuchAlias)) {
 		t.Errorf("OpenAlias 544 in the account domain: %v, want STATUS_NO_SUCH_ALIAS", err)
 	}
+	// Users are in the account domain only; BUILTIN holds none.
+	for _, u := range []struct {
+		name string
+		dom  ndr.ContextHandle
+		rid  uint32
+	}{{"BUILTIN", b, 1001}, {"BUILTIN", b, 544}, {"the account domain", d, 9999}} {
+		if h, err := samr.OpenUser(x, c, u.dom, samr.MaximumAllowed, u.rid); !errors.Is(err, svc.StatusError(svc.StatusNoSuchUser)) {
+			t.Errorf("OpenUser %d in %s: %v %v, want STATUS_NO_SUCH_USER", u.rid, u.name, h, err)
+		}
+	}
+	if _, err := samr.OpenUser(x, c, d, samr.MaximumAllowed, 1001); err != nil {
+		t.Errorf("OpenUser 1001 in the account domain: %v", err)
+	}
 	w := ndr.NewWriter(nil, ndr.LittleEndian)
 	w.ContextHandle(a)
 	w.Enum(1)

@@ -173,22 +173,27 @@ func setupTransact(ctx context.Context, o *Options) (*worker, error) {
 		}
 		return nil
 	}
+	// reply ends an op given the first read of its reply (n bytes in out,
+	// more, err): it checks them and reads the rest of a reply longer than
+	// out (RPC replies only).
+	reply := func(ctx context.Context, n int, more bool, err error) (int64, error) {
+		if err != nil {
+			return 0, err
+		}
+		if err := check(n); err != nil {
+			return 0, err
+		}
+		for more && err == nil {
+			_, more, err = p.ReadMsg(ctx, out)
+		}
+		return int64(len(msg)), err
+	}
 	w := &worker{persistent: true, close: func() { p.Close(); c.Close() }}
 	switch o.Workload {
 	case Transact:
 		w.op = func(ctx context.Context) (int64, error) {
 			n, more, err := p.Transact(ctx, msg, out)
-			if err != nil {
-				return 0, err
-			}
-			if err := check(n); err != nil {
-				return 0, err
-			}
-			// A reply longer than out: read its rest (RPC replies only).
-			for more && err == nil {
-				_, more, err = p.ReadMsg(ctx, out)
-			}
-			return int64(len(msg)), err
+			return reply(ctx, n, more, err)
 		}
 	case WriteRead:
 		w.op = func(ctx context.Context) (int64, error) {
@@ -196,16 +201,7 @@ func setupTransact(ctx context.Context, o *Options) (*worker, error) {
 				return 0, err
 			}
 			n, more, err := p.ReadMsg(ctx, out)
-			if err != nil {
-				return 0, err
-			}
-			if err := check(n); err != nil {
-				return 0, err
-			}
-			for more && err == nil {
-				_, more, err = p.ReadMsg(ctx, out)
-			}
-			return int64(len(msg)), err
+			return reply(ctx, n, more, err)
 		}
 	}
 	return describeConn(w, c), nil

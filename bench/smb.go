@@ -32,6 +32,21 @@ func dialFrom(ctx context.Context, o *Options, local net.Addr) (*client.Conn, er
 	return c, nil
 }
 
+// dialPipe dials o.Addr and opens o.Pipe on the new connection (see
+// openPipe); on an error it closes the connection.
+func dialPipe(ctx context.Context, o *Options) (*client.Conn, *client.Pipe, error) {
+	c, err := dial(ctx, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := openPipe(ctx, o, c)
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return c, p, nil
+}
+
 // openPipe opens o.Pipe on c and, with o.RPC, binds srvsvc on it.
 func openPipe(ctx context.Context, o *Options, c *client.Conn) (*client.Pipe, error) {
 	p, err := c.OpenPipe(ctx, o.Pipe)
@@ -138,13 +153,8 @@ func message(o *Options) []byte {
 // setupTransact prepares a Transact or WriteRead worker on its own
 // connection and pipe.
 func setupTransact(ctx context.Context, o *Options) (*worker, error) {
-	c, err := dial(ctx, o)
+	c, p, err := dialPipe(ctx, o)
 	if err != nil {
-		return nil, err
-	}
-	p, err := openPipe(ctx, o, c)
-	if err != nil {
-		c.Close()
 		return nil, err
 	}
 	msg := message(o)
@@ -215,13 +225,8 @@ const window = 4
 // setupStream prepares a Stream worker: op writes one chunk, a reader
 // goroutine reads the echoed bytes and gives back window credits.
 func setupStream(ctx context.Context, o *Options) (*worker, error) {
-	c, err := dial(ctx, o)
+	c, p, err := dialPipe(ctx, o)
 	if err != nil {
-		return nil, err
-	}
-	p, err := openPipe(ctx, o, c)
-	if err != nil {
-		c.Close()
 		return nil, err
 	}
 	rctx, cancel := context.WithCancel(context.Background())

@@ -44,6 +44,19 @@ func echoTransact(tb testing.TB, p *client.Pipe, size int) func() {
 	}
 }
 
+// skipAllocProfile skips a test that profiles every allocation: in -short
+// mode (it is slow) and under the race detector (which allocates, and
+// makes sync.Pool drop items at random).
+func skipAllocProfile(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("allocation profile at rate 1 is slow")
+	}
+	if raceEnabled {
+		t.Skip("the race detector allocates, and sync.Pool drops items at random under it")
+	}
+}
+
 // checkServerAllocs runs transact 200 times to reach steady state, then
 // measures its allocations per call over n calls (allocsBySide), logs
 // them under the label what, and fails t when the server's share reaches
@@ -104,12 +117,7 @@ func BenchmarkTransactInProcess(b *testing.B) {
 // stays under 0.1, what pools refilled after a GC cost. The client's share
 // is logged.
 func TestServerAllocsPerTransact(t *testing.T) {
-	if testing.Short() {
-		t.Skip("allocation profile at rate 1 is slow")
-	}
-	if raceEnabled {
-		t.Skip("the race detector allocates, and sync.Pool drops items at random under it")
-	}
+	skipAllocProfile(t)
 	addr := startServer(t)
 	for _, size := range []int{64, 4 << 10} {
 		p := transactPipe(t, addr, client.Config{})

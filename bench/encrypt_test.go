@@ -13,12 +13,7 @@ import (
 // AES-128-CCM) at zero in steady state, as TestServerAllocsPerTransact does
 // for the plain one.
 func TestServerAllocsPerEncryptedTransact(t *testing.T) {
-	if testing.Short() {
-		t.Skip("allocation profile at rate 1 is slow")
-	}
-	if raceEnabled {
-		t.Skip("the race detector allocates, and sync.Pool drops items at random under it")
-	}
+	skipAllocProfile(t)
 	addr := startServer(t)
 	for _, cipher := range []uint16{smb2.CipherAES128GCM, smb2.CipherAES256GCM, smb2.CipherAES128CCM} {
 		cfg := aliceConfig

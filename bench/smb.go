@@ -32,6 +32,21 @@ func dialFrom(ctx context.Context, o *Options, local net.Addr) (*client.Conn, er
 	return c, nil
 }
 
+// dialPipe dials o.Addr and opens o.Pipe on the new connection (see
+// openPipe); on an error it closes the connection.
+func dialPipe(ctx context.Context, o *Options) (*client.Conn, *client.Pipe, error) {
+	c, err := dial(ctx, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := openPipe(ctx, o, c)
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return c, p, nil
+}
+
 // openPipe opens o.Pipe on c and, with o.RPC, binds srvsvc on it.
 func openPipe(ctx context.Context, o *Options, c *client.Conn) (*client.Pipe, error) {
 	p, err := c.OpenPipe(ctx, o.Pipe)
@@ -138,13 +153,8 @@ func message(o *Options) []byte {
 // setupTransact prepares a Transact or WriteRead worker on its own
 // connection and pipe.
 func setupTransact(ctx context.Context, o *Options) (*worker, error) {
-	c, err := dial(ctx, o)
+	c, p, err := dialPipe(ctx, o)
 	if err != nil {
-		return nil, err
-	}
-	p, err := openPipe(ctx, o, c)
-	if err != nil {
-		c.Close()
 		return nil, err
 	}
 	msg := message(o)
@@ -173,22 +183,27 @@ func setupTransact(ctx context.Context, o *Options) (*worker, error) {
 		}
 		return nil
 	}
+	// reply ends an op given the first read of its reply (n bytes in out,
+	// more, err): it checks them and reads the rest of a reply longer than
+	// out (RPC replies only).
+	reply := func(ctx context.Context, n int, more bool, err error) (int64, error) {
+		if err != nil {
+			return 0, err
+		}
+		if err := check(n); err != nil {
+			return 0, err
+		}
+		for more && err == nil {
+			_, more, err = p.ReadMsg(ctx, out)
+		}
+		return int64(len(msg)), err
+	}
 	w := &worker{persistent: true, close: func() { p.Close(); c.Close() }}
 	switch o.Workload {
 	case Transact:
 		w.op = func(ctx context.Context) (int64, error) {
 			n, more, err := p.Transact(ctx, msg, out)
-			if err != nil {
-				return 0, err
-			}
-			if err := check(n); err != nil {
-				return 0, err
-			}
-			// A reply longer than out: read its rest (RPC replies only).
-			for more && err == nil {
-				_, more, err = p.ReadMsg(ctx, out)
-			}
-			return int64(len(msg)), err
+			return reply(ctx, n, more, err)
 		}
 	case WriteRead:
 		w.op = func(ctx context.Context) (int64, error) {
@@ -196,16 +211,7 @@ func setupTransact(ctx context.Context, o *Options) (*worker, error) {
 				return 0, err
 			}
 			n, more, err := p.ReadMsg(ctx, out)
-			if err != nil {
-				return 0, err
-			}
-			if err := check(n); err != nil {
-				return 0, err
-			}
-			for more && err == nil {
-				_, more, err = p.ReadMsg(ctx, out)
-			}
-			return int64(len(msg)), err
+			return reply(ctx, n, more, err)
 		}
 	}
 	return describeConn(w, c), nil
@@ -219,13 +225,8 @@ const window = 4
 // setupStream prepares a Stream worker: op writes one chunk, a reader
 // goroutine reads the echoed bytes and gives back window credits.
 func setupStream(ctx context.Context, o *Options) (*worker, error) {
-	c, err := dial(ctx, o)
+	c, p, err := dialPipe(ctx, o)
 	if err != nil {
-		return nil, err
-	}
-	p, err := openPipe(ctx, o, c)
-	if err != nil {
-		c.Close()
 		return nil, err
 	}
 	rctx, cancel := context.WithCancel(context.Background())

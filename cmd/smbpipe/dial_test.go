@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -238,6 +239,19 @@ type dialRun struct {
 	took           time.Duration
 }
 
+// dialWithin runs dialMain with o and stdin, with the client's CancelTimeout
+// set to cancel, under a context that ends after limit; expired says the
+// context had ended when dialMain returned.
+func dialWithin(o *dialOptions, stdin io.Reader, cancel, limit time.Duration) (r dialRun, expired bool) {
+	o.cfg.CancelTimeout = cancel
+	ctx, stop := context.WithTimeout(context.Background(), limit)
+	defer stop()
+	var stdout, stderr bytes.Buffer
+	start := time.Now()
+	code := dialMain(ctx, o, stdin, &stdout, &stderr)
+	return dialRun{code, stdout.String(), stderr.String(), time.Since(start)}, ctx.Err() != nil
+}
+
 // runDialT runs dialMain with args (the pipe path last) and stdin, with the
 // client's CancelTimeout set to cancel, and fails the test when it has not
 // returned after limit.
@@ -247,15 +261,9 @@ func runDialT(t *testing.T, args []string, stdin string, cancel, limit time.Dura
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.cfg.CancelTimeout = cancel
-	ctx, stop := context.WithTimeout(context.Background(), limit)
-	defer stop()
-	var stdout, stderr bytes.Buffer
-	start := time.Now()
-	code := dialMain(ctx, o, strings.NewReader(stdin), &stdout, &stderr)
-	r := dialRun{code, stdout.String(), stderr.String(), time.Since(start)}
-	if ctx.Err() != nil {
-		t.Fatalf("dial still running after %v (exit %d, stderr %q)", limit, code, r.stderr)
+	r, expired := dialWithin(o, strings.NewReader(stdin), cancel, limit)
+	if expired {
+		t.Fatalf("dial still running after %v (exit %d, stderr %q)", limit, r.code, r.stderr)
 	}
 	return r
 }
@@ -436,32 +444,27 @@ func TestDialRandomMutations(t *testing.T) {
 				t.Error(err)
 				return
 			}
-			o.cfg.CancelTimeout = cancelTimeout
-			ctx, stop := context.WithTimeout(context.Background(), runLimit)
-			defer stop()
-			var stdout, stderr bytes.Buffer
-			t0 := time.Now()
-			code := dialMain(ctx, o, bytes.NewReader(payload), &stdout, &stderr)
-			took := time.Since(t0)
+			// A run may end with its context (see the exitInterrupted case).
+			res.r, _ = dialWithin(o, bytes.NewReader(payload), cancelTimeout, runLimit)
 			p.Close()
 			stalled := func() bool { // the proxy may still be finishing
 				mu.Lock()
 				defer mu.Unlock()
 				return res.stall
 			}
-			res.r = dialRun{code, stdout.String(), stderr.String(), took}
 			res.name = fmt.Sprintf("run %d (%s, %s)", i, d, res.name)
+			code, stdout, stderr := res.r.code, res.r.stdout, res.r.stderr
 			switch {
-			case !bytes.HasPrefix(payload, stdout.Bytes()):
-				t.Errorf("%s: FORGED: printed %d bytes that are not the message (exit %d, %s)", res.name, stdout.Len(), code, stderr.String())
-			case code == 0 && stdout.Len() != len(payload):
-				t.Errorf("%s: LOST: exit 0 with %d of %d bytes printed", res.name, stdout.Len(), len(payload))
-			case code == exitInterrupted && stalled() && took >= runLimit-cancelTimeout:
+			case !strings.HasPrefix(string(payload), stdout):
+				t.Errorf("%s: FORGED: printed %d bytes that are not the message (exit %d, %s)", res.name, len(stdout), code, stderr)
+			case code == 0 && len(stdout) != len(payload):
+				t.Errorf("%s: LOST: exit 0 with %d of %d bytes printed", res.name, len(stdout), len(payload))
+			case code == exitInterrupted && stalled() && res.r.took >= runLimit-cancelTimeout:
 				// A request left waiting after an interim response ends
 				// with dial's context, reported as an interrupt is.
 			case code != 0 && code != 1:
 				t.Errorf("%s: exit %d", res.name, code)
-			case code == 1 && stderr.Len() == 0:
+			case code == 1 && stderr == "":
 				t.Errorf("%s: exit 1 without a reason", res.name)
 			}
 		}()

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"testing"
 )
 
@@ -26,27 +24,7 @@ func TestExplainRPCGolden(t *testing.T) {
 		{"rpc-grant-admin-samr", []string{"--config", cfg, "--user", "bob", "--rpc", "samr.EnumerateUsersInDomain"}, 0},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var out, errb bytes.Buffer
-			code := explain(tt.args, &out, &errb)
-			if code != tt.code || errb.Len() != 0 {
-				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, out.String(), errb.String())
-			}
-			golden := filepath.Join("testdata", "explain", tt.name+".golden")
-			if *explainUpdate {
-				if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create)", err)
-			}
-			if !bytes.Equal(out.Bytes(), want) {
-				t.Fatalf("output differs from %s:\n--- got\n%s--- want\n%s", golden, out.String(), want)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkExplainGolden(t, tt.name, tt.args, tt.code) })
 	}
 	var out, errb bytes.Buffer
 	if code := explain([]string{"--user", "alice", "--rpc", "samr.Nope"}, &out, &errb); code != 2 {

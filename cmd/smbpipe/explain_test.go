@@ -20,6 +20,31 @@ func updateFlag() *bool {
 	return flag.Bool("update", false, "rewrite golden files")
 }
 
+// checkExplainGolden runs smbpipe explain with args and requires exit
+// status code, nothing on stderr, and stdout equal to the golden file
+// testdata/explain/NAME.golden (which -update rewrites instead).
+func checkExplainGolden(t *testing.T, name string, args []string, code int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if got := explain(args, &out, &errb); got != code || errb.Len() != 0 {
+		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", got, code, out.String(), errb.String())
+	}
+	golden := filepath.Join("testdata", "explain", name+".golden")
+	if *explainUpdate {
+		if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create)", err)
+	}
+	if !bytes.Equal(out.Bytes(), want) {
+		t.Fatalf("output differs from %s:\n--- got\n%s--- want\n%s", golden, out.String(), want)
+	}
+}
+
 func TestExplainGolden(t *testing.T) {
 	const cfg = "testdata/explain/policy.toml"
 	tests := []struct {
@@ -57,30 +82,7 @@ func TestExplainGolden(t *testing.T) {
 		{"grant-alice-max", []string{"--config", cfg, "--user", "alice", "--pipe", "secret", "--access", "max"}, 0},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var out, errb bytes.Buffer
-			code := explain(tt.args, &out, &errb)
-			if code != tt.code {
-				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, out.String(), errb.String())
-			}
-			if errb.Len() != 0 {
-				t.Fatalf("stderr: %s", errb.String())
-			}
-			golden := filepath.Join("testdata", "explain", tt.name+".golden")
-			if *explainUpdate {
-				if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create)", err)
-			}
-			if !bytes.Equal(out.Bytes(), want) {
-				t.Fatalf("output differs from %s:\n--- got\n%s--- want\n%s", golden, out.String(), want)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkExplainGolden(t, tt.name, tt.args, tt.code) })
 	}
 }
 

@@ -1,17 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/smbpipe/smbpipe/internal/testlog"
 	"github.com/smbpipe/smbpipe/internal/testserver"
 )
 
@@ -78,24 +77,6 @@ func TestSdNotify(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log destination several goroutines write.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestServeNotifies runs serve as systemd would see it: READY=1 once it
 // listens, RELOADING=1 (with MONOTONIC_USEC) and READY=1 around a SIGHUP,
 // STOPPING=1 on SIGTERM, and then serve returns.
@@ -105,7 +86,7 @@ func TestServeNotifies(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(testserver.AliceEcho), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs testlog.Buffer
 	o := &serveOptions{config: cfg, listen: "127.0.0.1:0", logFormat: "text", logLevel: "info", shutdownTimeout: 5 * time.Second}
 	done := make(chan error, 1)
 	go func() { done <- serve(o, newLogger("text", "info", &logs)) }()
@@ -166,7 +147,7 @@ func TestWarnReadablePassword(t *testing.T) {
 		if err := os.Chmod(c.path, c.mode); err != nil {
 			t.Fatal(err)
 		}
-		var logs syncBuffer
+		var logs testlog.Buffer
 		o := &serveOptions{config: c.path, listen: "127.0.0.1:0", shutdownTimeout: time.Second}
 		// serve logs the warning before it listens; a listen address
 		// already in use stops it right after.

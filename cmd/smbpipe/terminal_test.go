@@ -12,6 +12,7 @@ import (
 
 	"github.com/creack/pty"
 
+	"github.com/smbpipe/smbpipe/internal/testlog"
 	"github.com/smbpipe/smbpipe/internal/testserver"
 	"github.com/smbpipe/smbpipe/server"
 )
@@ -60,7 +61,7 @@ type onTerminal struct {
 	t    *testing.T
 	cmd  *exec.Cmd
 	tty  *os.File
-	out  syncBuffer
+	out  testlog.Buffer
 	done chan struct{}
 }
 

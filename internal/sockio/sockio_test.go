@@ -305,51 +305,38 @@ func BenchmarkPingPong(b *testing.B) {
 			name = "sockio"
 		}
 		b.Run(name, func(b *testing.B) {
-			l, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer l.Close()
-			go func() {
-				s, err := l.Accept()
-				if err != nil {
-					return
-				}
-				defer s.Close()
-				var c Conn
+			cn, sn := testbin.ConnPair(b, "tcp", "127.0.0.1:0")
+			// conn reads and writes nc through Conn's raw calls (raw) or
+			// through nc's own methods.
+			conn := func(nc net.Conn) *Conn {
+				c := new(Conn)
 				if raw {
-					c.Init(s)
+					c.Init(nc)
 				} else {
-					c.nc = s
+					c.nc = nc
 				}
+				return c
+			}
+			go func() {
+				s := conn(sn)
 				p := make([]byte, 68)
 				for {
-					if _, err := io.ReadFull(&c, p); err != nil {
+					if _, err := io.ReadFull(s, p); err != nil {
 						return
 					}
-					if _, err := c.Write(p); err != nil {
+					if _, err := s.Write(p); err != nil {
 						return
 					}
 				}
 			}()
-			nc, err := net.Dial("tcp", l.Addr().String())
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer nc.Close()
-			var c Conn
-			if raw {
-				c.Init(nc)
-			} else {
-				c.nc = nc
-			}
+			c := conn(cn)
 			p := make([]byte, 68)
 			b.ResetTimer()
 			for b.Loop() {
 				if _, err := c.Write(p); err != nil {
 					b.Fatal(err)
 				}
-				if _, err := io.ReadFull(&c, p); err != nil {
+				if _, err := io.ReadFull(c, p); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -22,6 +22,7 @@ import (
 	"github.com/smbpipe/smbpipe/admin"
 	"github.com/smbpipe/smbpipe/client"
 	"github.com/smbpipe/smbpipe/internal/testbin"
+	"github.com/smbpipe/smbpipe/internal/testclient"
 	"github.com/smbpipe/smbpipe/internal/testetcd"
 	"github.com/smbpipe/smbpipe/internal/testserver"
 	"github.com/smbpipe/smbpipe/ntstatus"
@@ -100,18 +101,6 @@ func statusJSON(t *testing.T, adminAddr string) admin.Status {
 	return st
 }
 
-func dialGo(t *testing.T, addr string, cfg client.Config) *client.Conn {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	c, err := client.Dial(ctx, addr, &cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
 // TestAdminStatus: `smbpipe status` finds serve's token by itself and
 // lists impacket's and the Go client's sessions and opens, with bytes;
 // the tables name them too.
@@ -119,7 +108,7 @@ func TestAdminStatus(t *testing.T) {
 	need(t, python, "-c", "import impacket")
 	s, adminAddr := startAdminWith(t, testConfig, "--metrics", "127.0.0.1:0") // /metrics on the admin listener
 	release, lines := holdImpacket(t, s, "alice", "Passw0rd!", "echo")
-	gc := dialGo(t, s.addr, client.Config{})
+	gc := testclient.Dial(t, s.addr, client.Config{})
 	p, err := gc.OpenPipe(t.Context(), "echo")
 	if err != nil {
 		t.Fatal(err)
@@ -272,11 +261,11 @@ func TestAdminBrowser(t *testing.T) {
 	need(t, chromium, "--version")
 	s, adminAddr := startAdmin(t)
 	holdImpacket(t, s, "alice", "Passw0rd!", "echo")
-	gc := dialGo(t, s.addr, client.Config{User: "alice", Password: "Passw0rd!", Domain: "WORKGROUP"})
+	gc := testclient.Dial(t, s.addr, client.Config{User: "alice", Password: "Passw0rd!", Domain: "WORKGROUP"})
 	if _, err := gc.OpenPipe(t.Context(), "private"); err != nil {
 		t.Fatal(err)
 	}
-	anon := dialGo(t, s.addr, client.Config{})
+	anon := testclient.Dial(t, s.addr, client.Config{})
 	if _, err := anon.OpenPipe(t.Context(), "echo"); err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"io"
 	"net"
 	"runtime"
 	"testing"
@@ -53,19 +52,7 @@ func (es *encSession) clear(t *testing.T, h smb2.Header, body []byte) (req, resp
 // server-to-client key.
 func (es *encSession) read(t *testing.T) []byte {
 	t.Helper()
-	es.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
-	var fh [4]byte
-	if _, err := io.ReadFull(es.nc, fh[:]); err != nil {
-		t.Fatalf("reading a response: %v", err)
-	}
-	n, err := smb2.FrameLength(fh)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(es.nc, b); err != nil {
-		t.Fatal(err)
-	}
+	b := readFrame(t, es.nc, "reading a response")
 	if smb2.IsTransform(b) {
 		th, err := smb2.DecodeTransform(b)
 		if err != nil || th.SessionID != es.sid || es.dec == nil {

@@ -148,6 +148,27 @@ func message(h smb2.Header, body []byte) []byte {
 	return append(b, body...)
 }
 
+// readFrame reads one frame from nc, waiting at most 10 s, and returns
+// its payload (no transport header); what says which response the
+// failure of the first read was waiting for.
+func readFrame(t *testing.T, nc net.Conn, what string) []byte {
+	t.Helper()
+	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var fh [4]byte
+	if _, err := io.ReadFull(nc, fh[:]); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	n, err := smb2.FrameLength(fh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(nc, b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // readStatus reads one response frame from nc and returns its first
 // header's status; closed reports that the server closed the connection.
 func readStatus(t *testing.T, nc net.Conn) (st ntstatus.Status, closed bool) {

@@ -3,7 +3,6 @@ package robust
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"testing"
 	"time"
@@ -232,19 +231,7 @@ func (rs *rawSession) round(t *testing.T, h smb2.Header, body []byte, sign func(
 	if _, err := rs.nc.Write(frame(msg)); err != nil {
 		t.Fatal(err)
 	}
-	rs.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
-	var fh [4]byte
-	if _, err := io.ReadFull(rs.nc, fh[:]); err != nil {
-		t.Fatalf("%v: %v", h.Command, err)
-	}
-	n, err := smb2.FrameLength(fh)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(rs.nc, b); err != nil {
-		t.Fatal(err)
-	}
+	b := readFrame(t, rs.nc, h.Command.String())
 	var rh smb2.Header
 	if err := rh.Decode(b); err != nil {
 		t.Fatal(err)

@@ -286,11 +286,7 @@ func (c *Client) checkAck(p *Packet, want PacketType, i int) (*BindAck, error) {
 		}
 		return nil, &BindError{Nak: true, Reason: r}
 	case TypeFault:
-		f, err := p.Fault()
-		if err != nil {
-			return nil, err
-		}
-		return nil, Fault(f.Status)
+		return nil, p.faultError()
 	default:
 		return nil, fmt.Errorf("%w: %s answers a bind", ErrMalformed, p.Type)
 	}
@@ -364,6 +360,16 @@ func (c *Client) send(id uint32, ctxID, opnum uint16, stub []byte) error {
 	}
 }
 
+// faultError returns what the FAULT PDU p answers: a Fault with its
+// status, or the error that decoding its body met.
+func (p *Packet) faultError() error {
+	f, err := p.Fault()
+	if err != nil {
+		return err
+	}
+	return Fault(f.Status)
+}
+
 // receive reads the response fragments of call id and reassembles the stub.
 func (c *Client) receive(ctx context.Context, id uint32) ([]byte, error) {
 	var out []byte
@@ -376,11 +382,7 @@ func (c *Client) receive(ctx context.Context, id uint32) ([]byte, error) {
 		}
 		switch p.Type {
 		case TypeFault:
-			f, err := p.Fault()
-			if err != nil {
-				return nil, err
-			}
-			return nil, Fault(f.Status)
+			return nil, p.faultError()
 		case TypeResponse:
 		default:
 			return nil, fmt.Errorf("%w: %s answers a request", ErrMalformed, p.Type)

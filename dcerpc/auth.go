@@ -40,6 +40,59 @@ func effectiveLevel(l AuthLevel) AuthLevel {
 	return l
 }
 
+// fragChunk returns how many stub bytes one fragment of at most xmit bytes
+// carries: what is left after the header, the body fields before the stub
+// (bodySize) and, when signed, the sec_trailer and the signature, rounded
+// down to the stub alignment.
+func fragChunk(xmit, bodySize int, signed bool) int {
+	overhead := headerSize + bodySize
+	if signed {
+		overhead += secTrailerSize + ntlm.SignatureSize
+	}
+	return (xmit - overhead) &^ (stubAlign - 1)
+}
+
+// fragFlags returns the PFC flags of a fragment: FIRST_FRAG on the first,
+// LAST_FRAG on the last.
+func fragFlags(first, last bool) uint8 {
+	var flags uint8
+	if first {
+		flags |= FlagFirstFrag
+	}
+	if last {
+		flags |= FlagLastFrag
+	}
+	return flags
+}
+
+var zeroSig [ntlm.SignatureSize]byte
+
+// protect ends the fragment b (a REQUEST or RESPONSE whose stub starts at
+// stubStart): it appends the auth padding, the sec_trailer of v and room
+// for the signature, sets frag_length and auth_length, then signs the
+// fragment, or at privacy level seals the stub in place and signs.
+func protect(b []byte, stubStart int, v AuthVerifier, sec *ntlm.Security) []byte {
+	v.Value = zeroSig[:]
+	b = AppendAuth(b, 0, stubStart, stubAlign, v)
+	Finish(b, ntlm.SignatureSize)
+	sig := len(b) - ntlm.SignatureSize
+	if effectiveLevel(v.Level) == LevelPrivacy {
+		sec.Seal(b[sig:sig], b[stubStart:sig-secTrailerSize], b[:sig])
+	} else {
+		sec.Sign(b[sig:sig], b[:sig])
+	}
+	return b
+}
+
+// unprotect checks the signature sig of msg (the fragment up to its auth
+// value), after unsealing stub in place at privacy level.
+func unprotect(sec *ntlm.Security, level AuthLevel, stub, msg, sig []byte) error {
+	if effectiveLevel(level) == LevelPrivacy {
+		return sec.Unseal(stub, msg, sig)
+	}
+	return sec.Verify(msg, sig)
+}
+
 // newSrvAuth starts a security context from the auth verifier of a BIND
 // or ALTER_CONTEXT.
 func newSrvAuth(v *AuthVerifier) (*srvAuth, error) {

@@ -286,11 +286,7 @@ func (c *Client) checkAck(p *Packet, want PacketType, i int) (*BindAck, error) {
 		}
 		return nil, &BindError{Nak: true, Reason: r}
 	case TypeFault:
-		f, err := p.Fault()
-		if err != nil {
-			return nil, err
-		}
-		return nil, Fault(f.Status)
+		return nil, p.faultError()
 	default:
 		return nil, fmt.Errorf("%w: %s answers a bind", ErrMalformed, p.Type)
 	}
@@ -338,36 +334,18 @@ func (c *Client) send(id uint32, ctxID, opnum uint16, stub []byte) error {
 	o := byteOrder(c.drep)
 	a := c.auth
 	signs := a != nil && effectiveLevel(a.level) >= LevelIntegrity
-	overhead := headerSize + requestBodySize
-	if signs {
-		overhead += secTrailerSize + ntlm.SignatureSize
-	}
-	chunk := (c.xmit - overhead) &^ (stubAlign - 1)
+	chunk := fragChunk(c.xmit, requestBodySize, signs)
 	for off, first := 0, true; ; first = false {
 		n := min(chunk, len(stub)-off)
 		last := off+n == len(stub)
-		var flags uint8
-		if first {
-			flags |= FlagFirstFrag
-		}
-		if last {
-			flags |= FlagLastFrag
-		}
-		b := AppendHeader(c.buf[:0], TypeRequest, flags, c.drep, id)
+		b := AppendHeader(c.buf[:0], TypeRequest, fragFlags(first, last), c.drep, id)
 		b = o.AppendUint32(b, uint32(len(stub)-off))
 		b = o.AppendUint16(b, ctxID)
 		b = o.AppendUint16(b, opnum)
 		b = append(b, stub[off:off+n]...)
 		if signs {
-			b = AppendAuth(b, 0, headerSize+requestBodySize, stubAlign,
-				AuthVerifier{Type: a.typ, Level: a.level, ContextID: a.ctxID, Value: zeroSig[:]})
-			Finish(b, ntlm.SignatureSize)
-			sig := len(b) - ntlm.SignatureSize
-			if effectiveLevel(a.level) == LevelPrivacy {
-				a.sec.Seal(b[sig:sig], b[headerSize+requestBodySize:sig-secTrailerSize], b[:sig])
-			} else {
-				a.sec.Sign(b[sig:sig], b[:sig])
-			}
+			b = protect(b, headerSize+requestBodySize,
+				AuthVerifier{Type: a.typ, Level: a.level, ContextID: a.ctxID}, a.sec)
 		} else {
 			Finish(b, 0)
 		}
@@ -382,6 +360,16 @@ func (c *Client) send(id uint32, ctxID, opnum uint16, stub []byte) error {
 	}
 }
 
+// faultError returns what the FAULT PDU p answers: a Fault with its
+// status, or the error that decoding its body met.
+func (p *Packet) faultError() error {
+	f, err := p.Fault()
+	if err != nil {
+		return err
+	}
+	return Fault(f.Status)
+}
+
 // receive reads the response fragments of call id and reassembles the stub.
 func (c *Client) receive(ctx context.Context, id uint32) ([]byte, error) {
 	var out []byte
@@ -394,11 +382,7 @@ func (c *Client) receive(ctx context.Context, id uint32) ([]byte, error) {
 		}
 		switch p.Type {
 		case TypeFault:
-			f, err := p.Fault()
-			if err != nil {
-				return nil, err
-			}
-			return nil, Fault(f.Status)
+			return nil, p.faultError()
 		case TypeResponse:
 		default:
 			return nil, fmt.Errorf("%w: %s answers a request", ErrMalformed, p.Type)
@@ -416,12 +400,7 @@ func (c *Client) receive(ctx context.Context, id uint32) ([]byte, error) {
 				return nil, fmt.Errorf("%w: response auth verifier", ErrMalformed)
 			}
 			msg := p.Raw[:len(p.Raw)-int(p.AuthLength)]
-			if effectiveLevel(a.level) == LevelPrivacy {
-				err = a.sec.Unseal(stub, msg, p.Auth.Value)
-			} else {
-				err = a.sec.Verify(msg, p.Auth.Value)
-			}
-			if err != nil {
+			if err := unprotect(a.sec, a.level, stub, msg, p.Auth.Value); err != nil {
 				return nil, fmt.Errorf("dcerpc: response: %w", err)
 			}
 			stub = stub[:len(stub)-int(p.Auth.PadLength)]

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/smbpipe/smbpipe/auth/ntlm"
 	"github.com/smbpipe/smbpipe/ndr"
 )
 
@@ -497,13 +496,7 @@ func (c *conn) verify(p *Packet, stub []byte) ([]byte, uint32, string) {
 		return nil, FaultProtoError, "auth padding"
 	}
 	msg := p.Raw[:trailer+secTrailerSize]
-	var err error
-	if effectiveLevel(a.level) == LevelPrivacy {
-		err = a.sec.Unseal(stub, msg, v.Value)
-	} else {
-		err = a.sec.Verify(msg, v.Value)
-	}
-	if err != nil {
+	if err := unprotect(a.sec, a.level, stub, msg, v.Value); err != nil {
 		return nil, FaultSecPkgError, "signature: " + err.Error()
 	}
 	return stub[:len(stub)-int(v.PadLength)], 0, ""
@@ -626,44 +619,24 @@ func (c *conn) abort(callID uint32, orphaned bool) {
 	}
 }
 
-var zeroSig [ntlm.SignatureSize]byte
-
 // writeResponse sends the response stub in fragments of at most the
 // negotiated size, each signed or sealed at the association's level.
 func (c *conn) writeResponse(call *Call, stub []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	a := c.signer()
-	overhead := headerSize + responseBodySize
-	if a != nil {
-		overhead += secTrailerSize + ntlm.SignatureSize
-	}
-	chunk := (c.xmit - overhead) &^ (stubAlign - 1)
+	chunk := fragChunk(c.xmit, responseBodySize, a != nil)
 	for off, first := 0, true; ; first = false {
 		n := min(chunk, len(stub)-off)
-		var flags uint8
-		if first {
-			flags |= FlagFirstFrag
-		}
 		last := off+n == len(stub)
-		if last {
-			flags |= FlagLastFrag
-		}
-		b := AppendHeader(c.wbuf[:0], TypeResponse, flags, LittleEndian, call.callID)
+		b := AppendHeader(c.wbuf[:0], TypeResponse, fragFlags(first, last), LittleEndian, call.callID)
 		b = binary.LittleEndian.AppendUint32(b, uint32(len(stub)-off))
 		b = binary.LittleEndian.AppendUint16(b, call.ctxID)
 		b = append(b, 0, 0)
 		b = append(b, stub[off:off+n]...)
 		if a != nil {
-			b = AppendAuth(b, 0, headerSize+responseBodySize, stubAlign,
-				AuthVerifier{Type: a.typ, Level: a.level, ContextID: a.ctxID, Value: zeroSig[:]})
-			Finish(b, ntlm.SignatureSize)
-			sig := len(b) - ntlm.SignatureSize
-			if effectiveLevel(a.level) == LevelPrivacy {
-				a.sec.Seal(b[sig:sig], b[headerSize+responseBodySize:sig-secTrailerSize], b[:sig])
-			} else {
-				a.sec.Sign(b[sig:sig], b[:sig])
-			}
+			b = protect(b, headerSize+responseBodySize,
+				AuthVerifier{Type: a.typ, Level: a.level, ContextID: a.ctxID}, a.sec)
 		} else {
 			Finish(b, 0)
 		}

@@ -119,14 +119,22 @@ const IoctlResponseFixedSize = ioctlResponseBuf - HeaderSize
 // pipe into the spare capacity of dst). The result is what Append writes
 // for the same response. n must fit in 32 bits.
 func AppendIoctlResponseHeader(dst []byte, ctlCode uint32, fid FileID, n int, flags uint32) []byte {
+	return appendIoctlResponseFixed(dst, ctlCode, fid, 0, n, flags)
+}
+
+// appendIoctlResponseFixed appends the 48-byte fixed part of an IOCTL
+// response announcing inLen bytes of Input at 0x70 and outLen bytes of
+// Output at InputOffset + inLen rounded up to 8 (both offsets also when the
+// buffers are empty, as Windows sends).
+func appendIoctlResponseFixed(dst []byte, ctlCode uint32, fid FileID, inLen, outLen int, flags uint32) []byte {
 	dst = app16(dst, ioctlResponseSize)
 	dst = app16(dst, 0)
 	dst = app32(dst, ctlCode)
 	dst = appFileID(dst, fid)
 	dst = app32(dst, ioctlResponseBuf)
-	dst = app32(dst, 0)
-	dst = app32(dst, ioctlResponseBuf)
-	dst = app32(dst, uint32(n))
+	dst = app32(dst, uint32(inLen))
+	dst = app32(dst, uint32(align8(ioctlResponseBuf+inLen)))
+	dst = app32(dst, uint32(outLen))
 	dst = app32(dst, flags)
 	return app32(dst, 0)
 }
@@ -136,17 +144,7 @@ func AppendIoctlResponseHeader(dst []byte, ctlCode uint32, fid FileID, n int, fl
 // empty, as Windows sends), padding between Input and Output.
 func (m *IoctlResponse) Append(dst []byte) []byte {
 	b := len(dst)
-	outOff := align8(ioctlResponseBuf + len(m.Input))
-	dst = app16(dst, ioctlResponseSize)
-	dst = app16(dst, 0)
-	dst = app32(dst, m.CtlCode)
-	dst = appFileID(dst, m.FileID)
-	dst = app32(dst, ioctlResponseBuf)
-	dst = app32(dst, uint32(len(m.Input)))
-	dst = app32(dst, uint32(outOff))
-	dst = app32(dst, uint32(len(m.Output)))
-	dst = app32(dst, m.Flags)
-	dst = app32(dst, 0)
+	dst = appendIoctlResponseFixed(dst, m.CtlCode, m.FileID, len(m.Input), len(m.Output), m.Flags)
 	dst = append(dst, m.Input...)
 	if len(m.Output) > 0 {
 		dst = padTo8(dst, b)

@@ -207,7 +207,8 @@ func serve(o *serveOptions, log *slog.Logger) error {
 			if sig == syscall.SIGHUP {
 				notifyReloading(log)
 				if fleet != nil {
-					fleet.src.Resync() // read the etcd key again (serve_etcd.go)
+					fleet.reloadLocal(o.config) // listen and [limits]
+					fleet.src.Resync()          // read the etcd key again (serve_etcd.go)
 				} else if s, err := store.Reload(); err == nil {
 					apply(s)
 				}

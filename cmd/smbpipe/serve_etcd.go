@@ -37,8 +37,10 @@ A fleet (see "Running a fleet" in the README):
                        it while etcd is unreachable (default: under
                        $STATE_DIRECTORY, $XDG_STATE_HOME/smbpipe or
                        ~/.local/state/smbpipe). Without etcd and without a
-                       cache, serve refuses to start. SIGHUP reads the key
-                       again (after restoring etcd from a backup).
+                       cache, serve refuses to start. SIGHUP reads the
+                       --config file again (listen applies after a
+                       restart) and the key (after restoring etcd from a
+                       backup).
 ` + etcdFlagsUsage
 
 // etcdFlagsUsage describes how to reach etcd, for serve and policy.
@@ -261,6 +263,29 @@ func (f *fleetSource) run(apply func(*policy.Snapshot), m *metrics.Prometheus) (
 		cancel()
 		wg.Wait()
 	}
+}
+
+// reloadLocal reads the local --config file (listen and [limits]) again
+// and applies it to the policy in force (serve on SIGHUP). A file that
+// cannot be read or parsed, or settings the policy does not compile
+// with, change nothing and are logged.
+func (f *fleetSource) reloadLocal(config string) {
+	if config == "" {
+		return
+	}
+	data, err := os.ReadFile(config)
+	var local *policy.Config
+	if err == nil {
+		local, err = policy.ParseLocal(data, config)
+	}
+	if err == nil {
+		err = f.src.SetLocal(local)
+	}
+	if err != nil {
+		f.log.Error("local settings not reloaded; keeping those in force", "config", config, "error", err.Error())
+		return
+	}
+	f.log.Info("local settings reloaded", "config", config)
 }
 
 // close closes the etcd client when run was never called (serve failed

@@ -30,8 +30,9 @@ type Options struct {
 	CachePath string
 	// Logger receives the source's records (nil: slog.Default()).
 	Logger *slog.Logger
-	// OnApply, when set, is called from Run's goroutine with each new
-	// policy right after it became current (the server's SetPolicy).
+	// OnApply, when set, is called with each new policy right after it
+	// became current (the server's SetPolicy): from Run's goroutine, or
+	// SetLocal's caller; never twice at once.
 	OnApply func(*policy.Snapshot)
 }
 
@@ -55,6 +56,13 @@ type Source struct {
 	reconnected chan struct{}
 	// resyncAsked is signalled by Resync: Run reads the key again.
 	resyncAsked chan struct{}
+
+	// mu is held while a policy is compiled and made current (apply,
+	// SetLocal), so that the two apply in order; it guards o.Local and
+	// data and rev, the source and revision of the policy in force.
+	mu   sync.Mutex
+	data []byte
+	rev  int64
 }
 
 // Open reads the policy at o.Key and compiles it with o.Local. When etcd
@@ -100,7 +108,7 @@ func Open(ctx context.Context, o Options) (*Source, error) {
 				if cerr != nil {
 					why = fmt.Errorf("etcd key %s revision %d is not a valid policy: %w", o.Key, kv.ModRevision, cerr)
 				} else {
-					first = snap
+					first, s.data, s.rev = snap, kv.Value, kv.ModRevision
 					s.writeCache(kv.Value, kv.ModRevision)
 					s.log.Info("policy read from etcd", "policy_revision", kv.ModRevision)
 				}
@@ -136,6 +144,7 @@ func (s *Source) fromCacheFile() (*policy.Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cache %s: %w", s.o.CachePath, err)
 	}
+	s.data, s.rev = data, rev
 	return snap, nil
 }
 
@@ -149,6 +158,28 @@ func (s *Source) Resync() {
 	case s.resyncAsked <- struct{}{}:
 	default:
 	}
+}
+
+// SetLocal replaces the local part of the configuration (Options.Local:
+// listen and [limits]) and applies it at once to the policy in force,
+// whose revision stays the same; later revisions compile with it. When
+// the policy does not compile with local, SetLocal changes nothing and
+// returns why (the store counts and logs the refusal). serve calls it on
+// SIGHUP with its --config file read again. OnApply is called with the
+// new policy, from the calling goroutine; SetLocal is safe for concurrent
+// use with Run.
+func (s *Source) SetLocal(local *policy.Config) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	snap, err := s.store.ApplySource(s.data, s.name(s.rev), s.rev, local)
+	if err != nil {
+		return err
+	}
+	s.o.Local = local
+	if s.o.OnApply != nil {
+		s.o.OnApply(snap)
+	}
+	return nil
 }
 
 // Store is the policy store the source applies revisions to; its Current
@@ -369,6 +400,8 @@ func (s *Source) watch(ctx context.Context) error {
 // apply compiles and swaps in one revision (the store logs a refusal),
 // then writes the cache and tells OnApply.
 func (s *Source) apply(data []byte, rev int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if err := checkSize(data); err != nil {
 		s.log.Error("policy revision refused; keeping the policy in force",
 			"revision", rev, "policy_revision", s.store.Current().Revision(), "error", err.Error())
@@ -378,6 +411,7 @@ func (s *Source) apply(data []byte, rev int64) {
 	if err != nil {
 		return
 	}
+	s.data, s.rev = data, rev
 	s.writeCache(data, rev)
 	if s.o.OnApply != nil {
 		s.o.OnApply(snap)

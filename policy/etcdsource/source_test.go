@@ -477,3 +477,50 @@ func TestResync(t *testing.T) {
 		t.Fatalf("after Resync the watch applied %d, want %d", s.Revision(), next)
 	}
 }
+
+// TestSetLocal: SetLocal applies new local settings ([limits]) to the
+// revision in force at once, keeps them for the next revision, and
+// refuses settings the policy does not compile with, changing nothing.
+func TestSetLocal(t *testing.T) {
+	e := testetcd.Start(t)
+	first := put(t, e.Endpoint(), policyWith("a"))
+	local := func(n int) *policy.Config {
+		c, err := policy.ParseLocal(fmt.Appendf(nil, "[limits]\nmax_connections = %d\n", n), "local.toml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	a := newApplied()
+	o := options(t, e.Endpoint(), a)
+	o.Local = local(10)
+	src := mustOpen(t, o)
+	run(t, src)
+	limit := func(s *policy.Snapshot) int { return s.Config().Limits.MaxConnections }
+	if s := src.Store().Current(); limit(s) != 10 {
+		t.Fatalf("at Open: max_connections %d, want 10", limit(s))
+	}
+
+	if err := src.SetLocal(local(20)); err != nil {
+		t.Fatal(err)
+	}
+	s := a.wait(t, time.Second)
+	if s.Revision() != first || limit(s) != 20 || !slices.Equal(nullPipes(s), []string{"a"}) || src.Store().Current() != s {
+		t.Fatalf("after SetLocal: revision %d, max_connections %d, %v; want %d, 20, [a], current", s.Revision(), limit(s), nullPipes(s), first)
+	}
+
+	bad := *local(30)
+	bad.Limits.MaxConnections = -1
+	if err := src.SetLocal(&bad); err == nil {
+		t.Fatal("SetLocal with max_connections -1 succeeded")
+	}
+	if s := src.Store().Current(); limit(s) != 20 || s.Revision() != first {
+		t.Fatalf("after a refused SetLocal: max_connections %d at revision %d, want 20 at %d", limit(s), s.Revision(), first)
+	}
+
+	next := put(t, e.Endpoint(), policyWith("b"))
+	s = a.wait(t, 5*time.Second)
+	if s.Revision() != next || limit(s) != 20 || !slices.Equal(nullPipes(s), []string{"b"}) {
+		t.Fatalf("next revision: %d, max_connections %d, %v; want %d, 20, [b]", s.Revision(), limit(s), nullPipes(s), next)
+	}
+}

@@ -10,7 +10,9 @@ package fleet
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,8 +26,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smbpipe/smbpipe/client"
 	"github.com/smbpipe/smbpipe/internal/testbin"
+	"github.com/smbpipe/smbpipe/internal/testclient"
 	"github.com/smbpipe/smbpipe/internal/testetcd"
+	"github.com/smbpipe/smbpipe/ntstatus"
 )
 
 // smbpipeBin is the binary TestMain builds once.
@@ -78,6 +83,7 @@ type server struct {
 	cmd     *exec.Cmd // Process.Cmd
 	addr    string    // SMB, HOST:PORT
 	port    string
+	config  string // the local --config file; "": none
 	metrics string // HOST:PORT of /metrics
 }
 
@@ -165,6 +171,9 @@ func startServer(t *testing.T, name, ep, cache, local string, wantFail bool) *se
 		args = append(args, "--config", cfg)
 	}
 	s := &server{name: name}
+	if local != "" {
+		s.config = args[len(args)-1]
+	}
 	ready := make(chan struct{})
 	s.Process = testbin.Start(t, name, exec.Command(smbpipeBin, args...), func(line string) {
 		if m := metricsRE.FindStringSubmatch(line); m != nil {
@@ -543,5 +552,47 @@ func TestFleet(t *testing.T) {
 		syscall.Kill(b.cmd.Process.Pid, syscall.SIGHUP)
 		b.waitRecord(t, 5*time.Second, "reading the policy key again, as asked", "policy_revision", num(rev4))
 		p.expectOpen("GRANTED", b)
+	})
+
+	t.Run("SIGHUP reads the local file again", func(t *testing.T) {
+		// c's [limits] allow 64 opens per session: two opens succeed.
+		opens := func() error {
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			conn := testclient.Dial(t, c.addr, client.Config{})
+			defer conn.Close()
+			for range 2 {
+				if _, err := conn.OpenPipe(ctx, "echo"); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		if err := opens(); err != nil {
+			t.Fatalf("two opens with max_opens_per_session = 64: %v", err)
+		}
+		// A local file a fleet-wide key makes invalid is refused on
+		// SIGHUP, and the settings in force stay.
+		write := func(local string) {
+			if err := os.WriteFile(c.config, []byte(local), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			syscall.Kill(c.cmd.Process.Pid, syscall.SIGHUP)
+		}
+		write("guest = true\n" + strings.Replace(localConfig, "64", "1", 1))
+		rec := c.waitRecord(t, 5*time.Second, "local settings not reloaded; keeping those in force", "config", c.config)
+		if e, _ := rec["error"].(string); !strings.Contains(e, "local.toml:1: guest: a fleet-wide setting") {
+			t.Errorf("refusal: %v", rec)
+		}
+		if err := opens(); err != nil {
+			t.Fatalf("two opens after a refused local file: %v", err)
+		}
+		write(strings.Replace(localConfig, "64", "1", 1))
+		c.waitRecord(t, 5*time.Second, "local settings reloaded", "config", c.config)
+		err := opens()
+		var st ntstatus.Status
+		if !errors.As(err, &st) || st != ntstatus.TooManyOpenedFiles {
+			t.Fatalf("second open with max_opens_per_session = 1: %v, want STATUS_TOO_MANY_OPENED_FILES", err)
+		}
 	})
 }

@@ -59,51 +59,57 @@ func TestRawOnlyForSockets(t *testing.T) {
 	}
 }
 
-// TestRoundTrip sends messages of many sizes each way through Conn, the
-// largest above MaxChunk (written through net.Conn, read in chunks).
-func TestRoundTrip(t *testing.T) {
+// eachPair runs f on a connected TCP pair and a connected Unix pair.
+func eachPair(t *testing.T, f func(t *testing.T, a, b net.Conn)) {
 	for _, pair := range []struct {
 		name string
 		mk   func(*testing.T) (net.Conn, net.Conn)
 	}{{"tcp", tcpPair}, {"unix", unixPair}} {
 		t.Run(pair.name, func(t *testing.T) {
 			a, b := pair.mk(t)
-			var ca, cb Conn
-			ca.Init(a)
-			cb.Init(b)
-			for _, n := range []int{1, 68, 4096, 65536 + 200, MaxChunk, MaxChunk + 1, 3<<20 + 7} {
-				msg := bytes.Repeat([]byte{byte(n)}, n)
-				msg[0], msg[n-1] = 'a', 'z'
-				errc := make(chan error, 1)
-				go func() {
-					_, err := ca.Write(msg)
-					errc <- err
-				}()
-				got := make([]byte, n)
-				if _, err := io.ReadFull(&cb, got); err != nil {
-					t.Fatalf("%d bytes: read: %v", n, err)
-				}
-				if err := <-errc; err != nil {
-					t.Fatalf("%d bytes: write: %v", n, err)
-				}
-				if !bytes.Equal(got, msg) {
-					t.Fatalf("%d bytes: data differs", n)
-				}
-				// and back
-				go func() {
-					_, err := cb.Write(got)
-					errc <- err
-				}()
-				back := make([]byte, n)
-				if _, err := io.ReadFull(&ca, back); err != nil {
-					t.Fatalf("%d bytes back: %v", n, err)
-				}
-				if err := <-errc; err != nil || !bytes.Equal(back, msg) {
-					t.Fatalf("%d bytes back: %v", n, err)
-				}
-			}
+			f(t, a, b)
 		})
 	}
+}
+
+// transfer runs write (which must write want) in a goroutine while r
+// reads len(want) bytes, and fails the test unless they arrive intact.
+func transfer(t *testing.T, what string, write func() (int, error), r *Conn, want []byte) {
+	t.Helper()
+	errc := make(chan error, 1)
+	go func() {
+		n, err := write()
+		if err == nil && n != len(want) {
+			err = fmt.Errorf("wrote %d of %d", n, len(want))
+		}
+		errc <- err
+	}()
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(r, got); err != nil {
+		t.Fatalf("%s: read: %v", what, err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatalf("%s: write: %v", what, err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%s: data differs", what)
+	}
+}
+
+// TestRoundTrip sends messages of many sizes each way through Conn, the
+// largest above MaxChunk (written through net.Conn, read in chunks).
+func TestRoundTrip(t *testing.T) {
+	eachPair(t, func(t *testing.T, a, b net.Conn) {
+		var ca, cb Conn
+		ca.Init(a)
+		cb.Init(b)
+		for _, n := range []int{1, 68, 4096, 65536 + 200, MaxChunk, MaxChunk + 1, 3<<20 + 7} {
+			msg := bytes.Repeat([]byte{byte(n)}, n)
+			msg[0], msg[n-1] = 'a', 'z'
+			transfer(t, fmt.Sprintf("%d bytes", n), func() (int, error) { return ca.Write(msg) }, &cb, msg)
+			transfer(t, fmt.Sprintf("%d bytes back", n), func() (int, error) { return cb.Write(msg) }, &ca, msg)
+		}
+	})
 }
 
 func TestOneReadAtMostMaxChunk(t *testing.T) {
@@ -215,46 +221,23 @@ func TestWriteWaitsForRoom(t *testing.T) {
 // socket buffers (so that writev writes part and waits for room) and
 // over a Unix socket.
 func TestWriteTwo(t *testing.T) {
-	for _, pair := range []struct {
-		name string
-		mk   func(*testing.T) (net.Conn, net.Conn)
-	}{{"tcp", tcpPair}, {"unix", unixPair}} {
-		t.Run(pair.name, func(t *testing.T) {
-			a, b := pair.mk(t)
-			if tc, ok := a.(*net.TCPConn); ok {
-				tc.SetWriteBuffer(8 << 10)
-				b.(*net.TCPConn).SetReadBuffer(8 << 10)
+	eachPair(t, func(t *testing.T, a, b net.Conn) {
+		if tc, ok := a.(*net.TCPConn); ok {
+			tc.SetWriteBuffer(8 << 10)
+			b.(*net.TCPConn).SetReadBuffer(8 << 10)
+		}
+		var ca, cb Conn
+		ca.Init(a)
+		cb.Init(b)
+		for _, sz := range [][2]int{{0, 0}, {0, 5}, {5, 0}, {64, 1}, {68, 65536}, {1, 300 << 10},
+			{100 << 10, 100 << 10}, {MaxChunk - 64, 64}, {MaxChunk - 64, 65}} {
+			msg := make([]byte, sz[0]+sz[1])
+			for i := range msg {
+				msg[i] = byte(i*7 + i>>8)
 			}
-			var ca, cb Conn
-			ca.Init(a)
-			cb.Init(b)
-			for _, sz := range [][2]int{{0, 0}, {0, 5}, {5, 0}, {64, 1}, {68, 65536}, {1, 300 << 10},
-				{100 << 10, 100 << 10}, {MaxChunk - 64, 64}, {MaxChunk - 64, 65}} {
-				msg := make([]byte, sz[0]+sz[1])
-				for i := range msg {
-					msg[i] = byte(i*7 + i>>8)
-				}
-				errc := make(chan error, 1)
-				go func() {
-					n, err := ca.WriteTwo(msg[:sz[0]:sz[0]], msg[sz[0]:])
-					if err == nil && n != len(msg) {
-						err = fmt.Errorf("wrote %d of %d", n, len(msg))
-					}
-					errc <- err
-				}()
-				got := make([]byte, len(msg))
-				if _, err := io.ReadFull(&cb, got); err != nil {
-					t.Fatalf("%v: read: %v", sz, err)
-				}
-				if err := <-errc; err != nil {
-					t.Fatalf("%v: WriteTwo: %v", sz, err)
-				}
-				if !bytes.Equal(got, msg) {
-					t.Fatalf("%v: data differs", sz)
-				}
-			}
-		})
-	}
+			transfer(t, fmt.Sprint(sz), func() (int, error) { return ca.WriteTwo(msg[:sz[0]:sz[0]], msg[sz[0]:]) }, &cb, msg)
+		}
+	})
 }
 
 func TestNoAllocations(t *testing.T) {

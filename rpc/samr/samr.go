@@ -20,14 +20,16 @@
 // Served: Connect (0), CloseHandle (1), LookupDomainInSamServer (5),
 // EnumerateDomainsInSamServer (6), OpenDomain (7),
 // QueryInformationDomain (8) and QueryInformationDomain2 (46) levels 1 to
-// 9, EnumerateGroupsInDomain (11), EnumerateUsersInDomain (13),
+// 9 and 11 to 13, EnumerateGroupsInDomain (11), EnumerateUsersInDomain (13),
 // EnumerateAliasesInDomain (15), GetAliasMembership (16),
 // LookupNamesInDomain (17), LookupIdsInDomain (18), OpenAlias (27),
 // QueryInformationAlias (28) classes 1 to 3, GetMembersInAlias (33),
 // OpenUser (34),
 // QueryInformationUser (36) and QueryInformationUser2 (47) levels 16 and
 // 21 (no password hashes: the OWF fields are empty), GetGroupsForUser
-// (39), QueryDisplayInformation (40, 48, 51) levels 1 to 3, Connect2 (57),
+// (39), GetUserDomainPasswordInformation (44), QueryDisplayInformation
+// (40, 48, 51) levels 1 to 3, GetDomainPasswordInformation (56: no
+// handle, anyone who has the pipe open), Connect2 (57),
 // Connect4 (62), Connect5 (64). No call writes.
 package samr
 
@@ -46,65 +48,69 @@ var Syntax = dcerpc.SyntaxID{UUID: dcerpc.MustParseUUID("12345778-1234-abcd-ef00
 
 // Opnums.
 const (
-	OpConnect                            = 0
-	OpCloseHandle                        = 1
-	OpLookupDomainInSamServer            = 5
-	OpEnumerateDomainsInSamServer        = 6
-	OpOpenDomain                         = 7
-	OpQueryInformationDomain             = 8
-	OpEnumerateGroupsInDomain            = 11
-	OpEnumerateUsersInDomain             = 13
-	OpEnumerateAliasesInDomain           = 15
-	OpGetAliasMembership                 = 16
-	OpLookupNamesInDomain                = 17
-	OpLookupIdsInDomain                  = 18
-	OpOpenUser                           = 34
-	OpQueryInformationUser               = 36
-	OpGetGroupsForUser                   = 39
-	OpQueryDisplayInformation            = 40
-	OpQueryInformationDomain2            = 46
-	OpQueryInformationUser2              = 47
-	OpQueryDisplayInformation2           = 48
-	OpQueryDisplayInformation3           = 51
-	OpConnect2                           = 57
-	OpConnect4                           = 62
-	OpConnect5                           = 64
-	acbDisabled                   uint32 = 0x00000001
-	acbNormal                     uint32 = 0x00000010
-	acbPwNoExp                    uint32 = 0x00000200
-	groupAttrs                    uint32 = 0x00000007 // SE_GROUP_MANDATORY | ENABLED_BY_DEFAULT | ENABLED
+	OpConnect                                 = 0
+	OpCloseHandle                             = 1
+	OpLookupDomainInSamServer                 = 5
+	OpEnumerateDomainsInSamServer             = 6
+	OpOpenDomain                              = 7
+	OpQueryInformationDomain                  = 8
+	OpEnumerateGroupsInDomain                 = 11
+	OpEnumerateUsersInDomain                  = 13
+	OpEnumerateAliasesInDomain                = 15
+	OpGetAliasMembership                      = 16
+	OpLookupNamesInDomain                     = 17
+	OpLookupIdsInDomain                       = 18
+	OpOpenUser                                = 34
+	OpQueryInformationUser                    = 36
+	OpGetGroupsForUser                        = 39
+	OpGetUserDomainPasswordInformation        = 44
+	OpQueryDisplayInformation                 = 40
+	OpQueryInformationDomain2                 = 46
+	OpQueryInformationUser2                   = 47
+	OpQueryDisplayInformation2                = 48
+	OpQueryDisplayInformation3                = 51
+	OpGetDomainPasswordInformation            = 56
+	OpConnect2                                = 57
+	OpConnect4                                = 62
+	OpConnect5                                = 64
+	acbDisabled                        uint32 = 0x00000001
+	acbNormal                          uint32 = 0x00000010
+	acbPwNoExp                         uint32 = 0x00000200
+	groupAttrs                         uint32 = 0x00000007 // SE_GROUP_MANDATORY | ENABLED_BY_DEFAULT | ENABLED
 )
 
 // Interface returns the samr interface served with env.
 func Interface(env svc.Env) dcerpc.Interface {
 	s := &service{env: env}
 	return dcerpc.Interface{Name: "samr", Syntax: Syntax, Ops: []dcerpc.Op{
-		OpConnect:                     {Name: "SamrConnect", Func: s.connect},
-		OpCloseHandle:                 {Name: "SamrCloseHandle", Func: svc.CloseHandle},
-		OpLookupDomainInSamServer:     {Name: "SamrLookupDomainInSamServer", Func: s.lookupDomain},
-		OpEnumerateDomainsInSamServer: {Name: "SamrEnumerateDomainsInSamServer", Func: s.enumDomains},
-		OpOpenDomain:                  {Name: "SamrOpenDomain", Func: s.openDomain},
-		OpQueryInformationDomain:      {Name: "SamrQueryInformationDomain", Func: s.queryDomain},
-		OpEnumerateGroupsInDomain:     {Name: "SamrEnumerateGroupsInDomain", Func: s.enumAccounts},
-		OpEnumerateUsersInDomain:      {Name: "SamrEnumerateUsersInDomain", Func: s.enumAccounts},
-		OpEnumerateAliasesInDomain:    {Name: "SamrEnumerateAliasesInDomain", Func: s.enumAccounts},
-		OpGetAliasMembership:          {Name: "SamrGetAliasMembership", Func: s.aliasMembership},
-		OpOpenAlias:                   {Name: "SamrOpenAlias", Func: s.openAlias},
-		OpQueryInformationAlias:       {Name: "SamrQueryInformationAlias", Func: s.queryAlias},
-		OpGetMembersInAlias:           {Name: "SamrGetMembersInAlias", Func: s.membersInAlias},
-		OpLookupNamesInDomain:         {Name: "SamrLookupNamesInDomain", Func: s.lookupNames},
-		OpLookupIdsInDomain:           {Name: "SamrLookupIdsInDomain", Func: s.lookupIDs},
-		OpOpenUser:                    {Name: "SamrOpenUser", Func: s.openUser},
-		OpQueryInformationUser:        {Name: "SamrQueryInformationUser", Func: s.queryUser},
-		OpGetGroupsForUser:            {Name: "SamrGetGroupsForUser", Func: s.groupsForUser},
-		OpQueryDisplayInformation:     {Name: "SamrQueryDisplayInformation", Func: s.queryDisplay},
-		OpQueryInformationDomain2:     {Name: "SamrQueryInformationDomain2", Func: s.queryDomain},
-		OpQueryInformationUser2:       {Name: "SamrQueryInformationUser2", Func: s.queryUser},
-		OpQueryDisplayInformation2:    {Name: "SamrQueryDisplayInformation2", Func: s.queryDisplay},
-		OpQueryDisplayInformation3:    {Name: "SamrQueryDisplayInformation3", Func: s.queryDisplay},
-		OpConnect2:                    {Name: "SamrConnect2", Func: s.connect},
-		OpConnect4:                    {Name: "SamrConnect4", Func: s.connect},
-		OpConnect5:                    {Name: "SamrConnect5", Func: s.connect},
+		OpConnect:                          {Name: "SamrConnect", Func: s.connect},
+		OpCloseHandle:                      {Name: "SamrCloseHandle", Func: svc.CloseHandle},
+		OpLookupDomainInSamServer:          {Name: "SamrLookupDomainInSamServer", Func: s.lookupDomain},
+		OpEnumerateDomainsInSamServer:      {Name: "SamrEnumerateDomainsInSamServer", Func: s.enumDomains},
+		OpOpenDomain:                       {Name: "SamrOpenDomain", Func: s.openDomain},
+		OpQueryInformationDomain:           {Name: "SamrQueryInformationDomain", Func: s.queryDomain},
+		OpEnumerateGroupsInDomain:          {Name: "SamrEnumerateGroupsInDomain", Func: s.enumAccounts},
+		OpEnumerateUsersInDomain:           {Name: "SamrEnumerateUsersInDomain", Func: s.enumAccounts},
+		OpEnumerateAliasesInDomain:         {Name: "SamrEnumerateAliasesInDomain", Func: s.enumAccounts},
+		OpGetAliasMembership:               {Name: "SamrGetAliasMembership", Func: s.aliasMembership},
+		OpOpenAlias:                        {Name: "SamrOpenAlias", Func: s.openAlias},
+		OpQueryInformationAlias:            {Name: "SamrQueryInformationAlias", Func: s.queryAlias},
+		OpGetMembersInAlias:                {Name: "SamrGetMembersInAlias", Func: s.membersInAlias},
+		OpLookupNamesInDomain:              {Name: "SamrLookupNamesInDomain", Func: s.lookupNames},
+		OpLookupIdsInDomain:                {Name: "SamrLookupIdsInDomain", Func: s.lookupIDs},
+		OpOpenUser:                         {Name: "SamrOpenUser", Func: s.openUser},
+		OpQueryInformationUser:             {Name: "SamrQueryInformationUser", Func: s.queryUser},
+		OpGetGroupsForUser:                 {Name: "SamrGetGroupsForUser", Func: s.groupsForUser},
+		OpQueryDisplayInformation:          {Name: "SamrQueryDisplayInformation", Func: s.queryDisplay},
+		OpQueryInformationDomain2:          {Name: "SamrQueryInformationDomain2", Func: s.queryDomain},
+		OpQueryInformationUser2:            {Name: "SamrQueryInformationUser2", Func: s.queryUser},
+		OpQueryDisplayInformation2:         {Name: "SamrQueryDisplayInformation2", Func: s.queryDisplay},
+		OpQueryDisplayInformation3:         {Name: "SamrQueryDisplayInformation3", Func: s.queryDisplay},
+		OpGetUserDomainPasswordInformation: {Name: "SamrGetUserDomainPasswordInformation", Func: s.userPasswordInfo},
+		OpGetDomainPasswordInformation:     {Name: "SamrGetDomainPasswordInformation", Func: s.domainPasswordInfo},
+		OpConnect2:                         {Name: "SamrConnect2", Func: s.connect},
+		OpConnect4:                         {Name: "SamrConnect4", Func: s.connect},
+		OpConnect5:                         {Name: "SamrConnect5", Func: s.connect},
 	}}
 }
 

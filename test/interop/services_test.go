@@ -101,6 +101,12 @@ func TestServicesRpcclient(t *testing.T) {
 		{root, "enumalsgroups builtin", "group:[Administrators] rid:[0x220]", false},
 		{root, "querydominfo", "Domain:\t\tSMBPIPE", false},
 		{root, "querydispinfo", "Account: alice", false},
+		// The password policy: SamrGetDomainPasswordInformation needs no
+		// handle (alice gets it past RestrictRemoteSAM, as on Windows);
+		// the lockout class (12) is what password-policy tools ask.
+		{alice, "getdompwinfo", "min_password_length: 0", false},
+		{root, "getusrdompwinfo 500", "min_password_length      : 0x0000 (0)", false},
+		{root, "querydominfo 12", "Lockout after bad attempts:                  0", false},
 		{root, "queryaliasmem builtin 544", "sid:[S-1-5-21-", false},
 		{root, "lsaquerysecobj", "SEC_DESC_DACL_PRESENT", false},
 		{root, "netsessenum", "Received ", false},

@@ -87,6 +87,8 @@ func TestServicesRpcclient(t *testing.T) {
 		{alice, "netsharegetinfo IPC$ 1", "remark:\tRemote IPC", false},
 		{alice, "netsharegetinfo IPC$", "WERR_ACCESS_DENIED", true},
 		{alice, "netremotetod", "", false},
+		{alice, "netnamevalidate IPC$ 9", "", false},
+		{alice, "netnamevalidate a/b 9", "WERR_INVALID_NAME", true},
 		{alice, "wkssvc_wkstagetinfo", "", false},
 		{alice, "lsaquery", "Domain Name: WORKGROUP", false},
 		{alice, "lookupsids S-1-5-32-544 S-1-1-0 S-1-5-7", `S-1-5-32-544 BUILTIN\Administrators (4)`, false},

@@ -70,11 +70,12 @@ const (
 	// The SAM objects below the server, as a stand-alone server's SAM
 	// gives them: Everyone may read and look up (a domain: password and
 	// other parameters, alias membership, list accounts, lookup; a user:
-	// general, preferences, logon, account, its groups; an alias: its
-	// information and members), Administrators all.
+	// general, preferences, logon, account, its groups; an alias or a
+	// group: its information and members), Administrators all.
 	samDomainSDDL = "O:BAG:BAD:(A;;0x20385;;;WD)(A;;0xF07FF;;;BA)"
 	samUserSDDL   = "O:BAG:BAD:(A;;0x2031B;;;WD)(A;;0xF07FF;;;BA)"
 	samAliasSDDL  = "O:BAG:BAD:(A;;0x2000C;;;WD)(A;;0xF001F;;;BA)"
+	samGroupSDDL  = "O:BAG:BAD:(A;;0x20011;;;WD)(A;;0xF001F;;;BA)"
 )
 
 // SAM object rights the services check on handles (MS-SAMR 2.2.1.3 to
@@ -94,6 +95,8 @@ const (
 	UserListGroups               uint32 = 0x00000100
 	AliasListMembers             uint32 = 0x00000004
 	AliasReadInformation         uint32 = 0x00000008
+	GroupReadInformation         uint32 = 0x00000001
+	GroupListMembers             uint32 = 0x00000010
 )
 
 // SAMDomainMapping, SAMUserMapping and SAMAliasMapping are the generic
@@ -106,6 +109,11 @@ func SAMDomainMapping() security.GenericMapping {
 // SAMUserMapping: see SAMDomainMapping.
 func SAMUserMapping() security.GenericMapping {
 	return security.GenericMapping{Read: 0x0002031A, Write: 0x00020044, Execute: 0x00020041, All: 0x000F07FF}
+}
+
+// SAMGroupMapping: see SAMDomainMapping (MS-SAMR 2.2.1.5).
+func SAMGroupMapping() security.GenericMapping {
+	return security.GenericMapping{Read: 0x00020010, Write: 0x0002000E, Execute: 0x00020001, All: 0x000F001F}
 }
 
 // SAMAliasMapping: see SAMDomainMapping.
@@ -123,6 +131,7 @@ const (
 	samDomain
 	samUser
 	samAlias
+	samGroup
 )
 
 // samObjectSD is an object's descriptor (mapped), its SDDL, its mapping
@@ -136,12 +145,13 @@ type samObjectSD struct {
 
 // samObjectSDs are the domain's, users' and aliases' descriptors, parsed
 // once (immutable; the server's is the snapshot's).
-var samObjectSDs = sync.OnceValue(func() [samAlias + 1]samObjectSD {
-	var out [samAlias + 1]samObjectSD
+var samObjectSDs = sync.OnceValue(func() [samGroup + 1]samObjectSD {
+	var out [samGroup + 1]samObjectSD
 	for o, d := range map[samObject]samObjectSD{
 		samDomain: {sddl: samDomainSDDL, m: SAMDomainMapping(), name: "the SAM domain's"},
 		samUser:   {sddl: samUserSDDL, m: SAMUserMapping(), name: "the SAM user's"},
 		samAlias:  {sddl: samAliasSDDL, m: SAMAliasMapping(), name: "the SAM alias's"},
+		samGroup:  {sddl: samGroupSDDL, m: SAMGroupMapping(), name: "the SAM group's"},
 	} {
 		sd, err := security.ParseSDDL(d.sddl, nil)
 		if err != nil {
@@ -191,6 +201,9 @@ var samCalls = map[string]samCall{
 	"SamrGetUserDomainPasswordInformation": {samUser, samNone, UserReadAccount},
 	"SamrQueryInformationAlias":            {samAlias, samNone, AliasReadInformation},
 	"SamrGetMembersInAlias":                {samAlias, samNone, AliasListMembers},
+	"SamrOpenGroup":                        {samDomain, samGroup, DomainLookup},
+	"SamrQueryInformationGroup":            {samGroup, samNone, GroupReadInformation},
+	"SamrGetMembersInGroup":                {samGroup, samNone, GroupListMembers},
 }
 
 // samNeed is the rights a call on a SAM handle needs at a level (an

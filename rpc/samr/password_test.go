@@ -9,7 +9,6 @@ import (
 	"github.com/smbpipe/smbpipe/security"
 )
 
-
 // TestDomainLockoutLevels: SamrQueryInformationDomain(2) answers the
 // classes Windows serves beyond 9 — 11 (general 2), 12 (lockout: what
 // netexec's --pass-pol, enum4linux-ng and polenum ask) and 13 (modified

@@ -22,7 +22,9 @@
 // QueryInformationDomain (8) and QueryInformationDomain2 (46) levels 1 to
 // 9 and 11 to 13, EnumerateGroupsInDomain (11), EnumerateUsersInDomain (13),
 // EnumerateAliasesInDomain (15), GetAliasMembership (16),
-// LookupNamesInDomain (17), LookupIdsInDomain (18), OpenAlias (27),
+// LookupNamesInDomain (17), LookupIdsInDomain (18), OpenGroup (19),
+// QueryInformationGroup (20) classes 1 to 5, GetMembersInGroup (25),
+// OpenAlias (27),
 // QueryInformationAlias (28) classes 1 to 3, GetMembersInAlias (33),
 // OpenUser (34),
 // QueryInformationUser (36) and QueryInformationUser2 (47) levels 16 and
@@ -93,6 +95,9 @@ func Interface(env svc.Env) dcerpc.Interface {
 		OpEnumerateUsersInDomain:           {Name: "SamrEnumerateUsersInDomain", Func: s.enumAccounts},
 		OpEnumerateAliasesInDomain:         {Name: "SamrEnumerateAliasesInDomain", Func: s.enumAccounts},
 		OpGetAliasMembership:               {Name: "SamrGetAliasMembership", Func: s.aliasMembership},
+		OpOpenGroup:                        {Name: "SamrOpenGroup", Func: s.openGroup},
+		OpQueryInformationGroup:            {Name: "SamrQueryInformationGroup", Func: s.queryGroup},
+		OpGetMembersInGroup:                {Name: "SamrGetMembersInGroup", Func: s.membersInGroup},
 		OpOpenAlias:                        {Name: "SamrOpenAlias", Func: s.openAlias},
 		OpQueryInformationAlias:            {Name: "SamrQueryInformationAlias", Func: s.queryAlias},
 		OpGetMembersInAlias:                {Name: "SamrGetMembersInAlias", Func: s.membersInAlias},

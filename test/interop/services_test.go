@@ -103,6 +103,9 @@ func TestServicesRpcclient(t *testing.T) {
 		{root, "enumalsgroups builtin", "group:[Administrators] rid:[0x220]", false},
 		{root, "querydominfo", "Domain:\t\tSMBPIPE", false},
 		{root, "querydispinfo", "Account: alice", false},
+		{root, "querygroup 513", "Group Name:\tNone", false},
+		{root, "querygroupmem 513", "rid:[0x1f4] attr:[0x7]", false},
+		{root, "querygroup 512", "NT_STATUS_NO_SUCH_GROUP", true},
 		// The password policy: SamrGetDomainPasswordInformation needs no
 		// handle (alice gets it past RestrictRemoteSAM, as on Windows);
 		// the lockout class (12) is what password-policy tools ask.
@@ -250,6 +253,11 @@ func TestServicesNetRPC(t *testing.T) {
 	out, err = run(t, 60*time.Second, netPath, "rpc", "info", "-p", s.port, "-I", "127.0.0.1", "-U", alice)
 	if err == nil || !strings.Contains(out, "NT_STATUS_ACCESS_DENIED") {
 		t.Errorf("net rpc info as alice: err %v, want ACCESS_DENIED (RestrictRemoteSAM):\n%s", err, out)
+	}
+	// The members of the group None: SamrOpenGroup, SamrGetMembersInGroup.
+	out, err = run(t, 60*time.Second, netPath, "rpc", "group", "members", "None", "-p", s.port, "-I", "127.0.0.1", "-U", root)
+	if err != nil || !strings.Contains(out, "SMBPIPE\\alice\n") || !strings.Contains(out, "SMBPIPE\\Administrator\n") {
+		t.Errorf("net rpc group members None as root: err %v:\n%s", err, out)
 	}
 
 	if exec.Command("unshare", "-n", "true").Run() != nil {

@@ -1,0 +1,119 @@
+package samr_test
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/smbpipe/smbpipe/ndr"
+	"github.com/smbpipe/smbpipe/rpc/samr"
+	"github.com/smbpipe/smbpipe/rpc/svc"
+	"github.com/smbpipe/smbpipe/rpc/svc/svctest"
+	"github.com/smbpipe/smbpipe/security"
+)
+
+// TestGroups: SamrOpenGroup opens None (513) in the account domain
+// (STATUS_NO_SUCH_GROUP elsewhere and in BUILTIN), SamrQueryInformationGroup
+// gives its general information, SamrGetMembersInGroup every account;
+// GROUP_LIST_MEMBERS is checked on the handle (an audit record with rule
+// object-access when missing).
+func TestGroups(t *testing.T) {
+	var audit svctest.Audit
+	c := dial(t, svctest.Alice, &audit)
+	x := ctx(t)
+	srv, err := samr.Connect5(x, c, "srv", samr.MaximumAllowed)
+	ok(t, err)
+	m, err := security.ParseSID("S-1-5-21-1-2-3")
+	ok(t, err)
+	d, err := samr.OpenDomain(x, c, srv, samr.MaximumAllowed, m)
+	ok(t, err)
+	b, err := samr.OpenDomain(x, c, srv, samr.MaximumAllowed, svc.BuiltinSID())
+	ok(t, err)
+	open := func(dom ndr.ContextHandle, access, rid uint32) (ndr.ContextHandle, uint32) {
+		w := ndr.NewWriter(nil, ndr.LittleEndian)
+		w.ContextHandle(dom)
+		w.Uint32(access)
+		w.Uint32(rid)
+		stub, _ := w.Bytes()
+		out, err := svctest.Call(t, c, samr.OpOpenGroup, stub)
+		ok(t, err)
+		r := ndr.NewReader(out, ndr.LittleEndian)
+		return r.ContextHandle(), r.Uint32()
+	}
+	for _, tc := range []struct {
+		dom  ndr.ContextHandle
+		rid  uint32
+		what string
+	}{{d, 512, "512"}, {b, 513, "513 in BUILTIN"}} {
+		if _, st := open(tc.dom, samr.MaximumAllowed, tc.rid); st != svc.StatusNoSuchGroup {
+			t.Errorf("OpenGroup %s: %#x, want STATUS_NO_SUCH_GROUP", tc.what, st)
+		}
+	}
+	if _, st := open(d, 0x000F001F, 513); st != svc.StatusAccessDenied {
+		t.Errorf("alice OpenGroup GROUP_ALL_ACCESS: %#x, want STATUS_ACCESS_DENIED", st)
+	}
+	g, st := open(d, samr.MaximumAllowed, 513)
+	if st != 0 {
+		t.Fatalf("OpenGroup 513: %#x", st)
+	}
+	call := func(op uint16, h ndr.ContextHandle, level uint16) *ndr.Reader {
+		w := ndr.NewWriter(nil, ndr.LittleEndian)
+		w.ContextHandle(h)
+		if op == samr.OpQueryInformationGroup {
+			w.Enum(level)
+		}
+		stub, _ := w.Bytes()
+		out, err := svctest.Call(t, c, op, stub)
+		ok(t, err)
+		return ndr.NewReader(out, ndr.LittleEndian)
+	}
+	r := call(samr.OpQueryInformationGroup, g, 1)
+	var name, comment string
+	var attrs, count uint32
+	if r.UniquePtr() && r.Uint16() == 1 {
+		r.UnicodeString(&name)
+		attrs, count = r.Uint32(), r.Uint32()
+		r.UnicodeString(&comment)
+	}
+	r.Flush()
+	if st := r.Uint32(); st != 0 || r.Err() != nil || name != "None" || attrs != 7 || count != 4 || comment != "Ordinary users" {
+		t.Errorf("QueryInformationGroup 1: %q %#x %d %q status %#x %v", name, attrs, count, comment, st, r.Err())
+	}
+	r = call(samr.OpGetMembersInGroup, g, 0)
+	var rids, attributes []uint32
+	if r.UniquePtr() {
+		n := r.Uint32()
+		r.DeferUnique(func(r *ndr.Reader) {
+			r.Uint32()
+			for range n {
+				rids = append(rids, r.Uint32())
+			}
+		})
+		r.DeferUnique(func(r *ndr.Reader) {
+			r.Uint32()
+			for range n {
+				attributes = append(attributes, r.Uint32())
+			}
+		})
+		r.Flush()
+	}
+	slices.Sort(rids)
+	if st := r.Uint32(); st != 0 || r.Err() != nil || !slices.Equal(rids, []uint32{500, 501, 1001, 1002}) || len(attributes) != 4 {
+		t.Errorf("GetMembersInGroup: %v %v status %#x %v", rids, attributes, st, r.Err())
+	}
+
+	info, st := open(d, 0x1, 513) // GROUP_READ_INFORMATION only
+	if st != 0 {
+		t.Fatalf("OpenGroup 513 GROUP_READ_INFORMATION: %#x", st)
+	}
+	r = call(samr.OpGetMembersInGroup, info, 0)
+	if r.UniquePtr() || r.Uint32() != svc.StatusAccessDenied {
+		t.Error("GetMembersInGroup on a handle without GROUP_LIST_MEMBERS: want STATUS_ACCESS_DENIED")
+	}
+	if got := audit.Snapshot(); !slices.Contains(got, "samr.SamrGetMembersInGroup:object-access") || !slices.Contains(got, "samr.SamrOpenGroup:object-access") {
+		t.Errorf("audit: %v", got)
+	}
+	if _, err := samr.OpenUser(x, c, d, samr.MaximumAllowed, 513); !errors.Is(err, svc.StatusError(svc.StatusNoSuchUser)) {
+		t.Errorf("OpenUser 513 (a group): %v, want STATUS_NO_SUCH_USER", err)
+	}
+}

@@ -117,3 +117,46 @@ func TestGroups(t *testing.T) {
 		t.Errorf("OpenUser 513 (a group): %v, want STATUS_NO_SUCH_USER", err)
 	}
 }
+
+// TestEnumerateUsersFilter: SamrEnumerateUsersInDomain keeps the accounts
+// whose account control shares a bit with UserAccountControl (0: all):
+// ACB_WSTRUST (0x80), the computer accounts a tool lists, matches none;
+// ACB_DISABLED only Administrator (svctest turns guest sessions on).
+func TestEnumerateUsersFilter(t *testing.T) {
+	c := dial(t, svctest.Root, nil)
+	x := ctx(t)
+	srv, err := samr.Connect5(x, c, "srv", samr.MaximumAllowed)
+	ok(t, err)
+	m, err := security.ParseSID("S-1-5-21-1-2-3")
+	ok(t, err)
+	d, err := samr.OpenDomain(x, c, srv, samr.MaximumAllowed, m)
+	ok(t, err)
+	for _, tc := range []struct {
+		uac  uint32
+		want []string
+	}{
+		{0, []string{"Administrator", "Guest", "alice", "root"}},
+		{0x10, []string{"Administrator", "Guest", "alice", "root"}},
+		{0x80, nil},
+		{0x1, []string{"Administrator"}},
+	} {
+		w := ndr.NewWriter(nil, ndr.LittleEndian)
+		w.ContextHandle(d)
+		w.Uint32(0) // EnumerationContext
+		w.Uint32(tc.uac)
+		w.Uint32(0xFFFFFFFF)
+		stub, _ := w.Bytes()
+		out, err := svctest.Call(t, c, samr.OpEnumerateUsersInDomain, stub)
+		ok(t, err)
+		r := ndr.NewReader(out, ndr.LittleEndian)
+		r.Uint32()
+		var names []string
+		for _, e := range samr.ReadEntries(r) {
+			names = append(names, e.Name)
+		}
+		n, st := r.Uint32(), r.Uint32()
+		if !slices.Equal(names, tc.want) || n != uint32(len(tc.want)) || st != 0 || r.Err() != nil {
+			t.Errorf("EnumerateUsersInDomain UserAccountControl %#x: %v (%d) status %#x %v, want %v", tc.uac, names, n, st, r.Err(), tc.want)
+		}
+	}
+}

@@ -313,7 +313,7 @@ func ReadEntries(r *ndr.Reader) []Entry {
 // EnumerationContext, [out] PSAMPR_ENUMERATION_BUFFER* Buffer, [in]
 // PreferedMaximumLength, [out] CountReturned).
 func (s *service) enumDomains(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
-	return enumerate(s, c, r, w, func(_ *serverHandle, snap *policy.Snapshot) []Entry {
+	return enumerate(s, c, r, w, func(_ *serverHandle, snap *policy.Snapshot, _ uint32) []Entry {
 		var es []Entry
 		for i, d := range svc.Domains(snap) {
 			es = append(es, Entry{RID: uint32(i), Name: d.Name})
@@ -327,11 +327,12 @@ func (s *service) enumDomains(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) erro
 // for SamrEnumerateUsersInDomain; PreferedMaximumLength) and writes the
 // [out] parameters, EnumerationContext (0: all is returned at once), the
 // entries of list from the resume point on, CountReturned and the status.
-func enumerate[T handle](s *service, c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer, list func(T, *policy.Snapshot) []Entry) error {
+func enumerate[T handle](s *service, c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer, list func(T, *policy.Snapshot, uint32) []Entry) error {
 	h := r.ContextHandle()
 	resume := r.Uint32()
+	var uac uint32
 	if c.Opnum() == OpEnumerateUsersInDomain {
-		r.Uint32()
+		uac = r.Uint32()
 	}
 	r.Uint32()
 	t, v, done, err := on[T](s, c, r, h)
@@ -340,7 +341,7 @@ func enumerate[T handle](s *service, c *dcerpc.Call, r *ndr.Reader, w *ndr.Write
 	}
 	var es []Entry
 	if v.ok {
-		for _, e := range list(t, v.snap) {
+		for _, e := range list(t, v.snap, uac) {
 			if e.RID >= resume {
 				es = append(es, e)
 			}
@@ -404,11 +405,17 @@ func all(snap *policy.Snapshot, d *domainHandle) []svc.Entry {
 // NTSTATUS SamrEnumerateUsersInDomain(DomainHandle, [in,out]
 // EnumerationContext, [in] UserAccountControl, [out] Buffer, [in]
 // PreferedMaximumLength, [out] CountReturned); Groups and Aliases have no
-// UserAccountControl. Everything is returned at once.
+// UserAccountControl. A UserAccountControl other than 0 keeps the users
+// whose account control shares a bit with it (MS-SAMR 3.1.5.2.5): 0x80
+// asks for workstation trust accounts, of which smbpipe has none.
+// Everything is returned at once.
 func (s *service) enumAccounts(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
-	return enumerate(s, c, r, w, func(d *domainHandle, snap *policy.Snapshot) []Entry {
+	return enumerate(s, c, r, w, func(d *domainHandle, snap *policy.Snapshot, uac uint32) []Entry {
 		var es []Entry
 		for _, m := range members(snap, d, c.Opnum()) {
+			if uac != 0 && acctFlags(snap, m)&uac == 0 {
+				continue // not an account of the kinds asked for
+			}
 			es = append(es, Entry{RID: m.RID(), Name: m.Name})
 		}
 		return es

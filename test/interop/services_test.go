@@ -99,6 +99,7 @@ func TestServicesRpcclient(t *testing.T) {
 		{root, "netsharegetinfo IPC$", "type:\t0x80000003", false},
 		{root, "srvinfo 102", "user path       :\tc:\\", false},
 		{root, "enumdomusers", "user:[alice]", false},
+		{root, "enumdomusers 0x02000000 0x10", "user:[alice]", false}, // acb_mask ACB_NORMAL
 		{root, "queryuser 500", "User Name   :\tAdministrator", false},
 		{root, "enumalsgroups builtin", "group:[Administrators] rid:[0x220]", false},
 		{root, "querydominfo", "Domain:\t\tSMBPIPE", false},
@@ -120,6 +121,10 @@ func TestServicesRpcclient(t *testing.T) {
 		{anon, "lsaquery", "NT_STATUS_ACCESS_DENIED", true},
 		{anon, "enumdomusers", "NT_STATUS_ACCESS_DENIED", true},
 	})
+	// acb_mask ACB_WSTRUST asks for the computer accounts: there are none.
+	if out, err := run(t, 60*time.Second, rpcclientPath, "-U", root, "-p", s.port, "127.0.0.1", "-c", "enumdomusers 0x02000000 0x80"); err != nil || strings.Contains(out, "user:[") {
+		t.Errorf("rpcclient enumdomusers with acb_mask ACB_WSTRUST: err %v, want no account:\n%s", err, out)
+	}
 	t.Cleanup(func() {
 		// A refused call is an audit record with its rule.
 		log := s.Log()

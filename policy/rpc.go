@@ -249,7 +249,7 @@ const (
 	kindShareEnum                 // RestrictAnonymous ≥ 1 refuses anonymous (NetrShareEnum 501: always); levels 2, 502, 503 administrators
 	kindShareInfo                 // levels 2, 502, 503 administrators
 	kindServerInfo                // levels 102, 502, 503 administrators
-	kindSrvAdmin                  // administrators only (sessions, connections, open files)
+	kindSrvAdmin                  // administrators only (sessions, connections, open files, logged-on users)
 	kindWkstaInfo                 // levels 102, 502 administrators
 	kindLsaOpen                   // LsarOpenPolicy*: anonymous block, the policy object's descriptor
 	kindLsaHandle                 // a call on a policy handle needing rights on it
@@ -280,6 +280,7 @@ var rpcOps = []RPCOp{
 	{ServiceSrvsvc, "NetrCharDevEnum", kindSrvAdmin, 0},
 	{ServiceSrvsvc, "NetrCharDevQEnum", kindSrvAdmin, 0},
 	{ServiceWkssvc, "NetrWkstaGetInfo", kindWkstaInfo, 0},
+	{ServiceWkssvc, "NetrWkstaUserEnum", kindSrvAdmin, 0},
 	{ServiceLsarpc, "LsarOpenPolicy", kindLsaOpen, 0},
 	{ServiceLsarpc, "LsarOpenPolicy2", kindLsaOpen, 0},
 	{ServiceLsarpc, "LsarClose", kindLsaHandle, 0},

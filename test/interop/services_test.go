@@ -90,6 +90,8 @@ func TestServicesRpcclient(t *testing.T) {
 		{alice, "netnamevalidate IPC$ 9", "", false},
 		{alice, "netnamevalidate a/b 9", "WERR_INVALID_NAME", true},
 		{alice, "wkssvc_wkstagetinfo", "", false},
+		{alice, "wkssvc_enumerateusers", "WERR_ACCESS_DENIED", true},
+		{root, "wkssvc_enumerateusers 1", "", false},
 		{alice, "lsaquery", "Domain Name: WORKGROUP", false},
 		{alice, "lookupsids S-1-5-32-544 S-1-1-0 S-1-5-7", `S-1-5-32-544 BUILTIN\Administrators (4)`, false},
 		{alice, "lookupnames alice Administrators", "Administrators S-1-5-32-544 (Local Group: 4)", false},

@@ -862,7 +862,7 @@ func isAdmin(tok *security.Token, serverOps bool) bool {
 // (MS-LSAD 3.1.4.4.3); 0 for a class the service refuses itself.
 func lsaQueryNeed(class uint32) uint32 {
 	switch class {
-	case 1, 2, 10: // audit log, audit events, audit full query
+	case 1, 2, 11: // audit log, audit events, audit full query (10 is audit full set, not a query)
 		return PolicyViewAuditInformation
 	case 4: // PdAccount
 		return PolicyGetPrivateInformation

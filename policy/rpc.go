@@ -287,6 +287,8 @@ var rpcOps = []RPCOp{
 	{ServiceLsarpc, "LsarQueryInformationPolicy", kindLsaHandle, 0},
 	{ServiceLsarpc, "LsarQueryInformationPolicy2", kindLsaHandle, 0},
 	{ServiceLsarpc, "LsarEnumerateTrustedDomains", kindLsaHandle, PolicyViewLocalInformation},
+	{ServiceLsarpc, "LsarEnumerateTrustedDomainsEx", kindLsaHandle, PolicyViewLocalInformation},
+	{ServiceLsarpc, "LsarEnumerateAccounts", kindLsaHandle, PolicyViewLocalInformation},
 	{ServiceLsarpc, "LsarLookupSids", kindLsaHandle, PolicyLookupNames},
 	{ServiceLsarpc, "LsarLookupSids2", kindLsaHandle, PolicyLookupNames},
 	{ServiceLsarpc, "LsarLookupSids3", kindTCPOnly, 0},

@@ -208,8 +208,10 @@ var samCalls = map[string]samCall{
 
 // samNeed is the rights a call on a SAM handle needs at a level (an
 // information class): DOMAIN_READ_PASSWORD_PARAMETERS for the password
-// and lockout classes of a domain, USER_READ_ACCOUNT for
-// UserControlInformation, the four read rights for UserAllInformation.
+// and lockout classes of a domain; for a user's classes, the read rights
+// of the fields each holds (USER_READ_GENERAL for the name classes,
+// USER_READ_LOGON for the logon fields, USER_READ_ACCOUNT for the account
+// control, the four for the logon, account and all classes).
 func samNeed(op RPCOp, c samCall, level uint32) uint32 {
 	switch op.Name {
 	case "SamrQueryInformationDomain", "SamrQueryInformationDomain2":
@@ -217,11 +219,16 @@ func samNeed(op RPCOp, c samCall, level uint32) uint32 {
 			return DomainReadPasswordParameters
 		}
 	case "SamrQueryInformationUser", "SamrQueryInformationUser2":
+		// MS-SAMR 3.1.5.5.6.
 		switch level {
-		case 16:
-			return UserReadAccount
-		case 21:
+		case 2: // preferences
+			return UserReadGeneral | UserReadPreferences
+		case 3, 5, 21: // logon, account, all
 			return UserReadGeneral | UserReadPreferences | UserReadLogon | UserReadAccount
+		case 4, 10, 11, 12, 14: // logon hours, home, script, profile, workstations
+			return UserReadLogon
+		case 16, 17, 20: // control, expires, parameters
+			return UserReadAccount
 		}
 	}
 	return c.need

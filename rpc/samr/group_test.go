@@ -160,3 +160,90 @@ func TestEnumerateUsersFilter(t *testing.T) {
 		}
 	}
 }
+
+// TestUserInfoLevels: SamrQueryInformationUser2 answers every class a
+// query may ask (1 to 14, 16, 17, 20, 21), each needing the read rights
+// of its fields on the handle (MS-SAMR 3.1.5.5.6); 18 (the password
+// hashes) and the classes that do not exist or are write-only are
+// STATUS_INVALID_INFO_CLASS.
+func TestUserInfoLevels(t *testing.T) {
+	c := dial(t, svctest.Alice, nil)
+	x := ctx(t)
+	srv, err := samr.Connect5(x, c, "srv", samr.MaximumAllowed)
+	ok(t, err)
+	m, err := security.ParseSID("S-1-5-21-1-2-3")
+	ok(t, err)
+	d, err := samr.OpenDomain(x, c, srv, samr.MaximumAllowed, m)
+	ok(t, err)
+	all, err := samr.OpenUser(x, c, d, samr.MaximumAllowed, 1001)
+	ok(t, err)
+	general, err := samr.OpenUser(x, c, d, 0x1, 1001) // USER_READ_GENERAL
+	ok(t, err)
+	query := func(h ndr.ContextHandle, level uint16) (string, uint32) {
+		w := ndr.NewWriter(nil, ndr.LittleEndian)
+		w.ContextHandle(h)
+		w.Enum(level)
+		stub, _ := w.Bytes()
+		out, err := svctest.Call(t, c, samr.OpQueryInformationUser2, stub)
+		ok(t, err)
+		r := ndr.NewReader(out, ndr.LittleEndian)
+		var name string
+		if r.UniquePtr() {
+			if got := r.Uint16(); got != level {
+				t.Errorf("level %d: arm %d", level, got)
+			}
+			var full string
+			switch level {
+			case 6: // UserName, FullName
+				r.UnicodeString(&name)
+				r.UnicodeString(&full)
+				r.Flush()
+			case 7: // UserName
+				r.UnicodeString(&name)
+				r.Flush()
+			case 4: // SAMPR_LOGON_HOURS, 4-aligned (it holds a pointer)
+				r.Align(4)
+				if units := r.Uint16(); units != 168 {
+					t.Errorf("level 4: UnitsPerWeek %d, want 168", units)
+				}
+				var hours []byte
+				r.DeferUnique(func(r *ndr.Reader) {
+					r.MaxCount()
+					r.Uint32() // offset
+					hours = make([]byte, r.Uint32())
+					for i := range hours {
+						hours[i] = r.Uint8()
+					}
+				})
+				r.Flush()
+				if len(hours) != 21 {
+					t.Errorf("level 4: %d bytes of logon hours, want 21", len(hours))
+				}
+			}
+		}
+		if r.Err() != nil {
+			t.Errorf("level %d: %v", level, r.Err())
+		}
+		return name, ndr.NewReader(out[len(out)-4:], ndr.LittleEndian).Uint32()
+	}
+	for level := uint16(0); level <= 27; level++ {
+		want := uint32(0)
+		switch level {
+		case 0, 15, 18, 19, 22, 23, 24, 25, 26, 27:
+			want = 0xC0000003 // STATUS_INVALID_INFO_CLASS
+		}
+		name, st := query(all, level)
+		if st != want {
+			t.Errorf("level %d: status %#x, want %#x", level, st, want)
+		}
+		if st == 0 && (level == 6 || level == 7) && name != "alice" {
+			t.Errorf("level %d: name %q", level, name)
+		}
+	}
+	for level, want := range map[uint16]uint32{1: 0, 6: 0, 13: 0, 2: svc.StatusAccessDenied, 3: svc.StatusAccessDenied,
+		4: svc.StatusAccessDenied, 16: svc.StatusAccessDenied, 21: svc.StatusAccessDenied} {
+		if _, st := query(general, level); st != want {
+			t.Errorf("USER_READ_GENERAL handle, level %d: status %#x, want %#x", level, st, want)
+		}
+	}
+}

@@ -135,15 +135,111 @@ func queryInfo[T handle](s *service, c *dcerpc.Call, r *ndr.Reader, w *ndr.Write
 	return nil
 }
 
-// writeUserInfo writes the SAMPR_USER_INFO_BUFFER union for level 16
-// (UserControlInformation) or 21 (UserAllInformation, without secrets).
+// userInfoLevel reports whether SamrQueryInformationUser serves a class:
+// every class a query may ask (MS-SAMR 2.2.6.28) but 15 and 22 to 26
+// (write-only) and 18 (UserInternal1Information: password hashes, never
+// given out remotely).
+func userInfoLevel(l uint16) bool {
+	return l >= 1 && l <= 21 && l != 15 && l != 18 && l != 19
+}
+
+// logonHours writes SAMPR_LOGON_HOURS: every hour of the week allowed.
+// The structure holds a pointer, so it is 4-aligned even where it starts
+// a union arm (class 4).
+func logonHours(w *ndr.Writer) {
+	w.Align(4)
+	w.Uint16(168) // UnitsPerWeek: hours
+	w.DeferUnique(true, func(w *ndr.Writer) {
+		w.MaxCount(1260)
+		w.Variance(0, 21)
+		for range 21 {
+			w.Uint8(0xFF)
+		}
+	})
+}
+
+// writeUserInfo writes the SAMPR_USER_INFO_BUFFER union for a class: the
+// general, preference, logon, account and single-field classes, 16
+// (UserControlInformation) and 21 (UserAllInformation, without secrets).
+// smbpipe's accounts have a name, a description (AdminComment) and
+// account control bits; the other fields are empty, the times those of an
+// account that never logged on and whose password does not expire.
 func writeUserInfo(w *ndr.Writer, snap *policy.Snapshot, e svc.Entry, level uint16) {
 	w.Uint16(level)
 	flags := acctFlags(snap, e)
-	if level == 16 {
-		w.Uint32(flags)
-		return
+	empty := func(n int) {
+		for range n {
+			w.UnicodeString("")
+		}
 	}
+	switch level {
+	case 1: // SAMPR_USER_GENERAL_INFORMATION
+		w.UnicodeString(e.Name)
+		empty(1) // FullName
+		w.Uint32(security.RIDDomainUsers)
+		w.UnicodeString(e.Comment)
+		empty(1) // UserComment
+	case 2: // SAMPR_USER_PREFERENCES_INFORMATION
+		empty(2) // UserComment, Reserved1
+		w.Uint16(0)
+		w.Uint16(0)
+	case 3: // SAMPR_USER_LOGON_INFORMATION
+		w.UnicodeString(e.Name)
+		empty(1) // FullName
+		w.Uint32(e.RID())
+		w.Uint32(security.RIDDomainUsers)
+		empty(5)         // HomeDirectory, HomeDirectoryDrive, ScriptPath, ProfilePath, WorkStations
+		nttime(w, 0)     // LastLogon
+		nttime(w, 0)     // LastLogoff
+		nttime(w, 0)     // PasswordLastSet
+		nttime(w, 0)     // PasswordCanChange
+		nttime(w, never) // PasswordMustChange
+		logonHours(w)
+		w.Uint16(0) // BadPasswordCount
+		w.Uint16(0) // LogonCount
+		w.Uint32(flags)
+	case 4:
+		logonHours(w)
+	case 5: // SAMPR_USER_ACCOUNT_INFORMATION
+		w.UnicodeString(e.Name)
+		empty(1) // FullName
+		w.Uint32(e.RID())
+		w.Uint32(security.RIDDomainUsers)
+		empty(4) // HomeDirectory, HomeDirectoryDrive, ScriptPath, ProfilePath
+		w.UnicodeString(e.Comment)
+		empty(1)     // WorkStations
+		nttime(w, 0) // LastLogon
+		nttime(w, 0) // LastLogoff
+		logonHours(w)
+		w.Uint16(0)      // BadPasswordCount
+		w.Uint16(0)      // LogonCount
+		nttime(w, 0)     // PasswordLastSet
+		nttime(w, never) // AccountExpires
+		w.Uint32(flags)
+	case 6: // SAMPR_USER_NAME_INFORMATION
+		w.UnicodeString(e.Name)
+		empty(1)
+	case 7:
+		w.UnicodeString(e.Name)
+	case 8, 11, 12, 14, 20: // FullName, ScriptPath, ProfilePath, WorkStations, Parameters
+		empty(1)
+	case 9:
+		w.Uint32(security.RIDDomainUsers)
+	case 10: // HomeDirectory, HomeDirectoryDrive
+		empty(2)
+	case 13:
+		w.UnicodeString(e.Comment)
+	case 16:
+		w.Uint32(flags)
+	case 17:
+		nttime(w, never)
+	case 21:
+		writeUserAll(w, e, flags)
+	}
+}
+
+// writeUserAll writes SAMPR_USER_ALL_INFORMATION without secrets.
+func writeUserAll(w *ndr.Writer, e svc.Entry, flags uint32) {
 	nttime(w, 0)     // LastLogon
 	nttime(w, 0)     // LastLogoff
 	nttime(w, 0)     // PasswordLastSet
@@ -191,8 +287,7 @@ func writeUserInfo(w *ndr.Writer, snap *policy.Snapshot, e svc.Entry, level uint
 // [out,switch_is(...)] PSAMPR_USER_INFO_BUFFER* Buffer); the same for
 // SamrQueryInformationUser2.
 func (s *service) queryUser(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
-	valid := func(l uint16) bool { return l == 16 || l == 21 }
-	return queryInfo(s, c, r, w, valid, func(w *ndr.Writer, snap *policy.Snapshot, u *userHandle, level uint16) {
+	return queryInfo(s, c, r, w, userInfoLevel, func(w *ndr.Writer, snap *policy.Snapshot, u *userHandle, level uint16) {
 		writeUserInfo(w, snap, u.entry, level)
 	})
 }

@@ -27,8 +27,9 @@
 // OpenAlias (27),
 // QueryInformationAlias (28) classes 1 to 3, GetMembersInAlias (33),
 // OpenUser (34),
-// QueryInformationUser (36) and QueryInformationUser2 (47) levels 16 and
-// 21 (no password hashes: the OWF fields are empty), GetGroupsForUser
+// QueryInformationUser (36) and QueryInformationUser2 (47) classes 1 to
+// 14, 16, 17, 20 and 21 (no password hashes: class 18 is refused, the
+// OWF fields of 21 are empty), GetGroupsForUser
 // (39), GetUserDomainPasswordInformation (44), QueryDisplayInformation
 // (40, 48, 51) levels 1 to 3, GetDomainPasswordInformation (56: no
 // handle, anyone who has the pipe open), Connect2 (57),

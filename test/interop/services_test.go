@@ -107,6 +107,11 @@ func TestServicesRpcclient(t *testing.T) {
 		{root, "enumdomusers", "user:[alice]", false},
 		{root, "enumdomusers 0x02000000 0x10", "user:[alice]", false}, // acb_mask ACB_NORMAL
 		{root, "queryuser 500", "User Name   :\tAdministrator", false},
+		// The other classes: rpcclient displays 7, 9, 16 and 20, and
+		// says the others decoded but are not displayed.
+		{root, "queryuser 500 7", "User Name   :\tAdministrator", false},
+		{root, "queryuser 500 4", "Unsupported infolevel: 4", false},
+		{root, "queryuser 500 3", "Unsupported infolevel: 3", false},
 		{root, "enumalsgroups builtin", "group:[Administrators] rid:[0x220]", false},
 		{root, "querydominfo", "Domain:\t\tSMBPIPE", false},
 		{root, "querydispinfo", "Account: alice", false},

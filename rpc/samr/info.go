@@ -34,7 +34,8 @@ func domainInfoLevel(l uint16) bool { return l >= 1 && l <= 13 && l != 10 }
 func writeDomainInfo(w *ndr.Writer, snap *policy.Snapshot, d *domainHandle, level uint16) {
 	w.Uint16(level)
 	switch level {
-	case 1:
+	case 1: // DOMAIN_PASSWORD_INFORMATION, 4-aligned (its ages)
+		w.Align(4)
 		w.Uint16(0) // MinPasswordLength
 		w.Uint16(0) // PasswordHistoryLength
 		w.Uint32(0) // PasswordProperties

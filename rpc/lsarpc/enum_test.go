@@ -1,6 +1,7 @@
 package lsarpc_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/smbpipe/smbpipe/ndr"
@@ -41,5 +42,27 @@ func TestEnumerateNone(t *testing.T) {
 				t.Errorf("opnum %d: % x, want status %#x", op, out, tc.want)
 			}
 		}
+	}
+}
+
+// TestLookupDomainNames: "DOMAIN\" translates to the domain and an empty
+// name to BUILTIN (SidTypeDomain, RID -1), as Windows Server 2003 and
+// later and Samba answer them (smbtorture rpc.lsa.lookupnames);
+// "UNKNOWN\" maps nothing.
+func TestLookupDomainNames(t *testing.T) {
+	ctx, c, h := dialPolicy(t, 0x800)
+	doms, sids, err := lsarpc.LookupNames(ctx, c, h, []string{`BUILTIN\`, `testsrv\`, ""})
+	if err != nil || len(sids) != 3 {
+		t.Fatalf("LookupNames: %+v, %v", sids, err)
+	}
+	for i, want := range []string{"BUILTIN", "TESTSRV", "BUILTIN"} {
+		s := sids[i]
+		if s.Use != svc.SidTypeDomain || s.RID != 0xFFFFFFFF || s.DomainIndex < 0 || int(s.DomainIndex) >= len(doms.Domains) ||
+			doms.Domains[s.DomainIndex].Name != want {
+			t.Errorf("name %d: %+v in %+v, want the domain %s", i, s, doms.Domains, want)
+		}
+	}
+	if _, _, err := lsarpc.LookupNames(ctx, c, h, []string{`NOPE\`}); !errors.Is(err, svc.StatusError(svc.StatusNoneMapped)) {
+		t.Errorf(`LookupNames NOPE\: %v, want STATUS_NONE_MAPPED`, err)
 	}
 }

@@ -388,7 +388,11 @@ var servicesTorture = []tortureCase{
 			// The test needs a trusted domain: a stand-alone server (Windows
 			// too) has none.
 			"lsalookup": "no trusts"}},
-	{test: "rpc.wkssvc", user: root, pass: []string{"wkssvc.NetWkstaGetInfo"}},
+	{test: "rpc.wkssvc", user: root, pass: []string{"wkssvc.NetWkstaGetInfo", "wkssvc.NetWkstaEnumUsers"}},
+	// LookupNames of every name LookupSids gave, "DOMAIN\" (the domain)
+	// and an empty name (BUILTIN), as Windows Server 2003 and later.
+	{test: "rpc.lsa.lookupnames", user: root, pass: []string{"lsa.LookupNames"}},
+	{test: "rpc.lsa.lookupsids", user: root, pass: []string{"lsa.LookupSidsReply"}},
 	// Samba's own test: it asks NetShareEnum for levels 1004 to 1007,
 	// arms Samba's IDL has but MS-SRVS's SHARE_ENUM_UNION has not
 	// (Windows' stub rejects the request, smbpipe faults with bad stub

@@ -145,7 +145,7 @@ func getInfo(env *svc.Env, c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
 	default:
 		cfg := snap.Config()
 		p.Info = &Info{PlatformID: 500, ComputerName: cfg.ServerName, LanGroup: cfg.Domain,
-			VersionMajor: 10, VersionMinor: 0, LanRoot: `C:\Windows`, LoggedOnUsers: 1,
+			VersionMajor: 10, VersionMinor: 0, LanRoot: `C:\Windows`, LoggedOnUsers: 0, // no interactive logon (NetrWkstaUserEnum)
 			Tunables: defaultTunables}
 	}
 	p.MarshalNDR(w)

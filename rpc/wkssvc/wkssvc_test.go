@@ -42,6 +42,8 @@ func TestLevels(t *testing.T) {
 			t.Errorf("level 502: %v", p.Info.Tunables)
 		case tc.level != 502 && (p.Info.ComputerName != "TESTSRV" || p.Info.LanGroup != "TESTDOM"):
 			t.Errorf("level %d: %+v", tc.level, p.Info)
+		case tc.level == 102 && p.Info.LoggedOnUsers != 0: // as NetrWkstaUserEnum: none
+			t.Errorf("level %d: %+v", tc.level, p.Info)
 		}
 	}
 }

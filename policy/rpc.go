@@ -305,6 +305,8 @@ var rpcOps = []RPCOp{
 	{ServiceLsarpc, "LsarLookupNames4", kindTCPOnly, 0},
 	{ServiceLsarpc, "LsarGetUserName", kindOpen, 0},
 	{ServiceLsarpc, "LsarQuerySecurityObject", kindLsaHandle, 0},
+	// dssetup (MS-DSSP), on \pipe\lsarpc: no handle, no access check.
+	{ServiceLsarpc, "DsRolerGetPrimaryDomainInformation", kindOpen, 0},
 	{ServiceSamr, "SamrConnect", kindSamConnect, 0},
 	{ServiceSamr, "SamrConnect2", kindSamConnect, 0},
 	{ServiceSamr, "SamrConnect4", kindSamConnect, 0},
@@ -387,9 +389,11 @@ func (op RPCOp) HasLevel() bool {
 	return op.kind == kindLsaHandle && strings.HasPrefix(op.Name, "LsarQueryInformationPolicy")
 }
 
-// Win32 reports whether the call returns Win32 codes (srvsvc, wkssvc)
-// rather than NTSTATUS (lsarpc, samr).
-func (op RPCOp) Win32() bool { return op.Interface == ServiceSrvsvc || op.Interface == ServiceWkssvc }
+// Win32 reports whether the call returns Win32 codes (srvsvc, wkssvc,
+// dssetup) rather than NTSTATUS (lsarpc, samr).
+func (op RPCOp) Win32() bool {
+	return op.Interface == ServiceSrvsvc || op.Interface == ServiceWkssvc || strings.HasPrefix(op.Name, "DsRoler")
+}
 
 // RPCRequest is one call on a Windows RPC service.
 type RPCRequest struct {

@@ -19,7 +19,8 @@
 // STATUS_ACCESS_DENIED. Who may open the policy and what the handle
 // allows is policy.Snapshot.DecideRPC's (TurnOffAnonymousBlock, the
 // policy object's descriptor). Clients bound at auth level CONNECT are
-// refused, as on Windows.
+// refused, as on Windows. DSSetupInterface is dssetup (MS-DSSP), which
+// Windows serves on the same pipe.
 package lsarpc
 
 import (

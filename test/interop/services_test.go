@@ -96,6 +96,7 @@ func TestServicesRpcclient(t *testing.T) {
 		{alice, "lookupsids S-1-5-32-544 S-1-1-0 S-1-5-7", `S-1-5-32-544 BUILTIN\Administrators (4)`, false},
 		{alice, "lookupnames alice Administrators", "Administrators S-1-5-32-544 (Local Group: 4)", false},
 		{alice, "getusername", "Account Name: alice, Authority Name: SMBPIPE", false},
+		{alice, "dsroledominfo", "Machine Role = [2]", false},
 		// LsarEnumerateAccounts: smbpipe keeps no LSA account objects (no
 		// user rights): an empty enumeration, which rpcclient prints as
 		// its status.
@@ -339,6 +340,9 @@ func TestServicesImpacket(t *testing.T) {
 			[]string{"Found user: alice", "Administrator (500)/AccountIsDisabled: True", "Received 4 entries."}},
 		{"samrdump-alice", []string{impacketExamples + "samrdump.py", alice + "@127.0.0.1"},
 			[]string{"STATUS_ACCESS_DENIED"}},
+		// dssetup on \pipe\lsarpc, as Windows serves it.
+		{"machine_role", []string{impacketExamples + "machine_role.py", alice + "@127.0.0.1"},
+			[]string{"Machine Role: Standalone Server", "NetBIOS Domain Name: WORKGROUP"}},
 		{"lookupsid", []string{impacketExamples + "lookupsid.py", alice + "@127.0.0.1", "600"},
 			[]string{"500: SMBPIPE\\Administrator (SidTypeUser)", "513: SMBPIPE\\None (SidTypeGroup)"}},
 		// smbclient.py's shares command (NetrShareEnum level 1): alice

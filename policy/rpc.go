@@ -70,11 +70,12 @@ const (
 	// The SAM objects below the server, as a stand-alone server's SAM
 	// gives them: Everyone may read and look up (a domain: password and
 	// other parameters, alias membership, list accounts, lookup; a user:
-	// general, preferences, logon, account, its groups; an alias: its
-	// information and members), Administrators all.
+	// general, preferences, logon, account, its groups; an alias or a
+	// group: its information and members), Administrators all.
 	samDomainSDDL = "O:BAG:BAD:(A;;0x20385;;;WD)(A;;0xF07FF;;;BA)"
 	samUserSDDL   = "O:BAG:BAD:(A;;0x2031B;;;WD)(A;;0xF07FF;;;BA)"
 	samAliasSDDL  = "O:BAG:BAD:(A;;0x2000C;;;WD)(A;;0xF001F;;;BA)"
+	samGroupSDDL  = "O:BAG:BAD:(A;;0x20011;;;WD)(A;;0xF001F;;;BA)"
 )
 
 // SAM object rights the services check on handles (MS-SAMR 2.2.1.3 to
@@ -94,6 +95,8 @@ const (
 	UserListGroups               uint32 = 0x00000100
 	AliasListMembers             uint32 = 0x00000004
 	AliasReadInformation         uint32 = 0x00000008
+	GroupReadInformation         uint32 = 0x00000001
+	GroupListMembers             uint32 = 0x00000010
 )
 
 // SAMDomainMapping, SAMUserMapping and SAMAliasMapping are the generic
@@ -106,6 +109,11 @@ func SAMDomainMapping() security.GenericMapping {
 // SAMUserMapping: see SAMDomainMapping.
 func SAMUserMapping() security.GenericMapping {
 	return security.GenericMapping{Read: 0x0002031A, Write: 0x00020044, Execute: 0x00020041, All: 0x000F07FF}
+}
+
+// SAMGroupMapping: see SAMDomainMapping (MS-SAMR 2.2.1.5).
+func SAMGroupMapping() security.GenericMapping {
+	return security.GenericMapping{Read: 0x00020010, Write: 0x0002000E, Execute: 0x00020001, All: 0x000F001F}
 }
 
 // SAMAliasMapping: see SAMDomainMapping.
@@ -123,6 +131,7 @@ const (
 	samDomain
 	samUser
 	samAlias
+	samGroup
 )
 
 // samObjectSD is an object's descriptor (mapped), its SDDL, its mapping
@@ -136,12 +145,13 @@ type samObjectSD struct {
 
 // samObjectSDs are the domain's, users' and aliases' descriptors, parsed
 // once (immutable; the server's is the snapshot's).
-var samObjectSDs = sync.OnceValue(func() [samAlias + 1]samObjectSD {
-	var out [samAlias + 1]samObjectSD
+var samObjectSDs = sync.OnceValue(func() [samGroup + 1]samObjectSD {
+	var out [samGroup + 1]samObjectSD
 	for o, d := range map[samObject]samObjectSD{
 		samDomain: {sddl: samDomainSDDL, m: SAMDomainMapping(), name: "the SAM domain's"},
 		samUser:   {sddl: samUserSDDL, m: SAMUserMapping(), name: "the SAM user's"},
 		samAlias:  {sddl: samAliasSDDL, m: SAMAliasMapping(), name: "the SAM alias's"},
+		samGroup:  {sddl: samGroupSDDL, m: SAMGroupMapping(), name: "the SAM group's"},
 	} {
 		sd, err := security.ParseSDDL(d.sddl, nil)
 		if err != nil {
@@ -169,33 +179,39 @@ type samCall struct {
 }
 
 var samCalls = map[string]samCall{
-	"SamrEnumerateDomainsInSamServer": {samServer, samNone, SamServerEnumerateDomains},
-	"SamrLookupDomainInSamServer":     {samServer, samNone, SamServerLookupDomain},
-	"SamrOpenDomain":                  {samServer, samDomain, SamServerLookupDomain},
-	"SamrQueryInformationDomain":      {samDomain, samNone, DomainReadOtherParameters},
-	"SamrQueryInformationDomain2":     {samDomain, samNone, DomainReadOtherParameters},
-	"SamrEnumerateUsersInDomain":      {samDomain, samNone, DomainListAccounts},
-	"SamrEnumerateGroupsInDomain":     {samDomain, samNone, DomainListAccounts},
-	"SamrEnumerateAliasesInDomain":    {samDomain, samNone, DomainListAccounts},
-	"SamrQueryDisplayInformation":     {samDomain, samNone, DomainListAccounts},
-	"SamrQueryDisplayInformation2":    {samDomain, samNone, DomainListAccounts},
-	"SamrQueryDisplayInformation3":    {samDomain, samNone, DomainListAccounts},
-	"SamrLookupNamesInDomain":         {samDomain, samNone, DomainLookup},
-	"SamrLookupIdsInDomain":           {samDomain, samNone, DomainLookup},
-	"SamrGetAliasMembership":          {samDomain, samNone, DomainGetAliasMembership},
-	"SamrOpenUser":                    {samDomain, samUser, DomainLookup},
-	"SamrOpenAlias":                   {samDomain, samAlias, DomainLookup},
-	"SamrQueryInformationUser":        {samUser, samNone, UserReadGeneral},
-	"SamrQueryInformationUser2":       {samUser, samNone, UserReadGeneral},
-	"SamrGetGroupsForUser":            {samUser, samNone, UserListGroups},
-	"SamrQueryInformationAlias":       {samAlias, samNone, AliasReadInformation},
-	"SamrGetMembersInAlias":           {samAlias, samNone, AliasListMembers},
+	"SamrEnumerateDomainsInSamServer":      {samServer, samNone, SamServerEnumerateDomains},
+	"SamrLookupDomainInSamServer":          {samServer, samNone, SamServerLookupDomain},
+	"SamrOpenDomain":                       {samServer, samDomain, SamServerLookupDomain},
+	"SamrQueryInformationDomain":           {samDomain, samNone, DomainReadOtherParameters},
+	"SamrQueryInformationDomain2":          {samDomain, samNone, DomainReadOtherParameters},
+	"SamrEnumerateUsersInDomain":           {samDomain, samNone, DomainListAccounts},
+	"SamrEnumerateGroupsInDomain":          {samDomain, samNone, DomainListAccounts},
+	"SamrEnumerateAliasesInDomain":         {samDomain, samNone, DomainListAccounts},
+	"SamrQueryDisplayInformation":          {samDomain, samNone, DomainListAccounts},
+	"SamrQueryDisplayInformation2":         {samDomain, samNone, DomainListAccounts},
+	"SamrQueryDisplayInformation3":         {samDomain, samNone, DomainListAccounts},
+	"SamrLookupNamesInDomain":              {samDomain, samNone, DomainLookup},
+	"SamrLookupIdsInDomain":                {samDomain, samNone, DomainLookup},
+	"SamrGetAliasMembership":               {samDomain, samNone, DomainGetAliasMembership},
+	"SamrOpenUser":                         {samDomain, samUser, DomainLookup},
+	"SamrOpenAlias":                        {samDomain, samAlias, DomainLookup},
+	"SamrQueryInformationUser":             {samUser, samNone, UserReadGeneral},
+	"SamrQueryInformationUser2":            {samUser, samNone, UserReadGeneral},
+	"SamrGetGroupsForUser":                 {samUser, samNone, UserListGroups},
+	"SamrGetUserDomainPasswordInformation": {samUser, samNone, UserReadAccount},
+	"SamrQueryInformationAlias":            {samAlias, samNone, AliasReadInformation},
+	"SamrGetMembersInAlias":                {samAlias, samNone, AliasListMembers},
+	"SamrOpenGroup":                        {samDomain, samGroup, DomainLookup},
+	"SamrQueryInformationGroup":            {samGroup, samNone, GroupReadInformation},
+	"SamrGetMembersInGroup":                {samGroup, samNone, GroupListMembers},
 }
 
 // samNeed is the rights a call on a SAM handle needs at a level (an
 // information class): DOMAIN_READ_PASSWORD_PARAMETERS for the password
-// and lockout classes of a domain, USER_READ_ACCOUNT for
-// UserControlInformation, the four read rights for UserAllInformation.
+// and lockout classes of a domain; for a user's classes, the read rights
+// of the fields each holds (USER_READ_GENERAL for the name classes,
+// USER_READ_LOGON for the logon fields, USER_READ_ACCOUNT for the account
+// control, the four for the logon, account and all classes).
 func samNeed(op RPCOp, c samCall, level uint32) uint32 {
 	switch op.Name {
 	case "SamrQueryInformationDomain", "SamrQueryInformationDomain2":
@@ -203,11 +219,16 @@ func samNeed(op RPCOp, c samCall, level uint32) uint32 {
 			return DomainReadPasswordParameters
 		}
 	case "SamrQueryInformationUser", "SamrQueryInformationUser2":
+		// MS-SAMR 3.1.5.5.6.
 		switch level {
-		case 16:
-			return UserReadAccount
-		case 21:
+		case 2: // preferences
+			return UserReadGeneral | UserReadPreferences
+		case 3, 5, 21: // logon, account, all
 			return UserReadGeneral | UserReadPreferences | UserReadLogon | UserReadAccount
+		case 4, 10, 11, 12, 14: // logon hours, home, script, profile, workstations
+			return UserReadLogon
+		case 16, 17, 20: // control, expires, parameters
+			return UserReadAccount
 		}
 	}
 	return c.need
@@ -235,7 +256,7 @@ const (
 	kindShareEnum                 // RestrictAnonymous ≥ 1 refuses anonymous (NetrShareEnum 501: always); levels 2, 502, 503 administrators
 	kindShareInfo                 // levels 2, 502, 503 administrators
 	kindServerInfo                // levels 102, 502, 503 administrators
-	kindSrvAdmin                  // administrators only (sessions, connections, open files)
+	kindSrvAdmin                  // administrators only (sessions, connections, open files, logged-on users)
 	kindWkstaInfo                 // levels 102, 502 administrators
 	kindLsaOpen                   // LsarOpenPolicy*: anonymous block, the policy object's descriptor
 	kindLsaHandle                 // a call on a policy handle needing rights on it
@@ -266,12 +287,15 @@ var rpcOps = []RPCOp{
 	{ServiceSrvsvc, "NetrCharDevEnum", kindSrvAdmin, 0},
 	{ServiceSrvsvc, "NetrCharDevQEnum", kindSrvAdmin, 0},
 	{ServiceWkssvc, "NetrWkstaGetInfo", kindWkstaInfo, 0},
+	{ServiceWkssvc, "NetrWkstaUserEnum", kindSrvAdmin, 0},
 	{ServiceLsarpc, "LsarOpenPolicy", kindLsaOpen, 0},
 	{ServiceLsarpc, "LsarOpenPolicy2", kindLsaOpen, 0},
 	{ServiceLsarpc, "LsarClose", kindLsaHandle, 0},
 	{ServiceLsarpc, "LsarQueryInformationPolicy", kindLsaHandle, 0},
 	{ServiceLsarpc, "LsarQueryInformationPolicy2", kindLsaHandle, 0},
 	{ServiceLsarpc, "LsarEnumerateTrustedDomains", kindLsaHandle, PolicyViewLocalInformation},
+	{ServiceLsarpc, "LsarEnumerateTrustedDomainsEx", kindLsaHandle, PolicyViewLocalInformation},
+	{ServiceLsarpc, "LsarEnumerateAccounts", kindLsaHandle, PolicyViewLocalInformation},
 	{ServiceLsarpc, "LsarLookupSids", kindLsaHandle, PolicyLookupNames},
 	{ServiceLsarpc, "LsarLookupSids2", kindLsaHandle, PolicyLookupNames},
 	{ServiceLsarpc, "LsarLookupSids3", kindTCPOnly, 0},
@@ -281,6 +305,8 @@ var rpcOps = []RPCOp{
 	{ServiceLsarpc, "LsarLookupNames4", kindTCPOnly, 0},
 	{ServiceLsarpc, "LsarGetUserName", kindOpen, 0},
 	{ServiceLsarpc, "LsarQuerySecurityObject", kindLsaHandle, 0},
+	// dssetup (MS-DSSP), on \pipe\lsarpc: no handle, no access check.
+	{ServiceLsarpc, "DsRolerGetPrimaryDomainInformation", kindOpen, 0},
 	{ServiceSamr, "SamrConnect", kindSamConnect, 0},
 	{ServiceSamr, "SamrConnect2", kindSamConnect, 0},
 	{ServiceSamr, "SamrConnect4", kindSamConnect, 0},
@@ -311,7 +337,9 @@ var rpcOps = []RPCOp{
 	{ServiceSamr, "SamrGetAliasMembership", kindSamHandle, 0},
 	{ServiceSamr, "SamrGetGroupsForUser", kindSamHandle, 0},
 	{ServiceSamr, "SamrGetUserDomainPasswordInformation", kindSamHandle, 0},
-	{ServiceSamr, "SamrGetDomainPasswordInformation", kindSamHandle, 0},
+	// No handle: the password policy a client shows before a password
+	// change, which MS-SAMR 3.1.5.13.3 gives without authentication.
+	{ServiceSamr, "SamrGetDomainPasswordInformation", kindOpen, 0},
 	{ServiceSamr, "SamrQuerySecurityObject", kindSamHandle, 0},
 	{ServiceSamr, "SamrRidToSid", kindSamHandle, 0},
 }
@@ -361,9 +389,11 @@ func (op RPCOp) HasLevel() bool {
 	return op.kind == kindLsaHandle && strings.HasPrefix(op.Name, "LsarQueryInformationPolicy")
 }
 
-// Win32 reports whether the call returns Win32 codes (srvsvc, wkssvc)
-// rather than NTSTATUS (lsarpc, samr).
-func (op RPCOp) Win32() bool { return op.Interface == ServiceSrvsvc || op.Interface == ServiceWkssvc }
+// Win32 reports whether the call returns Win32 codes (srvsvc, wkssvc,
+// dssetup) rather than NTSTATUS (lsarpc, samr).
+func (op RPCOp) Win32() bool {
+	return op.Interface == ServiceSrvsvc || op.Interface == ServiceWkssvc || strings.HasPrefix(op.Name, "DsRoler")
+}
 
 // RPCRequest is one call on a Windows RPC service.
 type RPCRequest struct {
@@ -845,7 +875,7 @@ func isAdmin(tok *security.Token, serverOps bool) bool {
 // (MS-LSAD 3.1.4.4.3); 0 for a class the service refuses itself.
 func lsaQueryNeed(class uint32) uint32 {
 	switch class {
-	case 1, 2, 10: // audit log, audit events, audit full query
+	case 1, 2, 11: // audit log, audit events, audit full query (10 is audit full set, not a query)
 		return PolicyViewAuditInformation
 	case 4: // PdAccount
 		return PolicyGetPrivateInformation

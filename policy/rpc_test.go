@@ -87,6 +87,14 @@ func TestCheckRPC(t *testing.T) {
 		{"alice wksta 100", "", "", alice, "wkssvc", "NetrWkstaGetInfo", 100, true, policy.RuleGranted, 0},
 		{"alice wksta 102", "", "", alice, "wkssvc", "NetrWkstaGetInfo", 102, true, policy.RuleAdminOnly, ntstatus.AccessDenied},
 		{"root wksta 102", "", "", root, "wkssvc", "NetrWkstaGetInfo", 102, true, policy.RuleGranted, 0},
+		{"alice wksta users", "", "", alice, "wkssvc", "NetrWkstaUserEnum", 1, true, policy.RuleAdminOnly, ntstatus.AccessDenied},
+		{"root wksta users", "", "", root, "wkssvc", "NetrWkstaUserEnum", 1, true, policy.RuleGranted, 0},
+		// SAMR's password policy needs no handle: RestrictRemoteSAM and
+		// RestrictAnonymousSAM (connects) do not apply; RestrictAnonymous
+		// = 2 does.
+		{"alice domain password info", "", "", alice, "samr", "SamrGetDomainPasswordInformation", 0, true, policy.RuleGranted, 0},
+		{"anonymous domain password info", all, "", anon, "samr", "GetDomainPasswordInformation", 0, true, policy.RuleGranted, 0},
+		{"anonymous domain password info RA=2", all, "RestrictAnonymous = 2", anon, "samr", "GetDomainPasswordInformation", 0, true, policy.RuleRestrictAnonymous, ntstatus.AccessDenied},
 		// lsarpc.
 		{"anonymous open policy", all, "", anon, "lsarpc", "LsarOpenPolicy2", 0, true, policy.RuleLsaAnonymousBlock, ntstatus.AccessDenied},
 		{"anonymous open policy unblocked", all, "TurnOffAnonymousBlock = 1", anon, "lsarpc", "LsarOpenPolicy2", 0, true, policy.RuleGranted, 0},
@@ -96,6 +104,11 @@ func TestCheckRPC(t *testing.T) {
 		{"alice query 5", "", "", alice, "lsarpc", "LsarQueryInformationPolicy2", 5, true, policy.RuleGranted, 0},
 		{"alice query audit", "", "", alice, "lsarpc", "LsarQueryInformationPolicy", 2, true, policy.RuleObjectAccess, ntstatus.AccessDenied},
 		{"root query audit", "", "", root, "lsarpc", "LsarQueryInformationPolicy", 2, true, policy.RuleGranted, 0},
+		// PolicyAuditFullQueryInformation is class 11 (audit rights);
+		// 10, PolicyAuditFullSetInformation, is no query class: the
+		// service answers STATUS_INVALID_PARAMETER to all.
+		{"alice query audit full", "", "", alice, "lsarpc", "LsarQueryInformationPolicy", 11, true, policy.RuleObjectAccess, ntstatus.AccessDenied},
+		{"alice query audit full set", "", "", alice, "lsarpc", "LsarQueryInformationPolicy", 10, true, policy.RuleGranted, 0},
 		{"anonymous getusername", all, "", anon, "lsarpc", "GetUserName", 0, true, policy.RuleGranted, 0},
 		{"alice lookupsids3", "", "", alice, "lsarpc", "LookupSids3", 0, true, policy.RuleTransport, ntstatus.AccessDenied},
 		// samr.

@@ -39,7 +39,7 @@ func (s *Server) rpcInterfaces(name string, b policy.Backend) []dcerpc.Interface
 	case policy.ServiceWkssvc:
 		return []dcerpc.Interface{wkssvc.Interface(env)}
 	case policy.ServiceLsarpc:
-		return []dcerpc.Interface{lsarpc.Interface(env)}
+		return []dcerpc.Interface{lsarpc.Interface(env), lsarpc.DSSetupInterface(env)}
 	case policy.ServiceSamr:
 		return []dcerpc.Interface{samr.Interface(env)}
 	}

@@ -7,8 +7,9 @@
 //
 // Served: LsarClose (0), LsarQuerySecurityObject (3: the policy object's
 // descriptor, READ_CONTROL for its owner, group and DACL), LsarOpenPolicy
-// (6), LsarEnumerateTrustedDomains
-// (13, none), LsarQueryInformationPolicy
+// (6), LsarEnumerateAccounts (11), LsarEnumerateTrustedDomains (13) and
+// LsarEnumerateTrustedDomainsEx (50) (none: STATUS_NO_MORE_ENTRIES),
+// LsarQueryInformationPolicy
 // (7) and LsarQueryInformationPolicy2 (46) for classes 3 (primary
 // domain), 5 (account domain), 6 (server role), 12 (DNS domain) and 13,
 // LsarLookupNames (14), LsarLookupSids (15), LsarOpenPolicy2 (44),
@@ -18,7 +19,8 @@
 // STATUS_ACCESS_DENIED. Who may open the policy and what the handle
 // allows is policy.Snapshot.DecideRPC's (TurnOffAnonymousBlock, the
 // policy object's descriptor). Clients bound at auth level CONNECT are
-// refused, as on Windows.
+// refused, as on Windows. DSSetupInterface is dssetup (MS-DSSP), which
+// Windows serves on the same pipe.
 package lsarpc
 
 import (
@@ -34,20 +36,22 @@ var Syntax = dcerpc.SyntaxID{UUID: dcerpc.MustParseUUID("12345778-1234-abcd-ef00
 
 // Opnums.
 const (
-	OpClose                   = 0
-	OpOpenPolicy              = 6
-	OpQueryInformationPolicy  = 7
-	OpEnumerateTrustedDomains = 13
-	OpLookupNames             = 14
-	OpLookupSids              = 15
-	OpOpenPolicy2             = 44
-	OpGetUserName             = 45
-	OpQueryInformationPolicy2 = 46
-	OpLookupSids2             = 57
-	OpLookupNames2            = 58
-	OpLookupNames3            = 68
-	OpLookupSids3             = 76
-	OpLookupNames4            = 77
+	OpClose                     = 0
+	OpOpenPolicy                = 6
+	OpQueryInformationPolicy    = 7
+	OpEnumerateAccounts         = 11
+	OpEnumerateTrustedDomains   = 13
+	OpLookupNames               = 14
+	OpLookupSids                = 15
+	OpOpenPolicy2               = 44
+	OpGetUserName               = 45
+	OpQueryInformationPolicy2   = 46
+	OpEnumerateTrustedDomainsEx = 50
+	OpLookupSids2               = 57
+	OpLookupNames2              = 58
+	OpLookupNames3              = 68
+	OpLookupSids3               = 76
+	OpLookupNames4              = 77
 )
 
 // Limits on one lookup (MS-LSAT 3.1.4.5, 3.1.4.9).
@@ -60,21 +64,23 @@ const (
 func Interface(env svc.Env) dcerpc.Interface {
 	s := &service{env: env}
 	return dcerpc.Interface{Name: "lsarpc", Syntax: Syntax, Ops: []dcerpc.Op{
-		OpClose:                   {Name: "LsarClose", Func: svc.CloseHandle},
-		OpQuerySecurityObject:     {Name: "LsarQuerySecurityObject", Func: s.querySecurity},
-		OpOpenPolicy:              {Name: "LsarOpenPolicy", Func: s.openPolicy},
-		OpQueryInformationPolicy:  {Name: "LsarQueryInformationPolicy", Func: s.queryInfo},
-		OpEnumerateTrustedDomains: {Name: "LsarEnumerateTrustedDomains", Func: s.enumTrusts},
-		OpLookupNames:             {Name: "LsarLookupNames", Func: s.lookupNames},
-		OpLookupSids:              {Name: "LsarLookupSids", Func: s.lookupSids},
-		OpOpenPolicy2:             {Name: "LsarOpenPolicy2", Func: s.openPolicy},
-		OpGetUserName:             {Name: "LsarGetUserName", Func: s.getUserName},
-		OpQueryInformationPolicy2: {Name: "LsarQueryInformationPolicy2", Func: s.queryInfo},
-		OpLookupSids2:             {Name: "LsarLookupSids2", Func: s.lookupSids},
-		OpLookupNames2:            {Name: "LsarLookupNames2", Func: s.lookupNames},
-		OpLookupNames3:            {Name: "LsarLookupNames3", Func: s.lookupNames},
-		OpLookupSids3:             {Name: "LsarLookupSids3", Func: s.lookupSids},
-		OpLookupNames4:            {Name: "LsarLookupNames4", Func: s.lookupNames},
+		OpClose:                     {Name: "LsarClose", Func: svc.CloseHandle},
+		OpQuerySecurityObject:       {Name: "LsarQuerySecurityObject", Func: s.querySecurity},
+		OpOpenPolicy:                {Name: "LsarOpenPolicy", Func: s.openPolicy},
+		OpQueryInformationPolicy:    {Name: "LsarQueryInformationPolicy", Func: s.queryInfo},
+		OpEnumerateAccounts:         {Name: "LsarEnumerateAccounts", Func: s.enumNone},
+		OpEnumerateTrustedDomains:   {Name: "LsarEnumerateTrustedDomains", Func: s.enumNone},
+		OpEnumerateTrustedDomainsEx: {Name: "LsarEnumerateTrustedDomainsEx", Func: s.enumNone},
+		OpLookupNames:               {Name: "LsarLookupNames", Func: s.lookupNames},
+		OpLookupSids:                {Name: "LsarLookupSids", Func: s.lookupSids},
+		OpOpenPolicy2:               {Name: "LsarOpenPolicy2", Func: s.openPolicy},
+		OpGetUserName:               {Name: "LsarGetUserName", Func: s.getUserName},
+		OpQueryInformationPolicy2:   {Name: "LsarQueryInformationPolicy2", Func: s.queryInfo},
+		OpLookupSids2:               {Name: "LsarLookupSids2", Func: s.lookupSids},
+		OpLookupNames2:              {Name: "LsarLookupNames2", Func: s.lookupNames},
+		OpLookupNames3:              {Name: "LsarLookupNames3", Func: s.lookupNames},
+		OpLookupSids3:               {Name: "LsarLookupSids3", Func: s.lookupSids},
+		OpLookupNames4:              {Name: "LsarLookupNames4", Func: s.lookupNames},
 	}}
 }
 
@@ -181,8 +187,12 @@ func (s *service) handle(c *dcerpc.Call, h ndr.ContextHandle) (*policyHandle, er
 // NTSTATUS LsarEnumerateTrustedDomains(PolicyHandle, [in,out]
 // EnumerationContext, [out] PLSAPR_TRUSTED_ENUM_BUFFER, [in]
 // PreferedMaximumLength): a stand-alone server trusts no domain, so an
-// empty list and STATUS_NO_MORE_ENTRIES.
-func (s *service) enumTrusts(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
+// empty list and STATUS_NO_MORE_ENTRIES. LsarEnumerateTrustedDomainsEx
+// (LSAPR_TRUSTED_ENUM_BUFFER_EX) and LsarEnumerateAccounts
+// (LSAPR_ACCOUNT_ENUM_BUFFER: the account objects of the LSA database,
+// the SIDs user rights are given to, of which smbpipe keeps none) have
+// the same parameters and the same answer.
+func (s *service) enumNone(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
 	h := r.ContextHandle()
 	resume := r.Uint32()
 	r.Uint32()

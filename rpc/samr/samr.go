@@ -20,14 +20,19 @@
 // Served: Connect (0), CloseHandle (1), LookupDomainInSamServer (5),
 // EnumerateDomainsInSamServer (6), OpenDomain (7),
 // QueryInformationDomain (8) and QueryInformationDomain2 (46) levels 1 to
-// 9, EnumerateGroupsInDomain (11), EnumerateUsersInDomain (13),
+// 9 and 11 to 13, EnumerateGroupsInDomain (11), EnumerateUsersInDomain (13),
 // EnumerateAliasesInDomain (15), GetAliasMembership (16),
-// LookupNamesInDomain (17), LookupIdsInDomain (18), OpenAlias (27),
+// LookupNamesInDomain (17), LookupIdsInDomain (18), OpenGroup (19),
+// QueryInformationGroup (20) classes 1 to 5, GetMembersInGroup (25),
+// OpenAlias (27),
 // QueryInformationAlias (28) classes 1 to 3, GetMembersInAlias (33),
 // OpenUser (34),
-// QueryInformationUser (36) and QueryInformationUser2 (47) levels 16 and
-// 21 (no password hashes: the OWF fields are empty), GetGroupsForUser
-// (39), QueryDisplayInformation (40, 48, 51) levels 1 to 3, Connect2 (57),
+// QueryInformationUser (36) and QueryInformationUser2 (47) classes 1 to
+// 14, 16, 17, 20 and 21 (no password hashes: class 18 is refused, the
+// OWF fields of 21 are empty), GetGroupsForUser
+// (39), GetUserDomainPasswordInformation (44), QueryDisplayInformation
+// (40, 48, 51) levels 1 to 3, GetDomainPasswordInformation (56: no
+// handle, anyone who has the pipe open), Connect2 (57),
 // Connect4 (62), Connect5 (64). No call writes.
 package samr
 
@@ -46,65 +51,72 @@ var Syntax = dcerpc.SyntaxID{UUID: dcerpc.MustParseUUID("12345778-1234-abcd-ef00
 
 // Opnums.
 const (
-	OpConnect                            = 0
-	OpCloseHandle                        = 1
-	OpLookupDomainInSamServer            = 5
-	OpEnumerateDomainsInSamServer        = 6
-	OpOpenDomain                         = 7
-	OpQueryInformationDomain             = 8
-	OpEnumerateGroupsInDomain            = 11
-	OpEnumerateUsersInDomain             = 13
-	OpEnumerateAliasesInDomain           = 15
-	OpGetAliasMembership                 = 16
-	OpLookupNamesInDomain                = 17
-	OpLookupIdsInDomain                  = 18
-	OpOpenUser                           = 34
-	OpQueryInformationUser               = 36
-	OpGetGroupsForUser                   = 39
-	OpQueryDisplayInformation            = 40
-	OpQueryInformationDomain2            = 46
-	OpQueryInformationUser2              = 47
-	OpQueryDisplayInformation2           = 48
-	OpQueryDisplayInformation3           = 51
-	OpConnect2                           = 57
-	OpConnect4                           = 62
-	OpConnect5                           = 64
-	acbDisabled                   uint32 = 0x00000001
-	acbNormal                     uint32 = 0x00000010
-	acbPwNoExp                    uint32 = 0x00000200
-	groupAttrs                    uint32 = 0x00000007 // SE_GROUP_MANDATORY | ENABLED_BY_DEFAULT | ENABLED
+	OpConnect                                 = 0
+	OpCloseHandle                             = 1
+	OpLookupDomainInSamServer                 = 5
+	OpEnumerateDomainsInSamServer             = 6
+	OpOpenDomain                              = 7
+	OpQueryInformationDomain                  = 8
+	OpEnumerateGroupsInDomain                 = 11
+	OpEnumerateUsersInDomain                  = 13
+	OpEnumerateAliasesInDomain                = 15
+	OpGetAliasMembership                      = 16
+	OpLookupNamesInDomain                     = 17
+	OpLookupIdsInDomain                       = 18
+	OpOpenUser                                = 34
+	OpQueryInformationUser                    = 36
+	OpGetGroupsForUser                        = 39
+	OpGetUserDomainPasswordInformation        = 44
+	OpQueryDisplayInformation                 = 40
+	OpQueryInformationDomain2                 = 46
+	OpQueryInformationUser2                   = 47
+	OpQueryDisplayInformation2                = 48
+	OpQueryDisplayInformation3                = 51
+	OpGetDomainPasswordInformation            = 56
+	OpConnect2                                = 57
+	OpConnect4                                = 62
+	OpConnect5                                = 64
+	acbDisabled                        uint32 = 0x00000001
+	acbNormal                          uint32 = 0x00000010
+	acbPwNoExp                         uint32 = 0x00000200
+	groupAttrs                         uint32 = 0x00000007 // SE_GROUP_MANDATORY | ENABLED_BY_DEFAULT | ENABLED
 )
 
 // Interface returns the samr interface served with env.
 func Interface(env svc.Env) dcerpc.Interface {
 	s := &service{env: env}
 	return dcerpc.Interface{Name: "samr", Syntax: Syntax, Ops: []dcerpc.Op{
-		OpConnect:                     {Name: "SamrConnect", Func: s.connect},
-		OpCloseHandle:                 {Name: "SamrCloseHandle", Func: svc.CloseHandle},
-		OpLookupDomainInSamServer:     {Name: "SamrLookupDomainInSamServer", Func: s.lookupDomain},
-		OpEnumerateDomainsInSamServer: {Name: "SamrEnumerateDomainsInSamServer", Func: s.enumDomains},
-		OpOpenDomain:                  {Name: "SamrOpenDomain", Func: s.openDomain},
-		OpQueryInformationDomain:      {Name: "SamrQueryInformationDomain", Func: s.queryDomain},
-		OpEnumerateGroupsInDomain:     {Name: "SamrEnumerateGroupsInDomain", Func: s.enumAccounts},
-		OpEnumerateUsersInDomain:      {Name: "SamrEnumerateUsersInDomain", Func: s.enumAccounts},
-		OpEnumerateAliasesInDomain:    {Name: "SamrEnumerateAliasesInDomain", Func: s.enumAccounts},
-		OpGetAliasMembership:          {Name: "SamrGetAliasMembership", Func: s.aliasMembership},
-		OpOpenAlias:                   {Name: "SamrOpenAlias", Func: s.openAlias},
-		OpQueryInformationAlias:       {Name: "SamrQueryInformationAlias", Func: s.queryAlias},
-		OpGetMembersInAlias:           {Name: "SamrGetMembersInAlias", Func: s.membersInAlias},
-		OpLookupNamesInDomain:         {Name: "SamrLookupNamesInDomain", Func: s.lookupNames},
-		OpLookupIdsInDomain:           {Name: "SamrLookupIdsInDomain", Func: s.lookupIDs},
-		OpOpenUser:                    {Name: "SamrOpenUser", Func: s.openUser},
-		OpQueryInformationUser:        {Name: "SamrQueryInformationUser", Func: s.queryUser},
-		OpGetGroupsForUser:            {Name: "SamrGetGroupsForUser", Func: s.groupsForUser},
-		OpQueryDisplayInformation:     {Name: "SamrQueryDisplayInformation", Func: s.queryDisplay},
-		OpQueryInformationDomain2:     {Name: "SamrQueryInformationDomain2", Func: s.queryDomain},
-		OpQueryInformationUser2:       {Name: "SamrQueryInformationUser2", Func: s.queryUser},
-		OpQueryDisplayInformation2:    {Name: "SamrQueryDisplayInformation2", Func: s.queryDisplay},
-		OpQueryDisplayInformation3:    {Name: "SamrQueryDisplayInformation3", Func: s.queryDisplay},
-		OpConnect2:                    {Name: "SamrConnect2", Func: s.connect},
-		OpConnect4:                    {Name: "SamrConnect4", Func: s.connect},
-		OpConnect5:                    {Name: "SamrConnect5", Func: s.connect},
+		OpConnect:                          {Name: "SamrConnect", Func: s.connect},
+		OpCloseHandle:                      {Name: "SamrCloseHandle", Func: svc.CloseHandle},
+		OpLookupDomainInSamServer:          {Name: "SamrLookupDomainInSamServer", Func: s.lookupDomain},
+		OpEnumerateDomainsInSamServer:      {Name: "SamrEnumerateDomainsInSamServer", Func: s.enumDomains},
+		OpOpenDomain:                       {Name: "SamrOpenDomain", Func: s.openDomain},
+		OpQueryInformationDomain:           {Name: "SamrQueryInformationDomain", Func: s.queryDomain},
+		OpEnumerateGroupsInDomain:          {Name: "SamrEnumerateGroupsInDomain", Func: s.enumAccounts},
+		OpEnumerateUsersInDomain:           {Name: "SamrEnumerateUsersInDomain", Func: s.enumAccounts},
+		OpEnumerateAliasesInDomain:         {Name: "SamrEnumerateAliasesInDomain", Func: s.enumAccounts},
+		OpGetAliasMembership:               {Name: "SamrGetAliasMembership", Func: s.aliasMembership},
+		OpOpenGroup:                        {Name: "SamrOpenGroup", Func: s.openGroup},
+		OpQueryInformationGroup:            {Name: "SamrQueryInformationGroup", Func: s.queryGroup},
+		OpGetMembersInGroup:                {Name: "SamrGetMembersInGroup", Func: s.membersInGroup},
+		OpOpenAlias:                        {Name: "SamrOpenAlias", Func: s.openAlias},
+		OpQueryInformationAlias:            {Name: "SamrQueryInformationAlias", Func: s.queryAlias},
+		OpGetMembersInAlias:                {Name: "SamrGetMembersInAlias", Func: s.membersInAlias},
+		OpLookupNamesInDomain:              {Name: "SamrLookupNamesInDomain", Func: s.lookupNames},
+		OpLookupIdsInDomain:                {Name: "SamrLookupIdsInDomain", Func: s.lookupIDs},
+		OpOpenUser:                         {Name: "SamrOpenUser", Func: s.openUser},
+		OpQueryInformationUser:             {Name: "SamrQueryInformationUser", Func: s.queryUser},
+		OpGetGroupsForUser:                 {Name: "SamrGetGroupsForUser", Func: s.groupsForUser},
+		OpQueryDisplayInformation:          {Name: "SamrQueryDisplayInformation", Func: s.queryDisplay},
+		OpQueryInformationDomain2:          {Name: "SamrQueryInformationDomain2", Func: s.queryDomain},
+		OpQueryInformationUser2:            {Name: "SamrQueryInformationUser2", Func: s.queryUser},
+		OpQueryDisplayInformation2:         {Name: "SamrQueryDisplayInformation2", Func: s.queryDisplay},
+		OpQueryDisplayInformation3:         {Name: "SamrQueryDisplayInformation3", Func: s.queryDisplay},
+		OpGetUserDomainPasswordInformation: {Name: "SamrGetUserDomainPasswordInformation", Func: s.userPasswordInfo},
+		OpGetDomainPasswordInformation:     {Name: "SamrGetDomainPasswordInformation", Func: s.domainPasswordInfo},
+		OpConnect2:                         {Name: "SamrConnect2", Func: s.connect},
+		OpConnect4:                         {Name: "SamrConnect4", Func: s.connect},
+		OpConnect5:                         {Name: "SamrConnect5", Func: s.connect},
 	}}
 }
 
@@ -302,7 +314,7 @@ func ReadEntries(r *ndr.Reader) []Entry {
 // EnumerationContext, [out] PSAMPR_ENUMERATION_BUFFER* Buffer, [in]
 // PreferedMaximumLength, [out] CountReturned).
 func (s *service) enumDomains(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
-	return enumerate(s, c, r, w, func(_ *serverHandle, snap *policy.Snapshot) []Entry {
+	return enumerate(s, c, r, w, func(_ *serverHandle, snap *policy.Snapshot, _ uint32) []Entry {
 		var es []Entry
 		for i, d := range svc.Domains(snap) {
 			es = append(es, Entry{RID: uint32(i), Name: d.Name})
@@ -316,11 +328,12 @@ func (s *service) enumDomains(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) erro
 // for SamrEnumerateUsersInDomain; PreferedMaximumLength) and writes the
 // [out] parameters, EnumerationContext (0: all is returned at once), the
 // entries of list from the resume point on, CountReturned and the status.
-func enumerate[T handle](s *service, c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer, list func(T, *policy.Snapshot) []Entry) error {
+func enumerate[T handle](s *service, c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer, list func(T, *policy.Snapshot, uint32) []Entry) error {
 	h := r.ContextHandle()
 	resume := r.Uint32()
+	var uac uint32
 	if c.Opnum() == OpEnumerateUsersInDomain {
-		r.Uint32()
+		uac = r.Uint32()
 	}
 	r.Uint32()
 	t, v, done, err := on[T](s, c, r, h)
@@ -329,7 +342,7 @@ func enumerate[T handle](s *service, c *dcerpc.Call, r *ndr.Reader, w *ndr.Write
 	}
 	var es []Entry
 	if v.ok {
-		for _, e := range list(t, v.snap) {
+		for _, e := range list(t, v.snap, uac) {
 			if e.RID >= resume {
 				es = append(es, e)
 			}
@@ -393,11 +406,17 @@ func all(snap *policy.Snapshot, d *domainHandle) []svc.Entry {
 // NTSTATUS SamrEnumerateUsersInDomain(DomainHandle, [in,out]
 // EnumerationContext, [in] UserAccountControl, [out] Buffer, [in]
 // PreferedMaximumLength, [out] CountReturned); Groups and Aliases have no
-// UserAccountControl. Everything is returned at once.
+// UserAccountControl. A UserAccountControl other than 0 keeps the users
+// whose account control shares a bit with it (MS-SAMR 3.1.5.2.5): 0x80
+// asks for workstation trust accounts, of which smbpipe has none.
+// Everything is returned at once.
 func (s *service) enumAccounts(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
-	return enumerate(s, c, r, w, func(d *domainHandle, snap *policy.Snapshot) []Entry {
+	return enumerate(s, c, r, w, func(d *domainHandle, snap *policy.Snapshot, uac uint32) []Entry {
 		var es []Entry
 		for _, m := range members(snap, d, c.Opnum()) {
+			if uac != 0 && acctFlags(snap, m)&uac == 0 {
+				continue // not an account of the kinds asked for
+			}
 			es = append(es, Entry{RID: m.RID(), Name: m.Name})
 		}
 		return es

@@ -6,9 +6,10 @@
 // levels). Errors are Win32 codes in the reply, as Windows sends them.
 //
 // Served: NetrShareEnum (15) and NetrShareEnumSticky (36) at levels 0, 1,
-// 2, 501, 502; NetrShareGetInfo (16) at levels 0, 1, 2, 501, 502, 1004,
-// 1005, 1006, 1501; NetrShareCheck (20); NetrServerGetInfo (21) at levels
-// 100, 101, 102, 502, 503; NetrRemoteTOD (28); and, for administrators,
+// 2, 501, 502, 503; NetrShareGetInfo (16) at levels 0, 1, 2, 501, 502,
+// 503, 1004, 1005, 1006, 1501; NetrShareCheck (20); NetrServerGetInfo (21)
+// at levels 100, 101, 102, 502, 503; NetrRemoteTOD (28);
+// NetprNameValidate (33); and, for administrators,
 // the server's live tables (svc.Env.Live): NetrConnectionEnum (8) at
 // levels 0 and 1, NetrFileEnum (9) at 2 and 3, NetrSessionEnum (12) at 0,
 // 1, 2, 10 and 502; NetrCharDevEnum (0) and NetrCharDevQEnum (3) answer
@@ -77,6 +78,17 @@ type Share struct {
 	SD []byte
 	// Flags is SHARE_INFO_501/1005's.
 	Flags uint32
+	// ServerName is SHARE_INFO_503's shi503_servername, the name the
+	// share is scoped to; "" is written as "*", a share of every name.
+	ServerName string
+}
+
+// shareServerName is the shi503_servername written for s.
+func shareServerName(s *Share) string {
+	if s.ServerName == "" {
+		return "*"
+	}
+	return s.ServerName
 }
 
 // Shares is this server's share list: IPC$.
@@ -99,6 +111,7 @@ func Interface(env svc.Env) dcerpc.Interface {
 		OpNetrServerGetInfo:   {Name: "NetrServerGetInfo", Func: s.serverGetInfo},
 		OpNetrRemoteTOD:       {Name: "NetrRemoteTOD", Func: s.remoteTOD},
 		OpNetrShareEnumSticky: {Name: "NetrShareEnumSticky", Func: s.shareEnum},
+		OpNetprNameValidate:   {Name: "NetprNameValidate", Func: s.nameValidate},
 	}}
 }
 
@@ -112,7 +125,7 @@ func (s *service) check(c *dcerpc.Call, op string, level uint32) (bool, *policy.
 // enumLevel reports whether NetrShareEnum serves a level.
 func enumLevel(level uint32) bool {
 	switch level {
-	case 0, 1, 2, 501, 502:
+	case 0, 1, 2, 501, 502, 503:
 		return true
 	}
 	return false
@@ -270,13 +283,16 @@ func writeShareInfo(w *ndr.Writer, level uint32, s *Share) {
 	switch level {
 	case 501:
 		w.Uint32(s.Flags)
-	case 2, 502:
+	case 2, 502, 503:
 		w.Uint32(s.Permissions)
 		w.Uint32(s.MaxUses)
 		w.Uint32(s.CurrentUses)
 		deferString(w, s.Path)
 		w.DeferUnique(s.Password != "", func(w *ndr.Writer) { w.WString(s.Password) })
-		if level == 502 {
+		if level == 503 {
+			deferString(w, shareServerName(s))
+		}
+		if level != 2 {
 			writeSDBuf(w, s.SD)
 		}
 	}
@@ -319,13 +335,16 @@ func readShareInfo(r *ndr.Reader, level uint32, s *Share) {
 	switch level {
 	case 501:
 		s.Flags = r.Uint32()
-	case 2, 502:
+	case 2, 502, 503:
 		s.Permissions = r.Uint32()
 		s.MaxUses = r.Uint32()
 		s.CurrentUses = r.Uint32()
 		readString(r, &s.Path)
 		readString(r, &s.Password)
-		if level == 502 {
+		if level == 503 {
+			readString(r, &s.ServerName)
+		}
+		if level != 2 {
 			readSDBuf(r, &s.SD)
 		}
 	}
@@ -401,7 +420,7 @@ func shareUnionArm(level uint32) bool {
 
 func infoLevel(level uint32) bool {
 	switch level {
-	case 0, 1, 2, 501, 502, 1004, 1005, 1006, 1501:
+	case 0, 1, 2, 501, 502, 503, 1004, 1005, 1006, 1501:
 		return true
 	}
 	return false

@@ -210,11 +210,30 @@ func LookupSID(snap *policy.Snapshot, s security.SID) (e Entry, ok bool) {
 
 // LookupName translates a name: "name" (searched in every domain, the
 // account domain first) or "DOMAIN\name", case-insensitively; a domain's
-// own name translates to the domain.
+// own name, and "DOMAIN\", translate to the domain, an empty name to
+// BUILTIN.
 func LookupName(snap *policy.Snapshot, name string) (Entry, bool) {
 	dom, n, qualified := strings.Cut(name, `\`)
 	if !qualified {
 		n, dom = dom, ""
+	}
+	switch {
+	case qualified && n == "":
+		// "DOMAIN\": the domain itself, as Windows and Samba translate it.
+		for _, x := range Domains(snap) {
+			if strings.EqualFold(x.Name, dom) {
+				return x, true
+			}
+		}
+		return Entry{Name: name, Use: SidTypeUnknown}, false
+	case name == "":
+		// An empty name: the BUILTIN domain, as Windows Server 2003 and
+		// later answer it (smbtorture rpc.lsa.lookupnames).
+		for _, x := range Domains(snap) {
+			if x.SID == BuiltinSID() {
+				return x, true
+			}
+		}
 	}
 	for _, x := range all(snap) {
 		if qualified && !strings.EqualFold(x.Domain, dom) {

@@ -3,8 +3,9 @@
 // smbpipe presents it: NetrWkstaGetInfo (opnum 0) at levels 100 and 101
 // for any caller who reaches the pipe and 102 and 502 for administrators
 // (ERROR_ACCESS_DENIED otherwise, as Windows; policy.Snapshot.DecideRPC).
-// Other levels return ERROR_INVALID_LEVEL; other opnums fault with
-// nca_s_op_rng_error.
+// Other levels return ERROR_INVALID_LEVEL. NetrWkstaUserEnum (opnum 2),
+// levels 0 and 1, lists administrators the interactive logons: none.
+// Other opnums fault with nca_s_op_rng_error.
 package wkssvc
 
 import (
@@ -17,7 +18,7 @@ import (
 // Syntax is the wkssvc interface's.
 var Syntax = dcerpc.SyntaxID{UUID: dcerpc.MustParseUUID("6bffd098-a112-3610-9833-46c3f87e345a"), Major: 1}
 
-// OpNetrWkstaGetInfo is the only opnum served.
+// OpNetrWkstaGetInfo is NetrWkstaGetInfo's opnum.
 const OpNetrWkstaGetInfo = 0
 
 // Info is WKSTA_INFO_100/101/102.
@@ -118,6 +119,9 @@ func Interface(env svc.Env) dcerpc.Interface {
 		OpNetrWkstaGetInfo: {Name: "NetrWkstaGetInfo", Func: func(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
 			return getInfo(&env, c, r, w)
 		}},
+		OpNetrWkstaUserEnum: {Name: "NetrWkstaUserEnum", Func: func(c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
+			return userEnum(&env, c, r, w)
+		}},
 	}}
 }
 
@@ -141,7 +145,7 @@ func getInfo(env *svc.Env, c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error {
 	default:
 		cfg := snap.Config()
 		p.Info = &Info{PlatformID: 500, ComputerName: cfg.ServerName, LanGroup: cfg.Domain,
-			VersionMajor: 10, VersionMinor: 0, LanRoot: `C:\Windows`, LoggedOnUsers: 1,
+			VersionMajor: 10, VersionMinor: 0, LanRoot: `C:\Windows`, LoggedOnUsers: 0, // no interactive logon (NetrWkstaUserEnum)
 			Tunables: defaultTunables}
 	}
 	p.MarshalNDR(w)

@@ -87,20 +87,44 @@ func TestServicesRpcclient(t *testing.T) {
 		{alice, "netsharegetinfo IPC$ 1", "remark:\tRemote IPC", false},
 		{alice, "netsharegetinfo IPC$", "WERR_ACCESS_DENIED", true},
 		{alice, "netremotetod", "", false},
+		{alice, "netnamevalidate IPC$ 9", "", false},
+		{alice, "netnamevalidate a/b 9", "WERR_INVALID_NAME", true},
 		{alice, "wkssvc_wkstagetinfo", "", false},
+		{alice, "wkssvc_enumerateusers", "WERR_ACCESS_DENIED", true},
+		{root, "wkssvc_enumerateusers 1", "", false},
 		{alice, "lsaquery", "Domain Name: WORKGROUP", false},
 		{alice, "lookupsids S-1-5-32-544 S-1-1-0 S-1-5-7", `S-1-5-32-544 BUILTIN\Administrators (4)`, false},
 		{alice, "lookupnames alice Administrators", "Administrators S-1-5-32-544 (Local Group: 4)", false},
 		{alice, "getusername", "Account Name: alice, Authority Name: SMBPIPE", false},
+		{alice, "dsroledominfo", "Machine Role = [2]", false},
+		// LsarEnumerateAccounts: smbpipe keeps no LSA account objects (no
+		// user rights): an empty enumeration, which rpcclient prints as
+		// its status.
+		{alice, "lsaenumsid", "NT_STATUS_NO_MORE_ENTRIES", true},
 		{alice, "enumdomusers", "NT_STATUS_ACCESS_DENIED", true},
 		{root, "netshareenumall", "netname: IPC$", false},
 		{root, "netsharegetinfo IPC$", "type:\t0x80000003", false},
 		{root, "srvinfo 102", "user path       :\tc:\\", false},
 		{root, "enumdomusers", "user:[alice]", false},
+		{root, "enumdomusers 0x02000000 0x10", "user:[alice]", false}, // acb_mask ACB_NORMAL
 		{root, "queryuser 500", "User Name   :\tAdministrator", false},
+		// The other classes: rpcclient displays 7, 9, 16 and 20, and
+		// says the others decoded but are not displayed.
+		{root, "queryuser 500 7", "User Name   :\tAdministrator", false},
+		{root, "queryuser 500 4", "Unsupported infolevel: 4", false},
+		{root, "queryuser 500 3", "Unsupported infolevel: 3", false},
 		{root, "enumalsgroups builtin", "group:[Administrators] rid:[0x220]", false},
 		{root, "querydominfo", "Domain:\t\tSMBPIPE", false},
 		{root, "querydispinfo", "Account: alice", false},
+		{root, "querygroup 513", "Group Name:\tNone", false},
+		{root, "querygroupmem 513", "rid:[0x1f4] attr:[0x7]", false},
+		{root, "querygroup 512", "NT_STATUS_NO_SUCH_GROUP", true},
+		// The password policy: SamrGetDomainPasswordInformation needs no
+		// handle (alice gets it past RestrictRemoteSAM, as on Windows);
+		// the lockout class (12) is what password-policy tools ask.
+		{alice, "getdompwinfo", "min_password_length: 0", false},
+		{root, "getusrdompwinfo 500", "min_password_length      : 0x0000 (0)", false},
+		{root, "querydominfo 12", "Lockout after bad attempts:                  0", false},
 		{root, "queryaliasmem builtin 544", "sid:[S-1-5-21-", false},
 		{root, "lsaquerysecobj", "SEC_DESC_DACL_PRESENT", false},
 		{root, "netsessenum", "Received ", false},
@@ -109,6 +133,10 @@ func TestServicesRpcclient(t *testing.T) {
 		{anon, "lsaquery", "NT_STATUS_ACCESS_DENIED", true},
 		{anon, "enumdomusers", "NT_STATUS_ACCESS_DENIED", true},
 	})
+	// acb_mask ACB_WSTRUST asks for the computer accounts: there are none.
+	if out, err := run(t, 60*time.Second, rpcclientPath, "-U", root, "-p", s.port, "127.0.0.1", "-c", "enumdomusers 0x02000000 0x80"); err != nil || strings.Contains(out, "user:[") {
+		t.Errorf("rpcclient enumdomusers with acb_mask ACB_WSTRUST: err %v, want no account:\n%s", err, out)
+	}
 	t.Cleanup(func() {
 		// A refused call is an audit record with its rule.
 		log := s.Log()
@@ -243,6 +271,11 @@ func TestServicesNetRPC(t *testing.T) {
 	if err == nil || !strings.Contains(out, "NT_STATUS_ACCESS_DENIED") {
 		t.Errorf("net rpc info as alice: err %v, want ACCESS_DENIED (RestrictRemoteSAM):\n%s", err, out)
 	}
+	// The members of the group None: SamrOpenGroup, SamrGetMembersInGroup.
+	out, err = run(t, 60*time.Second, netPath, "rpc", "group", "members", "None", "-p", s.port, "-I", "127.0.0.1", "-U", root)
+	if err != nil || !strings.Contains(out, "SMBPIPE\\alice\n") || !strings.Contains(out, "SMBPIPE\\Administrator\n") {
+		t.Errorf("net rpc group members None as root: err %v:\n%s", err, out)
+	}
 
 	if exec.Command("unshare", "-n", "true").Run() != nil {
 		t.Skip("unshare -n is not permitted: net rpc share list needs port 445")
@@ -307,6 +340,9 @@ func TestServicesImpacket(t *testing.T) {
 			[]string{"Found user: alice", "Administrator (500)/AccountIsDisabled: True", "Received 4 entries."}},
 		{"samrdump-alice", []string{impacketExamples + "samrdump.py", alice + "@127.0.0.1"},
 			[]string{"STATUS_ACCESS_DENIED"}},
+		// dssetup on \pipe\lsarpc, as Windows serves it.
+		{"machine_role", []string{impacketExamples + "machine_role.py", alice + "@127.0.0.1"},
+			[]string{"Machine Role: Standalone Server", "NetBIOS Domain Name: WORKGROUP"}},
 		{"lookupsid", []string{impacketExamples + "lookupsid.py", alice + "@127.0.0.1", "600"},
 			[]string{"500: SMBPIPE\\Administrator (SidTypeUser)", "513: SMBPIPE\\None (SidTypeGroup)"}},
 		// smbclient.py's shares command (NetrShareEnum level 1): alice
@@ -356,7 +392,11 @@ var servicesTorture = []tortureCase{
 			// The test needs a trusted domain: a stand-alone server (Windows
 			// too) has none.
 			"lsalookup": "no trusts"}},
-	{test: "rpc.wkssvc", user: root, pass: []string{"wkssvc.NetWkstaGetInfo"}},
+	{test: "rpc.wkssvc", user: root, pass: []string{"wkssvc.NetWkstaGetInfo", "wkssvc.NetWkstaEnumUsers"}},
+	// LookupNames of every name LookupSids gave, "DOMAIN\" (the domain)
+	// and an empty name (BUILTIN), as Windows Server 2003 and later.
+	{test: "rpc.lsa.lookupnames", user: root, pass: []string{"lsa.LookupNames"}},
+	{test: "rpc.lsa.lookupsids", user: root, pass: []string{"lsa.LookupSidsReply"}},
 	// Samba's own test: it asks NetShareEnum for levels 1004 to 1007,
 	// arms Samba's IDL has but MS-SRVS's SHARE_ENUM_UNION has not
 	// (Windows' stub rejects the request, smbpipe faults with bad stub

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/smbpipe/smbpipe/auth/kerberos"
@@ -159,10 +160,26 @@ func (c *conn) kerberosLogon(r *request, buf []byte, s *session, snap *policy.Sn
 	acc, _, kerr := c.srv.kerberos(snap)
 	var res *kerberos.Result
 	var attrs []slog.Attr
+	var who *kerberos.Error // a refused AP-REQ: who and what it names
 	refuse := func(st ntstatus.Status, rule, reason string) ([]byte, ntstatus.Status) {
 		c.srv.metrics.inc(MetricDenials, rule)
 		attrs = append([]slog.Attr{slog.String("auth", "kerberos")}, attrs...)
-		c.auditSession(s, policy.User, "", "", s.valid, st, rule, reason, attrs...)
+		user, domain := "", ""
+		switch {
+		case res != nil:
+			user, domain = res.CName, res.CRealm
+		case who != nil:
+			// The principal is known once the ticket decrypts (Windows'
+			// 4625 names the account of a failed logon too).
+			if at := strings.LastIndexByte(who.Client, '@'); at >= 0 {
+				user, domain = who.Client[:at], who.Client[at+1:]
+				attrs = append(attrs, slog.String("principal", who.Client))
+			}
+			if who.Service != "" {
+				attrs = append(attrs, slog.String("service", who.Service), slog.String("enctype", kerberos.ETypeName(who.EType)))
+			}
+		}
+		c.auditSession(s, policy.User, user, domain, s.valid, st, rule, reason, attrs...)
 		c.endFailed(s, r)
 		return buf, st
 	}
@@ -174,6 +191,7 @@ func (c *conn) kerberosLogon(r *request, buf []byte, s *session, snap *policy.Sn
 		var ke *kerberos.Error
 		reason := err.Error()
 		if errors.As(err, &ke) {
+			who = ke
 			reason = ke.Reason
 			attrs = append(attrs, slog.Int("krb_error", int(ke.Code)))
 		}

@@ -101,7 +101,13 @@ var (
 type Error struct {
 	Code   int32
 	Reason string
-	err    error
+	// Client ("name@REALM"), Service ("cifs/NAME") and EType (the
+	// ticket's encryption type) name what was refused, for the audit
+	// record: Service and EType once the AP-REQ decodes, Client once the
+	// ticket decrypts; empty (0) before.
+	Client, Service string
+	EType           int32
+	err             error
 }
 
 func (e *Error) Error() string { return "kerberos: " + e.Reason }
@@ -247,6 +253,19 @@ const gssMutualFlag = 0x2
 // Accept verifies token, an AP-REQ framed by GSS-API (either Kerberos OID)
 // or bare. A refusal is an *Error. token is not retained.
 func (a *Acceptor) Accept(token []byte) (*Result, error) {
+	var who Error // what is known of the AP-REQ so far, for a refusal
+	res, err := a.accept(token, &who)
+	if err != nil {
+		var ke *Error
+		if errors.As(err, &ke) {
+			ke.Client, ke.Service, ke.EType = who.Client, who.Service, who.EType
+		}
+		return nil, err
+	}
+	return res, nil
+}
+
+func (a *Acceptor) accept(token []byte, who *Error) (*Result, error) {
 	mech, tok, msg, err := unwrap(token)
 	if err != nil {
 		return nil, fail(ErrCodeGeneric, ErrMalformed, "token is neither a GSS-API Kerberos token nor an AP-REQ")
@@ -271,6 +290,7 @@ func (a *Acceptor) Accept(token []byte) (*Result, error) {
 	// The service: cifs/NAME or host/NAME of a configured name, our realm.
 	sn := req.Ticket.SName.NameString
 	sname := strings.Join(sn, "/")
+	who.Service, who.EType = sname, req.Ticket.EncPart.EType
 	if len(sn) != 2 || !(strings.EqualFold(sn[0], "cifs") || strings.EqualFold(sn[0], "host")) || !a.hasName(sn[1]) ||
 		(a.Realm != "" && !strings.EqualFold(req.Ticket.Realm, a.Realm)) {
 		return nil, fail(ErrCodeNotUs, ErrWrongService, "ticket is for %s@%s, not a service of this server (cifs/NAME or host/NAME for %s in %s)",
@@ -298,6 +318,8 @@ func (a *Acceptor) Accept(token []byte) (*Result, error) {
 			sname, req.Ticket.EncPart.KVNO, ETypeName(et), len(keys))
 	}
 	tp := &req.Ticket.DecryptedEncPart
+	client := strings.Join(tp.CName.NameString, "/") + "@" + tp.CRealm
+	who.Client = client
 	sessKey := tp.Key
 	if sessKey.KeyType != ETypeAES256 && sessKey.KeyType != ETypeAES128 && sessKey.KeyType != ETypeRC4 {
 		return nil, fail(ErrCodeETypeNoSupp, ErrEType, "ticket session key is %s", ETypeName(sessKey.KeyType))
@@ -311,7 +333,6 @@ func (a *Acceptor) Accept(token []byte) (*Result, error) {
 	if err := unmarshalAuthenticator(auth, ab); err != nil {
 		return nil, fail(ErrCodeModified, ErrBadAuth, "authenticator does not decode")
 	}
-	client := strings.Join(tp.CName.NameString, "/") + "@" + tp.CRealm
 	if !auth.CName.Equal(tp.CName) || auth.CRealm != tp.CRealm {
 		return nil, fail(ErrCodeBadMatch, ErrBadAuth, "authenticator names %s@%s, the ticket %s",
 			strings.Join(auth.CName.NameString, "/"), auth.CRealm, client)

@@ -271,7 +271,8 @@ func isStatus(err error, st ntstatus.Status) bool {
 // TestKerberosRefusals: smbpipe serve refuses each bad AP-REQ with the
 // status Windows gives (STATUS_LOGON_FAILURE; STATUS_TIME_DIFFERENCE_AT_DC
 // when the authenticator is outside the clock skew) and writes a failure
-// audit record with the Kerberos error: a ticket encrypted with a key that is
+// audit record with the Kerberos error, naming the principal, service and
+// enctype as far as the ticket decrypted: a ticket encrypted with a key that is
 // not the keytab's, an expired ticket, a ticket for another service, an
 // authenticator sent twice, a skewed client clock, and a ticket whose PAC
 // server signature is wrong. Tickets without a PAC are minted here with
@@ -308,24 +309,25 @@ func TestKerberosRefusals(t *testing.T) {
 		status ntstatus.Status
 		code   int
 		reason string // in the audit record
+		names  []string
 	}{
 		{"wrong-key", client.Kerberos{Ticket: mintTicket(t, wrong, kvno, now.Add(-time.Minute), now.Add(time.Hour))},
-			ntstatus.LogonFailure, kerberos.ErrCodeModified, "does not decrypt with the keytab"},
+			ntstatus.LogonFailure, kerberos.ErrCodeModified, "does not decrypt with the keytab", []string{"service=cifs/localhost", "enctype=aes256-cts-hmac-sha1-96"}},
 		{"expired", client.Kerberos{Ticket: mintTicket(t, kt, kvno, now.Add(-3*time.Hour), now.Add(-time.Hour))},
-			ntstatus.LogonFailure, kerberos.ErrCodeExpired, "expired at"},
+			ntstatus.LogonFailure, kerberos.ErrCodeExpired, "expired at", []string{"user=alice", "domain=SMBPIPE.TEST", "principal=alice@SMBPIPE.TEST", "service=cifs/localhost", "enctype=aes256-cts-hmac-sha1-96"}},
 		{"other-service", client.Kerberos{CCache: other, SPN: testkdc.OtherService},
-			ntstatus.LogonFailure, kerberos.ErrCodeNotUs, "not a service of this server"},
+			ntstatus.LogonFailure, kerberos.ErrCodeNotUs, "not a service of this server", []string{"service=cifs/other.smbpipe.test"}},
 		{"skewed-clock", client.Kerberos{Ticket: good, Now: skewed},
-			0xC0000133, kerberos.ErrCodeSkew, "from the server's clock"},
+			0xC0000133, kerberos.ErrCodeSkew, "from the server's clock", []string{"user=alice", "principal=alice@SMBPIPE.TEST"}},
 		{"pac-server-signature", client.Kerberos{Ticket: badPAC},
-			ntstatus.LogonFailure, kerberos.ErrCodeModified, "server signature does not verify"},
+			ntstatus.LogonFailure, kerberos.ErrCodeModified, "server signature does not verify", []string{"user=alice", "principal=alice@SMBPIPE.TEST"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := goClientOpen(t, s, &tc.krb, "echo")
 			if !isStatus(err, tc.status) {
 				t.Fatalf("got %v, want %v", err, tc.status)
 			}
-			waitLogLine(t, s, `msg="session setup"`, "auth=kerberos", "status="+tc.status.String(), fmt.Sprintf("krb_error=%d", tc.code), tc.reason)
+			waitLogLine(t, s, append([]string{`msg="session setup"`, "auth=kerberos", "status=" + tc.status.String(), fmt.Sprintf("krb_error=%d", tc.code), tc.reason}, tc.names...)...)
 		})
 	}
 

@@ -247,6 +247,9 @@ type Result struct {
 	EndTime time.Time
 }
 
+// flagInvalid is the INVALID bit of TicketFlags (RFC 4120 5.3).
+const flagInvalid = 7
+
 // GSS checksum (RFC 4121 4.1.1) flag for mutual authentication.
 const gssMutualFlag = 0x2
 
@@ -347,6 +350,12 @@ func (a *Acceptor) accept(token []byte, who *Error) (*Result, error) {
 	}
 	if start.Sub(t) > skew {
 		return nil, fail(ErrCodeNotYetValid, ErrNotYetValid, "ticket of %s starts at %s", client, start.Format(time.RFC3339))
+	}
+	// RFC 4120 2.3, 3.2.3: a ticket with the INVALID flag (a postdated
+	// ticket the KDC has not validated) is refused as not yet valid,
+	// whatever its start time.
+	if isFlagSet(tp.Flags, flagInvalid) {
+		return nil, fail(ErrCodeNotYetValid, ErrNotYetValid, "ticket of %s has the INVALID flag (postdated, not validated by the KDC)", client)
 	}
 	if t.Sub(tp.EndTime) > skew {
 		return nil, fail(ErrCodeExpired, ErrExpired, "ticket of %s expired at %s", client, tp.EndTime.Format(time.RFC3339))

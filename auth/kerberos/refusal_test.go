@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
 )
 
@@ -42,5 +43,33 @@ func TestRefusalNamesTheTicket(t *testing.T) {
 	wrong := refusal(mint(t, other, "alice", now.Add(-time.Minute), nil), now)
 	if !errors.Is(wrong, ErrModified) || wrong.Client != "" || wrong.Service != "cifs/localhost" || wrong.EType != ETypeAES256 {
 		t.Errorf("wrong key: %+v", wrong)
+	}
+}
+
+// TestAcceptInvalidFlag: a ticket with the INVALID flag (RFC 4120 2.3: a
+// postdated ticket the KDC has not validated) is refused with
+// KRB_AP_ERR_TKT_NYV even when its start time has come.
+func TestAcceptInvalidFlag(t *testing.T) {
+	kt := testKeytab(t)
+	key := serviceKey(t, kt, ETypeAES256)
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	tkt := mintWith(t, key, "alice", now.Add(-time.Minute), nil, func(p *messages.EncTicketPart) {
+		types.SetFlag(&p.Flags, flagInvalid)
+		types.SetFlag(&p.Flags, 6) // postdated
+	})
+	tok, _, err := NewAPReq(tkt, InitOptions{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = testAcceptor(kt, now).Accept(tok)
+	var ke *Error
+	if !errors.Is(err, ErrNotYetValid) || !errors.As(err, &ke) || ke.Code != ErrCodeNotYetValid {
+		t.Fatalf("ticket with the INVALID flag: %v", err)
+	}
+	// The same ticket without the flag is accepted.
+	tok, _, _ = NewAPReq(mint(t, key, "alice", now.Add(-time.Minute), nil), InitOptions{Now: clock})
+	if _, err := testAcceptor(kt, now).Accept(tok); err != nil {
+		t.Fatalf("valid ticket: %v", err)
 	}
 }

@@ -17,11 +17,6 @@ import (
 	"github.com/smbpipe/smbpipe/smb2"
 )
 
-// statusTimeDifferenceAtDC is what Windows answers a Kerberos logon whose
-// authenticator is outside the clock skew (KRB_AP_ERR_SKEW maps to
-// SEC_E_TIME_SKEW, STATUS_TIME_DIFFERENCE_AT_DC).
-const statusTimeDifferenceAtDC ntstatus.Status = 0xC0000133
-
 // Audit rules of Kerberos logons.
 const (
 	ruleKerberos    = "kerberos"
@@ -200,7 +195,10 @@ func (c *conn) kerberosLogon(r *request, buf []byte, s *session, snap *policy.Sn
 		case errors.Is(err, kerberos.ErrMalformed):
 			st = ntstatus.InvalidParameter
 		case errors.Is(err, kerberos.ErrSkew):
-			st = statusTimeDifferenceAtDC
+			// What Windows answers a Kerberos logon whose authenticator
+			// is outside the clock skew (KRB_AP_ERR_SKEW maps to
+			// SEC_E_TIME_SKEW, STATUS_TIME_DIFFERENCE_AT_DC).
+			st = ntstatus.TimeDifferenceAtDC
 		}
 		return refuse(st, ruleKerberos, reason)
 	}

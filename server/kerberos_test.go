@@ -2,12 +2,14 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/smbpipe/smbpipe/client"
 	"github.com/smbpipe/smbpipe/internal/testkdc"
 	"github.com/smbpipe/smbpipe/internal/testserver"
+	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/server"
 )
 
@@ -46,4 +48,34 @@ func TestKerberosSessionListed(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "the session gone after logoff", func() bool { return len(srv.Sessions()) == 0 })
+}
+
+// TestKerberosPrincipalCase: a ticket without a PAC for BOB@SMBPIPE.TEST,
+// another principal of an MIT realm than bob@SMBPIPE.TEST, does not get
+// the account that kerberos_principal = "bob@SMBPIPE.TEST" maps: the logon
+// is refused with STATUS_LOGON_FAILURE, while bob's own ticket logs on.
+func TestKerberosPrincipalCase(t *testing.T) {
+	kt, ktPath := testkdc.PasswordKeytab(t, "cifs/localhost", testkdc.Realm, "server test service password", 2)
+	snap := testserver.Snapshot(t, testkdc.BobConfig(ktPath)+testserver.AliceEcho, "kerberos.toml")
+	_, addr := testserver.StartWith(t, server.Options{Snapshot: snap})
+	now := time.Now().UTC()
+	for _, tc := range []struct {
+		cname string
+		ok    bool
+	}{{"bob", true}, {"BOB", false}, {"Bob", false}} {
+		st := testkdc.Mint(t, kt, tc.cname, "cifs/localhost", testkdc.Realm, 2, now, now.Add(time.Hour))
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		c, err := client.Dial(ctx, addr, &client.Config{ServerName: "localhost", Kerberos: &client.Kerberos{Ticket: st}})
+		cancel()
+		if err == nil {
+			c.Close()
+		}
+		var ce *client.Error
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("%s: %v", tc.cname, err)
+		case !tc.ok && (!errors.As(err, &ce) || ce.Status != ntstatus.LogonFailure):
+			t.Errorf("%s@%s logged on as bob or failed otherwise: %v", tc.cname, testkdc.Realm, err)
+		}
+	}
 }

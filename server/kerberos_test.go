@@ -3,14 +3,18 @@ package server_test
 import (
 	"context"
 	"errors"
+	"net"
 	"testing"
 	"time"
 
+	"github.com/smbpipe/smbpipe/auth/kerberos"
+	"github.com/smbpipe/smbpipe/auth/spnego"
 	"github.com/smbpipe/smbpipe/client"
 	"github.com/smbpipe/smbpipe/internal/testkdc"
 	"github.com/smbpipe/smbpipe/internal/testserver"
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/server"
+	"github.com/smbpipe/smbpipe/smb2"
 )
 
 // TestKerberosSessionListed: a Kerberos session is in the administrator's
@@ -76,6 +80,145 @@ func TestKerberosPrincipalCase(t *testing.T) {
 			t.Errorf("%s: %v", tc.cname, err)
 		case !tc.ok && (!errors.As(err, &ce) || ce.Status != ntstatus.LogonFailure):
 			t.Errorf("%s@%s logged on as bob or failed otherwise: %v", tc.cname, testkdc.Realm, err)
+		}
+	}
+}
+
+// TestKerberosSkewRecovery: an AP-REQ outside the clock skew is answered
+// as Windows and Samba (Heimdal) answer it (MS-KILE 3.4.5):
+// MORE_PROCESSING_REQUIRED with KRB_AP_ERR_SKEW and the server's time in
+// the SPNEGO reply. A client that corrects its clock (CorrectSkew, as
+// Windows and Heimdal) logs on with its second AP-REQ, with working signing
+// and encryption keys on 3.0.2 and 3.1.1 (whose preauth hash covers the
+// extra round); one that does not gets STATUS_TIME_DIFFERENCE_AT_DC; and
+// the recovery is offered once: a client whose second AP-REQ is skewed
+// too is refused.
+func TestKerberosSkewRecovery(t *testing.T) {
+	kt, ktPath := testkdc.PasswordKeytab(t, "cifs/localhost", testkdc.Realm, "server test service password", 2)
+	snap := testserver.Snapshot(t, "encryption = \"required\"\n"+testkdc.BobConfig(ktPath)+testserver.AliceEcho, "kerberos.toml")
+	_, addr := testserver.StartWith(t, server.Options{Snapshot: snap})
+	now := time.Now().UTC()
+	st := testkdc.Mint(t, kt, "bob", "cifs/localhost", testkdc.Realm, 2, now.Add(-time.Hour), now.Add(time.Hour))
+	behind := func() time.Time { return time.Now().Add(-20 * time.Minute) }
+	dial := func(krb client.Kerberos, max smb2.Dialect) (*client.Conn, error) {
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		return client.Dial(ctx, addr, &client.Config{ServerName: "localhost", MaxDialect: max, Kerberos: &krb})
+	}
+	for _, d := range []smb2.Dialect{smb2.Dialect302, smb2.Dialect311} {
+		c, err := dial(client.Kerberos{Ticket: st, Now: behind, CorrectSkew: true}, d)
+		if err != nil {
+			t.Fatalf("%v: CorrectSkew: %v", d, err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		p, err := c.OpenPipe(ctx, "echo") // encrypted: the keys are right
+		if err == nil {
+			out := make([]byte, 16)
+			var n int
+			n, _, err = p.Transact(ctx, []byte("after the skew"), out)
+			if err == nil && string(out[:n]) != "after the skew" {
+				t.Errorf("%v: echo %q", d, out[:n])
+			}
+			p.Close()
+		}
+		cancel()
+		c.Close()
+		if err != nil {
+			t.Fatalf("%v: pipe after the skew recovery: %v", d, err)
+		}
+	}
+	var ce *client.Error
+	if _, err := dial(client.Kerberos{Ticket: st, Now: behind}, 0); !errors.As(err, &ce) || ce.Status != ntstatus.TimeDifferenceAtDC {
+		t.Fatalf("without CorrectSkew: %v", err)
+	}
+	// A clock that stays wrong: the second AP-REQ, skewed too, is
+	// refused; there is no third round.
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.NewConn(nc, &client.Config{ServerName: "localhost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := c.Negotiate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var sid uint64
+	for i, want := range []ntstatus.Status{ntstatus.MoreProcessingRequired, ntstatus.TimeDifferenceAtDC} {
+		tok, _, err := kerberos.NewAPReq(st, kerberos.InitOptions{Mutual: true, Now: behind})
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := spnego.EncodeInit(&spnego.Init{MechTypes: []string{spnego.OIDMSKRB5, spnego.OIDKRB5}, MechToken: tok})
+		if i > 0 {
+			buf = spnego.EncodeResp(&spnego.Resp{NegState: spnego.NoState, ResponseToken: tok})
+		}
+		resp, err := c.RoundTrip(ctx, &client.RawRequest{Header: smb2.Header{Command: smb2.CmdSessionSetup, SessionID: sid},
+			Body: (&smb2.SessionSetupRequest{SecurityMode: uint8(smb2.SigningEnabled), SecurityBuffer: buf}).Append(nil)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Header.Status != want {
+			t.Fatalf("skewed AP-REQ %d: %v, want %v", i+1, resp.Header.Status, want)
+		}
+		sid = resp.Header.SessionID
+	}
+
+	// The three legs of a recovery with a mechListMIC that does not
+	// verify in the last: refused, and the session is not established.
+	nc, err = net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := client.NewConn(nc, &client.Config{ServerName: "localhost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if err := c2.Negotiate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sid = 0
+	var serverTime time.Time
+	for i, want := range []ntstatus.Status{ntstatus.MoreProcessingRequired, ntstatus.MoreProcessingRequired, ntstatus.LogonFailure} {
+		var buf []byte
+		switch i {
+		case 0:
+			tok, _, _ := kerberos.NewAPReq(st, kerberos.InitOptions{Mutual: true, Now: behind})
+			buf = spnego.EncodeInit(&spnego.Init{MechTypes: []string{spnego.OIDMSKRB5, spnego.OIDKRB5}, MechToken: tok})
+		case 1:
+			tok, _, _ := kerberos.NewAPReq(st, kerberos.InitOptions{Mutual: true, Now: func() time.Time { return serverTime }})
+			buf = spnego.EncodeResp(&spnego.Resp{NegState: spnego.NoState, ResponseToken: tok})
+		case 2:
+			buf = spnego.EncodeResp(&spnego.Resp{NegState: spnego.NoState, MechListMIC: make([]byte, 28)})
+		}
+		resp, err := c2.RoundTrip(ctx, &client.RawRequest{Header: smb2.Header{Command: smb2.CmdSessionSetup, SessionID: sid},
+			Body: (&smb2.SessionSetupRequest{SecurityMode: uint8(smb2.SigningEnabled), SecurityBuffer: buf}).Append(nil)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Header.Status != want {
+			t.Fatalf("leg %d: %v, want %v", i+1, resp.Header.Status, want)
+		}
+		sid = resp.Header.SessionID
+		if i == 0 {
+			var r smb2.SessionSetupResponse
+			if err := r.Decode(resp.Msg); err != nil {
+				t.Fatal(err)
+			}
+			_, nr, err := spnego.Decode(r.SecurityBuffer)
+			if err != nil || nr == nil {
+				t.Fatalf("leg 1 reply: %v", err)
+			}
+			se, ok := kerberos.ParseServerError(nr.ResponseToken)
+			if !ok || se.Code != kerberos.ErrCodeSkew {
+				t.Fatalf("leg 1: no KRB_AP_ERR_SKEW: %+v", se)
+			}
+			serverTime = se.ServerTime
 		}
 	}
 }

@@ -107,7 +107,12 @@ type Error struct {
 	// ticket decrypts; empty (0) before.
 	Client, Service string
 	EType           int32
-	err             error
+	// Reply is the GSS-framed KRB-ERROR to send back for a clock skew
+	// (MS-KILE 3.4.5 clock skew recovery: KRB_AP_ERR_SKEW with the
+	// server's time, so that the client can correct its offset and send a
+	// new AP-REQ); nil for every other refusal.
+	Reply []byte
+	err   error
 }
 
 func (e *Error) Error() string { return "kerberos: " + e.Reason }
@@ -245,6 +250,11 @@ type Result struct {
 	PAC *PAC
 	// EndTime is the ticket's end time.
 	EndTime time.Time
+
+	// For the SPNEGO mechListMIC (MechListMIC): whether SessionKey is an
+	// acceptor subkey, and the acceptor's initial sequence number.
+	acceptorSubkey bool
+	acceptorSeq    uint64
 }
 
 // flagInvalid is the INVALID bit of TicketFlags (RFC 4120 5.3).
@@ -342,7 +352,16 @@ func (a *Acceptor) accept(token []byte, who *Error) (*Result, error) {
 	}
 	ctime := auth.CTime.Add(time.Duration(auth.Cusec) * time.Microsecond)
 	if d := t.Sub(ctime); d > skew || d < -skew {
-		return nil, fail(ErrCodeSkew, ErrSkew, "authenticator of %s is %v from the server's clock (at most %v)", client, d.Round(time.Second), skew)
+		e := fail(ErrCodeSkew, ErrSkew, "authenticator of %s is %v from the server's clock (at most %v)", client, d.Round(time.Second), skew)
+		// The KRB-ERROR is not authenticated (RFC 4120 5.9.1): it only
+		// tells the client the server's time; its next AP-REQ is
+		// verified like any other. Offered when that exchange can end
+		// with the mechListMIC a two-round SPNEGO needs (an AES session
+		// key: RFC 4121 MIC tokens; rc4-hmac's are not implemented).
+		if gk := auth.SubKey.KeyType; isAES(gk) || (gk == 0 && isAES(sessKey.KeyType)) {
+			e.Reply = wrap(nil, tokKRBError, krbErrorDER(auth.CTime, auth.Cusec, t, ErrCodeSkew, req.Ticket.Realm, req.Ticket.SName, kerbErrorDataSkewRecovery))
+		}
+		return nil, e
 	}
 	start := tp.StartTime
 	if start.IsZero() {
@@ -404,12 +423,15 @@ func (a *Acceptor) accept(token []byte, who *Error) (*Result, error) {
 		if err != nil {
 			return nil, fail(ErrCodeGeneric, err, "acceptor subkey: %v", err)
 		}
-		rep, err := apRep(auth, sessKey, sub, a.rand())
+		rep, seq, err := apRep(auth, sessKey, sub, a.rand())
 		if err != nil {
 			return nil, fail(ErrCodeGeneric, err, "AP-REP: %v", err)
 		}
 		res.Reply = wrap(nil, tokAPRep, rep)
 		res.SessionKey, res.SessionKeyEType = sub.KeyValue, sub.KeyType
+		res.acceptorSubkey, res.acceptorSeq = true, seq
+	} else {
+		res.acceptorSeq = uint64(auth.SeqNumber) // RFC 4121 4.2.6: no AP-REP, the initiator's
 	}
 	return res, nil
 }
@@ -453,17 +475,18 @@ func (a *Acceptor) newSubkey(etype int32) (types.EncryptionKey, error) {
 
 // apRep builds an AP-REP for auth: EncAPRepPart {ctime, cusec, subkey,
 // seq-number} encrypted with the ticket session key (key usage 12).
-func apRep(auth *types.Authenticator, sessKey, sub types.EncryptionKey, rnd io.Reader) ([]byte, error) {
-	var seq [4]byte
-	if _, err := io.ReadFull(rnd, seq[:]); err != nil {
-		return nil, err
+func apRep(auth *types.Authenticator, sessKey, sub types.EncryptionKey, rnd io.Reader) ([]byte, uint64, error) {
+	var sb [4]byte
+	if _, err := io.ReadFull(rnd, sb[:]); err != nil {
+		return nil, 0, err
 	}
-	pb := encAPRepPartDER(auth.CTime, auth.Cusec, sub, int64(binary.BigEndian.Uint32(seq[:])&0x3fffffff))
+	seq := binary.BigEndian.Uint32(sb[:]) & 0x3fffffff
+	pb := encAPRepPartDER(auth.CTime, auth.Cusec, sub, int64(seq))
 	ed, err := encryptEncPart(pb, sessKey, keyusage.AP_REP_ENCPART, rnd)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return apRepDER(ed), nil
+	return apRepDER(ed), uint64(seq), nil
 }
 
 // isFlagSet reads bit n of a KerberosFlags BIT STRING without gokrb5's

@@ -1,6 +1,7 @@
 package kerberos
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 	"time"
@@ -71,5 +72,85 @@ func TestAcceptInvalidFlag(t *testing.T) {
 	tok, _, _ = NewAPReq(mint(t, key, "alice", now.Add(-time.Minute), nil), InitOptions{Now: clock})
 	if _, err := testAcceptor(kt, now).Accept(tok); err != nil {
 		t.Fatalf("valid ticket: %v", err)
+	}
+}
+
+// TestSkewKRBError: a refusal for clock skew carries the GSS-framed
+// KRB-ERROR of MS-KILE 3.4.5 (KRB_AP_ERR_SKEW, the server's time, the
+// service, KERB-ERROR-DATA KERB_AP_ERR_TYPE_SKEW_RECOVERY), which gokrb5
+// decodes and ParseServerError reads; no other refusal has one.
+func TestSkewKRBError(t *testing.T) {
+	kt := testKeytab(t)
+	key := serviceKey(t, kt, ETypeAES256)
+	now := time.Date(2026, 12, 2, 12, 0, 0, 123456000, time.UTC)
+	behind := now.Add(-20 * time.Minute)
+	tok, _, err := NewAPReq(mint(t, key, "alice", now.Add(-time.Hour), nil), InitOptions{Mutual: true, Now: func() time.Time { return behind }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = testAcceptor(kt, now).Accept(tok)
+	var ke *Error
+	if !errors.As(err, &ke) || !errors.Is(err, ErrSkew) || ke.Reply == nil {
+		t.Fatalf("skewed AP-REQ: %v", err)
+	}
+	se, ok := ParseServerError(ke.Reply)
+	if !ok || se.Code != ErrCodeSkew || !se.ServerTime.Equal(now.Truncate(time.Microsecond)) {
+		t.Fatalf("ParseServerError: %v %+v", ok, se)
+	}
+	_, id, msg, err := unwrap(ke.Reply)
+	if err != nil || id != tokKRBError {
+		t.Fatalf("GSS framing: %v %#x", err, id)
+	}
+	var kerr messages.KRBError
+	if err := kerr.Unmarshal(msg); err != nil {
+		t.Fatal(err)
+	}
+	if kerr.ErrorCode != ErrCodeSkew || kerr.Realm != testRealm || kerr.SName.PrincipalNameString() != "cifs/localhost" ||
+		!kerr.CTime.Equal(behind.Truncate(time.Second)) || !bytes.Equal(kerr.EData, []byte{0x30, 0x05, 0xa1, 0x03, 0x02, 0x01, 0x02}) {
+		t.Fatalf("KRB-ERROR %+v", kerr)
+	}
+	// Expired: no KRB-ERROR to send.
+	tok, _, _ = NewAPReq(mint(t, key, "alice", now.Add(-48*time.Hour), nil), InitOptions{Now: func() time.Time { return now }})
+	if _, err := testAcceptor(kt, now).Accept(tok); !errors.As(err, &ke) || ke.Reply != nil {
+		t.Fatalf("expired: %v", err)
+	}
+	if _, ok := ParseServerError(tok); ok {
+		t.Fatal("an AP-REQ parsed as a KRB-ERROR")
+	}
+}
+
+// TestMechListMIC: the acceptor's and the initiator's RFC 4121 MIC tokens
+// over the SPNEGO mechanism list verify on the other side, with and
+// without an acceptor subkey, and a MIC over another list, with the other
+// side's key usage, or altered, does not.
+func TestMechListMIC(t *testing.T) {
+	kt := testKeytab(t)
+	key := serviceKey(t, kt, ETypeAES256)
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	list := []byte{0x30, 0x0b, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x82, 0xf7, 0x12, 0x01, 0x02, 0x02}
+	for _, mutual := range []bool{true, false} {
+		tok, st, err := NewAPReq(mint(t, key, "alice", now.Add(-time.Minute), nil), InitOptions{Mutual: mutual, Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := testAcceptor(kt, now).Accept(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Finish(res.Reply); err != nil {
+			t.Fatal(err)
+		}
+		am, im := res.MechListMIC(list), st.MechListMIC(list)
+		if am == nil || im == nil {
+			t.Fatalf("mutual %v: no MIC", mutual)
+		}
+		if !st.VerifyMechListMIC(list, am) || !res.VerifyMechListMIC(list, im) {
+			t.Fatalf("mutual %v: the MICs do not verify", mutual)
+		}
+		bad := append([]byte(nil), im...)
+		bad[len(bad)-1] ^= 1
+		if res.VerifyMechListMIC(list, bad) || res.VerifyMechListMIC(list[:5], im) || res.VerifyMechListMIC(list, am) || st.VerifyMechListMIC(list, im) {
+			t.Fatalf("mutual %v: a wrong MIC verifies", mutual)
+		}
 	}
 }

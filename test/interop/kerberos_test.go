@@ -572,3 +572,55 @@ func TestKerberosRPCClient(t *testing.T) {
 	}
 	waitLogLine(t, s, `msg="session setup"`, "auth=kerberos", "principal=alice@SMBPIPE.TEST", "service=cifs/smbpipe.smbpipe.test", "status=STATUS_SUCCESS")
 }
+
+const faketimePath = "/usr/bin/faketime"
+
+// TestKerberosSkewRecovery: Samba's clients (MIT Kerberos) with a clock 20
+// minutes behind the server's, run under faketime, log on: the server
+// answers the skewed AP-REQ with KRB_AP_ERR_SKEW and its time in the SPNEGO
+// reply (MORE_PROCESSING_REQUIRED, MS-KILE 3.4.5, as Windows and Samba do),
+// MIT's client corrects its offset and sends a new AP-REQ, and the exchange
+// ends with the SPNEGO mechListMICs Samba's client requires, signed and
+// encrypted on 3.0 and 3.1.1. Before, the logon failed with
+// STATUS_TIME_DIFFERENCE_AT_DC. The audit has the skewed AP-REQ's refusal
+// (skew_recovery=true) and then the logon. The Go client does the same
+// with CorrectSkew. Each run gets a fresh cache holding the service
+// ticket (kinit and kvno on the right time: a skewed client could not ask
+// the KDC), since MIT keeps the offset it learned in the cache.
+func TestKerberosSkewRecovery(t *testing.T) {
+	t.Parallel()
+	need(t, faketimePath, "--version")
+	k, s, _ := samba(t, smbclientPath)
+	for _, proto := range []string{"SMB3_00", "SMB3_11"} {
+		for _, mode := range []string{"sign", "encrypt"} {
+			t.Run(proto+"/"+mode, func(t *testing.T) {
+				cc := cifsTicket(t, k, t.TempDir(), "cifs/"+testkdc.ServiceHost)
+				out, err := runEnv(t, 30*time.Second, k.Env(cc), faketimePath, "-f", "-20m", smbclientPath,
+					"//"+testkdc.ServiceHost+"/IPC$", "-I", "127.0.0.1", "-p", s.port, "--use-kerberos=required",
+					"--client-protection="+mode, "--option=client min protocol="+proto, "--option=client max protocol="+proto,
+					"-c", "exit")
+				if err != nil {
+					t.Fatalf("smbclient 20 minutes behind: %v\n%s", err, out)
+				}
+			})
+		}
+	}
+	t.Run("rpcclient", func(t *testing.T) {
+		need(t, rpcclientPath, "--version")
+		cc := cifsTicket(t, k, t.TempDir(), "cifs/"+testkdc.ServiceHost)
+		out, err := runEnv(t, 30*time.Second, k.Env(cc), faketimePath, "-f", "-20m", rpcclientPath, testkdc.ServiceHost,
+			"-I", "127.0.0.1", "-p", s.port, "--use-kerberos=required", "--client-protection=sign", "-c", "getusername")
+		if err != nil || !strings.Contains(strings.ToLower(out), "alice") {
+			t.Fatalf("rpcclient 20 minutes behind: %v\n%s", err, out)
+		}
+	})
+	t.Run("go-client", func(t *testing.T) {
+		cc := cifsTicket(t, k, t.TempDir(), "cifs/localhost")
+		behind := func() time.Time { return time.Now().Add(-20 * time.Minute) }
+		if err := goClientOpen(t, s, &client.Kerberos{CCache: cc, Now: behind, CorrectSkew: true}, "echo"); err != nil {
+			t.Fatalf("Go client 20 minutes behind, CorrectSkew: %v", err)
+		}
+	})
+	waitLogLine(t, s, `msg="session setup"`, "auth=kerberos", "status=STATUS_TIME_DIFFERENCE_AT_DC",
+		fmt.Sprintf("krb_error=%d", kerberos.ErrCodeSkew), "skew_recovery=true", "principal=alice@SMBPIPE.TEST")
+}

@@ -36,6 +36,7 @@ type krbState struct {
 	acc  *kerberos.Acceptor // nil: Kerberos off or the keytab unreadable
 	err  error              // why acc is nil although a keytab is configured
 	neg  []byte             // the NEGOTIATE response's SPNEGO token
+	kt   os.FileInfo        // the keytab file acc was read from (refreshKeytab)
 }
 
 // negTokenNTLM is the NEGOTIATE token of a server without Kerberos.
@@ -50,25 +51,21 @@ func (s *Server) kerberos(snap *policy.Snapshot) (*kerberos.Acceptor, []byte, er
 	if k.snap == snap {
 		return k.acc, k.neg, k.err
 	}
-	k.snap, k.acc, k.err, k.neg = snap, nil, nil, negTokenNTLM
+	k.snap, k.acc, k.err, k.neg, k.kt = snap, nil, nil, negTokenNTLM, nil
 	kc := &snap.Config().Kerberos
 	if !kc.Enabled() {
 		return nil, k.neg, nil
 	}
-	b, err := os.ReadFile(kc.Keytab)
-	var kt *kerberos.Keytab
-	if err == nil {
-		kt, err = kerberos.ParseKeytab(b)
-	}
+	acc, fi, err := s.readKeytab(kc, &k.replay)
 	if err != nil {
 		k.err = err
 		s.log.LogAttrs(context.Background(), slog.LevelError, "kerberos keytab",
 			slog.String("keytab", kc.Keytab), slog.String("error", err.Error()),
 			slog.String("effect", "Kerberos logons are refused until the keytab can be read"))
 	} else {
-		k.acc = &kerberos.Acceptor{Keytab: kt, Realm: kc.Realm, Names: kc.ServiceNames, Replay: &k.replay}
+		k.acc, k.kt = acc, fi
 		s.log.LogAttrs(context.Background(), slog.LevelInfo, "kerberos keytab",
-			slog.String("keytab", kc.Keytab), slog.Any("principals", kt.Principals()))
+			slog.String("keytab", kc.Keytab), slog.Any("principals", acc.Keytab.Principals()))
 	}
 	// Windows' NegTokenInit2 (MS-SPNG 2.2.1): MS-KRB5, KRB5, NTLMSSP (no
 	// NEGOEX), with the "please ignore" hint.
@@ -78,6 +75,61 @@ func (s *Server) kerberos(snap *policy.Snapshot) (*kerberos.Acceptor, []byte, er
 	}
 	k.neg = spnego.EncodeInit(&spnego.Init{MechTypes: mechs, HintName: spnego.HintNotDefined})
 	return k.acc, k.neg, k.err
+}
+
+// readKeytab reads kc's keytab into an acceptor on replay, and returns
+// the file's information as it was before the read.
+func (s *Server) readKeytab(kc *policy.Kerberos, replay *kerberos.ReplayCache) (*kerberos.Acceptor, os.FileInfo, error) {
+	fi, err := os.Stat(kc.Keytab)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := os.ReadFile(kc.Keytab)
+	if err != nil {
+		return nil, nil, err
+	}
+	kt, err := kerberos.ParseKeytab(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &kerberos.Acceptor{Keytab: kt, Realm: kc.Realm, Names: kc.ServiceNames, Replay: replay}, fi, nil
+}
+
+// refreshKeytab re-reads snap's keytab when the file changed since it was
+// read, as MIT's and Samba's acceptors do (they read the keytab at every
+// AP-REQ): a key added by kadmin ktadd, msktutil or net ads keytab while
+// serving is used at once, and a key removed from the file is refused at
+// once, without a reload. Every Kerberos logon calls it: one stat of the
+// file when nothing changed. It returns the acceptor to use, nil when
+// the file is unchanged, unreadable (the keys read before stay in force)
+// or snap is no longer the policy in force.
+func (s *Server) refreshKeytab(snap *policy.Snapshot) *kerberos.Acceptor {
+	kc := &snap.Config().Kerberos
+	if !kc.Enabled() {
+		return nil
+	}
+	fi, err := os.Stat(kc.Keytab)
+	if err != nil {
+		return nil
+	}
+	k := &s.krb
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.snap != snap || (k.kt != nil && os.SameFile(fi, k.kt) && fi.Size() == k.kt.Size() && fi.ModTime().Equal(k.kt.ModTime())) {
+		return nil
+	}
+	acc, fi, err := s.readKeytab(kc, &k.replay)
+	if err != nil {
+		s.log.LogAttrs(context.Background(), slog.LevelWarn, "kerberos keytab",
+			slog.String("keytab", kc.Keytab), slog.String("error", err.Error()),
+			slog.String("effect", "the keytab changed on disk but cannot be read; the keys read before stay in force"))
+		return nil
+	}
+	k.acc, k.kt, k.err = acc, fi, nil
+	s.log.LogAttrs(context.Background(), slog.LevelInfo, "kerberos keytab",
+		slog.String("keytab", kc.Keytab), slog.Any("principals", acc.Keytab.Principals()),
+		slog.String("reason", "the file changed on disk"))
+	return acc
 }
 
 // negToken is the SPNEGO token of the NEGOTIATE response.
@@ -208,6 +260,9 @@ func (c *conn) kerberosLogon(r *request, buf []byte, s *session, snap *policy.Sn
 		c.auditSession(s, policy.User, user, domain, s.valid, st, rule, reason, attrs...)
 		c.endFailed(s, r)
 		return buf, st
+	}
+	if a := c.srv.refreshKeytab(snap); a != nil {
+		acc = a // the keytab changed on disk
 	}
 	if acc == nil {
 		return refuse(ntstatus.LogonFailure, ruleKerberos, "the keytab cannot be read: "+errString(kerr))

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
 	"testing"
 	"time"
+
+	"github.com/jcmturner/gokrb5/v8/keytab"
 
 	"github.com/smbpipe/smbpipe/auth/kerberos"
 	"github.com/smbpipe/smbpipe/auth/spnego"
@@ -220,5 +223,64 @@ func TestKerberosSkewRecovery(t *testing.T) {
 			}
 			serverTime = se.ServerTime
 		}
+	}
+}
+
+// TestKerberosKeytabRotatedOnDisk: a key added to the keytab file while
+// the server runs (kadmin ktadd, msktutil, net ads keytab: a new kvno, the
+// config untouched) is used at once, as MIT's and Samba's acceptors use
+// it, while tickets under the old key go on working as long as the file
+// keeps it; once the old key is removed from the file, its tickets are
+// refused.
+func TestKerberosKeytabRotatedOnDisk(t *testing.T) {
+	const spn = "cifs/localhost"
+	old, ktPath := testkdc.PasswordKeytab(t, spn, testkdc.Realm, "the old service password", 2)
+	snap := testserver.Snapshot(t, testkdc.BobConfig(ktPath)+testserver.AliceEcho, "kerberos.toml")
+	_, addr := testserver.StartWith(t, server.Options{Snapshot: snap})
+	now := time.Now().UTC()
+	logon := func(kt *keytab.Keytab, kvno int) error {
+		st := testkdc.Mint(t, kt, "bob", spn, testkdc.Realm, kvno, now.Add(-time.Minute), now.Add(time.Hour))
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		c, err := client.Dial(ctx, addr, &client.Config{ServerName: "localhost", Kerberos: &client.Kerberos{Ticket: st}})
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	write := func(kvnos ...int) *keytab.Keytab {
+		kt := keytab.New()
+		for _, v := range kvnos {
+			pw := map[int]string{2: "the old service password", 3: "the new service password"}[v]
+			if err := kt.AddEntry(spn, testkdc.Realm, pw, time.Now(), uint8(v), kerberos.ETypeAES256); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b, err := kt.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(ktPath, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return kt
+	}
+	if err := logon(old, 2); err != nil {
+		t.Fatalf("before the rotation: %v", err)
+	}
+	both := write(2, 3)
+	if err := logon(both, 3); err != nil {
+		t.Fatalf("a ticket under the key added to the file (kvno 3): %v", err)
+	}
+	if err := logon(old, 2); err != nil {
+		t.Fatalf("a ticket under the old key still in the file: %v", err)
+	}
+	newOnly := write(3)
+	if err := logon(newOnly, 3); err != nil {
+		t.Fatalf("kvno 3 after the old key left the file: %v", err)
+	}
+	var ce *client.Error
+	if err := logon(old, 2); !errors.As(err, &ce) || ce.Status != ntstatus.LogonFailure {
+		t.Fatalf("a ticket under the key removed from the file: %v", err)
 	}
 }

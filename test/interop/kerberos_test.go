@@ -624,3 +624,52 @@ func TestKerberosSkewRecovery(t *testing.T) {
 	waitLogLine(t, s, `msg="session setup"`, "auth=kerberos", "status=STATUS_TIME_DIFFERENCE_AT_DC",
 		fmt.Sprintf("krb_error=%d", kerberos.ErrCodeSkew), "skew_recovery=true", "principal=alice@SMBPIPE.TEST")
 }
+
+// TestKerberosKeytabRotation: the service key changes while smbpipe serve
+// runs, as an administrator rotates it with MIT's tools, the config
+// untouched and no SIGHUP: kadmin ktadd appends the new key (kvno+1) to
+// the keytab, and smbclient -k with a ticket under the new kvno (which the
+// KDC hands out at once) logs on, and so does one under the old kvno
+// still in the file; after kadmin ktremove ... old drops the old key, its
+// ticket is refused and the new one's logs on.
+func TestKerberosKeytabRotation(t *testing.T) {
+	t.Parallel()
+	need(t, smbclientPath, "--version")
+	k := testkdc.Shared(t)
+	host := fmt.Sprintf("rotate%d.smbpipe.test", time.Now().UnixNano())
+	spn := "cifs/" + host
+	kt := filepath.Join(t.TempDir(), "rotating.keytab")
+	k.Kadmin(t, "addprinc -randkey "+spn)
+	k.Kadmin(t, "ktadd -k "+kt+" "+spn)
+	cfg := strings.Replace(kerberosConfig(k, ""), fmt.Sprintf("keytab = %q", k.Keytab), fmt.Sprintf("keytab = %q", kt), 1)
+	cfg = strings.Replace(cfg, `service_names = ["localhost", "smbpipe.smbpipe.test"]`, fmt.Sprintf("service_names = [%q]", host), 1)
+	s := startServer(t, cfg)
+	smbclient := func(cc string) error {
+		out, err := runEnv(t, 30*time.Second, k.Env(cc), smbclientPath, "//"+host+"/IPC$", "-I", "127.0.0.1", "-p", s.port,
+			"--use-kerberos=required", "-c", "exit")
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, out)
+		}
+		return nil
+	}
+	old := cifsTicket(t, k, t.TempDir(), spn)
+	if err := smbclient(old); err != nil {
+		t.Fatalf("before the rotation: %v", err)
+	}
+	k.Kadmin(t, "ktadd -k "+kt+" "+spn) // a new random key, kvno+1, appended
+	fresh := cifsTicket(t, k, t.TempDir(), spn)
+	if err := smbclient(fresh); err != nil {
+		t.Fatalf("a ticket under the key ktadd added while serving: %v", err)
+	}
+	if err := smbclient(old); err != nil {
+		t.Fatalf("a ticket under the old key, still in the keytab: %v", err)
+	}
+	k.Kadmin(t, "ktremove -k "+kt+" "+spn+" old")
+	if err := smbclient(old); err == nil || !strings.Contains(err.Error(), "NT_STATUS_LOGON_FAILURE") {
+		t.Fatalf("a ticket under the key ktremove dropped: %v", err)
+	}
+	if err := smbclient(fresh); err != nil {
+		t.Fatalf("the new key after ktremove: %v", err)
+	}
+	waitLogLine(t, s, `msg="kerberos keytab"`, `reason="the file changed on disk"`)
+}

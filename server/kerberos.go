@@ -173,8 +173,9 @@ func (c *conn) kerberosSetup(r *request, buf []byte, s *session, req *smb2.Sessi
 	if token == nil {
 		if kc.DisableNTLM && isNTLM(req.SecurityBuffer) {
 			c.srv.metrics.inc(MetricDenials, ruleNTLMOff)
-			c.auditSession(s, policy.User, "", "", s.valid, ntstatus.LogonFailure, ruleNTLMOff,
-				"NTLM is refused ([kerberos] ntlm = false): the client must use Kerberos", slog.String("auth", "ntlm"))
+			const why = "NTLM is refused ([kerberos] ntlm = false): the client must use Kerberos"
+			c.auditSession(s, policy.User, "", "", s.valid, ntstatus.LogonFailure, ruleNTLMOff, why, slog.String("auth", "ntlm"))
+			c.recordSession(s.id, policy.User, "", "", ntstatus.LogonFailure, ruleNTLMOff, why)
 			c.endFailed(s, r)
 			return buf, ntstatus.LogonFailure, true
 		}
@@ -258,6 +259,7 @@ func (c *conn) kerberosLogon(r *request, buf []byte, s *session, snap *policy.Sn
 			}
 		}
 		c.auditSession(s, policy.User, user, domain, s.valid, st, rule, reason, attrs...)
+		c.recordSession(s.id, policy.User, user, domain, st, rule, reason) // the administrator's decisions
 		c.endFailed(s, r)
 		return buf, st
 	}
@@ -385,8 +387,9 @@ func (c *conn) kerberosMIC(r *request, buf []byte, s *session, req *smb2.Session
 	if err != nil || resp == nil || len(resp.MechListMIC) == 0 || !p.res.VerifyMechListMIC(s.mechTypes, resp.MechListMIC) {
 		c.srv.metrics.inc(MetricDenials, ruleKerberos)
 		attrs := append([]slog.Attr{slog.String("auth", "kerberos")}, p.attrs...)
-		c.auditSession(s, policy.User, p.res.CName, p.res.CRealm, s.valid, ntstatus.LogonFailure, ruleKerberos,
-			"the client's SPNEGO mechListMIC is missing or does not verify after the clock skew recovery", attrs...)
+		const why = "the client's SPNEGO mechListMIC is missing or does not verify after the clock skew recovery"
+		c.auditSession(s, policy.User, p.res.CName, p.res.CRealm, s.valid, ntstatus.LogonFailure, ruleKerberos, why, attrs...)
+		c.recordSession(s.id, policy.User, p.res.CName, p.res.CRealm, ntstatus.LogonFailure, ruleKerberos, why)
 		c.endFailed(s, r)
 		return buf, ntstatus.LogonFailure
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -282,5 +283,50 @@ func TestKerberosKeytabRotatedOnDisk(t *testing.T) {
 	var ce *client.Error
 	if err := logon(old, 2); !errors.As(err, &ce) || ce.Status != ntstatus.LogonFailure {
 		t.Fatalf("a ticket under the key removed from the file: %v", err)
+	}
+}
+
+// TestKerberosDenialsListed: Kerberos logon refusals reach the
+// administrator's decisions (Decisions, Explain: the admin API and UI) as
+// NTLM's do, with the principal, the rule and the reason: an unmapped
+// principal, an expired ticket, and NTLM under ntlm = false.
+func TestKerberosDenialsListed(t *testing.T) {
+	kt, ktPath := testkdc.PasswordKeytab(t, "cifs/localhost", testkdc.Realm, "server test service password", 2)
+	cfg := strings.Replace(testkdc.BobConfig(ktPath), `service_names = ["localhost"]`, "service_names = [\"localhost\"]\nntlm = false", 1)
+	snap := testserver.Snapshot(t, cfg+testserver.AliceEcho, "kerberos.toml")
+	srv, addr := testserver.StartWith(t, server.Options{Snapshot: snap})
+	now := time.Now().UTC()
+	dial := func(cfg *client.Config) {
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		cfg.ServerName = "localhost"
+		c, err := client.Dial(ctx, addr, cfg)
+		if err == nil {
+			c.Close()
+			t.Fatalf("%+v logged on", cfg)
+		}
+	}
+	dial(&client.Config{Kerberos: &client.Kerberos{Ticket: testkdc.Mint(t, kt, "carol", "cifs/localhost", testkdc.Realm, 2, now, now.Add(time.Hour))}})
+	dial(&client.Config{Kerberos: &client.Kerberos{Ticket: testkdc.Mint(t, kt, "bob", "cifs/localhost", testkdc.Realm, 2, now.Add(-3*time.Hour), now.Add(-time.Hour))}})
+	dial(&client.Config{User: "alice", Password: "Passw0rd!"})
+	for _, want := range []struct{ user, rule, reason string }{
+		{"carol", "kerberos-principal", `kerberos_principal = "carol@SMBPIPE.TEST"`},
+		{"bob", "kerberos", "expired at"},
+		{"", "ntlm-disabled", "ntlm = false"},
+	} {
+		found := false
+		eventually(t, "the "+want.rule+" denial listed", func() bool {
+			for _, d := range srv.Decisions() {
+				if d.Message == "session setup" && d.Denied && d.User == want.user && d.Rule == want.rule && strings.Contains(d.Reason, want.reason) {
+					e, ok := srv.Explain(d.Seq)
+					found = ok && e.Decision.Status == ntstatus.LogonFailure.String()
+					return true
+				}
+			}
+			return false
+		})
+		if !found {
+			t.Errorf("%s: not explained", want.rule)
+		}
 	}
 }

@@ -673,3 +673,34 @@ func TestKerberosKeytabRotation(t *testing.T) {
 	}
 	waitLogLine(t, s, `msg="kerberos keytab"`, `reason="the file changed on disk"`)
 }
+
+// TestKerberosDenialStatus: a Kerberos logon smbpipe refuses is among the
+// administrator's recent decisions as an NTLM one is: smbclient -k as
+// HOST1$ (no kerberos_principal maps it, and MIT's PAC has no logon
+// information) gets NT_STATUS_LOGON_FAILURE, and `smbpipe status` lists
+// the denial with the principal and rule kerberos-principal. Not parallel:
+// startAdminWith sets XDG_RUNTIME_DIR.
+func TestKerberosDenialStatus(t *testing.T) {
+	need(t, smbclientPath, "--version")
+	k := testkdc.Shared(t)
+	s, adminAddr := startAdminWith(t, kerberosConfig(k, ""))
+	cc := k.Kinit(t, t.TempDir(), testkdc.Host1, testkdc.Host1Password, "cifs/"+testkdc.ServiceHost)
+	out, err := runEnv(t, 30*time.Second, k.Env(cc), smbclientPath, "//"+testkdc.ServiceHost+"/IPC$", "-I", "127.0.0.1", "-p", s.port,
+		"--use-kerberos=required", "-c", "exit")
+	if err == nil || !strings.Contains(out, "NT_STATUS_LOGON_FAILURE") {
+		t.Fatalf("smbclient as HOST1$: %v\n%s", err, out)
+	}
+	st := statusJSON(t, adminAddr)
+	found := false
+	for _, d := range st.Decisions {
+		found = found || d.Message == "session setup" && d.Denied && d.User == testkdc.Host1 && d.Domain == testkdc.Realm &&
+			d.Rule == "kerberos-principal" && strings.Contains(d.Reason, testkdc.Host1+"@"+testkdc.Realm)
+	}
+	if !found {
+		t.Fatalf("the Kerberos denial is not among the decisions: %+v", st.Decisions)
+	}
+	txt, err := exec.Command(smbpipeBin, "status", "--admin", adminAddr).CombinedOutput()
+	if err != nil || !strings.Contains(string(txt), "kerberos-principal") {
+		t.Errorf("smbpipe status: %v\n%s", err, txt)
+	}
+}

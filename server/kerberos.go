@@ -428,8 +428,9 @@ func (c *conn) skewRecovery(r *request, buf []byte, s *session, st ntstatus.Stat
 	}
 	attrs = append([]slog.Attr{slog.String("auth", "kerberos")}, attrs...)
 	attrs = append(attrs, slog.String("service", ke.Service), slog.String("enctype", kerberos.ETypeName(ke.EType)), slog.Bool("skew_recovery", true))
-	c.auditSession(s, policy.User, user, domain, false, st, ruleKerberos,
-		reason+"; KRB_AP_ERR_SKEW with the server's time sent for the client to retry once (MS-KILE 3.4.5)", attrs...)
+	reason += "; KRB_AP_ERR_SKEW with the server's time sent for the client to retry once (MS-KILE 3.4.5)"
+	c.auditSession(s, policy.User, user, domain, false, st, ruleKerberos, reason, attrs...)
+	c.recordSession(s.id, policy.User, user, domain, st, ruleKerberos, reason) // listed even if the client never retries
 	out := spnego.EncodeResp(&spnego.Resp{NegState: spnego.AcceptIncomplete, SupportedMech: mech, ResponseToken: ke.Reply})
 	r.noSign = true
 	if c.dialect == smb2.Dialect311 {

@@ -100,7 +100,7 @@ func TestKerberosPrincipalCase(t *testing.T) {
 func TestKerberosSkewRecovery(t *testing.T) {
 	kt, ktPath := testkdc.PasswordKeytab(t, "cifs/localhost", testkdc.Realm, "server test service password", 2)
 	snap := testserver.Snapshot(t, "encryption = \"required\"\n"+testkdc.BobConfig(ktPath)+testserver.AliceEcho, "kerberos.toml")
-	_, addr := testserver.StartWith(t, server.Options{Snapshot: snap})
+	srv, addr := testserver.StartWith(t, server.Options{Snapshot: snap})
 	now := time.Now().UTC()
 	st := testkdc.Mint(t, kt, "bob", "cifs/localhost", testkdc.Realm, 2, now.Add(-time.Hour), now.Add(time.Hour))
 	behind := func() time.Time { return time.Now().Add(-20 * time.Minute) }
@@ -135,6 +135,16 @@ func TestKerberosSkewRecovery(t *testing.T) {
 	if _, err := dial(client.Kerberos{Ticket: st, Now: behind}, 0); !errors.As(err, &ce) || ce.Status != ntstatus.TimeDifferenceAtDC {
 		t.Fatalf("without CorrectSkew: %v", err)
 	}
+	// The skewed AP-REQ is among the administrator's decisions, whether
+	// or not the client retried.
+	eventually(t, "the skew listed", func() bool {
+		for _, d := range srv.Decisions() {
+			if d.Denied && d.User == "bob" && d.Status == ntstatus.TimeDifferenceAtDC.String() && strings.Contains(d.Reason, "KRB_AP_ERR_SKEW") {
+				return true
+			}
+		}
+		return false
+	})
 	// A clock that stays wrong: the second AP-REQ, skewed too, is
 	// refused; there is no third round.
 	nc, err := net.Dial("tcp", addr)

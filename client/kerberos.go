@@ -49,6 +49,13 @@ type Kerberos struct {
 	NoMutual bool
 	// Now is the clock of the authenticator (nil: time.Now); tests skew it.
 	Now func() time.Time
+	// CorrectSkew takes up a server's clock skew recovery (MS-KILE 3.4.5)
+	// as Windows and Heimdal clients do: when the server answers the
+	// AP-REQ with KRB_AP_ERR_SKEW and its time, the client sends one new
+	// AP-REQ with its clock moved by the difference. Without it, that
+	// answer fails the logon with STATUS_TIME_DIFFERENCE_AT_DC, as with
+	// MIT's client.
+	CorrectSkew bool
 }
 
 // KerberosCCacheFromEnv returns the credential cache KRB5CCNAME names, as
@@ -159,9 +166,11 @@ func (k *Kerberos) serviceTicket(spn string) (*kerberos.ServiceTicket, error) {
 	return &kerberos.ServiceTicket{Ticket: t, SessionKey: key, CName: cl.Credentials.CName(), CRealm: cl.Credentials.Realm()}, nil
 }
 
-// kerberosLogon runs a Kerberos SESSION_SETUP (one round): SPNEGO
-// NegTokenInit with MS-KRB5, KRB5 and the AP-REQ; the server's AP-REP
-// checked; keys from the GSS session key.
+// kerberosLogon runs a Kerberos SESSION_SETUP: SPNEGO NegTokenInit with
+// MS-KRB5, KRB5 and the AP-REQ; the server's AP-REP checked; keys from the
+// GSS session key. A KRB_AP_ERR_SKEW answer (MORE_PROCESSING_REQUIRED with
+// a KRB-ERROR) is STATUS_TIME_DIFFERENCE_AT_DC, or, with CorrectSkew, one
+// more round with a new AP-REQ on the server's time.
 func (c *Conn) kerberosLogon(ctx context.Context, creds *Config, old *session) (*session, error) {
 	k := creds.Kerberos
 	spn := k.SPN
@@ -172,45 +181,130 @@ func (c *Conn) kerberosLogon(ctx context.Context, creds *Config, old *session) (
 	if err != nil {
 		return nil, err
 	}
-	tok, st, err := kerberos.NewAPReq(tkt, kerberos.InitOptions{Mutual: !k.NoMutual, Now: k.Now, Rand: c.cfg.Rand})
+	clock := k.Now
+	if clock == nil {
+		clock = time.Now
+	}
+	opts := kerberos.InitOptions{Mutual: !k.NoMutual, Now: clock, Rand: c.cfg.Rand}
+	tok, st, err := kerberos.NewAPReq(tkt, opts)
 	if err != nil {
 		return nil, fmt.Errorf("client: kerberos: AP-REQ: %w", err)
 	}
 	mechs := []string{spnego.OIDMSKRB5, spnego.OIDKRB5}
-	init := spnego.EncodeInit(&spnego.Init{MechTypes: mechs, MechToken: tok})
+	mechTypes := spnego.EncodeMechTypes(mechs)
+	buf := spnego.EncodeInit(&spnego.Init{MechTypes: mechs, MechToken: tok, RawMechTypes: mechTypes})
 
 	reauth := old != nil
 	pre, secMode, sid := c.setupStart(old)
-	status, rsid, flags, out, msg, err := c.sessionRound(ctx, sid, secMode, init, pre, reauth)
-	if err != nil {
-		return nil, err
-	}
-	if status != ntstatus.Success {
-		return nil, &Error{Op: "session setup", Status: status}
-	}
-	if reauth && rsid != sid {
-		return nil, protocolErrorf("session id changed during re-authentication")
-	}
-	var reply []byte
-	if len(out) > 0 {
-		if kerberos.IsToken(out) {
-			reply = out
-		} else if _, r, err := spnego.Decode(out); err == nil && r != nil {
-			if r.NegState == spnego.Reject {
+	for retried := false; ; retried = true {
+		// pre takes in each request (sessionRound) and each
+		// MORE_PROCESSING_REQUIRED response (below).
+		status, rsid, flags, out, msg, err := c.sessionRound(ctx, sid, secMode, buf, pre, reauth)
+		if err != nil {
+			return nil, err
+		}
+		if reauth && rsid != sid {
+			return nil, protocolErrorf("session id changed during re-authentication")
+		}
+		if status == ntstatus.MoreProcessingRequired && retried {
+			// After the skew recovery: the AP-REP with the server's
+			// mechListMIC; ours goes in one more leg (RFC 4178 5).
+			_, r, err := spnego.Decode(out)
+			if err != nil || r == nil || len(r.MechListMIC) == 0 {
+				return nil, protocolErrorf("session setup: no AP-REP and mechListMIC after the clock skew recovery")
+			}
+			key, err := st.Finish(r.ResponseToken)
+			if err != nil {
+				return nil, fmt.Errorf("client: session setup: %w", err)
+			}
+			if !st.VerifyMechListMIC(mechTypes, r.MechListMIC) {
+				return nil, fmt.Errorf("client: session setup: server mechListMIC: %w", ErrSignature)
+			}
+			if pre != nil {
+				pre.Update(msg)
+			}
+			buf = spnego.EncodeResp(&spnego.Resp{NegState: spnego.NoState, MechListMIC: st.MechListMIC(mechTypes)})
+			status, rsid2, flags, _, msg, err := c.sessionRound(ctx, rsid, secMode, buf, pre, reauth)
+			if err != nil {
+				return nil, err
+			}
+			if status != ntstatus.Success {
+				return nil, &Error{Op: "session setup", Status: status}
+			}
+			if rsid2 != rsid {
+				return nil, protocolErrorf("session id changed during session setup")
+			}
+			var roundPreauth smbcrypto.PreauthHash
+			if pre != nil {
+				roundPreauth = *pre
+			}
+			return c.establish(rsid, flags, msg, key, false, old, &roundPreauth)
+		}
+		if status == ntstatus.MoreProcessingRequired {
+			se := kerberosServerError(out)
+			if se == nil {
+				return nil, protocolErrorf("session setup: MORE_PROCESSING_REQUIRED without a KRB-ERROR after a Kerberos AP-REQ")
+			}
+			if se.Code != kerberos.ErrCodeSkew {
 				return nil, &Error{Op: "session setup", Status: ntstatus.LogonFailure}
 			}
-			reply = r.ResponseToken
-		} else {
-			return nil, protocolErrorf("session setup: the Kerberos reply is neither SPNEGO nor an AP-REP")
+			if !k.CorrectSkew || retried {
+				return nil, &Error{Op: "session setup", Status: ntstatus.TimeDifferenceAtDC}
+			}
+			// One new AP-REQ on the server's time (MS-KILE 3.4.5).
+			offset := se.ServerTime.Sub(clock())
+			opts.Now = func() time.Time { return clock().Add(offset) }
+			if tok, st, err = kerberos.NewAPReq(tkt, opts); err != nil {
+				return nil, fmt.Errorf("client: kerberos: AP-REQ: %w", err)
+			}
+			buf = spnego.EncodeResp(&spnego.Resp{NegState: spnego.NoState, ResponseToken: tok})
+			sid = rsid
+			if pre != nil {
+				pre.Update(msg)
+			}
+			continue
+		}
+		if status != ntstatus.Success {
+			return nil, &Error{Op: "session setup", Status: status}
+		}
+		if retried && rsid != sid {
+			return nil, protocolErrorf("session id changed during session setup")
+		}
+		var reply []byte
+		if len(out) > 0 {
+			if kerberos.IsToken(out) {
+				reply = out
+			} else if _, r, err := spnego.Decode(out); err == nil && r != nil {
+				if r.NegState == spnego.Reject {
+					return nil, &Error{Op: "session setup", Status: ntstatus.LogonFailure}
+				}
+				reply = r.ResponseToken
+			} else {
+				return nil, protocolErrorf("session setup: the Kerberos reply is neither SPNEGO nor an AP-REP")
+			}
+		}
+		key, err := st.Finish(reply)
+		if err != nil {
+			return nil, fmt.Errorf("client: session setup: %w", err)
+		}
+		var roundPreauth smbcrypto.PreauthHash // establish reads it on a first 3.1.1 logon only
+		if pre != nil {
+			roundPreauth = *pre
+		}
+		return c.establish(rsid, flags, msg, key, false, old, &roundPreauth)
+	}
+}
+
+// kerberosServerError finds the KRB-ERROR in a SESSION_SETUP response's
+// security buffer (SPNEGO-wrapped or bare); nil when there is none.
+func kerberosServerError(out []byte) *kerberos.ServerError {
+	if se, ok := kerberos.ParseServerError(out); ok {
+		return se
+	}
+	if _, r, err := spnego.Decode(out); err == nil && r != nil {
+		if se, ok := kerberos.ParseServerError(r.ResponseToken); ok {
+			return se
 		}
 	}
-	key, err := st.Finish(reply)
-	if err != nil {
-		return nil, fmt.Errorf("client: session setup: %w", err)
-	}
-	var roundPreauth smbcrypto.PreauthHash // establish reads it on a first 3.1.1 logon only
-	if pre != nil {
-		roundPreauth = *pre
-	}
-	return c.establish(rsid, flags, msg, key, false, old, &roundPreauth)
+	return nil
 }

@@ -86,6 +86,7 @@ const (
 	BadDeviceType          Status = 0xC00000CB
 	SMBBadCommand          Status = 0x00160002
 	BadFileType            Status = 0xC0000124
+	TimeDifferenceAtDC     Status = 0xC0000133
 )
 
 var names = map[Status]string{
@@ -124,6 +125,7 @@ var names = map[Status]string{
 	RemoteNotListening: "STATUS_REMOTE_NOT_LISTENING", UnexpectedNetworkError: "STATUS_UNEXPECTED_NETWORK_ERROR",
 	NetworkAccessDenied: "STATUS_NETWORK_ACCESS_DENIED", BadDeviceType: "STATUS_BAD_DEVICE_TYPE",
 	SMBBadCommand: "STATUS_SMB_BAD_COMMAND", BadFileType: "STATUS_BAD_FILE_TYPE",
+	TimeDifferenceAtDC: "STATUS_TIME_DIFFERENCE_AT_DC",
 }
 
 // String returns the symbolic name, e.g. "STATUS_ACCESS_DENIED", or the hex
@@ -157,7 +159,7 @@ var win32 = map[Status]uint32{
 	InvalidDeviceRequest: 1, EndOfFile: 38, InfoLengthMismatch: 24, InvalidInfoClass: 87,
 	MoreProcessingRequired: 234, PrivilegeNotHeld: 1314, NotImplemented: 1, FSDriverRequired: 588,
 	InvalidSignature: 6, Pending: 997, NoMemory: 8, AccountDisabled: 1331, WrongPassword: 86,
-	NoSuchUser: 1317, BufferTooSmall: 122,
+	NoSuchUser: 1317, BufferTooSmall: 122, TimeDifferenceAtDC: 1398,
 }
 
 var win32Names = map[uint32]string{
@@ -170,7 +172,7 @@ var win32Names = map[uint32]string{
 	234: "ERROR_MORE_DATA", 536: "ERROR_PIPE_LISTENING", 588: "ERROR_FS_DRIVER_REQUIRED",
 	995: "ERROR_OPERATION_ABORTED", 997: "ERROR_IO_PENDING", 1312: "ERROR_NO_SUCH_LOGON_SESSION",
 	1314: "ERROR_PRIVILEGE_NOT_HELD", 1317: "ERROR_NO_SUCH_USER", 1326: "ERROR_LOGON_FAILURE",
-	1331: "ERROR_ACCOUNT_DISABLED", 1346: "ERROR_BAD_IMPERSONATION_LEVEL", 1450: "ERROR_NO_SYSTEM_RESOURCES",
+	1331: "ERROR_ACCOUNT_DISABLED", 1398: "ERROR_TIME_SKEW", 1346: "ERROR_BAD_IMPERSONATION_LEVEL", 1450: "ERROR_NO_SYSTEM_RESOURCES",
 }
 
 // Win32 returns the Win32 error code and its name that a Windows client

@@ -20,6 +20,7 @@ func TestString(t *testing.T) {
 		{ObjectNameNotFound, "STATUS_OBJECT_NAME_NOT_FOUND"},
 		{PipeNotAvailable, "STATUS_PIPE_NOT_AVAILABLE"},
 		{BufferOverflow, "STATUS_BUFFER_OVERFLOW"},
+		{TimeDifferenceAtDC, "STATUS_TIME_DIFFERENCE_AT_DC"},
 		{Status(0xC0DEC0DE), "NTSTATUS(0xC0DEC0DE)"},
 	}
 	for _, tt := range tests {
@@ -50,6 +51,8 @@ func TestWin32(t *testing.T) {
 		{IOTimeout, 121, "ERROR_SEM_TIMEOUT"},
 		{BufferOverflow, 234, "ERROR_MORE_DATA"},
 		{LogonFailure, 1326, "ERROR_LOGON_FAILURE"},
+		// A Kerberos logon outside the clock skew (KRB_AP_ERR_SKEW).
+		{TimeDifferenceAtDC, 1398, "ERROR_TIME_SKEW"},
 	}
 	for _, tt := range tests {
 		code, name := tt.s.Win32()

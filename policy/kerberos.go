@@ -84,19 +84,19 @@ func validPrincipal(p string) bool {
 }
 
 // KerberosAccount finds the account whose kerberos_principal is principal
-// (name@REALM; the name case-insensitively, the realm exactly, as Kerberos
-// compares realms) and returns its identity for a Kerberos logon: the
-// account's token without the NTLM authentication SID S-1-5-64-10, which a
-// Kerberos logon does not get. ok is false when no account maps it.
+// (name@REALM, compared exactly, name and realm, as MIT and Heimdal compare
+// principals: the tickets without a PAC that this mapping serves come from
+// such realms, where alice and ALICE are two principals, so a mapping for
+// one must not let the other in) and returns its identity for a Kerberos
+// logon: the account's token without the NTLM authentication SID
+// S-1-5-64-10, which a Kerberos logon does not get. ok is false when no
+// account maps it.
 func (s *Snapshot) KerberosAccount(principal string) (Identity, bool) {
-	at := strings.LastIndexByte(principal, '@')
-	if at < 0 {
+	if !validPrincipal(principal) {
 		return Identity{}, false
 	}
 	for _, a := range s.cfg.Accounts {
-		p := a.KerberosPrincipal
-		pat := strings.LastIndexByte(p, '@')
-		if pat < 0 || p[pat:] != principal[at:] || !strings.EqualFold(p[:pat], principal[:at]) {
+		if a.KerberosPrincipal != principal {
 			continue
 		}
 		acc, ok := s.account(a.Name)

@@ -23,6 +23,7 @@ install_clients() {
 	[ -x /usr/sbin/krb5kdc ] || need+=(krb5-kdc)
 	[ -x /usr/sbin/kadmin.local ] || need+=(krb5-admin-server)
 	command -v kinit >/dev/null || need+=(krb5-user)
+	command -v faketime >/dev/null || need+=(faketime) # Kerberos clock skew recovery tests
 	command -v etcd >/dev/null || need+=(etcd-server)
 	command -v etcdctl >/dev/null || need+=(etcd-client)
 	command -v chromium >/dev/null || need+=(chromium)

@@ -24,6 +24,13 @@ type session struct {
 	spnego    bool
 	mechTypes []byte // the client's DER MechTypeList (mechListMIC input)
 	preauth   smbcrypto.PreauthHash
+	// Kerberos clock skew recovery (kerberos.go): skewMech is the SPNEGO
+	// mechanism of an exchange answered with KRB_AP_ERR_SKEW, whose next
+	// leg may carry a new AP-REQ; skewTried: the session had its one
+	// recovery.
+	skewMech  string
+	skewTried bool
+	krbMIC    *pendingKerberos // accepted, waiting for the client's mechListMIC
 
 	ident           policy.Identity
 	sids            []string

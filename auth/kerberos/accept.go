@@ -101,7 +101,18 @@ var (
 type Error struct {
 	Code   int32
 	Reason string
-	err    error
+	// Client ("name@REALM"), Service ("cifs/NAME") and EType (the
+	// ticket's encryption type) name what was refused, for the audit
+	// record: Service and EType once the AP-REQ decodes, Client once the
+	// ticket decrypts; empty (0) before.
+	Client, Service string
+	EType           int32
+	// Reply is the GSS-framed KRB-ERROR to send back for a clock skew
+	// (MS-KILE 3.4.5 clock skew recovery: KRB_AP_ERR_SKEW with the
+	// server's time, so that the client can correct its offset and send a
+	// new AP-REQ); nil for every other refusal.
+	Reply []byte
+	err   error
 }
 
 func (e *Error) Error() string { return "kerberos: " + e.Reason }
@@ -239,7 +250,15 @@ type Result struct {
 	PAC *PAC
 	// EndTime is the ticket's end time.
 	EndTime time.Time
+
+	// For the SPNEGO mechListMIC (MechListMIC): whether SessionKey is an
+	// acceptor subkey, and the acceptor's initial sequence number.
+	acceptorSubkey bool
+	acceptorSeq    uint64
 }
+
+// flagInvalid is the INVALID bit of TicketFlags (RFC 4120 5.3).
+const flagInvalid = 7
 
 // GSS checksum (RFC 4121 4.1.1) flag for mutual authentication.
 const gssMutualFlag = 0x2
@@ -247,6 +266,19 @@ const gssMutualFlag = 0x2
 // Accept verifies token, an AP-REQ framed by GSS-API (either Kerberos OID)
 // or bare. A refusal is an *Error. token is not retained.
 func (a *Acceptor) Accept(token []byte) (*Result, error) {
+	var who Error // what is known of the AP-REQ so far, for a refusal
+	res, err := a.accept(token, &who)
+	if err != nil {
+		var ke *Error
+		if errors.As(err, &ke) {
+			ke.Client, ke.Service, ke.EType = who.Client, who.Service, who.EType
+		}
+		return nil, err
+	}
+	return res, nil
+}
+
+func (a *Acceptor) accept(token []byte, who *Error) (*Result, error) {
 	mech, tok, msg, err := unwrap(token)
 	if err != nil {
 		return nil, fail(ErrCodeGeneric, ErrMalformed, "token is neither a GSS-API Kerberos token nor an AP-REQ")
@@ -271,6 +303,7 @@ func (a *Acceptor) Accept(token []byte) (*Result, error) {
 	// The service: cifs/NAME or host/NAME of a configured name, our realm.
 	sn := req.Ticket.SName.NameString
 	sname := strings.Join(sn, "/")
+	who.Service, who.EType = sname, req.Ticket.EncPart.EType
 	if len(sn) != 2 || !(strings.EqualFold(sn[0], "cifs") || strings.EqualFold(sn[0], "host")) || !a.hasName(sn[1]) ||
 		(a.Realm != "" && !strings.EqualFold(req.Ticket.Realm, a.Realm)) {
 		return nil, fail(ErrCodeNotUs, ErrWrongService, "ticket is for %s@%s, not a service of this server (cifs/NAME or host/NAME for %s in %s)",
@@ -298,6 +331,8 @@ func (a *Acceptor) Accept(token []byte) (*Result, error) {
 			sname, req.Ticket.EncPart.KVNO, ETypeName(et), len(keys))
 	}
 	tp := &req.Ticket.DecryptedEncPart
+	client := strings.Join(tp.CName.NameString, "/") + "@" + tp.CRealm
+	who.Client = client
 	sessKey := tp.Key
 	if sessKey.KeyType != ETypeAES256 && sessKey.KeyType != ETypeAES128 && sessKey.KeyType != ETypeRC4 {
 		return nil, fail(ErrCodeETypeNoSupp, ErrEType, "ticket session key is %s", ETypeName(sessKey.KeyType))
@@ -311,14 +346,22 @@ func (a *Acceptor) Accept(token []byte) (*Result, error) {
 	if err := unmarshalAuthenticator(auth, ab); err != nil {
 		return nil, fail(ErrCodeModified, ErrBadAuth, "authenticator does not decode")
 	}
-	client := strings.Join(tp.CName.NameString, "/") + "@" + tp.CRealm
 	if !auth.CName.Equal(tp.CName) || auth.CRealm != tp.CRealm {
 		return nil, fail(ErrCodeBadMatch, ErrBadAuth, "authenticator names %s@%s, the ticket %s",
 			strings.Join(auth.CName.NameString, "/"), auth.CRealm, client)
 	}
 	ctime := auth.CTime.Add(time.Duration(auth.Cusec) * time.Microsecond)
 	if d := t.Sub(ctime); d > skew || d < -skew {
-		return nil, fail(ErrCodeSkew, ErrSkew, "authenticator of %s is %v from the server's clock (at most %v)", client, d.Round(time.Second), skew)
+		e := fail(ErrCodeSkew, ErrSkew, "authenticator of %s is %v from the server's clock (at most %v)", client, d.Round(time.Second), skew)
+		// The KRB-ERROR is not authenticated (RFC 4120 5.9.1): it only
+		// tells the client the server's time; its next AP-REQ is
+		// verified like any other. Offered when that exchange can end
+		// with the mechListMIC a two-round SPNEGO needs (an AES session
+		// key: RFC 4121 MIC tokens; rc4-hmac's are not implemented).
+		if gk := auth.SubKey.KeyType; isAES(gk) || (gk == 0 && isAES(sessKey.KeyType)) {
+			e.Reply = wrap(nil, tokKRBError, krbErrorDER(auth.CTime, auth.Cusec, t, ErrCodeSkew, req.Ticket.Realm, req.Ticket.SName, kerbErrorDataSkewRecovery))
+		}
+		return nil, e
 	}
 	start := tp.StartTime
 	if start.IsZero() {
@@ -326,6 +369,12 @@ func (a *Acceptor) Accept(token []byte) (*Result, error) {
 	}
 	if start.Sub(t) > skew {
 		return nil, fail(ErrCodeNotYetValid, ErrNotYetValid, "ticket of %s starts at %s", client, start.Format(time.RFC3339))
+	}
+	// RFC 4120 2.3, 3.2.3: a ticket with the INVALID flag (a postdated
+	// ticket the KDC has not validated) is refused as not yet valid,
+	// whatever its start time.
+	if isFlagSet(tp.Flags, flagInvalid) {
+		return nil, fail(ErrCodeNotYetValid, ErrNotYetValid, "ticket of %s has the INVALID flag (postdated, not validated by the KDC)", client)
 	}
 	if t.Sub(tp.EndTime) > skew {
 		return nil, fail(ErrCodeExpired, ErrExpired, "ticket of %s expired at %s", client, tp.EndTime.Format(time.RFC3339))
@@ -374,12 +423,15 @@ func (a *Acceptor) Accept(token []byte) (*Result, error) {
 		if err != nil {
 			return nil, fail(ErrCodeGeneric, err, "acceptor subkey: %v", err)
 		}
-		rep, err := apRep(auth, sessKey, sub, a.rand())
+		rep, seq, err := apRep(auth, sessKey, sub, a.rand())
 		if err != nil {
 			return nil, fail(ErrCodeGeneric, err, "AP-REP: %v", err)
 		}
 		res.Reply = wrap(nil, tokAPRep, rep)
 		res.SessionKey, res.SessionKeyEType = sub.KeyValue, sub.KeyType
+		res.acceptorSubkey, res.acceptorSeq = true, seq
+	} else {
+		res.acceptorSeq = uint64(auth.SeqNumber) // RFC 4121 4.2.6: no AP-REP, the initiator's
 	}
 	return res, nil
 }
@@ -423,17 +475,18 @@ func (a *Acceptor) newSubkey(etype int32) (types.EncryptionKey, error) {
 
 // apRep builds an AP-REP for auth: EncAPRepPart {ctime, cusec, subkey,
 // seq-number} encrypted with the ticket session key (key usage 12).
-func apRep(auth *types.Authenticator, sessKey, sub types.EncryptionKey, rnd io.Reader) ([]byte, error) {
-	var seq [4]byte
-	if _, err := io.ReadFull(rnd, seq[:]); err != nil {
-		return nil, err
+func apRep(auth *types.Authenticator, sessKey, sub types.EncryptionKey, rnd io.Reader) ([]byte, uint64, error) {
+	var sb [4]byte
+	if _, err := io.ReadFull(rnd, sb[:]); err != nil {
+		return nil, 0, err
 	}
-	pb := encAPRepPartDER(auth.CTime, auth.Cusec, sub, int64(binary.BigEndian.Uint32(seq[:])&0x3fffffff))
+	seq := binary.BigEndian.Uint32(sb[:]) & 0x3fffffff
+	pb := encAPRepPartDER(auth.CTime, auth.Cusec, sub, int64(seq))
 	ed, err := encryptEncPart(pb, sessKey, keyusage.AP_REP_ENCPART, rnd)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return apRepDER(ed), nil
+	return apRepDER(ed), uint64(seq), nil
 }
 
 // isFlagSet reads bit n of a KerberosFlags BIT STRING without gokrb5's

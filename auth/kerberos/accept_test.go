@@ -95,6 +95,13 @@ func signPAC(t testing.TB, raw []byte, key types.EncryptionKey) ([]byte, *PAC) {
 // valid from authTime for a day, carrying pac (nil: none).
 func mint(t testing.TB, key types.EncryptionKey, cname string, authTime time.Time, pac []byte) *ServiceTicket {
 	t.Helper()
+	return mintWith(t, key, cname, authTime, pac, nil)
+}
+
+// mintWith is mint with edit applied to the EncTicketPart before it is
+// encrypted (nil: none).
+func mintWith(t testing.TB, key types.EncryptionKey, cname string, authTime time.Time, pac []byte, edit func(*messages.EncTicketPart)) *ServiceTicket {
+	t.Helper()
 	et, err := crypto.GetEtype(key.KeyType)
 	if err != nil {
 		t.Fatal(err)
@@ -114,6 +121,9 @@ func mint(t testing.TB, key types.EncryptionKey, cname string, authTime time.Tim
 			t.Fatal(err)
 		}
 		part.AuthorizationData = types.AuthorizationData{{ADType: 1, ADData: inner}}
+	}
+	if edit != nil {
+		edit(&part)
 	}
 	b, err := asn1.Marshal(part)
 	if err != nil {

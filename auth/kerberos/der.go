@@ -131,3 +131,32 @@ func apReqDERBytes(options []byte, ticket []byte, auth types.EncryptedData) []by
 	body = ctx(body, 4, encryptedDataDER(auth))
 	return derTLV(nil, 0x6e, derTLV(nil, 0x30, body))
 }
+
+// kerbErrorDataSkewRecovery is KERB-ERROR-DATA ::= SEQUENCE { data-type
+// [1] INTEGER, data-value [2] OCTET STRING OPTIONAL } with data-type
+// KERB_AP_ERR_TYPE_SKEW_RECOVERY (2) and no value (MS-KILE 2.2.2).
+var kerbErrorDataSkewRecovery = derTLV(nil, 0x30, ctx(nil, 1, derInt(nil, 2)))
+
+// krbErrorDER is KRB-ERROR ::= [APPLICATION 30] SEQUENCE { pvno [0] 5,
+// msg-type [1] 30, ctime [2] OPTIONAL, cusec [3] OPTIONAL, stime [4],
+// susec [5], error-code [6], realm [9], sname [10], e-data [12] OPTIONAL }
+// (RFC 4120 5.9.1), with the client's ctime and cusec when known (not
+// zero) and e-data when given.
+func krbErrorDER(ctime time.Time, cusec int, stime time.Time, code int32, realm string, sname types.PrincipalName, edata []byte) []byte {
+	gt := func(t time.Time) []byte { return derTLV(nil, 0x18, []byte(t.UTC().Format("20060102150405Z"))) }
+	body := ctx(nil, 0, derInt(nil, 5))
+	body = ctx(body, 1, derInt(nil, 30))
+	if !ctime.IsZero() {
+		body = ctx(body, 2, gt(ctime))
+		body = ctx(body, 3, derInt(nil, int64(cusec)))
+	}
+	body = ctx(body, 4, gt(stime))
+	body = ctx(body, 5, derInt(nil, int64(stime.Nanosecond()/1000)))
+	body = ctx(body, 6, derInt(nil, int64(code)))
+	body = ctx(body, 9, derGeneralString(nil, realm))
+	body = ctx(body, 10, principalNameDER(sname))
+	if edata != nil {
+		body = ctx(body, 12, derTLV(nil, 0x04, edata))
+	}
+	return derTLV(nil, 0x7e, derTLV(nil, 0x30, body))
+}

@@ -58,6 +58,13 @@ type InitState struct {
 	subkey  types.EncryptionKey
 	ctime   time.Time
 	cusec   int
+	seq     uint64 // the authenticator's sequence number
+
+	// After Finish: the GSS session key, whether it is the acceptor's
+	// subkey, and the acceptor's sequence number (for the mechListMICs).
+	key            types.EncryptionKey
+	acceptorSubkey bool
+	acceptorSeq    uint64
 }
 
 // NewAPReq builds a GSS-framed AP-REQ from t with a fresh authenticator:
@@ -116,7 +123,7 @@ func NewAPReq(t *ServiceTicket, o InitOptions) ([]byte, *InitState, error) {
 		options[0] = 0x20 // mutual-required
 	}
 	b := apReqDERBytes(options, tb, ed)
-	st := &InitState{mutual: o.Mutual, sessKey: t.SessionKey, subkey: auth.SubKey, ctime: auth.CTime, cusec: auth.Cusec}
+	st := &InitState{mutual: o.Mutual, sessKey: t.SessionKey, subkey: auth.SubKey, ctime: auth.CTime, cusec: auth.Cusec, seq: uint64(auth.SeqNumber)}
 	return wrap(nil, tokAPReq, b), st, nil
 }
 
@@ -129,6 +136,7 @@ var ErrMutual = errors.New("kerberos: mutual authentication failed")
 // authentication was not asked) and returns the GSS session key (MS-KILE
 // 3.1.1.2): the AP-REP subkey, else the authenticator subkey.
 func (s *InitState) Finish(reply []byte) ([]byte, error) {
+	s.key, s.acceptorSeq = s.subkey, s.seq
 	if !s.mutual {
 		return s.subkey.KeyValue, nil
 	}
@@ -154,10 +162,26 @@ func (s *InitState) Finish(reply []byte) ([]byte, error) {
 	if !part.CTime.Equal(s.ctime) || part.Cusec != s.cusec {
 		return nil, fmt.Errorf("%w: AP-REP time is not the authenticator's", ErrMutual)
 	}
+	s.acceptorSeq = uint64(part.SequenceNumber)
 	if len(part.Subkey.KeyValue) > 0 {
+		s.key, s.acceptorSubkey = part.Subkey, true
 		return part.Subkey.KeyValue, nil
 	}
 	return s.subkey.KeyValue, nil
+}
+
+// MechListMIC returns the initiator's MIC token over mechList (RFC 4121
+// 4.2.6.1) with the session key Finish established; nil for a key that is
+// not AES.
+func (s *InitState) MechListMIC(mechList []byte) []byte {
+	r := Result{SessionKey: s.key.KeyValue, SessionKeyEType: s.key.KeyType, acceptorSubkey: s.acceptorSubkey}
+	return r.mic(mechList, 0, s.seq, keyUsageInitiatorSign)
+}
+
+// VerifyMechListMIC checks the acceptor's MIC token over mechList.
+func (s *InitState) VerifyMechListMIC(mechList, mic []byte) bool {
+	r := Result{SessionKey: s.key.KeyValue, SessionKeyEType: s.key.KeyType, acceptorSubkey: s.acceptorSubkey}
+	return r.verifyMIC(mechList, mic, true, keyUsageAcceptorSign)
 }
 
 func unmarshalAPRep(r *messages.APRep, b []byte) (err error) {
@@ -176,4 +200,36 @@ func unmarshalEncAPRepPart(p *messages.EncAPRepPart, b []byte) (err error) {
 		}
 	}()
 	return p.Unmarshal(b)
+}
+
+// ServerError is a KRB-ERROR a server sent in place of an AP-REP: MS-KILE
+// 3.4.5's clock skew recovery sends KRB_AP_ERR_SKEW with the server's
+// time. It is not authenticated (RFC 4120 5.9.1): a client may take the
+// time to correct its offset for one new AP-REQ, nothing more.
+type ServerError struct {
+	Code       int32
+	ServerTime time.Time
+}
+
+func (e *ServerError) Error() string {
+	return fmt.Sprintf("kerberos: the server answered KRB-ERROR %d (its time %s)", e.Code, e.ServerTime.Format(time.RFC3339))
+}
+
+// ParseServerError decodes tok, a GSS-framed KRB-ERROR token; ok is false
+// when tok is anything else.
+func ParseServerError(tok []byte) (_ *ServerError, ok bool) {
+	_, id, msg, err := unwrap(tok)
+	if err != nil || id != tokKRBError {
+		return nil, false
+	}
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	var ke messages.KRBError
+	if err := ke.Unmarshal(msg); err != nil {
+		return nil, false
+	}
+	return &ServerError{Code: ke.ErrorCode, ServerTime: ke.STime.Add(time.Duration(ke.Susec) * time.Microsecond)}, true
 }

@@ -51,7 +51,9 @@ flags:
                    names (as smbclient -k; kinit fills it; default
                    /tmp/krb5cc_UID): the ticket for cifs/HOST in it, or one
                    its TGT gets from the KDC of $KRB5_CONFIG; the server's
-                   AP-REP is checked (mutual authentication)
+                   AP-REP is checked (mutual authentication); a server's
+                   KRB_AP_ERR_SKEW is recovered from once, as smbclient
+                   does (one more AP-REQ on the server's time)
   --pw-nt-hash     PASS is the NT hash in hex, not a password
   -p PORT          TCP port (default 445; a port in the path wins)
   --dialect X      pin the dialect: 2.0.2, 2.1, 3.0, 3.0.2 or 3.1.1
@@ -201,7 +203,9 @@ func parseDialArgs(args []string, getenv func(string) string) (*dialOptions, err
 		if err != nil {
 			return nil, fmt.Errorf("-k: %w", err)
 		}
-		o.cfg.Kerberos = &client.Kerberos{CCache: cc, Config: getenv("KRB5_CONFIG")}
+		// CorrectSkew: a server's KRB_AP_ERR_SKEW is recovered from, as
+		// smbclient -k (MIT) and Windows do.
+		o.cfg.Kerberos = &client.Kerberos{CCache: cc, Config: getenv("KRB5_CONFIG"), CorrectSkew: true}
 	}
 	return &o, nil
 }

@@ -157,6 +157,9 @@ func TestKerberosFlags(t *testing.T) {
 	if err != nil || o.cfg.Kerberos == nil || o.cfg.Kerberos.CCache != "/run/user/1000/krb5cc" || o.cfg.Kerberos.Config != "/etc/krb5-test.conf" {
 		t.Fatalf("-k: %v %+v", err, o)
 	}
+	if !o.cfg.Kerberos.CorrectSkew {
+		t.Error("-k does not take up a server's clock skew recovery, as smbclient -k does")
+	}
 	if _, err := parseDialArgs([]string{"-k", "-U", "alice%x", "//server/pipe/echo"}, os.Getenv); err == nil {
 		t.Fatal("-k with -U accepted")
 	}

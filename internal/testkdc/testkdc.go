@@ -296,6 +296,15 @@ func startOn(dir, addr string) (*KDC, error) {
 	}
 }
 
+// Kadmin runs one kadmin.local query on the KDC's database (addprinc,
+// ktadd, ktremove, ...), failing t when it fails.
+func (k *KDC) Kadmin(t testing.TB, query string) {
+	t.Helper()
+	if err := k.run(kadminPath, "-r", Realm, "-q", query); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (k *KDC) run(path string, args ...string) error {
 	cmd := exec.Command(path, args...)
 	cmd.Env = k.env

@@ -271,7 +271,8 @@ func isStatus(err error, st ntstatus.Status) bool {
 // TestKerberosRefusals: smbpipe serve refuses each bad AP-REQ with the
 // status Windows gives (STATUS_LOGON_FAILURE; STATUS_TIME_DIFFERENCE_AT_DC
 // when the authenticator is outside the clock skew) and writes a failure
-// audit record with the Kerberos error: a ticket encrypted with a key that is
+// audit record with the Kerberos error, naming the principal, service and
+// enctype as far as the ticket decrypted: a ticket encrypted with a key that is
 // not the keytab's, an expired ticket, a ticket for another service, an
 // authenticator sent twice, a skewed client clock, and a ticket whose PAC
 // server signature is wrong. Tickets without a PAC are minted here with
@@ -308,24 +309,25 @@ func TestKerberosRefusals(t *testing.T) {
 		status ntstatus.Status
 		code   int
 		reason string // in the audit record
+		names  []string
 	}{
 		{"wrong-key", client.Kerberos{Ticket: mintTicket(t, wrong, kvno, now.Add(-time.Minute), now.Add(time.Hour))},
-			ntstatus.LogonFailure, kerberos.ErrCodeModified, "does not decrypt with the keytab"},
+			ntstatus.LogonFailure, kerberos.ErrCodeModified, "does not decrypt with the keytab", []string{"service=cifs/localhost", "enctype=aes256-cts-hmac-sha1-96"}},
 		{"expired", client.Kerberos{Ticket: mintTicket(t, kt, kvno, now.Add(-3*time.Hour), now.Add(-time.Hour))},
-			ntstatus.LogonFailure, kerberos.ErrCodeExpired, "expired at"},
+			ntstatus.LogonFailure, kerberos.ErrCodeExpired, "expired at", []string{"user=alice", "domain=SMBPIPE.TEST", "principal=alice@SMBPIPE.TEST", "service=cifs/localhost", "enctype=aes256-cts-hmac-sha1-96"}},
 		{"other-service", client.Kerberos{CCache: other, SPN: testkdc.OtherService},
-			ntstatus.LogonFailure, kerberos.ErrCodeNotUs, "not a service of this server"},
+			ntstatus.LogonFailure, kerberos.ErrCodeNotUs, "not a service of this server", []string{"service=cifs/other.smbpipe.test"}},
 		{"skewed-clock", client.Kerberos{Ticket: good, Now: skewed},
-			0xC0000133, kerberos.ErrCodeSkew, "from the server's clock"},
+			0xC0000133, kerberos.ErrCodeSkew, "from the server's clock", []string{"user=alice", "principal=alice@SMBPIPE.TEST"}},
 		{"pac-server-signature", client.Kerberos{Ticket: badPAC},
-			ntstatus.LogonFailure, kerberos.ErrCodeModified, "server signature does not verify"},
+			ntstatus.LogonFailure, kerberos.ErrCodeModified, "server signature does not verify", []string{"user=alice", "principal=alice@SMBPIPE.TEST"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := goClientOpen(t, s, &tc.krb, "echo")
 			if !isStatus(err, tc.status) {
 				t.Fatalf("got %v, want %v", err, tc.status)
 			}
-			waitLogLine(t, s, `msg="session setup"`, "auth=kerberos", "status="+tc.status.String(), fmt.Sprintf("krb_error=%d", tc.code), tc.reason)
+			waitLogLine(t, s, append([]string{`msg="session setup"`, "auth=kerberos", "status=" + tc.status.String(), fmt.Sprintf("krb_error=%d", tc.code), tc.reason}, tc.names...)...)
 		})
 	}
 
@@ -569,4 +571,136 @@ func TestKerberosRPCClient(t *testing.T) {
 		t.Fatalf("rpcclient output:\n%s", out)
 	}
 	waitLogLine(t, s, `msg="session setup"`, "auth=kerberos", "principal=alice@SMBPIPE.TEST", "service=cifs/smbpipe.smbpipe.test", "status=STATUS_SUCCESS")
+}
+
+const faketimePath = "/usr/bin/faketime"
+
+// TestKerberosSkewRecovery: Samba's clients (MIT Kerberos) with a clock 20
+// minutes behind the server's, run under faketime, log on: the server
+// answers the skewed AP-REQ with KRB_AP_ERR_SKEW and its time in the SPNEGO
+// reply (MORE_PROCESSING_REQUIRED, MS-KILE 3.4.5, as Windows and Samba do),
+// MIT's client corrects its offset and sends a new AP-REQ, and the exchange
+// ends with the SPNEGO mechListMICs Samba's client requires, signed and
+// encrypted on 3.0 and 3.1.1. Before, the logon failed with
+// STATUS_TIME_DIFFERENCE_AT_DC. The audit has the skewed AP-REQ's refusal
+// (skew_recovery=true) and then the logon. The Go client does the same
+// with CorrectSkew. Each run gets a fresh cache holding the service
+// ticket (kinit and kvno on the right time: a skewed client could not ask
+// the KDC), since MIT keeps the offset it learned in the cache.
+func TestKerberosSkewRecovery(t *testing.T) {
+	t.Parallel()
+	need(t, faketimePath, "--version")
+	k, s, _ := samba(t, smbclientPath)
+	for _, proto := range []string{"SMB3_00", "SMB3_11"} {
+		for _, mode := range []string{"sign", "encrypt"} {
+			t.Run(proto+"/"+mode, func(t *testing.T) {
+				cc := cifsTicket(t, k, t.TempDir(), "cifs/"+testkdc.ServiceHost)
+				out, err := runEnv(t, 30*time.Second, k.Env(cc), faketimePath, "-f", "-20m", smbclientPath,
+					"//"+testkdc.ServiceHost+"/IPC$", "-I", "127.0.0.1", "-p", s.port, "--use-kerberos=required",
+					"--client-protection="+mode, "--option=client min protocol="+proto, "--option=client max protocol="+proto,
+					"-c", "exit")
+				if err != nil {
+					t.Fatalf("smbclient 20 minutes behind: %v\n%s", err, out)
+				}
+			})
+		}
+	}
+	t.Run("rpcclient", func(t *testing.T) {
+		need(t, rpcclientPath, "--version")
+		cc := cifsTicket(t, k, t.TempDir(), "cifs/"+testkdc.ServiceHost)
+		out, err := runEnv(t, 30*time.Second, k.Env(cc), faketimePath, "-f", "-20m", rpcclientPath, testkdc.ServiceHost,
+			"-I", "127.0.0.1", "-p", s.port, "--use-kerberos=required", "--client-protection=sign", "-c", "getusername")
+		if err != nil || !strings.Contains(strings.ToLower(out), "alice") {
+			t.Fatalf("rpcclient 20 minutes behind: %v\n%s", err, out)
+		}
+	})
+	t.Run("go-client", func(t *testing.T) {
+		cc := cifsTicket(t, k, t.TempDir(), "cifs/localhost")
+		behind := func() time.Time { return time.Now().Add(-20 * time.Minute) }
+		if err := goClientOpen(t, s, &client.Kerberos{CCache: cc, Now: behind, CorrectSkew: true}, "echo"); err != nil {
+			t.Fatalf("Go client 20 minutes behind, CorrectSkew: %v", err)
+		}
+	})
+	waitLogLine(t, s, `msg="session setup"`, "auth=kerberos", "status=STATUS_TIME_DIFFERENCE_AT_DC",
+		fmt.Sprintf("krb_error=%d", kerberos.ErrCodeSkew), "skew_recovery=true", "principal=alice@SMBPIPE.TEST")
+}
+
+// TestKerberosKeytabRotation: the service key changes while smbpipe serve
+// runs, as an administrator rotates it with MIT's tools, the config
+// untouched and no SIGHUP: kadmin ktadd appends the new key (kvno+1) to
+// the keytab, and smbclient -k with a ticket under the new kvno (which the
+// KDC hands out at once) logs on, and so does one under the old kvno
+// still in the file; after kadmin ktremove ... old drops the old key, its
+// ticket is refused and the new one's logs on.
+func TestKerberosKeytabRotation(t *testing.T) {
+	t.Parallel()
+	need(t, smbclientPath, "--version")
+	k := testkdc.Shared(t)
+	host := fmt.Sprintf("rotate%d.smbpipe.test", time.Now().UnixNano())
+	spn := "cifs/" + host
+	kt := filepath.Join(t.TempDir(), "rotating.keytab")
+	k.Kadmin(t, "addprinc -randkey "+spn)
+	k.Kadmin(t, "ktadd -k "+kt+" "+spn)
+	cfg := strings.Replace(kerberosConfig(k, ""), fmt.Sprintf("keytab = %q", k.Keytab), fmt.Sprintf("keytab = %q", kt), 1)
+	cfg = strings.Replace(cfg, `service_names = ["localhost", "smbpipe.smbpipe.test"]`, fmt.Sprintf("service_names = [%q]", host), 1)
+	s := startServer(t, cfg)
+	smbclient := func(cc string) error {
+		out, err := runEnv(t, 30*time.Second, k.Env(cc), smbclientPath, "//"+host+"/IPC$", "-I", "127.0.0.1", "-p", s.port,
+			"--use-kerberos=required", "-c", "exit")
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, out)
+		}
+		return nil
+	}
+	old := cifsTicket(t, k, t.TempDir(), spn)
+	if err := smbclient(old); err != nil {
+		t.Fatalf("before the rotation: %v", err)
+	}
+	k.Kadmin(t, "ktadd -k "+kt+" "+spn) // a new random key, kvno+1, appended
+	fresh := cifsTicket(t, k, t.TempDir(), spn)
+	if err := smbclient(fresh); err != nil {
+		t.Fatalf("a ticket under the key ktadd added while serving: %v", err)
+	}
+	if err := smbclient(old); err != nil {
+		t.Fatalf("a ticket under the old key, still in the keytab: %v", err)
+	}
+	k.Kadmin(t, "ktremove -k "+kt+" "+spn+" old")
+	if err := smbclient(old); err == nil || !strings.Contains(err.Error(), "NT_STATUS_LOGON_FAILURE") {
+		t.Fatalf("a ticket under the key ktremove dropped: %v", err)
+	}
+	if err := smbclient(fresh); err != nil {
+		t.Fatalf("the new key after ktremove: %v", err)
+	}
+	waitLogLine(t, s, `msg="kerberos keytab"`, `reason="the file changed on disk"`)
+}
+
+// TestKerberosDenialStatus: a Kerberos logon smbpipe refuses is among the
+// administrator's recent decisions as an NTLM one is: smbclient -k as
+// HOST1$ (no kerberos_principal maps it, and MIT's PAC has no logon
+// information) gets NT_STATUS_LOGON_FAILURE, and `smbpipe status` lists
+// the denial with the principal and rule kerberos-principal. Not parallel:
+// startAdminWith sets XDG_RUNTIME_DIR.
+func TestKerberosDenialStatus(t *testing.T) {
+	need(t, smbclientPath, "--version")
+	k := testkdc.Shared(t)
+	s, adminAddr := startAdminWith(t, kerberosConfig(k, ""))
+	cc := k.Kinit(t, t.TempDir(), testkdc.Host1, testkdc.Host1Password, "cifs/"+testkdc.ServiceHost)
+	out, err := runEnv(t, 30*time.Second, k.Env(cc), smbclientPath, "//"+testkdc.ServiceHost+"/IPC$", "-I", "127.0.0.1", "-p", s.port,
+		"--use-kerberos=required", "-c", "exit")
+	if err == nil || !strings.Contains(out, "NT_STATUS_LOGON_FAILURE") {
+		t.Fatalf("smbclient as HOST1$: %v\n%s", err, out)
+	}
+	st := statusJSON(t, adminAddr)
+	found := false
+	for _, d := range st.Decisions {
+		found = found || d.Message == "session setup" && d.Denied && d.User == testkdc.Host1 && d.Domain == testkdc.Realm &&
+			d.Rule == "kerberos-principal" && strings.Contains(d.Reason, testkdc.Host1+"@"+testkdc.Realm)
+	}
+	if !found {
+		t.Fatalf("the Kerberos denial is not among the decisions: %+v", st.Decisions)
+	}
+	txt, err := exec.Command(smbpipeBin, "status", "--admin", adminAddr).CombinedOutput()
+	if err != nil || !strings.Contains(string(txt), "kerberos-principal") {
+		t.Errorf("smbpipe status: %v\n%s", err, txt)
+	}
 }

@@ -88,6 +88,56 @@ func TestKerberosPrincipalCase(t *testing.T) {
 	}
 }
 
+// TestKerberosCrossRealmClient: a ticket for our service whose client is
+// of another realm (the KDCs trust each other) is accepted like any other,
+// as Windows accepts a trusted realm's user: without a PAC it logs on as
+// the account whose kerberos_principal names that exact principal, and a
+// principal no account names is refused. smbpipe explain decides the same
+// (cmd/smbpipe TestExplainKerberos other-realm).
+func TestKerberosCrossRealmClient(t *testing.T) {
+	kt, ktPath := testkdc.PasswordKeytab(t, "cifs/localhost", testkdc.Realm, "server test service password", 2)
+	snap := testserver.Snapshot(t, testkdc.BobConfig(ktPath)+testserver.AliceEcho+`
+[[account]]
+name = "carol"
+password = "C4rol-Passw0rd!"
+kerberos_principal = "carol@OTHER.TEST"
+`, "kerberos.toml")
+	srv, addr := testserver.StartWith(t, server.Options{Snapshot: snap})
+	now := time.Now().UTC()
+	for _, tc := range []struct {
+		cname, crealm, user string // user "": refused
+	}{{"carol", "OTHER.TEST", "carol"}, {"bob", "OTHER.TEST", ""}, {"bob", testkdc.Realm, "bob"}} {
+		st := testkdc.MintFrom(t, kt, tc.cname, tc.crealm, "cifs/localhost", testkdc.Realm, 2, now, now.Add(time.Hour))
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		c, err := client.Dial(ctx, addr, &client.Config{ServerName: "localhost", Kerberos: &client.Kerberos{Ticket: st}})
+		cancel()
+		var ce *client.Error
+		switch {
+		case tc.user == "" && (!errors.As(err, &ce) || ce.Status != ntstatus.LogonFailure):
+			t.Errorf("%s@%s: %v, want STATUS_LOGON_FAILURE", tc.cname, tc.crealm, err)
+		case tc.user != "" && err != nil:
+			t.Errorf("%s@%s: %v", tc.cname, tc.crealm, err)
+		case tc.user != "":
+			var got string
+			eventually(t, "the session listed", func() bool {
+				for _, s := range srv.Sessions() {
+					if s.SessionID == c.SessionID() {
+						got = s.User
+						return true
+					}
+				}
+				return false
+			})
+			if got != tc.user {
+				t.Errorf("%s@%s logged on as %q, want %q", tc.cname, tc.crealm, got, tc.user)
+			}
+		}
+		if err == nil {
+			c.Close()
+		}
+	}
+}
+
 // TestKerberosSkewRecovery: an AP-REQ outside the clock skew is answered
 // as Windows and Samba (Heimdal) answer it (MS-KILE 3.4.5):
 // MORE_PROCESSING_REQUIRED with KRB_AP_ERR_SKEW and the server's time in

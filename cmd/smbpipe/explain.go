@@ -278,10 +278,9 @@ func kerberosSessionOf(snap *policy.Snapshot, principal, userSID, groups string)
 		return policy.Identity{Kind: policy.User, User: name}, policy.SessionDecision{Status: ntstatus.LogonFailure, Kind: policy.User, Rule: ruleKerberosOff,
 			Reason: "Kerberos is off ([kerberos] has no keytab): the server offers NTLM only"}, nil
 	}
-	if kc.Realm != "" && !strings.EqualFold(kc.Realm, realm) {
-		return policy.Identity{Kind: policy.User, User: name}, policy.SessionDecision{Status: ntstatus.LogonFailure, Kind: policy.User, Rule: ruleKerberosOff,
-			Reason: fmt.Sprintf("the principal's realm %s is not [kerberos] realm %s: the ticket is for another realm's service", realm, kc.Realm)}, nil
-	}
+	// The client's realm may be another one (a cross-realm ticket, which
+	// the KDCs' trust made possible): the server checks only that the
+	// ticket is for its own service and realm, as Windows does.
 	mapped, hasAccount := snap.KerberosAccount(principal)
 	if groups == "" && userSID == "" {
 		if !hasAccount {

@@ -76,8 +76,15 @@ service_names = ["localhost"]
 			"no [[account]] has kerberos_principal = \"bob@SMBPIPE.TEST\"", "rule:     kerberos-principal",
 			"fix:      set kerberos_principal = \"bob@SMBPIPE.TEST\"",
 		}},
-		{"other-realm", []string{"--user", "alice@OTHER.TEST", "--groups", dom + "-512", "--sid", dom + "-1105", "--pipe", "admins"}, 1, []string{
-			"realm OTHER.TEST is not [kerberos] realm SMBPIPE.TEST", "STATUS_LOGON_FAILURE",
+		// A user of another realm (a cross-realm ticket with a PAC) logs
+		// on as the server lets it: the server checks only the ticket's
+		// service realm. Without a PAC only an exact kerberos_principal
+		// maps one.
+		{"other-realm", []string{"--user", "alice@OTHER.TEST", "--groups", dom + "-512", "--sid", dom + "-1105", "--pipe", "admins"}, 0, []string{
+			"PAC (server signature verified) names user " + dom + "-1105", "-512: in token, grants", "result: STATUS_SUCCESS",
+		}},
+		{"other-realm-no-pac", []string{"--user", "alice@OTHER.TEST", "--pipe", "users"}, 1, []string{
+			"no [[account]] has kerberos_principal = \"alice@OTHER.TEST\"", "rule:     kerberos-principal",
 		}},
 		{"groups-need-a-sid", []string{"--user", "bob@SMBPIPE.TEST", "--groups", dom + "-512", "--pipe", "admins"}, 2, nil},
 		{"bad-group", []string{"--user", "alice@SMBPIPE.TEST", "--groups", "S-1-x", "--pipe", "admins"}, 2, nil},

@@ -41,13 +41,20 @@ func PasswordKeytab(t testing.TB, spn, realm, password string, kvno int) (*keyta
 // encrypted with kt's AES-256 key of kvno, valid from start to end.
 func Mint(t testing.TB, kt *keytab.Keytab, cname, spn, realm string, kvno int, start, end time.Time) *kerberos.ServiceTicket {
 	t.Helper()
+	return MintFrom(t, kt, cname, realm, spn, realm, kvno, start, end)
+}
+
+// MintFrom is Mint for a client of realm crealm: a cross-realm ticket, as
+// the service's KDC issues one to a user of a realm it trusts.
+func MintFrom(t testing.TB, kt *keytab.Keytab, cname, crealm, spn, realm string, kvno int, start, end time.Time) *kerberos.ServiceTicket {
+	t.Helper()
 	cn := types.NewPrincipalName(1, cname)
-	tkt, key, err := messages.NewTicket(cn, realm, types.NewPrincipalName(2, spn), realm,
+	tkt, key, err := messages.NewTicket(cn, crealm, types.NewPrincipalName(2, spn), realm,
 		types.NewKrbFlags(), kt, kerberos.ETypeAES256, kvno, start, start, end, end)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &kerberos.ServiceTicket{Ticket: tkt, SessionKey: key, CName: cn, CRealm: realm}
+	return &kerberos.ServiceTicket{Ticket: tkt, SessionKey: key, CName: cn, CRealm: crealm}
 }
 
 // BobConfig is a policy's account bob (password B0b-Passw0rd!, mapped

@@ -204,7 +204,7 @@ func TestRPCSmbtortureBind(t *testing.T) {
 		})
 	}
 	// The refused binds on rpcecho are audited.
-	if !regexp.MustCompile(`msg="rpc bind" .*user=alice .*syntax="12345778-1234-abcd-ef00-0123456789ab v0.0" .*result=provider_rejection reason_code=1`).MatchString(s.Log()) {
+	if !logMatches(s, `msg="rpc bind" .*user=alice .*syntax="12345778-1234-abcd-ef00-0123456789ab v0.0" .*result=provider_rejection reason_code=1`) {
 		t.Errorf("no audit record of the refused lsarpc bind")
 	}
 }

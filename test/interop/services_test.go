@@ -212,8 +212,8 @@ func TestServicesAnonymous(t *testing.T) {
 			t.Cleanup(func() {
 				// After the parallel rpcclient runs.
 				for _, re := range tc.rules {
-					if !regexp.MustCompile(`msg="rpc denied" .*kind=anonymous .*` + re).MatchString(s.Log()) {
-						t.Errorf("no audit record matching %s in:\n%s", re, tail(s.Log(), 20))
+					if !logMatches(s, `msg="rpc denied" .*kind=anonymous .*`+re) {
+						t.Errorf("no audit record matching %s within 5 s in:\n%s", re, tail(s.Log(), 20))
 					}
 				}
 			})
@@ -557,10 +557,23 @@ func TestServicesHotReload(t *testing.T) {
 		`msg="rpc denied" .*kind=anonymous .*call=NetrShareEnum level=1 .*rule=restrict-anonymous`,
 		`msg="rpc denied" .*kind=anonymous .*call=LsarOpenPolicy2 .*rule=lsa-anonymous-block`,
 	} {
-		if !regexp.MustCompile(re).MatchString(s.Log()) {
-			t.Errorf("no audit record matching %s", re)
+		if !logMatches(s, re) {
+			t.Errorf("no audit record matching %s within 5 s", re)
 		}
 	}
+}
+
+// logMatches reports whether s's log has a line matching re, waiting up
+// to 5 s for it: the serve process's log reaches the test after the
+// client has its answer.
+func logMatches(s *server, re string) bool {
+	rx := regexp.MustCompile(re)
+	for deadline := time.Now().Add(5 * time.Second); !rx.MatchString(s.Log()); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
 }
 
 // TestServicesGuest: with guest = true an unknown user name gets a guest

@@ -125,12 +125,7 @@ func TestGroups(t *testing.T) {
 func TestEnumerateUsersFilter(t *testing.T) {
 	c := dial(t, svctest.Root, nil)
 	x := ctx(t)
-	srv, err := samr.Connect5(x, c, "srv", samr.MaximumAllowed)
-	ok(t, err)
-	m, err := security.ParseSID("S-1-5-21-1-2-3")
-	ok(t, err)
-	d, err := samr.OpenDomain(x, c, srv, samr.MaximumAllowed, m)
-	ok(t, err)
+	d := accountDomain(t, x, c)
 	for _, tc := range []struct {
 		uac  uint32
 		want []string
@@ -169,12 +164,7 @@ func TestEnumerateUsersFilter(t *testing.T) {
 func TestUserInfoLevels(t *testing.T) {
 	c := dial(t, svctest.Alice, nil)
 	x := ctx(t)
-	srv, err := samr.Connect5(x, c, "srv", samr.MaximumAllowed)
-	ok(t, err)
-	m, err := security.ParseSID("S-1-5-21-1-2-3")
-	ok(t, err)
-	d, err := samr.OpenDomain(x, c, srv, samr.MaximumAllowed, m)
-	ok(t, err)
+	d := accountDomain(t, x, c)
 	all, err := samr.OpenUser(x, c, d, samr.MaximumAllowed, 1001)
 	ok(t, err)
 	general, err := samr.OpenUser(x, c, d, 0x1, 1001) // USER_READ_GENERAL

@@ -6,7 +6,6 @@ import (
 	"github.com/smbpipe/smbpipe/ndr"
 	"github.com/smbpipe/smbpipe/rpc/samr"
 	"github.com/smbpipe/smbpipe/rpc/svc/svctest"
-	"github.com/smbpipe/smbpipe/security"
 )
 
 // TestDomainLockoutLevels: SamrQueryInformationDomain(2) answers the
@@ -16,12 +15,7 @@ import (
 func TestDomainLockoutLevels(t *testing.T) {
 	c := dial(t, svctest.Root, nil)
 	x := ctx(t)
-	srv, err := samr.Connect5(x, c, "srv", samr.MaximumAllowed)
-	ok(t, err)
-	m, err := security.ParseSID("S-1-5-21-1-2-3")
-	ok(t, err)
-	d, err := samr.OpenDomain(x, c, srv, samr.MaximumAllowed, m)
-	ok(t, err)
+	d := accountDomain(t, x, c)
 	query := func(level uint16) *ndr.Reader {
 		w := ndr.NewWriter(nil, ndr.LittleEndian)
 		w.ContextHandle(d)
@@ -109,12 +103,7 @@ func TestPasswordInformation(t *testing.T) {
 	}
 
 	c := dial(t, svctest.Alice, &audit)
-	srv, err := samr.Connect5(x, c, "srv", samr.MaximumAllowed)
-	ok(t, err)
-	m, err := security.ParseSID("S-1-5-21-1-2-3")
-	ok(t, err)
-	d, err := samr.OpenDomain(x, c, srv, samr.MaximumAllowed, m)
-	ok(t, err)
+	d := accountDomain(t, x, c)
 	for _, tc := range []struct {
 		access, status uint32
 	}{{0x10, 0}, {0x100, 0xC0000022}} { // USER_READ_ACCOUNT, USER_LIST_GROUPS

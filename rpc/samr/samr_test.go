@@ -173,3 +173,16 @@ func TestClose(t *testing.T) {
 		t.Errorf("a second Close: %v, want nca_s_fault_context_mismatch", err)
 	}
 }
+
+// accountDomain connects to SAM on c and opens the machine's account
+// domain (S-1-5-21-1-2-3 in svctest) with MAXIMUM_ALLOWED.
+func accountDomain(t *testing.T, x context.Context, c *dcerpc.Client) ndr.ContextHandle {
+	t.Helper()
+	srv, err := samr.Connect5(x, c, "srv", samr.MaximumAllowed)
+	ok(t, err)
+	m, err := security.ParseSID("S-1-5-21-1-2-3")
+	ok(t, err)
+	d, err := samr.OpenDomain(x, c, srv, samr.MaximumAllowed, m)
+	ok(t, err)
+	return d
+}

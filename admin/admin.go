@@ -125,7 +125,8 @@ func (h *handler) valid(tok string) bool {
 // credential returns the token the request carries ("" for none).
 func credential(r *http.Request) string {
 	if a := r.Header.Get("Authorization"); a != "" {
-		if t, ok := strings.CutPrefix(a, "Bearer "); ok {
+		// The scheme is case-insensitive (RFC 9110 section 11.1).
+		if scheme, t, ok := strings.Cut(strings.TrimSpace(a), " "); ok && strings.EqualFold(scheme, "Bearer") {
 			return strings.TrimSpace(t)
 		}
 		return a // present but not a bearer token: a wrong credential
@@ -239,16 +240,16 @@ func (h *handler) explain(w http.ResponseWriter, r *http.Request) {
 // WriteExplanation writes e as `smbpipe explain` does.
 func WriteExplanation(w interface{ Write([]byte) (int, error) }, e server.Explanation) {
 	d := e.Decision
-	fmt.Fprintf(w, "decision: #%d at %s, %s from %s (session %d)\n", d.Seq, d.Time.Format(time.RFC3339), d.Message, d.Client, d.Session)
+	fmt.Fprintf(w, "decision: #%d at %s, %s from %s (session %d)\n", d.Seq, d.Time.Format(time.RFC3339), Printable(d.Message), Printable(d.Client), d.Session)
 	who := d.Kind
 	if d.User != "" {
-		who += " " + d.Domain + `\` + d.User
+		who += " " + Printable(d.Domain+`\`+d.User)
 	}
 	if e.Request == nil {
 		fmt.Fprintf(w, "request:  logon as %s\n", who)
 		fmt.Fprintf(w, "result:   %s\n", d.Status)
 		fmt.Fprintf(w, "rule:     %s\n", d.Rule)
-		fmt.Fprintf(w, "reason:   %s\n", d.Reason)
+		fmt.Fprintf(w, "reason:   %s\n", Printable(d.Reason))
 		return
 	}
 	q := e.Request
@@ -256,12 +257,14 @@ func WriteExplanation(w interface{ Write([]byte) (int, error) }, e server.Explan
 		who, q.PipeName, q.DesiredAccess, security.RightsNames(q.DesiredAccess), q.ImpersonationLevel)
 	x := e.Explained
 	for _, s := range x.Steps {
-		fmt.Fprintln(w, s)
+		for l := range strings.SplitSeq(s, "\n") {
+			fmt.Fprintln(w, Printable(l))
+		}
 	}
 	fmt.Fprintf(w, "rule:     %s\n", x.Rule)
-	fmt.Fprintf(w, "reason:   %s\n", x.Reason)
+	fmt.Fprintf(w, "reason:   %s\n", Printable(x.Reason))
 	if d.Status != ntstatus.Success.String() && d.Rule == "open" {
-		fmt.Fprintf(w, "open:     %s\n", d.Reason)
+		fmt.Fprintf(w, "open:     %s\n", Printable(d.Reason))
 	}
 	for i, f := range x.Fixes {
 		if len(x.Fixes) > 1 {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -241,5 +242,47 @@ func TestStatusRevision(t *testing.T) {
 	}
 	if st, body := status(); st.Policy.Revision != 42 || !strings.Contains(body, `"revision": 42`) {
 		t.Errorf("revision %d, want 42: %s", st.Policy.Revision, body)
+	}
+}
+
+// TestBearerSchemeCase: the Authorization scheme is case-insensitive
+// (RFC 9110), as curl and HTTP libraries may send "bearer".
+func TestBearerSchemeCase(t *testing.T) {
+	_, _, hs := setup(t)
+	for _, a := range []string{"Bearer s3cret", "bearer s3cret", "BEARER s3cret", "Bearer  s3cret "} {
+		if resp, body := do(t, "GET", hs.URL+"/api/status", a, nil); resp.StatusCode != 200 {
+			t.Errorf("Authorization %q: %d %s", a, resp.StatusCode, body)
+		}
+	}
+	for _, a := range []string{"Basic s3cret", "Bearers3cret", "bearer wrong"} {
+		if resp, _ := do(t, "GET", hs.URL+"/api/status", a, nil); resp.StatusCode != 403 {
+			t.Errorf("Authorization %q: %d, want 403", a, resp.StatusCode)
+		}
+	}
+}
+
+// TestExplainHostileNames: /api/explain is text an administrator reads
+// with curl in a terminal; a client's user name or requested pipe must not
+// carry escape sequences into it.
+func TestExplainHostileNames(t *testing.T) {
+	srv, addr, hs := setup(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, addr, &client.Config{User: "ev\x1b[31mil", Password: "x"})
+	if err == nil {
+		c.Close()
+	}
+	var d server.DecisionInfo
+	for _, x := range srv.Decisions() {
+		if strings.Contains(x.User, "\x1b") {
+			d = x
+		}
+	}
+	if d.Seq == 0 {
+		t.Fatalf("no decision recorded for the hostile logon: %+v (dial: %v)", srv.Decisions(), err)
+	}
+	_, body := do(t, "GET", hs.URL+"/api/explain?seq="+strconv.FormatUint(d.Seq, 10), "Bearer s3cret", nil)
+	if strings.ContainsAny(body, "\x1b") || !strings.Contains(body, `ev\x1b[31mil`) {
+		t.Errorf("explain of a hostile logon:\n%q", body)
 	}
 }

@@ -118,14 +118,15 @@ func printStatus(out io.Writer, st *admin.Status) {
 		if kind == "anonymous" {
 			return "anonymous"
 		}
-		return domain + `\` + user
+		return admin.Printable(domain + `\` + user)
 	}
+	pr := admin.Printable
 	p := st.Policy
 	rev := ""
 	if p.Revision != 0 {
 		rev = fmt.Sprintf(" at revision %d", p.Revision)
 	}
-	fmt.Fprintf(out, "Policy: %s%s, applied %s, %d reload failure(s)\n\n", p.File, rev, p.Applied.Local().Format(time.DateTime), p.ReloadFailures)
+	fmt.Fprintf(out, "Policy: %s%s, applied %s, %d reload failure(s)\n\n", pr(p.File), rev, p.Applied.Local().Format(time.DateTime), p.ReloadFailures)
 
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "ID\tClient\tUser\tKind\tDialect\tSigning\tEncryption\tAge\tIdle\tOpens\n")
@@ -141,8 +142,8 @@ func printStatus(out io.Writer, st *admin.Status) {
 		if s.Signing {
 			sign = "required"
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", s.ID, s.Client, who(s.Kind, s.Domain, s.User), s.Kind,
-			s.Dialect, sign, enc, age(s.Started), age(s.LastActive), s.Opens)
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", s.ID, pr(s.Client), who(s.Kind, s.Domain, s.User), pr(s.Kind),
+			pr(s.Dialect), sign, pr(enc), age(s.Started), age(s.LastActive), s.Opens)
 	}
 	w.Flush()
 	fmt.Fprintf(out, "(%d sessions)\n\n", len(st.Sessions))
@@ -150,7 +151,7 @@ func printStatus(out io.Writer, st *admin.Status) {
 	w = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "ID\tPipe\tSession\tUser\tGranted\tIn\tOut\tOpened\n")
 	for _, o := range st.Opens {
-		fmt.Fprintf(w, "%d\t%s\t%d\t%s\t0x%08x\t%d\t%d\t%s ago\n", o.ID, o.Pipe, o.Session, who(o.Kind, o.Domain, o.User),
+		fmt.Fprintf(w, "%d\t%s\t%d\t%s\t0x%08x\t%d\t%d\t%s ago\n", o.ID, pr(o.Pipe), o.Session, who(o.Kind, o.Domain, o.User),
 			o.Granted, o.BytesIn, o.BytesOut, age(o.Opened))
 	}
 	w.Flush()
@@ -159,12 +160,12 @@ func printStatus(out io.Writer, st *admin.Status) {
 	w = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "#\tTime\tStatus\tUser\tClient\tPipe\tRule\tReason\n")
 	for _, d := range st.Decisions {
-		pipe := d.Pipe
+		pipe := pr(d.Pipe)
 		if pipe == "" {
 			pipe = "(logon)"
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Seq, d.Time.Local().Format(time.TimeOnly), d.Status,
-			who(d.Kind, d.Domain, d.User), d.Client, pipe, d.Rule, d.Reason)
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Seq, d.Time.Local().Format(time.TimeOnly), pr(d.Status),
+			who(d.Kind, d.Domain, d.User), pr(d.Client), pipe, pr(d.Rule), pr(d.Reason))
 	}
 	w.Flush()
 	fmt.Fprintf(out, "(%d recent decisions, denials first; explain one at http://ADMIN/api/explain?seq=N)\n", len(st.Decisions))

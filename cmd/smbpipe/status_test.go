@@ -45,3 +45,35 @@ func TestPrintStatus(t *testing.T) {
 		t.Errorf("policy line %q", first)
 	}
 }
+
+// TestPrintStatusHostileNames: a client chooses its user name and the pipe
+// it asks for; neither may reach the administrator's terminal as an escape
+// sequence or break a table's row with a tab or newline.
+func TestPrintStatusHostileNames(t *testing.T) {
+	now := time.Now()
+	evil := "ev\x1b[31mil\tx\ny\u202e\x9b"
+	st := admin.Status{
+		Time: now,
+		Sessions: []server.SessionInfo{{ID: 1, Client: "127.0.0.1:5000", Kind: "user", User: evil, Domain: "D\x07",
+			Dialect: "3.1.1", Started: now, LastActive: now}},
+		Opens: []server.OpenInfo{{ID: 2, Session: 1, Pipe: evil, Kind: "user", User: evil, Opened: now}},
+		Decisions: []server.DecisionInfo{{Seq: 3, Time: now, Status: "STATUS_ACCESS_DENIED", Denied: true, Kind: "anonymous",
+			Client: "127.0.0.1:5001", Pipe: evil, Rule: "null-session-pipes", Reason: "not listed: " + evil}},
+	}
+	var b bytes.Buffer
+	printStatus(&b, &st)
+	out := b.String()
+	for _, bad := range []string{"\x1b", "\t", "\u202e", "\x9b", "\x07", "\ny"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("status output carries %q from a client's name:\n%s", bad, out)
+		}
+	}
+	if !strings.Contains(out, `ev\x1b[31mil\tx\ny\u202e`) {
+		t.Errorf("the name is not shown escaped:\n%s", out)
+	}
+	// One line per row: header, row, count, for each of the three tables,
+	// plus the policy line and blank lines.
+	if n := strings.Count(out, "\n"); n != 13 {
+		t.Errorf("%d lines, want 13:\n%s", n, out)
+	}
+}

@@ -813,17 +813,27 @@ func (imp *regImport) mergeInto(path string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: unchanged\n", path)
 		return 0
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".import-reg-*")
+	// Replace the file a symbolic link points to, not the link, and keep
+	// its owner, group and mode.
+	target, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "smbpipe import-reg: --merge: %v\n", err)
+		return 1
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".import-reg-*")
 	if err == nil {
 		_, err = tmp.WriteString(merged)
 		if cerr := tmp.Close(); err == nil {
 			err = cerr
 		}
 		if err == nil {
+			err = keepOwner(tmp.Name(), fi)
+		}
+		if err == nil {
 			err = os.Chmod(tmp.Name(), fi.Mode().Perm())
 		}
 		if err == nil {
-			err = os.Rename(tmp.Name(), path)
+			err = os.Rename(tmp.Name(), target)
 		}
 		if err != nil {
 			os.Remove(tmp.Name())

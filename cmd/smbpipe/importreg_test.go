@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -358,4 +359,45 @@ func FuzzMergeTOML(f *testing.F) {
 			t.Fatalf("a second merge changed\n%s\ninto\n%s", out, again)
 		}
 	})
+}
+
+// TestImportRegMergeKeepsOwnerAndLink: the packaged config is
+// root:smbpipe 0640 and may be a symbolic link (configuration management);
+// a merge run as root must leave the service's group able to read it and
+// the link a link.
+func TestImportRegMergeKeepsOwnerAndLink(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give the file another owner")
+	}
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real.toml")
+	if err := os.WriteFile(real, []byte("# mine\nlisten = \"127.0.0.1:0\"\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	const uid, gid = 4321, 8765
+	if err := os.Chown(real, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "smbpipe.toml")
+	if err := os.Symlink("real.toml", link); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := importRegT(t, "--merge", link, filepath.Join(regDir, "lsa.reg")); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("%s is no longer a symbolic link: %v %v", link, fi.Mode(), err)
+	}
+	data, _ := os.ReadFile(real)
+	if !strings.Contains(string(data), "# mine\n") || !strings.Contains(string(data), "[Lsa]") {
+		t.Errorf("the link's target was not merged:\n%s", data)
+	}
+	fi, err := os.Stat(real)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	if st.Uid != uid || st.Gid != gid || fi.Mode().Perm() != 0o640 {
+		t.Errorf("after the merge: %d:%d %04o, want %d:%d 0640", st.Uid, st.Gid, fi.Mode().Perm(), uid, gid)
+	}
 }

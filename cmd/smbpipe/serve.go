@@ -110,8 +110,7 @@ func runServe(args []string) int {
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "smbpipe serve: %v\n%s", err, serveUsage)
-		return 2
+		return usageError(os.Stderr, "serve", err.Error(), serveUsage)
 	}
 	log := newLogger(o.logFormat, o.logLevel, os.Stderr)
 	if err := serve(o, log); err != nil {

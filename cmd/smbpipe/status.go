@@ -54,17 +54,14 @@ func status(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprint(stdout, statusUsage)
 			return 0
 		}
-		fmt.Fprintf(stderr, "smbpipe status: %v\n%s", err, statusUsage)
-		return 2
+		return usageError(stderr, "status", err.Error(), statusUsage)
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "smbpipe status: unexpected argument %q\n%s", fs.Arg(0), statusUsage)
-		return 2
+		return usageError(stderr, "status", fmt.Sprintf("unexpected argument %q", fs.Arg(0)), statusUsage)
 	}
 	a, err := loopbackDefault(*addr)
 	if err != nil {
-		fmt.Fprintf(stderr, "smbpipe status: --admin %q: want HOST:PORT or :PORT\n", *addr)
-		return 2
+		return usageError(stderr, "status", fmt.Sprintf("--admin %q: want HOST:PORT or :PORT", *addr), statusUsage)
 	}
 	path := *tokenFile
 	if path == "" {

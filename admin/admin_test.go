@@ -286,3 +286,26 @@ func TestExplainHostileNames(t *testing.T) {
 		t.Errorf("explain of a hostile logon:\n%q", body)
 	}
 }
+
+// TestTokenFileOwner: the server refuses a token file another user owns,
+// even with mode 0600: in /tmp that user could have written a token they
+// know before serve --admin-token-file started (as root) and read it.
+func TestTokenFileOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give the file another owner")
+	}
+	path := filepath.Join(t.TempDir(), "planted.token")
+	if err := os.WriteFile(path, []byte("known-to-mallory\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(path, 4321, 4321); err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := admin.ReadOwnToken(path); !errors.Is(err, admin.ErrTokenOwner) {
+		t.Errorf("ReadOwnToken of another user's file = %q, %v", tok, err)
+	}
+	// status run by root reads the service user's token.
+	if tok, err := admin.ReadToken(path); err != nil || tok != "known-to-mallory" {
+		t.Errorf("ReadToken of another user's file = %q, %v", tok, err)
+	}
+}

@@ -70,6 +70,25 @@ func CreateToken(path string) (string, error) {
 // ErrTokenPermissions is returned by ReadToken for a file others may read.
 var ErrTokenPermissions = errors.New("admin: token file is readable by group or others")
 
+// ErrTokenOwner is returned by ReadOwnToken for a file another user owns.
+var ErrTokenOwner = errors.New("admin: token file is owned by another user")
+
+// ReadOwnToken is ReadToken for the server: the file must also belong to
+// this process's user. Another user could have planted a 0600 file with a
+// token they know in a shared directory (/tmp) before serve
+// --admin-token-file started, and root reads any file. (A client may read
+// another user's token: root running status with the service's token.)
+func ReadOwnToken(path string) (string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("admin: %w", err)
+	}
+	if uid, other := fileOwner(st); other {
+		return "", fmt.Errorf("%w: %s belongs to uid %d", ErrTokenOwner, path, uid)
+	}
+	return ReadToken(path)
+}
+
 // ReadToken reads the token at path (its first line, at most 4 KiB). A
 // file that group or others may read is refused: the token is a password.
 func ReadToken(path string) (string, error) {

@@ -25,7 +25,8 @@ const adminUsage = `  --admin ADDR         serve the live view (sessions, open p
   --admin-token-file F the token file (default: a new random token in
                        $XDG_RUNTIME_DIR/smbpipe/admin-PORT.token, or under
                        ~/.local/state/smbpipe; mode 0600; path in the log).
-                       An existing F is read, not replaced.
+                       An existing F is read, not replaced; it must
+                       belong to serve's user.
 `
 
 // adminOptions are serve's admin flags.
@@ -80,7 +81,7 @@ func startAdmin(o *serveOptions, srv *server.Server, m *metrics.Prometheus, stor
 	}
 	tokenFile, tok := a.tokenFile, ""
 	if tokenFile != "" {
-		tok, err = admin.ReadToken(tokenFile)
+		tok, err = admin.ReadOwnToken(tokenFile)
 		if errors.Is(err, fs.ErrNotExist) {
 			tok, err = admin.CreateToken(tokenFile)
 		}

@@ -160,9 +160,10 @@ type regValue struct {
 	typ     int    // regSZ ...; -1 for a deletion ("name"=-)
 	str     string // REG_SZ, REG_EXPAND_SZ
 	strs    []string
-	num     uint64 // REG_DWORD, REG_QWORD
-	raw     []byte // the hex data of other types
-	deleted bool   // [-KEY]: every value of the key
+	after   []string // REG_MULTI_SZ: the strings after an empty one
+	num     uint64   // REG_DWORD, REG_QWORD
+	raw     []byte   // the hex data of other types
+	deleted bool     // [-KEY]: every value of the key
 }
 
 func (v regValue) where() string { return fmt.Sprintf("%s:%d", v.file, v.line) }
@@ -409,7 +410,7 @@ func parseRegValue(l string, unicode bool) (regValue, error) {
 		v.typ, v.raw = typ, raw
 		switch typ {
 		case regMultiSZ:
-			v.strs = splitMultiSZ(decodeRegString(raw, unicode))
+			v.strs, v.after = splitMultiSZ(decodeRegString(raw, unicode))
 		case regExpandSZ, regSZ:
 			s := decodeRegString(raw, unicode)
 			v.str, _, _ = strings.Cut(s, "\x00")
@@ -469,16 +470,22 @@ func decodeRegString(raw []byte, unicode bool) string {
 }
 
 // splitMultiSZ splits REG_MULTI_SZ text at its NULs, up to the empty
-// string that ends it.
-func splitMultiSZ(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, "\x00") {
+// string that ends it, as Windows reads it; after are the non-empty
+// strings behind that end (data regedit would not write).
+func splitMultiSZ(s string) (strs, after []string) {
+	parts := strings.Split(s, "\x00")
+	for i, p := range parts {
 		if p == "" {
+			for _, q := range parts[i+1:] {
+				if q != "" {
+					after = append(after, q)
+				}
+			}
 			break
 		}
-		out = append(out, p)
+		strs = append(strs, p)
 	}
-	return out
+	return strs, after
 }
 
 // The registry keys import-reg reads.
@@ -618,7 +625,11 @@ func multiSZ(v regValue) (string, string, error) {
 	if v.typ != regMultiSZ {
 		return "", "", fmt.Errorf("want REG_MULTI_SZ (hex(7):), got %s", regTypeName(v.typ))
 	}
-	return tomlStrings(v.strs), "", nil
+	note := ""
+	if len(v.after) > 0 {
+		note = fmt.Sprintf("%q after an empty string not imported: Windows stops reading a REG_MULTI_SZ there", v.after)
+	}
+	return tomlStrings(v.strs), note, nil
 }
 
 // tomlString is s as a TOML basic string.

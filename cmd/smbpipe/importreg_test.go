@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/pelletier/go-toml/v2"
 
@@ -399,5 +401,35 @@ func TestImportRegMergeKeepsOwnerAndLink(t *testing.T) {
 	st := fi.Sys().(*syscall.Stat_t)
 	if st.Uid != uid || st.Gid != gid || fi.Mode().Perm() != 0o640 {
 		t.Errorf("after the merge: %d:%d %04o, want %d:%d 0640", st.Uid, st.Gid, fi.Mode().Perm(), uid, gid)
+	}
+}
+
+// TestImportRegMultiSZEmptyString: a REG_MULTI_SZ with an empty string in
+// the middle (hand-made data regedit would not write) is read up to it, as
+// Windows reads it, and the strings behind it are named in the output, not
+// dropped in silence.
+func TestImportRegMultiSZEmptyString(t *testing.T) {
+	var multi []byte
+	for _, r := range "netlogon\x00\x00samr\x00\x00" {
+		multi = append(multi, byte(r), 0)
+	}
+	hex := make([]string, len(multi))
+	for i, b := range multi {
+		hex[i] = fmt.Sprintf("%02x", b)
+	}
+	text := "Windows Registry Editor Version 5.00\r\n\r\n" +
+		"[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\LanmanServer\\Parameters]\r\n" +
+		"\"NullSessionPipes\"=hex(7):" + strings.Join(hex, ",") + "\r\n"
+	data := []byte{0xFF, 0xFE}
+	for _, u := range utf16.Encode([]rune(text)) {
+		data = append(data, byte(u), byte(u>>8))
+	}
+	path := filepath.Join(t.TempDir(), "gap.reg")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := importRegT(t, path)
+	if code != 0 || !strings.Contains(out, `NullSessionPipes = ["netlogon"] # `+path+`:4; ["samr"] after an empty string not imported`) {
+		t.Errorf("exit %d, stderr %q, stdout:\n%s", code, errs, out)
 	}
 }

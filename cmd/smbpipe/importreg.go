@@ -862,17 +862,22 @@ func (imp *regImport) mergeInto(path string, stderr io.Writer) int {
 // table has its value replaced (a trailing comment kept, a multi-line
 // array's lines replaced); a missing key is added after the last key of
 // its table (top-level keys before the first table), a missing table at
-// the end. Every other line stays as it was.
+// the end. Every other line stays as it was. The lines it writes end as
+// the file's first line does (CRLF in a file edited on Windows).
 func mergeTOML(text string, set []imported) string {
 	lines := strings.SplitAfter(text, "\n")
 	if len(lines) > 0 && lines[len(lines)-1] == "" {
 		lines = lines[:len(lines)-1]
 	}
+	eol := "\n"
+	if len(lines) > 0 && strings.HasSuffix(lines[0], "\r\n") {
+		eol = "\r\n"
+	}
 	if len(lines) > 0 && !strings.HasSuffix(lines[len(lines)-1], "\n") {
-		lines[len(lines)-1] += "\n"
+		lines[len(lines)-1] += eol
 	}
 	for _, x := range set {
-		lines = mergeOne(lines, x)
+		lines = mergeOne(lines, x, eol)
 	}
 	return strings.Join(lines, "")
 }
@@ -906,8 +911,8 @@ func keyOf(line string) string {
 	return strings.Trim(strings.TrimSpace(k), `"`)
 }
 
-func mergeOne(lines []string, x imported) []string {
-	newLine := fmt.Sprintf("%s = %s # import-reg: %s\n", x.key, x.literal, x.from)
+func mergeOne(lines []string, x imported, eol string) []string {
+	newLine := fmt.Sprintf("%s = %s # import-reg: %s%s", x.key, x.literal, x.from, eol)
 	table := ""
 	lastKey := -1     // last key line of x.table
 	tableStart := -1  // its header line (-1: top level or absent)
@@ -943,7 +948,7 @@ func mergeOne(lines []string, x imported) []string {
 		}
 		c = strings.TrimSpace(c) // as a second merge will find it
 		if c != "" {
-			newLine = fmt.Sprintf("%s = %s %s # import-reg: %s\n", x.key, x.literal, c, x.from)
+			newLine = fmt.Sprintf("%s = %s %s # import-reg: %s%s", x.key, x.literal, c, x.from, eol)
 		}
 		indent := lines[i][:len(lines[i])-len(strings.TrimLeft(lines[i], " \t"))]
 		out := append([]string{}, lines[:i]...)
@@ -963,7 +968,7 @@ func mergeOne(lines []string, x imported) []string {
 		out := append([]string{}, lines[:insertAt]...)
 		out = append(out, newLine)
 		if insertAt == 0 || strings.TrimSpace(lines[insertAt]) != "" {
-			out = append(out, "\n")
+			out = append(out, eol)
 		}
 		return append(out, lines[insertAt:]...)
 	case x.table == "":
@@ -971,7 +976,7 @@ func mergeOne(lines []string, x imported) []string {
 	case tableStart >= 0:
 		insertAt = tableStart + 1
 	default:
-		return append(lines, "\n", "["+x.table+"]\n", newLine)
+		return append(lines, eol, "["+x.table+"]"+eol, newLine)
 	}
 	out := append([]string{}, lines[:insertAt]...)
 	out = append(out, newLine)

@@ -433,3 +433,28 @@ func TestImportRegMultiSZEmptyString(t *testing.T) {
 		t.Errorf("exit %d, stderr %q, stdout:\n%s", code, errs, out)
 	}
 }
+
+// TestImportRegMergeCRLF: a config edited on Windows (CRLF lines) keeps
+// CRLF on every line a merge writes, and a second merge changes nothing.
+func TestImportRegMergeCRLF(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "smbpipe.toml")
+	base := "# copied from the Windows box\r\nlisten = \"127.0.0.1:0\"\r\n\r\n[LanmanServer]\r\nRestrictNullSessAccess = 0 # open\r\n\r\n" +
+		"[[pipe]]\r\nname = \"echo\"\r\nbackend = \"echo\"\r\n"
+	if err := os.WriteFile(path, []byte(base), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := importRegT(t, "--merge", path, filepath.Join(regDir, "lanmanserver.reg"), filepath.Join(regDir, "lsa.reg")); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	data, _ := os.ReadFile(path)
+	got := string(data)
+	if n, crlf := strings.Count(got, "\n"), strings.Count(got, "\r\n"); n != crlf || !strings.HasSuffix(got, "\r\n") {
+		t.Errorf("%d of %d lines end in CRLF:\n%q", crlf, n, got)
+	}
+	if !strings.Contains(got, "[Lsa]\r\n") || !strings.Contains(got, "RestrictNullSessAccess = 1 # open # import-reg: ") {
+		t.Errorf("merged file:\n%s", got)
+	}
+	if code, _, errs := importRegT(t, "--merge", path, filepath.Join(regDir, "lanmanserver.reg"), filepath.Join(regDir, "lsa.reg")); code != 0 || !strings.Contains(errs, "unchanged") {
+		t.Errorf("second merge: exit %d, %s", code, errs)
+	}
+}

@@ -309,3 +309,23 @@ func TestTokenFileOwner(t *testing.T) {
 		t.Errorf("ReadToken of another user's file = %q, %v", tok, err)
 	}
 }
+
+// TestTokenFileUnderSystemd: under the packaged unit (User=smbpipe, home
+// /nonexistent, ProtectSystem=strict) there is no XDG directory: the token
+// goes to the unit's RuntimeDirectory, which systemd names in
+// $RUNTIME_DIRECTORY, and status, run as root, finds it there.
+func TestTokenFileUnderSystemd(t *testing.T) {
+	t.Setenv("XDG_RUNTIME_DIR", "")
+	t.Setenv("XDG_STATE_HOME", "")
+	t.Setenv("HOME", "/nonexistent")
+	t.Setenv("RUNTIME_DIRECTORY", "/run/smbpipe:/run/other")
+	if p, err := admin.DefaultTokenFile("127.0.0.1:9465"); err != nil || p != "/run/smbpipe/admin-9465.token" {
+		t.Errorf("DefaultTokenFile under systemd = %q, %v", p, err)
+	}
+	t.Setenv("RUNTIME_DIRECTORY", "")
+	t.Setenv("XDG_RUNTIME_DIR", "/run/user/0")
+	files, err := admin.TokenFiles(":9465")
+	if err != nil || !slices.Equal(files, []string{"/run/user/0/smbpipe/admin-9465.token", "/run/smbpipe/admin-9465.token"}) {
+		t.Errorf("TokenFiles = %q, %v", files, err)
+	}
+}

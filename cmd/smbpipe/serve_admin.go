@@ -23,6 +23,8 @@ const adminUsage = `  --admin ADDR         serve the live view (sessions, open p
                        /metrics is served there too. GET /healthz needs no
                        token; everything else does (see "smbpipe help status").
   --admin-token-file F the token file (default: a new random token in
+                       $RUNTIME_DIRECTORY/admin-PORT.token under systemd
+                       (/run/smbpipe for the packaged unit), else
                        $XDG_RUNTIME_DIR/smbpipe/admin-PORT.token, or under
                        ~/.local/state/smbpipe; mode 0600; path in the log).
                        An existing F is read, not replaced; it must

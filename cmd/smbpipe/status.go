@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"net/http"
 	"os"
 	"strings"
@@ -27,7 +28,8 @@ flags:
   --admin ADDR          the admin endpoint (default 127.0.0.1:9465; a bare
                         port is on 127.0.0.1)
   --admin-token-file F  the token file (default: the one serve --admin ADDR
-                        writes for that port)
+                        writes for that port, else the packaged service's
+                        /run/smbpipe/admin-PORT.token)
   --json                print the status as JSON, for scripts
   --url                 print the URL that opens the live view in a
                         browser (it carries the token once; the page keeps
@@ -63,14 +65,20 @@ func status(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageError(stderr, "status", fmt.Sprintf("--admin %q: want HOST:PORT or :PORT", *addr), statusUsage)
 	}
-	path := *tokenFile
-	if path == "" {
-		if path, err = admin.DefaultTokenFile(a); err != nil {
+	paths := []string{*tokenFile}
+	if *tokenFile == "" {
+		if paths, err = admin.TokenFiles(a); err != nil {
 			fmt.Fprintf(stderr, "smbpipe status: %v\n", err)
 			return 1
 		}
 	}
-	tok, err := admin.ReadToken(path)
+	var tok string
+	for i, path := range paths {
+		tok, err = admin.ReadToken(path)
+		if err == nil || !errors.Is(err, iofs.ErrNotExist) || i == len(paths)-1 {
+			break
+		}
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "smbpipe status: %v (is serve running with --admin %s as this user? else pass --admin-token-file)\n", err, a)
 		return 1

@@ -120,8 +120,11 @@ func printStatus(out io.Writer, st *admin.Status) {
 	now := st.Time
 	age := func(t time.Time) string { return now.Sub(t).Truncate(time.Second).String() }
 	who := func(kind, domain, user string) string {
-		if kind == "anonymous" {
+		switch {
+		case kind == "anonymous":
 			return "anonymous"
+		case domain == "":
+			return admin.Printable(user) // as the page shows it
 		}
 		return admin.Printable(domain + `\` + user)
 	}

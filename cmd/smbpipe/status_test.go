@@ -77,3 +77,16 @@ func TestPrintStatusHostileNames(t *testing.T) {
 		t.Errorf("%d lines, want 13:\n%s", n, out)
 	}
 }
+
+// TestPrintStatusNoDomain: a user without a domain (a refused logon that
+// sent none) is shown as the page shows it, not as `\name`.
+func TestPrintStatusNoDomain(t *testing.T) {
+	now := time.Now()
+	st := admin.Status{Time: now, Decisions: []server.DecisionInfo{{Seq: 1, Time: now, Status: "STATUS_LOGON_FAILURE", Denied: true,
+		Kind: "guest", User: "mallory", Client: "127.0.0.1:5001", Rule: "logon-failure", Reason: "not an account"}}}
+	var b bytes.Buffer
+	printStatus(&b, &st)
+	if strings.Contains(b.String(), `\mallory`) || !strings.Contains(b.String(), " mallory ") {
+		t.Errorf("user without a domain:\n%s", b.String())
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -34,8 +35,21 @@ import (
 //go:embed static
 var static embed.FS
 
-// cookieName is the cookie holding the token in the browser.
-const cookieName = "smbpipe_admin"
+// cookiePrefix names the cookie holding the token in the browser:
+// cookieName adds the port, because a browser keeps one cookie of a name
+// per host, whatever the port. Two endpoints on one host (two services, or
+// a fleet's servers on 127.0.0.1) would otherwise overwrite each other's,
+// and the first page would be refused with the second's token.
+const cookiePrefix = "smbpipe_admin"
+
+// cookieName is the cookie of the endpoint r was sent to:
+// smbpipe_admin_PORT (smbpipe_admin without a port in Host).
+func cookieName(r *http.Request) string {
+	if _, port, err := net.SplitHostPort(r.Host); err == nil && port != "" {
+		return cookiePrefix + "_" + port
+	}
+	return cookiePrefix
+}
 
 // ActionHeader must be set (to any value) on the POST actions.
 const ActionHeader = "X-Smbpipe-Action"
@@ -131,8 +145,11 @@ func credential(r *http.Request) string {
 		}
 		return a // present but not a bearer token: a wrong credential
 	}
-	if c, err := r.Cookie(cookieName); err == nil {
+	if c, err := r.Cookie(cookieName(r)); err == nil {
 		return c.Value
+	}
+	if c, err := r.Cookie(cookiePrefix); err == nil {
+		return c.Value // set before the name carried the port
 	}
 	return ""
 }
@@ -166,7 +183,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "403 forbidden: wrong token", http.StatusForbidden)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: tok, Path: "/", HttpOnly: true,
+	http.SetCookie(w, &http.Cookie{Name: cookieName(r), Value: tok, Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -93,7 +94,7 @@ func TestAuth(t *testing.T) {
 	resp, _ := do(t, "GET", hs.URL+"/login?token=s3cret", "", nil)
 	var cookie *http.Cookie
 	for _, c := range resp.Cookies() {
-		if c.Name == "smbpipe_admin" {
+		if c.Name == "smbpipe_admin_"+hs.URL[strings.LastIndexByte(hs.URL, ':')+1:] {
 			cookie = c
 		}
 	}
@@ -327,5 +328,42 @@ func TestTokenFileUnderSystemd(t *testing.T) {
 	files, err := admin.TokenFiles(":9465")
 	if err != nil || !slices.Equal(files, []string{"/run/user/0/smbpipe/admin-9465.token", "/run/smbpipe/admin-9465.token"}) {
 		t.Errorf("TokenFiles = %q, %v", files, err)
+	}
+}
+
+// TestCookiePerEndpoint: a browser keeps one cookie of a name per host,
+// whatever the port; logging in to a second endpoint on the same host
+// (another service, a fleet's servers on 127.0.0.1) must not log the first
+// page out.
+func TestCookiePerEndpoint(t *testing.T) {
+	_, _, a := setup(t)
+	srv, _ := testserver.StartWith(t, server.Options{Snapshot: testserver.Snapshot(t, config, "test.toml")})
+	h, err := admin.Handler(admin.Options{Server: srv, Token: "other"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := httptest.NewServer(h)
+	t.Cleanup(b.Close)
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	get := func(url string) int {
+		resp, err := c.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := get(a.URL + "/login?token=s3cret"); code != 200 {
+		t.Fatalf("login to A: %d", code)
+	}
+	if code := get(b.URL + "/login?token=other"); code != 200 {
+		t.Fatalf("login to B: %d", code)
+	}
+	if code := get(a.URL + "/api/status"); code != 200 {
+		t.Errorf("A after logging in to B: %d", code)
+	}
+	if code := get(b.URL + "/api/status"); code != 200 {
+		t.Errorf("B: %d", code)
 	}
 }

@@ -111,5 +111,9 @@ func startAdmin(o *serveOptions, srv *server.Server, m *metrics.Prometheus, stor
 		}
 	}()
 	log.Info("admin listening", "addr", l.Addr().String(), "token_file", tokenFile, "metrics", opts.Metrics != nil)
+	if ta, ok := l.Addr().(*net.TCPAddr); ok && !ta.IP.IsLoopback() {
+		log.Warn("the admin endpoint is reachable beyond this machine over plain HTTP: its token and the page cross the network in clear; keep it on 127.0.0.1 or put TLS in front of it",
+			"addr", l.Addr().String())
+	}
 	return func() { hs.Close() }, nil
 }

@@ -72,12 +72,18 @@ func status(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	var tok string
-	for i, path := range paths {
-		tok, err = admin.ReadToken(path)
-		if err == nil || !errors.Is(err, iofs.ErrNotExist) || i == len(paths)-1 {
+	var tok, path string
+	var firstErr error
+	for _, path = range paths {
+		if tok, err = admin.ReadToken(path); err == nil || !errors.Is(err, iofs.ErrNotExist) {
 			break
 		}
+		if firstErr == nil {
+			firstErr = err // none there: name the file this user's serve writes
+		}
+	}
+	if err != nil && errors.Is(err, iofs.ErrNotExist) {
+		err = firstErr
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "smbpipe status: %v (is serve running with --admin %s as this user? else pass --admin-token-file)\n", err, a)
@@ -98,7 +104,12 @@ func status(args []string, stdout, stderr io.Writer) int {
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil || resp.StatusCode != http.StatusOK {
+	switch {
+	case err == nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden):
+		fmt.Fprintf(stderr, "smbpipe status: %s refused the token in %s (%s): serve --admin writes a new token each time it starts; is this the token file of the serve listening there?\n",
+			a, path, strings.TrimSpace(string(body)))
+		return 1
+	case err != nil || resp.StatusCode != http.StatusOK:
 		fmt.Fprintf(stderr, "smbpipe status: %s: %s %s\n", a, resp.Status, strings.TrimSpace(string(body)))
 		return 1
 	}

@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/smbpipe/smbpipe/admin"
+	"github.com/smbpipe/smbpipe/internal/testserver"
 	"github.com/smbpipe/smbpipe/server"
 )
 
@@ -88,5 +92,35 @@ func TestPrintStatusNoDomain(t *testing.T) {
 	printStatus(&b, &st)
 	if strings.Contains(b.String(), `\mallory`) || !strings.Contains(b.String(), " mallory ") {
 		t.Errorf("user without a domain:\n%s", b.String())
+	}
+}
+
+// TestStatusWrongToken: a token file that is not the endpoint's (serve
+// restarted with a new token, or another instance's file) is exit 1 with a
+// message that names the file and says what to check.
+func TestStatusWrongToken(t *testing.T) {
+	srv, _ := testserver.StartWith(t, server.Options{Snapshot: testserver.Snapshot(t, testserver.AliceEcho, "test.toml")})
+	h, err := admin.Handler(admin.Options{Server: srv, Token: "current"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(h)
+	defer hs.Close()
+	tokFile := filepath.Join(t.TempDir(), "old.token")
+	if err := os.WriteFile(tokFile, []byte("stale\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	code := status([]string{"--admin", strings.TrimPrefix(hs.URL, "http://"), "--admin-token-file", tokFile}, &out, &errb)
+	if code != 1 || out.Len() != 0 || !strings.Contains(errb.String(), "refused the token in "+tokFile) ||
+		!strings.Contains(errb.String(), "wrong token") || strings.Count(errb.String(), "\n") != 1 {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
+	}
+	// No token file at all names the one this user's serve writes.
+	t.Setenv("RUNTIME_DIRECTORY", "")
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	errb.Reset()
+	if code := status([]string{"--admin", ":9"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), os.Getenv("XDG_RUNTIME_DIR")) {
+		t.Errorf("no token file: exit %d, stderr %q", code, errb.String())
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -34,8 +35,21 @@ import (
 //go:embed static
 var static embed.FS
 
-// cookieName is the cookie holding the token in the browser.
-const cookieName = "smbpipe_admin"
+// cookiePrefix names the cookie holding the token in the browser:
+// cookieName adds the port, because a browser keeps one cookie of a name
+// per host, whatever the port. Two endpoints on one host (two services, or
+// a fleet's servers on 127.0.0.1) would otherwise overwrite each other's,
+// and the first page would be refused with the second's token.
+const cookiePrefix = "smbpipe_admin"
+
+// cookieName is the cookie of the endpoint r was sent to:
+// smbpipe_admin_PORT (smbpipe_admin without a port in Host).
+func cookieName(r *http.Request) string {
+	if _, port, err := net.SplitHostPort(r.Host); err == nil && port != "" {
+		return cookiePrefix + "_" + port
+	}
+	return cookiePrefix
+}
 
 // ActionHeader must be set (to any value) on the POST actions.
 const ActionHeader = "X-Smbpipe-Action"
@@ -125,13 +139,17 @@ func (h *handler) valid(tok string) bool {
 // credential returns the token the request carries ("" for none).
 func credential(r *http.Request) string {
 	if a := r.Header.Get("Authorization"); a != "" {
-		if t, ok := strings.CutPrefix(a, "Bearer "); ok {
+		// The scheme is case-insensitive (RFC 9110 section 11.1).
+		if scheme, t, ok := strings.Cut(strings.TrimSpace(a), " "); ok && strings.EqualFold(scheme, "Bearer") {
 			return strings.TrimSpace(t)
 		}
 		return a // present but not a bearer token: a wrong credential
 	}
-	if c, err := r.Cookie(cookieName); err == nil {
+	if c, err := r.Cookie(cookieName(r)); err == nil {
 		return c.Value
+	}
+	if c, err := r.Cookie(cookiePrefix); err == nil {
+		return c.Value // set before the name carried the port
 	}
 	return ""
 }
@@ -165,7 +183,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "403 forbidden: wrong token", http.StatusForbidden)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: tok, Path: "/", HttpOnly: true,
+	http.SetCookie(w, &http.Cookie{Name: cookieName(r), Value: tok, Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
@@ -239,16 +257,16 @@ func (h *handler) explain(w http.ResponseWriter, r *http.Request) {
 // WriteExplanation writes e as `smbpipe explain` does.
 func WriteExplanation(w interface{ Write([]byte) (int, error) }, e server.Explanation) {
 	d := e.Decision
-	fmt.Fprintf(w, "decision: #%d at %s, %s from %s (session %d)\n", d.Seq, d.Time.Format(time.RFC3339), d.Message, d.Client, d.Session)
+	fmt.Fprintf(w, "decision: #%d at %s, %s from %s (session %d)\n", d.Seq, d.Time.Format(time.RFC3339), Printable(d.Message), Printable(d.Client), d.Session)
 	who := d.Kind
 	if d.User != "" {
-		who += " " + d.Domain + `\` + d.User
+		who += " " + Printable(d.Domain+`\`+d.User)
 	}
 	if e.Request == nil {
 		fmt.Fprintf(w, "request:  logon as %s\n", who)
 		fmt.Fprintf(w, "result:   %s\n", d.Status)
 		fmt.Fprintf(w, "rule:     %s\n", d.Rule)
-		fmt.Fprintf(w, "reason:   %s\n", d.Reason)
+		fmt.Fprintf(w, "reason:   %s\n", Printable(d.Reason))
 		return
 	}
 	q := e.Request
@@ -256,12 +274,14 @@ func WriteExplanation(w interface{ Write([]byte) (int, error) }, e server.Explan
 		who, q.PipeName, q.DesiredAccess, security.RightsNames(q.DesiredAccess), q.ImpersonationLevel)
 	x := e.Explained
 	for _, s := range x.Steps {
-		fmt.Fprintln(w, s)
+		for l := range strings.SplitSeq(s, "\n") {
+			fmt.Fprintln(w, Printable(l))
+		}
 	}
 	fmt.Fprintf(w, "rule:     %s\n", x.Rule)
-	fmt.Fprintf(w, "reason:   %s\n", x.Reason)
+	fmt.Fprintf(w, "reason:   %s\n", Printable(x.Reason))
 	if d.Status != ntstatus.Success.String() && d.Rule == "open" {
-		fmt.Fprintf(w, "open:     %s\n", d.Reason)
+		fmt.Fprintf(w, "open:     %s\n", Printable(d.Reason))
 	}
 	for i, f := range x.Fixes {
 		if len(x.Fixes) > 1 {

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -92,7 +94,7 @@ func TestAuth(t *testing.T) {
 	resp, _ := do(t, "GET", hs.URL+"/login?token=s3cret", "", nil)
 	var cookie *http.Cookie
 	for _, c := range resp.Cookies() {
-		if c.Name == "smbpipe_admin" {
+		if c.Name == "smbpipe_admin_"+hs.URL[strings.LastIndexByte(hs.URL, ':')+1:] {
 			cookie = c
 		}
 	}
@@ -241,5 +243,127 @@ func TestStatusRevision(t *testing.T) {
 	}
 	if st, body := status(); st.Policy.Revision != 42 || !strings.Contains(body, `"revision": 42`) {
 		t.Errorf("revision %d, want 42: %s", st.Policy.Revision, body)
+	}
+}
+
+// TestBearerSchemeCase: the Authorization scheme is case-insensitive
+// (RFC 9110), as curl and HTTP libraries may send "bearer".
+func TestBearerSchemeCase(t *testing.T) {
+	_, _, hs := setup(t)
+	for _, a := range []string{"Bearer s3cret", "bearer s3cret", "BEARER s3cret", "Bearer  s3cret "} {
+		if resp, body := do(t, "GET", hs.URL+"/api/status", a, nil); resp.StatusCode != 200 {
+			t.Errorf("Authorization %q: %d %s", a, resp.StatusCode, body)
+		}
+	}
+	for _, a := range []string{"Basic s3cret", "Bearers3cret", "bearer wrong"} {
+		if resp, _ := do(t, "GET", hs.URL+"/api/status", a, nil); resp.StatusCode != 403 {
+			t.Errorf("Authorization %q: %d, want 403", a, resp.StatusCode)
+		}
+	}
+}
+
+// TestExplainHostileNames: /api/explain is text an administrator reads
+// with curl in a terminal; a client's user name or requested pipe must not
+// carry escape sequences into it.
+func TestExplainHostileNames(t *testing.T) {
+	srv, addr, hs := setup(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, addr, &client.Config{User: "ev\x1b[31mil", Password: "x"})
+	if err == nil {
+		c.Close()
+	}
+	var d server.DecisionInfo
+	for _, x := range srv.Decisions() {
+		if strings.Contains(x.User, "\x1b") {
+			d = x
+		}
+	}
+	if d.Seq == 0 {
+		t.Fatalf("no decision recorded for the hostile logon: %+v (dial: %v)", srv.Decisions(), err)
+	}
+	_, body := do(t, "GET", hs.URL+"/api/explain?seq="+strconv.FormatUint(d.Seq, 10), "Bearer s3cret", nil)
+	if strings.ContainsAny(body, "\x1b") || !strings.Contains(body, `ev\x1b[31mil`) {
+		t.Errorf("explain of a hostile logon:\n%q", body)
+	}
+}
+
+// TestTokenFileOwner: the server refuses a token file another user owns,
+// even with mode 0600: in /tmp that user could have written a token they
+// know before serve --admin-token-file started (as root) and read it.
+func TestTokenFileOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give the file another owner")
+	}
+	path := filepath.Join(t.TempDir(), "planted.token")
+	if err := os.WriteFile(path, []byte("known-to-mallory\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(path, 4321, 4321); err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := admin.ReadOwnToken(path); !errors.Is(err, admin.ErrTokenOwner) {
+		t.Errorf("ReadOwnToken of another user's file = %q, %v", tok, err)
+	}
+	// status run by root reads the service user's token.
+	if tok, err := admin.ReadToken(path); err != nil || tok != "known-to-mallory" {
+		t.Errorf("ReadToken of another user's file = %q, %v", tok, err)
+	}
+}
+
+// TestTokenFileUnderSystemd: under the packaged unit (User=smbpipe, home
+// /nonexistent, ProtectSystem=strict) there is no XDG directory: the token
+// goes to the unit's RuntimeDirectory, which systemd names in
+// $RUNTIME_DIRECTORY, and status, run as root, finds it there.
+func TestTokenFileUnderSystemd(t *testing.T) {
+	t.Setenv("XDG_RUNTIME_DIR", "")
+	t.Setenv("XDG_STATE_HOME", "")
+	t.Setenv("HOME", "/nonexistent")
+	t.Setenv("RUNTIME_DIRECTORY", "/run/smbpipe:/run/other")
+	if p, err := admin.DefaultTokenFile("127.0.0.1:9465"); err != nil || p != "/run/smbpipe/admin-9465.token" {
+		t.Errorf("DefaultTokenFile under systemd = %q, %v", p, err)
+	}
+	t.Setenv("RUNTIME_DIRECTORY", "")
+	t.Setenv("XDG_RUNTIME_DIR", "/run/user/0")
+	files, err := admin.TokenFiles(":9465")
+	if err != nil || !slices.Equal(files, []string{"/run/user/0/smbpipe/admin-9465.token", "/run/smbpipe/admin-9465.token"}) {
+		t.Errorf("TokenFiles = %q, %v", files, err)
+	}
+}
+
+// TestCookiePerEndpoint: a browser keeps one cookie of a name per host,
+// whatever the port; logging in to a second endpoint on the same host
+// (another service, a fleet's servers on 127.0.0.1) must not log the first
+// page out.
+func TestCookiePerEndpoint(t *testing.T) {
+	_, _, a := setup(t)
+	srv, _ := testserver.StartWith(t, server.Options{Snapshot: testserver.Snapshot(t, config, "test.toml")})
+	h, err := admin.Handler(admin.Options{Server: srv, Token: "other"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := httptest.NewServer(h)
+	t.Cleanup(b.Close)
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	get := func(url string) int {
+		resp, err := c.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := get(a.URL + "/login?token=s3cret"); code != 200 {
+		t.Fatalf("login to A: %d", code)
+	}
+	if code := get(b.URL + "/login?token=other"); code != 200 {
+		t.Fatalf("login to B: %d", code)
+	}
+	if code := get(a.URL + "/api/status"); code != 200 {
+		t.Errorf("A after logging in to B: %d", code)
+	}
+	if code := get(b.URL + "/api/status"); code != 200 {
+		t.Errorf("B: %d", code)
 	}
 }

@@ -8,16 +8,23 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // DefaultTokenFile is where `serve --admin addr` writes its token and
 // `status --admin addr` looks for it when run by the same user:
+// $RUNTIME_DIRECTORY/admin-PORT.token under systemd (the unit's
+// RuntimeDirectory=, /run/smbpipe for the packaged one), else
 // $XDG_RUNTIME_DIR/smbpipe/admin-PORT.token, or, without a runtime
 // directory, $XDG_STATE_HOME/smbpipe (default ~/.local/state/smbpipe).
 func DefaultTokenFile(addr string) (string, error) {
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return "", fmt.Errorf("admin: address %q: %w", addr, err)
+	}
+	name := "admin-" + port + ".token"
+	if dir, _, _ := strings.Cut(os.Getenv("RUNTIME_DIRECTORY"), ":"); dir != "" {
+		return filepath.Join(dir, name), nil
 	}
 	dir := os.Getenv("XDG_RUNTIME_DIR")
 	if dir == "" {
@@ -30,7 +37,28 @@ func DefaultTokenFile(addr string) (string, error) {
 		}
 		dir = filepath.Join(home, ".local", "state")
 	}
-	return filepath.Join(dir, "smbpipe", "admin-"+port+".token"), nil
+	return filepath.Join(dir, "smbpipe", name), nil
+}
+
+// ServiceTokenDir is the packaged systemd unit's RuntimeDirectory, where
+// its serve --admin writes the token.
+const ServiceTokenDir = "/run/smbpipe"
+
+// TokenFiles are the files `status --admin addr` tries, in order:
+// DefaultTokenFile, then the packaged service's
+// ServiceTokenDir/admin-PORT.token (for an administrator, as root, of the
+// service that runs as its own user).
+func TokenFiles(addr string) ([]string, error) {
+	def, err := DefaultTokenFile(addr)
+	if err != nil {
+		return nil, err
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	svc := filepath.Join(ServiceTokenDir, "admin-"+port+".token")
+	if svc == def {
+		return []string{def}, nil
+	}
+	return []string{def, svc}, nil
 }
 
 // CreateToken writes a new random token to path, readable by its owner
@@ -69,6 +97,25 @@ func CreateToken(path string) (string, error) {
 
 // ErrTokenPermissions is returned by ReadToken for a file others may read.
 var ErrTokenPermissions = errors.New("admin: token file is readable by group or others")
+
+// ErrTokenOwner is returned by ReadOwnToken for a file another user owns.
+var ErrTokenOwner = errors.New("admin: token file is owned by another user")
+
+// ReadOwnToken is ReadToken for the server: the file must also belong to
+// this process's user. Another user could have planted a 0600 file with a
+// token they know in a shared directory (/tmp) before serve
+// --admin-token-file started, and root reads any file. (A client may read
+// another user's token: root running status with the service's token.)
+func ReadOwnToken(path string) (string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("admin: %w", err)
+	}
+	if uid, other := fileOwner(st); other {
+		return "", fmt.Errorf("%w: %s belongs to uid %d", ErrTokenOwner, path, uid)
+	}
+	return ReadToken(path)
+}
 
 // ReadToken reads the token at path (its first line, at most 4 KiB). A
 // file that group or others may read is refused: the token is a password.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -379,8 +380,15 @@ func Load(path string) (*Config, error) {
 func Parse(data []byte, filename string) (*Config, error) {
 	var raw rawConfig
 	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
+	var unknown error
 	if err := dec.Decode(&raw); err != nil {
-		return nil, tomlError(err, filename)
+		// Unknown keys are reported after a complete decode: the known
+		// ones are checked too, so that every problem is reported at once.
+		var sm *toml.StrictMissingError
+		if !errors.As(err, &sm) {
+			return nil, tomlError(err, filename)
+		}
+		unknown = tomlError(err, filename)
 	}
 	cfg := &Config{
 		parsed:         true,
@@ -489,6 +497,16 @@ func Parse(data []byte, filename string) (*Config, error) {
 			errs = append(errs, e)
 		}
 	}
+	if unknown != nil {
+		// A misspelt key leaves the key meant absent: report the values
+		// written in the file, not what their absence causes (a pipe
+		// whose "nmae" is unknown has no name).
+		errs = slices.DeleteFunc(errs, func(e error) bool {
+			var ce *ConfigError
+			return errors.As(e, &ce) && !loc.has(ce.Key)
+		})
+		errs = append([]error{unknown}, errs...)
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -584,6 +602,16 @@ func (l locator) set(k string, line int) {
 	if _, ok := l[k]; !ok && line > 0 {
 		l[k] = line
 	}
+}
+
+// has reports whether key itself (not only its table or array element)
+// is written in the file.
+func (l locator) has(key string) bool {
+	if strings.HasSuffix(key, "]") {
+		return false
+	}
+	_, ok := l[strings.ToLower(key)]
+	return ok
 }
 
 // line finds the line of key, or of the closest enclosing table.

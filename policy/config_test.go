@@ -135,6 +135,15 @@ sddl = "D:(A;;FA;;;SY)(A;;XX;;;WD)"
 		{"limits duration", "[limits]\nidle_timeout = \"soon\"\n", []string{`smbpipe.toml:2: limits.idle_timeout: "soon": want a positive duration`}},
 		{"limits zero duration", "[limits]\n\nhandshake_timeout = \"0s\"\n", []string{"smbpipe.toml:3: limits.handshake_timeout"}},
 		{"several at once", "signing = \"x\"\n[[pipe]]\nname = \"e\"\nbackend = \"zz\"\n", []string{"smbpipe.toml:1: signing", "smbpipe.toml:4: pipe[0].backend"}},
+		// An account named as a principal explain, sid and the matrix
+		// name themselves would be decided as that principal.
+		{"account named anonymous", "[[account]]\nname = \"anonymous\"\npassword = \"x\"\n", []string{`smbpipe.toml:2: account[0].name: "anonymous" names a built-in principal`}},
+		{"account named guest", "[[account]]\nname = \"Guest\"\npassword = \"x\"\n", []string{`smbpipe.toml:2: account[0].name: "Guest" names a built-in principal`}},
+		{"account named as a group", "[[account]]\nname = \"Administrators\"\npassword = \"x\"\n", []string{`smbpipe.toml:2: account[0].name: "Administrators" names a built-in principal`}},
+		// An unknown key does not hide the other problems: smbpipe check
+		// reports them in one run.
+		{"unknown keys and values at once", "listn = \"x\"\nsigning = \"x\"\n[Lsa]\nRestrictAnonymous = 5\n[[pipe]]\nname = \"e\"\nbackend = \"zz\"\nsdl = \"D:\"\n",
+			[]string{"smbpipe.toml:1: listn: unknown key", "smbpipe.toml:2: signing", "smbpipe.toml:4: Lsa.RestrictAnonymous", "smbpipe.toml:7: pipe[0].backend", "smbpipe.toml:8: pipe.sdl: unknown key"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

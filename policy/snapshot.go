@@ -233,6 +233,10 @@ func compile(in *Config) (*Snapshot, []*ConfigError) {
 			bad(key+".name", "invalid account name %q", a.Name)
 			continue
 		}
+		if reservedAccountName(a.Name) {
+			bad(key+".name", "%q names a built-in principal (anonymous, guest or a BUILTIN group such as Administrators); choose another account name", a.Name)
+			continue
+		}
 		low := strings.ToLower(a.Name)
 		if _, dup := s.accounts[low]; dup {
 			bad(key+".name", "duplicate account %q", a.Name)
@@ -435,17 +439,58 @@ func validPipeName(n string) error {
 // (with or without "BUILTIN\"), an SDDL alias or a SID.
 func groupSID(g string, ctx *security.SDDLContext) (security.SID, error) {
 	name := strings.ToLower(strings.TrimPrefix(strings.TrimPrefix(g, `BUILTIN\`), `builtin\`))
-	builtin := map[string]uint32{"administrators": 544, "users": 545, "guests": 546, "power users": 547,
-		"account operators": 548, "server operators": 549, "print operators": 550, "backup operators": 551,
-		"replicator": 552, "pre-windows 2000 compatible access": 554, "remote desktop users": 555,
-		"network configuration operators": 556}
-	if rid, ok := builtin[name]; ok {
+	if rid, ok := builtinGroupRID(name); ok {
 		return security.NewSID(5, 32, rid)
 	}
 	if s, err := security.ParseSIDToken(g, ctx); err == nil {
 		return s, nil
 	}
 	return security.SID{}, fmt.Errorf("unknown group %q (want a BUILTIN group name such as Administrators, an SDDL alias such as BA, or a SID)", g)
+}
+
+// builtinGroupRID is the RID of a BUILTIN group by its lower-case name.
+func builtinGroupRID(name string) (uint32, bool) {
+	switch name {
+	case "administrators":
+		return 544, true
+	case "users":
+		return 545, true
+	case "guests":
+		return 546, true
+	case "power users":
+		return 547, true
+	case "account operators":
+		return 548, true
+	case "server operators":
+		return 549, true
+	case "print operators":
+		return 550, true
+	case "backup operators":
+		return 551, true
+	case "replicator":
+		return 552, true
+	case "pre-windows 2000 compatible access":
+		return 554, true
+	case "remote desktop users":
+		return 555, true
+	case "network configuration operators":
+		return 556, true
+	}
+	return 0, false
+}
+
+// reservedAccountName reports whether an account of this name would be
+// taken for another principal: explain, sid and the access matrix read
+// "anonymous" and "guest" as the null session and the guest logon, and
+// the matrix has an Administrators column; Windows too refuses a user
+// named as a local group.
+func reservedAccountName(name string) bool {
+	low := strings.ToLower(name)
+	if low == "anonymous" || low == "guest" {
+		return true
+	}
+	_, ok := builtinGroupRID(strings.TrimPrefix(low, `builtin\`))
+	return ok
 }
 
 // deriveMachineSID derives S-1-5-21-A-B-C from the server name, so the

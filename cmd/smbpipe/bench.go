@@ -302,8 +302,7 @@ func runBench(args []string) int {
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "smbpipe bench: %v (smbpipe bench --help for usage)\n", err)
-		return 2
+		return usageError(os.Stderr, "bench", err.Error(), benchUsage)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

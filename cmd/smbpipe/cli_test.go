@@ -80,3 +80,38 @@ func TestMissingRequired(t *testing.T) {
 		}
 	}
 }
+
+// TestUsageErrorsOneFormat: every command's bad flags and arguments get
+// the one usage-error format TestMissingRequired checks, serve, status,
+// bench and explain --matrix included.
+func TestUsageErrorsOneFormat(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "--bogus"}, "smbpipe serve: flag provided but not defined: -bogus"},
+		{[]string{"serve", "--admin", "bogus"}, `smbpipe serve: --admin "bogus": want HOST:PORT or :PORT`},
+		{[]string{"status", "--bogus"}, "smbpipe status: flag provided but not defined: -bogus"},
+		{[]string{"status", "extra"}, `smbpipe status: unexpected argument "extra"`},
+		{[]string{"status", "--admin", "bogus"}, `smbpipe status: --admin "bogus": want HOST:PORT or :PORT`},
+		{[]string{"bench", "--bogus"}, "smbpipe bench: flag provided but not defined: -bogus"},
+		{[]string{"explain", "--matrix", "--format", "xml"}, `smbpipe explain: --format "xml": want text, csv, json or md`},
+	} {
+		code, out, errs := runBinary(t, c.args...)
+		name := c.args[0]
+		if code != 2 || out != "" || !strings.HasPrefix(errs, c.want+"\n\n") || !strings.HasSuffix(errs, "\n\n"+commands[name].usage) {
+			t.Errorf("smbpipe %s: exit %d, stdout %q, stderr %q; want exit 2, %q, a blank line and the usage", strings.Join(c.args, " "), code, out, errs, c.want)
+		}
+	}
+}
+
+// TestHelpHelp: "smbpipe help help" and "smbpipe help -h" are asking for
+// help, not naming an unknown command.
+func TestHelpHelp(t *testing.T) {
+	for _, args := range [][]string{{"help", "help"}, {"help", "-h"}, {"help", "--help"}, {"help"}} {
+		code, out, errs := runBinary(t, args...)
+		if code != 0 || out != usage() || errs != "" {
+			t.Errorf("smbpipe %s: exit %d, stderr %q, stdout starts %q", strings.Join(args, " "), code, errs, first(out))
+		}
+	}
+}

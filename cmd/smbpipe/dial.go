@@ -460,7 +460,7 @@ func explainHint(o *dialOptions) string {
 	case user == "":
 		user = "anonymous"
 	}
-	return fmt.Sprintf("smbpipe explain --config CONFIG --user %s --pipe %s", user, name)
+	return fmt.Sprintf("smbpipe explain --config CONFIG --user %s --pipe %s", shellQuote(user), shellQuote(name))
 }
 
 // describe renders an error for the user, leading with the NTSTATUS name.

@@ -172,3 +172,16 @@ func TestWithPassword(t *testing.T) {
 		t.Errorf("%+v, %v", o, err)
 	}
 }
+
+// TestExplainHintQuoted: the explain command a denial prints is one a
+// shell runs as printed, for a pipe or user name with a space or a quote.
+func TestExplainHintQuoted(t *testing.T) {
+	o, err := parseDialArgs([]string{"-U", `CORP\o'brien%pw`, "//host/pipe/my pipe"}, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = `smbpipe explain --config CONFIG --user 'o'\''brien' --pipe 'my pipe'`
+	if got := explainHint(o); got != want {
+		t.Errorf("hint %s\nwant %s", got, want)
+	}
+}

@@ -237,8 +237,13 @@ func explainRPC(w *lineWriter, snap *policy.Snapshot, r policy.RPCRequest) int {
 }
 
 // sessionOf decides the session of user (anonymous, guest or an account
-// name) as SESSION_SETUP does, and returns the identity it has.
+// name) as SESSION_SETUP does, and returns the identity it has. DOMAIN\name
+// is name: NTLM carries the domain apart, and the server logs a client on
+// to its account whatever domain it sends (SERVER\alice, WORKGROUP\alice).
 func sessionOf(snap *policy.Snapshot, user string) (policy.Identity, policy.SessionDecision) {
+	if i := strings.LastIndexByte(user, '\\'); i >= 0 {
+		user = user[i+1:]
+	}
 	switch strings.ToLower(user) {
 	case "anonymous", "":
 		return policy.Identity{Kind: policy.Anonymous}, snap.CheckSession(true, "")

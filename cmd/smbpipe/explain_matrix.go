@@ -299,8 +299,7 @@ func explainMatrix(configPath, format string, extra bool, stdout, stderr io.Writ
 	switch format {
 	case "text", "csv", "json", "md":
 	default:
-		fmt.Fprintf(stderr, "smbpipe explain: --format %q: want text, csv, json or md\n", format)
-		return 2
+		return usageError(stderr, "explain", fmt.Sprintf("--format %q: want text, csv, json or md", format), explainUsage)
 	}
 	cfg, source := policy.Default(), "embedded default"
 	if configPath != "" {

@@ -115,3 +115,26 @@ func TestExplainBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestExplainDomainUser: --user SERVER\alice or WORKGROUP\alice, as
+// Windows and the audit log write the user, is decided as the server
+// decides a logon of alice with that domain: as alice, not as a guest
+// named "WORKGROUP\alice".
+func TestExplainDomainUser(t *testing.T) {
+	const cfg = "testdata/explain/policy.toml"
+	run := func(user string) (int, string) {
+		var out, errb bytes.Buffer
+		code := explain([]string{"--config", cfg, "--user", user, "--pipe", "secret"}, &out, &errb)
+		_, rest, _ := strings.Cut(out.String(), "\nsession: ")
+		return code, rest
+	}
+	wantCode, want := run("alice")
+	if wantCode != 0 {
+		t.Fatalf("alice on secret: exit %d", wantCode)
+	}
+	for _, u := range []string{`GOLDEN\alice`, `WORKGROUP\alice`, `workgroup\ALICE`} {
+		if code, got := run(u); code != wantCode || got != want {
+			t.Errorf("--user %s: exit %d\n%s\nwant as alice:\n%s", u, code, got, want)
+		}
+	}
+}

@@ -160,9 +160,10 @@ type regValue struct {
 	typ     int    // regSZ ...; -1 for a deletion ("name"=-)
 	str     string // REG_SZ, REG_EXPAND_SZ
 	strs    []string
-	num     uint64 // REG_DWORD, REG_QWORD
-	raw     []byte // the hex data of other types
-	deleted bool   // [-KEY]: every value of the key
+	after   []string // REG_MULTI_SZ: the strings after an empty one
+	num     uint64   // REG_DWORD, REG_QWORD
+	raw     []byte   // the hex data of other types
+	deleted bool     // [-KEY]: every value of the key
 }
 
 func (v regValue) where() string { return fmt.Sprintf("%s:%d", v.file, v.line) }
@@ -409,7 +410,7 @@ func parseRegValue(l string, unicode bool) (regValue, error) {
 		v.typ, v.raw = typ, raw
 		switch typ {
 		case regMultiSZ:
-			v.strs = splitMultiSZ(decodeRegString(raw, unicode))
+			v.strs, v.after = splitMultiSZ(decodeRegString(raw, unicode))
 		case regExpandSZ, regSZ:
 			s := decodeRegString(raw, unicode)
 			v.str, _, _ = strings.Cut(s, "\x00")
@@ -469,16 +470,22 @@ func decodeRegString(raw []byte, unicode bool) string {
 }
 
 // splitMultiSZ splits REG_MULTI_SZ text at its NULs, up to the empty
-// string that ends it.
-func splitMultiSZ(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, "\x00") {
+// string that ends it, as Windows reads it; after are the non-empty
+// strings behind that end (data regedit would not write).
+func splitMultiSZ(s string) (strs, after []string) {
+	parts := strings.Split(s, "\x00")
+	for i, p := range parts {
 		if p == "" {
+			for _, q := range parts[i+1:] {
+				if q != "" {
+					after = append(after, q)
+				}
+			}
 			break
 		}
-		out = append(out, p)
+		strs = append(strs, p)
 	}
-	return out
+	return strs, after
 }
 
 // The registry keys import-reg reads.
@@ -618,7 +625,11 @@ func multiSZ(v regValue) (string, string, error) {
 	if v.typ != regMultiSZ {
 		return "", "", fmt.Errorf("want REG_MULTI_SZ (hex(7):), got %s", regTypeName(v.typ))
 	}
-	return tomlStrings(v.strs), "", nil
+	note := ""
+	if len(v.after) > 0 {
+		note = fmt.Sprintf("%q after an empty string not imported: Windows stops reading a REG_MULTI_SZ there", v.after)
+	}
+	return tomlStrings(v.strs), note, nil
 }
 
 // tomlString is s as a TOML basic string.
@@ -813,17 +824,27 @@ func (imp *regImport) mergeInto(path string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: unchanged\n", path)
 		return 0
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".import-reg-*")
+	// Replace the file a symbolic link points to, not the link, and keep
+	// its owner, group and mode.
+	target, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "smbpipe import-reg: --merge: %v\n", err)
+		return 1
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".import-reg-*")
 	if err == nil {
 		_, err = tmp.WriteString(merged)
 		if cerr := tmp.Close(); err == nil {
 			err = cerr
 		}
 		if err == nil {
+			err = keepOwner(tmp.Name(), fi)
+		}
+		if err == nil {
 			err = os.Chmod(tmp.Name(), fi.Mode().Perm())
 		}
 		if err == nil {
-			err = os.Rename(tmp.Name(), path)
+			err = os.Rename(tmp.Name(), target)
 		}
 		if err != nil {
 			os.Remove(tmp.Name())
@@ -841,17 +862,22 @@ func (imp *regImport) mergeInto(path string, stderr io.Writer) int {
 // table has its value replaced (a trailing comment kept, a multi-line
 // array's lines replaced); a missing key is added after the last key of
 // its table (top-level keys before the first table), a missing table at
-// the end. Every other line stays as it was.
+// the end. Every other line stays as it was. The lines it writes end as
+// the file's first line does (CRLF in a file edited on Windows).
 func mergeTOML(text string, set []imported) string {
 	lines := strings.SplitAfter(text, "\n")
 	if len(lines) > 0 && lines[len(lines)-1] == "" {
 		lines = lines[:len(lines)-1]
 	}
+	eol := "\n"
+	if len(lines) > 0 && strings.HasSuffix(lines[0], "\r\n") {
+		eol = "\r\n"
+	}
 	if len(lines) > 0 && !strings.HasSuffix(lines[len(lines)-1], "\n") {
-		lines[len(lines)-1] += "\n"
+		lines[len(lines)-1] += eol
 	}
 	for _, x := range set {
-		lines = mergeOne(lines, x)
+		lines = mergeOne(lines, x, eol)
 	}
 	return strings.Join(lines, "")
 }
@@ -885,8 +911,8 @@ func keyOf(line string) string {
 	return strings.Trim(strings.TrimSpace(k), `"`)
 }
 
-func mergeOne(lines []string, x imported) []string {
-	newLine := fmt.Sprintf("%s = %s # import-reg: %s\n", x.key, x.literal, x.from)
+func mergeOne(lines []string, x imported, eol string) []string {
+	newLine := fmt.Sprintf("%s = %s # import-reg: %s%s", x.key, x.literal, x.from, eol)
 	table := ""
 	lastKey := -1     // last key line of x.table
 	tableStart := -1  // its header line (-1: top level or absent)
@@ -922,7 +948,7 @@ func mergeOne(lines []string, x imported) []string {
 		}
 		c = strings.TrimSpace(c) // as a second merge will find it
 		if c != "" {
-			newLine = fmt.Sprintf("%s = %s %s # import-reg: %s\n", x.key, x.literal, c, x.from)
+			newLine = fmt.Sprintf("%s = %s %s # import-reg: %s%s", x.key, x.literal, c, x.from, eol)
 		}
 		indent := lines[i][:len(lines[i])-len(strings.TrimLeft(lines[i], " \t"))]
 		out := append([]string{}, lines[:i]...)
@@ -942,7 +968,7 @@ func mergeOne(lines []string, x imported) []string {
 		out := append([]string{}, lines[:insertAt]...)
 		out = append(out, newLine)
 		if insertAt == 0 || strings.TrimSpace(lines[insertAt]) != "" {
-			out = append(out, "\n")
+			out = append(out, eol)
 		}
 		return append(out, lines[insertAt:]...)
 	case x.table == "":
@@ -950,7 +976,7 @@ func mergeOne(lines []string, x imported) []string {
 	case tableStart >= 0:
 		insertAt = tableStart + 1
 	default:
-		return append(lines, "\n", "["+x.table+"]\n", newLine)
+		return append(lines, eol, "["+x.table+"]"+eol, newLine)
 	}
 	out := append([]string{}, lines[:insertAt]...)
 	out = append(out, newLine)

@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/pelletier/go-toml/v2"
 
@@ -358,4 +361,100 @@ func FuzzMergeTOML(f *testing.F) {
 			t.Fatalf("a second merge changed\n%s\ninto\n%s", out, again)
 		}
 	})
+}
+
+// TestImportRegMergeKeepsOwnerAndLink: the packaged config is
+// root:smbpipe 0640 and may be a symbolic link (configuration management);
+// a merge run as root must leave the service's group able to read it and
+// the link a link.
+func TestImportRegMergeKeepsOwnerAndLink(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give the file another owner")
+	}
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real.toml")
+	if err := os.WriteFile(real, []byte("# mine\nlisten = \"127.0.0.1:0\"\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	const uid, gid = 4321, 8765
+	if err := os.Chown(real, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "smbpipe.toml")
+	if err := os.Symlink("real.toml", link); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := importRegT(t, "--merge", link, filepath.Join(regDir, "lsa.reg")); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("%s is no longer a symbolic link: %v %v", link, fi.Mode(), err)
+	}
+	data, _ := os.ReadFile(real)
+	if !strings.Contains(string(data), "# mine\n") || !strings.Contains(string(data), "[Lsa]") {
+		t.Errorf("the link's target was not merged:\n%s", data)
+	}
+	fi, err := os.Stat(real)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	if st.Uid != uid || st.Gid != gid || fi.Mode().Perm() != 0o640 {
+		t.Errorf("after the merge: %d:%d %04o, want %d:%d 0640", st.Uid, st.Gid, fi.Mode().Perm(), uid, gid)
+	}
+}
+
+// TestImportRegMultiSZEmptyString: a REG_MULTI_SZ with an empty string in
+// the middle (hand-made data regedit would not write) is read up to it, as
+// Windows reads it, and the strings behind it are named in the output, not
+// dropped in silence.
+func TestImportRegMultiSZEmptyString(t *testing.T) {
+	var multi []byte
+	for _, r := range "netlogon\x00\x00samr\x00\x00" {
+		multi = append(multi, byte(r), 0)
+	}
+	hex := make([]string, len(multi))
+	for i, b := range multi {
+		hex[i] = fmt.Sprintf("%02x", b)
+	}
+	text := "Windows Registry Editor Version 5.00\r\n\r\n" +
+		"[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\LanmanServer\\Parameters]\r\n" +
+		"\"NullSessionPipes\"=hex(7):" + strings.Join(hex, ",") + "\r\n"
+	data := []byte{0xFF, 0xFE}
+	for _, u := range utf16.Encode([]rune(text)) {
+		data = append(data, byte(u), byte(u>>8))
+	}
+	path := filepath.Join(t.TempDir(), "gap.reg")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := importRegT(t, path)
+	if code != 0 || !strings.Contains(out, `NullSessionPipes = ["netlogon"] # `+path+`:4; ["samr"] after an empty string not imported`) {
+		t.Errorf("exit %d, stderr %q, stdout:\n%s", code, errs, out)
+	}
+}
+
+// TestImportRegMergeCRLF: a config edited on Windows (CRLF lines) keeps
+// CRLF on every line a merge writes, and a second merge changes nothing.
+func TestImportRegMergeCRLF(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "smbpipe.toml")
+	base := "# copied from the Windows box\r\nlisten = \"127.0.0.1:0\"\r\n\r\n[LanmanServer]\r\nRestrictNullSessAccess = 0 # open\r\n\r\n" +
+		"[[pipe]]\r\nname = \"echo\"\r\nbackend = \"echo\"\r\n"
+	if err := os.WriteFile(path, []byte(base), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := importRegT(t, "--merge", path, filepath.Join(regDir, "lanmanserver.reg"), filepath.Join(regDir, "lsa.reg")); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	data, _ := os.ReadFile(path)
+	got := string(data)
+	if n, crlf := strings.Count(got, "\n"), strings.Count(got, "\r\n"); n != crlf || !strings.HasSuffix(got, "\r\n") {
+		t.Errorf("%d of %d lines end in CRLF:\n%q", crlf, n, got)
+	}
+	if !strings.Contains(got, "[Lsa]\r\n") || !strings.Contains(got, "RestrictNullSessAccess = 1 # open # import-reg: ") {
+		t.Errorf("merged file:\n%s", got)
+	}
+	if code, _, errs := importRegT(t, "--merge", path, filepath.Join(regDir, "lanmanserver.reg"), filepath.Join(regDir, "lsa.reg")); code != 0 || !strings.Contains(errs, "unchanged") {
+		t.Errorf("second merge: exit %d, %s", code, errs)
+	}
 }

@@ -88,7 +88,7 @@ func runCommand(name string, args []string) int {
 	case "version", "--version", "-version":
 		return runVersion(args)
 	case "help", "-h", "--help":
-		if len(args) > 0 {
+		if len(args) > 0 && args[0] != "help" && !wantsHelp(args[:1]) {
 			c, ok := commands[args[0]]
 			if !ok {
 				fmt.Fprintf(os.Stderr, "smbpipe help: unknown command %q\n%s", args[0], usage())

@@ -56,17 +56,27 @@ func notifyReloading(log *slog.Logger) {
 }
 
 // warnReadablePassword warns when the config file holds a password and
-// others than its owner may read it (serve's start and reloads call it).
-func warnReadablePassword(log *slog.Logger, path string, accounts int, hasPassword bool) {
-	if path == "" || !hasPassword {
+// others than its owner may read it, or an nt_hash and every user may read
+// it (serve's start and reloads call it). An NT hash logs on over NTLM as
+// well as the password does; a file of the service's group (the packaged
+// root:smbpipe 0640) is not warned about for one.
+func warnReadablePassword(log *slog.Logger, path string, accounts int, hasPassword, hasHash bool) {
+	if path == "" || !hasPassword && !hasHash {
 		return
 	}
 	fi, err := os.Stat(path)
-	if err != nil || fi.Mode().Perm()&0o044 == 0 {
+	if err != nil {
 		return
 	}
-	log.Warn("the config file holds a password and others may read it: chmod 600 it, or replace password with nt_hash (smbpipe hash)",
-		"config", path, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()), "accounts", accounts)
+	mode := fi.Mode().Perm()
+	switch {
+	case hasPassword && mode&0o044 != 0:
+		log.Warn("the config file holds a password and others may read it: chmod 600 it, or replace password with nt_hash (smbpipe hash)",
+			"config", path, "mode", fmt.Sprintf("%04o", mode), "accounts", accounts)
+	case hasHash && mode&0o004 != 0:
+		log.Warn("the config file holds an nt_hash and every user may read it: an NT hash logs on over NTLM as the password does; chmod 600 it (or 640 with the service's group)",
+			"config", path, "mode", fmt.Sprintf("%04o", mode), "accounts", accounts)
+	}
 }
 
 // hasPassword reports whether an account of cfg has a password (not an
@@ -74,6 +84,16 @@ func warnReadablePassword(log *slog.Logger, path string, accounts int, hasPasswo
 func hasPassword(cfg *policy.Config) bool {
 	for _, a := range cfg.Accounts {
 		if a.Password != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// hasNTHash reports whether an account of cfg has an nt_hash.
+func hasNTHash(cfg *policy.Config) bool {
+	for _, a := range cfg.Accounts {
+		if a.NTHash != "" {
 			return true
 		}
 	}

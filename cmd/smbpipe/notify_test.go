@@ -170,3 +170,35 @@ func TestWarnReadablePassword(t *testing.T) {
 		}
 	}
 }
+
+// TestWarnReadableNTHash: an nt_hash logs on over NTLM as the password
+// does (pass-the-hash), so a config every user may read that holds one is
+// a warning too; the service group's 0640 and 0600 are not.
+func TestWarnReadableNTHash(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hash.toml")
+	os.WriteFile(path, []byte(strings.Replace(testserver.AliceEcho, `password = "Passw0rd!"`,
+		`nt_hash = "`+ntHashHex("Passw0rd!")+`"`, 1)), 0o600)
+	for _, c := range []struct {
+		mode os.FileMode
+		warn bool
+	}{{0o644, true}, {0o604, true}, {0o640, false}, {0o600, false}} {
+		if err := os.Chmod(path, c.mode); err != nil {
+			t.Fatal(err)
+		}
+		var logs testlog.Buffer
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := &serveOptions{config: path, listen: l.Addr().String(), shutdownTimeout: time.Second}
+		err = serve(o, slog.New(slog.NewTextHandler(&logs, nil)))
+		l.Close()
+		if err == nil {
+			t.Fatal("serve on a busy address returned nil")
+		}
+		got := strings.Contains(logs.String(), "holds an nt_hash and every user may read it")
+		if got != c.warn {
+			t.Errorf("mode %04o: warning %v, want %v:\n%s", c.mode, got, c.warn, logs.String())
+		}
+	}
+}

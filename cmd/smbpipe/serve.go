@@ -110,8 +110,7 @@ func runServe(args []string) int {
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "smbpipe serve: %v\n%s", err, serveUsage)
-		return 2
+		return usageError(os.Stderr, "serve", err.Error(), serveUsage)
 	}
 	log := newLogger(o.logFormat, o.logLevel, os.Stderr)
 	if err := serve(o, log); err != nil {
@@ -129,7 +128,7 @@ func serve(o *serveOptions, log *slog.Logger) error {
 	}
 	defer fleet.close()
 	snap := store.Current()
-	warnReadablePassword(log, secretsFile(o), len(snap.Config().Accounts), hasPassword(snap.Config()))
+	warnReadablePassword(log, secretsFile(o), len(snap.Config().Accounts), hasPassword(snap.Config()), hasNTHash(snap.Config()))
 	addr := snap.Config().Listen
 	if o.listen != "" {
 		addr = o.listen
@@ -171,7 +170,7 @@ func serve(o *serveOptions, log *slog.Logger) error {
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	apply := func(s *policy.Snapshot) {
-		warnReadablePassword(log, secretsFile(o), len(s.Config().Accounts), hasPassword(s.Config()))
+		warnReadablePassword(log, secretsFile(o), len(s.Config().Accounts), hasPassword(s.Config()), hasNTHash(s.Config()))
 		if s.Config().Listen != snap.Config().Listen && o.listen == "" {
 			log.Warn("policy reload: a new listen address applies after a restart", "listen", s.Config().Listen)
 		}

@@ -23,9 +23,12 @@ const adminUsage = `  --admin ADDR         serve the live view (sessions, open p
                        /metrics is served there too. GET /healthz needs no
                        token; everything else does (see "smbpipe help status").
   --admin-token-file F the token file (default: a new random token in
+                       $RUNTIME_DIRECTORY/admin-PORT.token under systemd
+                       (/run/smbpipe for the packaged unit), else
                        $XDG_RUNTIME_DIR/smbpipe/admin-PORT.token, or under
                        ~/.local/state/smbpipe; mode 0600; path in the log).
-                       An existing F is read, not replaced.
+                       An existing F is read, not replaced; it must
+                       belong to serve's user.
 `
 
 // adminOptions are serve's admin flags.
@@ -80,7 +83,7 @@ func startAdmin(o *serveOptions, srv *server.Server, m *metrics.Prometheus, stor
 	}
 	tokenFile, tok := a.tokenFile, ""
 	if tokenFile != "" {
-		tok, err = admin.ReadToken(tokenFile)
+		tok, err = admin.ReadOwnToken(tokenFile)
 		if errors.Is(err, fs.ErrNotExist) {
 			tok, err = admin.CreateToken(tokenFile)
 		}
@@ -108,5 +111,9 @@ func startAdmin(o *serveOptions, srv *server.Server, m *metrics.Prometheus, stor
 		}
 	}()
 	log.Info("admin listening", "addr", l.Addr().String(), "token_file", tokenFile, "metrics", opts.Metrics != nil)
+	if ta, ok := l.Addr().(*net.TCPAddr); ok && !ta.IP.IsLoopback() {
+		log.Warn("the admin endpoint is reachable beyond this machine over plain HTTP: its token and the page cross the network in clear; keep it on 127.0.0.1 or put TLS in front of it",
+			"addr", l.Addr().String())
+	}
 	return func() { hs.Close() }, nil
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"net/http"
 	"os"
 	"strings"
@@ -27,7 +28,8 @@ flags:
   --admin ADDR          the admin endpoint (default 127.0.0.1:9465; a bare
                         port is on 127.0.0.1)
   --admin-token-file F  the token file (default: the one serve --admin ADDR
-                        writes for that port)
+                        writes for that port, else the packaged service's
+                        /run/smbpipe/admin-PORT.token)
   --json                print the status as JSON, for scripts
   --url                 print the URL that opens the live view in a
                         browser (it carries the token once; the page keeps
@@ -54,26 +56,35 @@ func status(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprint(stdout, statusUsage)
 			return 0
 		}
-		fmt.Fprintf(stderr, "smbpipe status: %v\n%s", err, statusUsage)
-		return 2
+		return usageError(stderr, "status", err.Error(), statusUsage)
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "smbpipe status: unexpected argument %q\n%s", fs.Arg(0), statusUsage)
-		return 2
+		return usageError(stderr, "status", fmt.Sprintf("unexpected argument %q", fs.Arg(0)), statusUsage)
 	}
 	a, err := loopbackDefault(*addr)
 	if err != nil {
-		fmt.Fprintf(stderr, "smbpipe status: --admin %q: want HOST:PORT or :PORT\n", *addr)
-		return 2
+		return usageError(stderr, "status", fmt.Sprintf("--admin %q: want HOST:PORT or :PORT", *addr), statusUsage)
 	}
-	path := *tokenFile
-	if path == "" {
-		if path, err = admin.DefaultTokenFile(a); err != nil {
+	paths := []string{*tokenFile}
+	if *tokenFile == "" {
+		if paths, err = admin.TokenFiles(a); err != nil {
 			fmt.Fprintf(stderr, "smbpipe status: %v\n", err)
 			return 1
 		}
 	}
-	tok, err := admin.ReadToken(path)
+	var tok, path string
+	var firstErr error
+	for _, path = range paths {
+		if tok, err = admin.ReadToken(path); err == nil || !errors.Is(err, iofs.ErrNotExist) {
+			break
+		}
+		if firstErr == nil {
+			firstErr = err // none there: name the file this user's serve writes
+		}
+	}
+	if err != nil && errors.Is(err, iofs.ErrNotExist) {
+		err = firstErr
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "smbpipe status: %v (is serve running with --admin %s as this user? else pass --admin-token-file)\n", err, a)
 		return 1
@@ -93,7 +104,12 @@ func status(args []string, stdout, stderr io.Writer) int {
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil || resp.StatusCode != http.StatusOK {
+	switch {
+	case err == nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden):
+		fmt.Fprintf(stderr, "smbpipe status: %s refused the token in %s (%s): serve --admin writes a new token each time it starts; is this the token file of the serve listening there?\n",
+			a, path, strings.TrimSpace(string(body)))
+		return 1
+	case err != nil || resp.StatusCode != http.StatusOK:
 		fmt.Fprintf(stderr, "smbpipe status: %s: %s %s\n", a, resp.Status, strings.TrimSpace(string(body)))
 		return 1
 	}
@@ -115,17 +131,21 @@ func printStatus(out io.Writer, st *admin.Status) {
 	now := st.Time
 	age := func(t time.Time) string { return now.Sub(t).Truncate(time.Second).String() }
 	who := func(kind, domain, user string) string {
-		if kind == "anonymous" {
+		switch {
+		case kind == "anonymous":
 			return "anonymous"
+		case domain == "":
+			return admin.Printable(user) // as the page shows it
 		}
-		return domain + `\` + user
+		return admin.Printable(domain + `\` + user)
 	}
+	pr := admin.Printable
 	p := st.Policy
 	rev := ""
 	if p.Revision != 0 {
 		rev = fmt.Sprintf(" at revision %d", p.Revision)
 	}
-	fmt.Fprintf(out, "Policy: %s%s, applied %s, %d reload failure(s)\n\n", p.File, rev, p.Applied.Local().Format(time.DateTime), p.ReloadFailures)
+	fmt.Fprintf(out, "Policy: %s%s, applied %s, %d reload failure(s)\n\n", pr(p.File), rev, p.Applied.Local().Format(time.DateTime), p.ReloadFailures)
 
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "ID\tClient\tUser\tKind\tDialect\tSigning\tEncryption\tAge\tIdle\tOpens\n")
@@ -141,8 +161,8 @@ func printStatus(out io.Writer, st *admin.Status) {
 		if s.Signing {
 			sign = "required"
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", s.ID, s.Client, who(s.Kind, s.Domain, s.User), s.Kind,
-			s.Dialect, sign, enc, age(s.Started), age(s.LastActive), s.Opens)
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", s.ID, pr(s.Client), who(s.Kind, s.Domain, s.User), pr(s.Kind),
+			pr(s.Dialect), sign, pr(enc), age(s.Started), age(s.LastActive), s.Opens)
 	}
 	w.Flush()
 	fmt.Fprintf(out, "(%d sessions)\n\n", len(st.Sessions))
@@ -150,7 +170,7 @@ func printStatus(out io.Writer, st *admin.Status) {
 	w = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "ID\tPipe\tSession\tUser\tGranted\tIn\tOut\tOpened\n")
 	for _, o := range st.Opens {
-		fmt.Fprintf(w, "%d\t%s\t%d\t%s\t0x%08x\t%d\t%d\t%s ago\n", o.ID, o.Pipe, o.Session, who(o.Kind, o.Domain, o.User),
+		fmt.Fprintf(w, "%d\t%s\t%d\t%s\t0x%08x\t%d\t%d\t%s ago\n", o.ID, pr(o.Pipe), o.Session, who(o.Kind, o.Domain, o.User),
 			o.Granted, o.BytesIn, o.BytesOut, age(o.Opened))
 	}
 	w.Flush()
@@ -159,12 +179,12 @@ func printStatus(out io.Writer, st *admin.Status) {
 	w = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "#\tTime\tStatus\tUser\tClient\tPipe\tRule\tReason\n")
 	for _, d := range st.Decisions {
-		pipe := d.Pipe
+		pipe := pr(d.Pipe)
 		if pipe == "" {
 			pipe = "(logon)"
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Seq, d.Time.Local().Format(time.TimeOnly), d.Status,
-			who(d.Kind, d.Domain, d.User), d.Client, pipe, d.Rule, d.Reason)
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Seq, d.Time.Local().Format(time.TimeOnly), pr(d.Status),
+			who(d.Kind, d.Domain, d.User), pr(d.Client), pipe, pr(d.Rule), pr(d.Reason))
 	}
 	w.Flush()
 	fmt.Fprintf(out, "(%d recent decisions, denials first; explain one at http://ADMIN/api/explain?seq=N)\n", len(st.Decisions))

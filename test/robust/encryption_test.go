@@ -482,3 +482,83 @@ func TestTransformWithoutLogon(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// pendingRead opens the echo pipe in an encrypted CREATE and sends an
+// encrypted READ of it, which goes async (nothing to read): it returns the
+// READ's MessageId and the AsyncId of its sealed interim response.
+func (es *encSession) pendingRead(t *testing.T) (mid, asyncID uint64) {
+	t.Helper()
+	if _, err := es.nc.Write(frame(es.seal(smb2.Header{Command: smb2.CmdCreate}, createEcho(), es.sid))); err != nil {
+		t.Fatal(err)
+	}
+	var cr smb2.CreateResponse
+	if err := cr.Decode(es.read(t)); err != nil {
+		t.Fatalf("encrypted CREATE: %v", err)
+	}
+	mid = es.mid
+	rr := smb2.ReadRequest{Length: 64, FileID: cr.FileID}
+	if _, err := es.nc.Write(frame(es.seal(smb2.Header{Command: smb2.CmdRead}, rr.Append(nil), es.sid))); err != nil {
+		t.Fatal(err)
+	}
+	var h smb2.Header
+	if err := h.Decode(es.read(t)); err != nil || h.Status != ntstatus.Pending || h.MessageID != mid {
+		t.Fatalf("encrypted READ: %v %v (mid %d, want %d)", h.Status, err, h.MessageID, mid)
+	}
+	return mid, h.AsyncID
+}
+
+// TestEncryptedCancel: CANCEL follows the session's encryption (MS-SMB2
+// 3.3.5.2.9 and 3.3.5.2.4 apply to it as to any request; it has no
+// response): on a session that must encrypt, a CANCEL in clear, unsigned
+// or signed, by MessageId or by AsyncId, is ignored and the pending READ
+// stays; an encrypted one ends it with STATUS_CANCELLED in a sealed
+// response. An encrypted CANCEL is authenticated by its transform: it is
+// acted on without a signature on a session that requires signing.
+func TestEncryptedCancel(t *testing.T) {
+	for _, tc := range []struct{ name, config string }{
+		{"required", `encryption = "required"`},
+		{"enabled, signing required", "encryption = \"enabled\"\nsigning = \"required\""},
+	} {
+		ts := start(t, tc.config)
+		for _, v := range []struct {
+			d      smb2.Dialect
+			cipher uint16
+		}{{smb2.Dialect302, smb2.CipherAES128CCM}, {smb2.Dialect311, smb2.CipherAES256GCM}} {
+			t.Run(tc.name+"/"+client.DialectString(v.d), func(t *testing.T) {
+				es := dialEnc(t, ts.addr, v.d, v.cipher, &ntlm.Client{User: "alice", Password: "Passw0rd!"}, true)
+				mid, asyncID := es.pendingRead(t)
+				if tc.name == "required" {
+					for _, h := range []smb2.Header{
+						{Command: smb2.CmdCancel, MessageID: mid, SessionID: es.sid},
+						{Command: smb2.CmdCancel, Flags: smb2.FlagAsyncCommand, AsyncID: asyncID, SessionID: es.sid},
+						{Command: smb2.CmdCancel, MessageID: mid, SessionID: es.sid, Flags: smb2.FlagSigned, Signature: [16]byte{1}},
+					} {
+						if _, err := es.nc.Write(frame(message(h, (&smb2.CancelRequest{}).Append(nil)))); err != nil {
+							t.Fatal(err)
+						}
+					}
+					es.nc.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+					var b [4]byte
+					if n, err := es.nc.Read(b[:]); !isTimeout(err) {
+						t.Fatalf("a CANCEL in clear on a session that must encrypt was answered (%d bytes, %v): it ended the READ", n, err)
+					}
+					es.nc.SetReadDeadline(time.Time{})
+				}
+				h := smb2.Header{Command: smb2.CmdCancel, Flags: smb2.FlagAsyncCommand, AsyncID: asyncID, SessionID: es.sid}
+				if _, err := es.nc.Write(frame(es.sealMsg(message(h, (&smb2.CancelRequest{}).Append(nil)), es.sid))); err != nil {
+					t.Fatal(err)
+				}
+				es.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+				b := readFrame(t, es.nc, "the cancelled READ")
+				if !smb2.IsTransform(b) {
+					t.Fatal("the cancelled READ's final response is not encrypted")
+				}
+				b, err := es.dec.Open(b)
+				var rh smb2.Header
+				if err != nil || rh.Decode(b) != nil || rh.Status != ntstatus.Cancelled || rh.MessageID != mid {
+					t.Fatalf("after an encrypted CANCEL: %v %v, want STATUS_CANCELLED for mid %d", rh.Status, err, mid)
+				}
+			})
+		}
+	}
+}

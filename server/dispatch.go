@@ -69,9 +69,13 @@ func (c *conn) handleFrame(payload []byte) error {
 		if c.encrypted {
 			// MS-SMB2 3.3.5.2.1.1: the first request of a decrypted
 			// frame is not related and names the transform's session,
-			// as does every later unrelated one.
+			// as does every later unrelated one. A related one inherits
+			// it (3.3.5.2.7.2): one naming another session would run
+			// there unverified, on the word of another session's key
+			// (an anonymous session's comes from a zero session key).
 			related := hdr.Flags&smb2.FlagRelatedOperations != 0
-			if first && related || !related && hdr.SessionID != tsid {
+			if first && related || !related && hdr.SessionID != tsid ||
+				related && hdr.SessionID != tsid && hdr.SessionID != ^uint64(0) {
 				return fmt.Errorf("server: encrypted request of session %#x in a frame encrypted for session %#x", hdr.SessionID, tsid)
 			}
 		}

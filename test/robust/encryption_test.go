@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"io"
 	"net"
 	"runtime"
 	"testing"
@@ -267,6 +268,9 @@ var encCases = []encCase{
 	}},
 	{"wrong SessionId: a related first message", func(t *testing.T, es *encSession) ([][]byte, int) {
 		return one(es.seal(smb2.Header{Command: smb2.CmdCreate, Flags: smb2.FlagRelatedOperations}, createEcho(), es.sid)), 0
+	}},
+	{"wrong SessionId: a related message names another session", func(t *testing.T, es *encSession) ([][]byte, int) {
+		return one(es.sealMsg(relatedPair(es, es.sid+1), es.sid)), 0
 	}},
 	{"short frame: the header only", func(t *testing.T, es *encSession) ([][]byte, int) {
 		return one(tamper(es, func(b []byte) {})[:smb2.TransformHeaderSize]), 0
@@ -560,5 +564,89 @@ func TestEncryptedCancel(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// relatedPair is a compound of es: an ECHO of es's session, then a
+// related CREATE of the echo pipe whose header names session sid instead
+// of inheriting es's.
+func relatedPair(es *encSession, sid uint64) []byte {
+	b := message(smb2.Header{Command: smb2.CmdEcho, MessageID: es.mid, CreditCharge: 1, Credit: 8, SessionID: es.sid}, (&smb2.EchoRequest{}).Append(nil))
+	for len(b)%8 != 0 {
+		b = append(b, 0)
+	}
+	smb2.PutNextCommand(b, uint32(len(b)))
+	b = append(b, message(smb2.Header{Command: smb2.CmdCreate, Flags: smb2.FlagRelatedOperations, MessageID: es.mid + 1,
+		CreditCharge: 1, SessionID: sid, TreeID: es.tid}, createEcho())...)
+	es.mid += 2
+	return b
+}
+
+// TestEncryptedRelatedOtherSession: a related request in an encrypted
+// compound inherits the transform's session (MS-SMB2 3.3.5.2.1.1,
+// 3.3.5.2.7.2); one whose header names another session of the connection
+// drops the connection, never runs on that session unverified. The frame
+// here is sealed with the anonymous session's key, which comes from an
+// all-zero session key (on 3.0.2 anyone can compute it), and its related
+// TREE_CONNECT names alice's session, which requires signing: acted on,
+// anyone able to inject a frame would act as alice without her key.
+func TestEncryptedRelatedOtherSession(t *testing.T) {
+	ts := start(t, "encryption = \"enabled\"\nsigning = \"required\"")
+	es := dialEnc(t, ts.addr, smb2.Dialect302, smb2.CipherAES128CCM, &ntlm.Client{}, false)
+	anonSID := es.sid
+	es.sid = 0
+	nc := &ntlm.Client{User: "alice", Password: "Passw0rd!"}
+	tok, _ := nc.Negotiate()
+	_, resp := es.clear(t, smb2.Header{Command: smb2.CmdSessionSetup}, (&smb2.SessionSetupRequest{SecurityMode: 1, SecurityBuffer: tok}).Append(nil))
+	var h smb2.Header
+	var ss smb2.SessionSetupResponse
+	if h.Decode(resp) != nil || h.Status != ntstatus.MoreProcessingRequired || ss.Decode(resp) != nil {
+		t.Fatalf("alice's SESSION_SETUP: %v", h.Status)
+	}
+	es.sid = h.SessionID
+	auth, _, err := nc.Authenticate(ss.SecurityBuffer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, resp = es.clear(t, smb2.Header{Command: smb2.CmdSessionSetup}, (&smb2.SessionSetupRequest{SecurityMode: 1, SecurityBuffer: auth}).Append(nil)); h.Decode(resp) != nil || h.Status != ntstatus.Success {
+		t.Fatalf("alice's SESSION_SETUP: %v", h.Status)
+	}
+	aliceSID := es.sid
+	es.sid = anonSID
+
+	b := message(smb2.Header{Command: smb2.CmdEcho, MessageID: es.mid, CreditCharge: 1, Credit: 8, SessionID: anonSID}, (&smb2.EchoRequest{}).Append(nil))
+	for len(b)%8 != 0 {
+		b = append(b, 0)
+	}
+	smb2.PutNextCommand(b, uint32(len(b)))
+	b = append(b, message(smb2.Header{Command: smb2.CmdTreeConnect, Flags: smb2.FlagRelatedOperations, MessageID: es.mid + 1,
+		CreditCharge: 1, SessionID: aliceSID}, (&smb2.TreeConnectRequest{Path: smb2.AppendUTF16(nil, `\\SMBPIPE\IPC$`)}).Append(nil))...)
+	es.mid += 2
+	if _, err := es.nc.Write(frame(es.sealMsg(b, anonSID))); err != nil {
+		t.Fatal(err)
+	}
+	// Any answer is a failure; one that carries a TREE_CONNECT response
+	// for alice's session shows the request ran on it.
+	es.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var fh [4]byte
+	if _, err := io.ReadFull(es.nc, fh[:]); err == nil {
+		resp := make([]byte, int(fh[1])<<16|int(fh[2])<<8|int(fh[3]))
+		io.ReadFull(es.nc, resp)
+		if plain, err := es.dec.Open(resp); err == nil {
+			for m := plain; len(m) >= smb2.HeaderSize; {
+				var rh smb2.Header
+				rh.Decode(m)
+				if rh.Command == smb2.CmdTreeConnect {
+					t.Errorf("the TREE_CONNECT naming alice's session was answered %v for session %#x (alice %#x)", rh.Status, rh.SessionID, aliceSID)
+				}
+				if rh.NextCommand == 0 || int(rh.NextCommand) > len(m) {
+					break
+				}
+				m = m[rh.NextCommand:]
+			}
+		}
+		t.Fatal("the server answered the frame; want the connection dropped")
+	} else if isTimeout(err) {
+		t.Fatal("the server did not close the connection")
 	}
 }

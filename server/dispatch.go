@@ -211,14 +211,18 @@ func (c *conn) dispatch(buf []byte, r *request) ([]byte, ntstatus.Status, error)
 	// The session, for signing and encryption and for the commands that
 	// need one. A decrypted request is not verified again (MS-SMB2
 	// 3.3.5.2.4); a session that requires encryption refuses anything
-	// else but SESSION_SETUP with STATUS_ACCESS_DENIED, in an encrypted
-	// response (3.3.5.2.9; Samba encrypts that error too).
+	// else with STATUS_ACCESS_DENIED, in an encrypted response (3.3.5.2.9;
+	// Samba encrypts that error too), a re-authentication's SESSION_SETUP
+	// included (its refusal goes in clear, as every SESSION_SETUP response
+	// to a clear request): the session keeps going, its identity unchanged
+	// (as with Samba). Such a session has been established (EncryptData is set
+	// then), so this is never a first logon's exchange.
 	if sid := r.hdr.SessionID; sid != 0 && r.hdr.Command != smb2.CmdNegotiate {
 		if s := c.sessions[sid]; s != nil {
 			r.sess = s
 			switch {
 			case c.encrypted:
-			case s.encryptData && r.hdr.Command != smb2.CmdSessionSetup:
+			case s.encryptData:
 				c.log.Warn("smb unencrypted request on a session that requires encryption", "session", s.id, "command", r.hdr.Command.String())
 				r.noSign = true
 				return buf, ntstatus.AccessDenied, nil

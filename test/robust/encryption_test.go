@@ -650,3 +650,60 @@ func TestEncryptedRelatedOtherSession(t *testing.T) {
 		t.Fatal("the server did not close the connection")
 	}
 }
+
+// TestEncryptedReauth: on a session that must encrypt, a
+// re-authentication's SESSION_SETUP in clear is refused with
+// STATUS_ACCESS_DENIED and changes nothing (Samba's smbd answers the
+// same; MS-SMB2 3.3.5.2.9, RejectUnencryptedAccess): the session keeps
+// encrypting under its keys. The same exchange sealed succeeds, its
+// responses sealed, and the session's keys do not change (MS-SMB2
+// 3.3.5.5.3): requests sealed with the first logon's keys still work.
+func TestEncryptedReauth(t *testing.T) {
+	ts := start(t, `encryption = "required"`)
+	for _, v := range []struct {
+		d      smb2.Dialect
+		cipher uint16
+	}{{smb2.Dialect302, smb2.CipherAES128CCM}, {smb2.Dialect311, smb2.CipherAES128GCM}, {smb2.Dialect311, smb2.CipherAES256CCM}} {
+		t.Run(client.DialectString(v.d)+"/"+smbcrypto.CipherName(v.cipher), func(t *testing.T) {
+			es := dialEnc(t, ts.addr, v.d, v.cipher, &ntlm.Client{User: "alice", Password: "Passw0rd!"}, true)
+			nc := &ntlm.Client{User: "alice", Password: "Passw0rd!"}
+			tok, err := nc.Negotiate()
+			if err != nil {
+				t.Fatal(err)
+			}
+			setup := func(tok []byte) []byte {
+				return (&smb2.SessionSetupRequest{SecurityMode: 1, SecurityBuffer: tok}).Append(nil)
+			}
+			var h smb2.Header
+			if _, resp := es.clear(t, smb2.Header{Command: smb2.CmdSessionSetup}, setup(tok)); h.Decode(resp) != nil || h.Status != ntstatus.AccessDenied {
+				t.Fatalf("a re-authentication in clear: %v, want STATUS_ACCESS_DENIED", h.Status)
+			}
+			if h := es.round(t, smb2.Header{Command: smb2.CmdEcho}, (&smb2.EchoRequest{}).Append(nil)); h.Status != ntstatus.Success {
+				t.Fatalf("encrypted ECHO after the refused re-authentication: %v", h.Status)
+			}
+
+			// The same exchange, sealed.
+			if _, err := es.nc.Write(frame(es.seal(smb2.Header{Command: smb2.CmdSessionSetup}, setup(tok), es.sid))); err != nil {
+				t.Fatal(err)
+			}
+			resp := es.read(t)
+			var ss smb2.SessionSetupResponse
+			if h.Decode(resp) != nil || h.Status != ntstatus.MoreProcessingRequired || ss.Decode(resp) != nil {
+				t.Fatalf("sealed re-authentication, first leg: %v", h.Status)
+			}
+			auth, _, err := nc.Authenticate(ss.SecurityBuffer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h := es.round(t, smb2.Header{Command: smb2.CmdSessionSetup}, setup(auth)); h.Status != ntstatus.Success {
+				t.Fatalf("sealed re-authentication: %v", h.Status)
+			}
+			if _, err := es.nc.Write(frame(es.seal(smb2.Header{Command: smb2.CmdCreate}, createEcho(), es.sid))); err != nil {
+				t.Fatal(err)
+			}
+			if h.Decode(es.read(t)) != nil || h.Status != ntstatus.Success {
+				t.Fatalf("encrypted CREATE after the re-authentication, same keys: %v", h.Status)
+			}
+		})
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/smbpipe/smbpipe/client"
 	"github.com/smbpipe/smbpipe/internal/testlog"
 	"github.com/smbpipe/smbpipe/internal/testserver"
+	"github.com/smbpipe/smbpipe/internal/testsmbd"
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/server"
 	"github.com/smbpipe/smbpipe/smb2"
@@ -180,4 +181,53 @@ func TestEncryptionRequiredUnencryptedRequest(t *testing.T) {
 		t.Errorf("clear ECHO: %v", err)
 	}
 	echo(t, c)
+}
+
+// TestEncryptionReauthenticate: a session that encrypts re-authenticates
+// with sealed SESSION_SETUPs, against smbpipe and Samba's smbd with
+// encryption required, on 3.0.2 and 3.1.1; both refuse the exchange in
+// clear (STATUS_ACCESS_DENIED), which the client used to send. The session
+// keeps its keys and goes on encrypting.
+func TestEncryptionReauthenticate(t *testing.T) {
+	ours, _ := startEnc(t, "encryption = \"required\"\n")
+	reauthEncrypted(t, ours, "echo")
+	t.Run("smbd", func(t *testing.T) {
+		reauthEncrypted(t, testsmbd.Start(t, "\tserver smb encrypt = required\n"), "srvsvc")
+	})
+}
+
+// reauthEncrypted re-authenticates alice's encrypting session on 3.0.2 and
+// 3.1.1 with the pipe opened before, then opens it again.
+func reauthEncrypted(t *testing.T, addr, pipe string) {
+	for _, d := range []smb2.Dialect{smb2.Dialect302, smb2.Dialect311} {
+		t.Run(client.DialectString(d), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			cfg := alice(client.EncryptionRequired, d)
+			c, err := client.Dial(ctx, addr, &cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			p, err := c.OpenPipe(ctx, pipe)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Reauthenticate(ctx, nil); err != nil {
+				t.Fatalf("re-authentication of an encrypting session: %v", err)
+			}
+			if !c.Encrypted() {
+				t.Fatal("the session no longer encrypts")
+			}
+			if err := c.Echo(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.OpenPipe(ctx, pipe); err != nil {
+				t.Fatalf("open after the re-authentication: %v", err)
+			}
+		})
+	}
 }

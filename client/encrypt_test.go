@@ -14,6 +14,7 @@ import (
 	"github.com/smbpipe/smbpipe/internal/testserver"
 	"github.com/smbpipe/smbpipe/internal/testsmbd"
 	"github.com/smbpipe/smbpipe/ntstatus"
+	"github.com/smbpipe/smbpipe/policy"
 	"github.com/smbpipe/smbpipe/server"
 	"github.com/smbpipe/smbpipe/smb2"
 )
@@ -230,4 +231,79 @@ func reauthEncrypted(t *testing.T, addr, pipe string) {
 			}
 		})
 	}
+}
+
+// TestEncryptionHotReload pins what a reload of `encryption` does to
+// sessions already set up: nothing. EncryptData is decided per session at
+// its SESSION_SETUP (MS-SMB2 3.3.5.5.3, Session.EncryptData, then checked
+// per request in 3.3.5.2.9), so enabled -> required leaves an open clear
+// session in clear and refuses only new sessions that cannot encrypt, and
+// required -> off leaves a session that must encrypt refusing clear
+// requests, while new connections are no longer offered a cipher.
+func TestEncryptionHotReload(t *testing.T) {
+	snap := func(enc string) *policy.Snapshot {
+		return testserver.Snapshot(t, "encryption = \""+enc+"\"\n"+testserver.AliceEcho, "test.toml")
+	}
+	srv, addr := testserver.StartWith(t, server.Options{Snapshot: snap("enabled")})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	dial := func(mode client.EncryptionMode) (*client.Conn, error) {
+		cfg := alice(mode, smb2.Dialect311)
+		return client.Dial(ctx, addr, &cfg)
+	}
+	clearEcho := func(c *client.Conn) ntstatus.Status {
+		h := smb2.Header{Command: smb2.CmdEcho, SessionID: c.SessionID(), Credit: 1}
+		resp, err := c.RoundTrip(ctx, &client.RawRequest{Header: h, Body: (&smb2.EchoRequest{}).Append(nil), NoEncrypt: true})
+		if err != nil {
+			var st ntstatus.Status
+			if errors.As(err, &st) {
+				return st
+			}
+			t.Fatalf("clear ECHO: %v", err)
+		}
+		return resp.Header.Status
+	}
+
+	plain, err := dial(client.EncryptionOff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	if err := srv.SetPolicy(snap("required")); err != nil {
+		t.Fatal(err)
+	}
+	if plain.Encrypted() {
+		t.Fatal("the session of encryption = enabled encrypts")
+	}
+	echo(t, plain) // in clear, after the reload to required
+	if c, err := dial(client.EncryptionOff); err == nil || !errors.Is(err, ntstatus.AccessDenied) {
+		t.Fatalf("a new session that does not encrypt under required: %v, want STATUS_ACCESS_DENIED", err)
+	} else if c != nil {
+		c.Close()
+	}
+	sealed, err := dial(client.EncryptionAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sealed.Close()
+	if !sealed.Encrypted() {
+		t.Fatal("a new session under required does not encrypt")
+	}
+
+	if err := srv.SetPolicy(snap("off")); err != nil {
+		t.Fatal(err)
+	}
+	echo(t, sealed)
+	if st := clearEcho(sealed); st != ntstatus.AccessDenied {
+		t.Fatalf("clear ECHO on the session that must encrypt, after the reload to off: %v, want STATUS_ACCESS_DENIED", st)
+	}
+	c, err := dial(client.EncryptionAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.Cipher() != 0 || c.Encrypted() {
+		t.Fatalf("a new connection under off: cipher %#x, encrypted %v", c.Cipher(), c.Encrypted())
+	}
+	echo(t, plain)
 }

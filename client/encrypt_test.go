@@ -307,3 +307,30 @@ func TestEncryptionHotReload(t *testing.T) {
 	}
 	echo(t, plain)
 }
+
+// TestEncryptionRequiredNoCommonCipher: a client whose ciphers are all
+// outside encryption_ciphers is refused under required with
+// STATUS_ACCESS_DENIED, and the audit record says why (no cipher in
+// common, and which ones each side has), with the fields of every other
+// "session setup" record (status_code, event_id 4625).
+func TestEncryptionRequiredNoCommonCipher(t *testing.T) {
+	addr, log := startEnc(t, "encryption = \"required\"\nencryption_ciphers = [\"AES-256-GCM\"]\n")
+	for _, d := range []smb2.Dialect{smb2.Dialect302, smb2.Dialect311} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		cfg := alice(client.EncryptionAuto, d, smb2.CipherAES128CCM)
+		c, err := client.Dial(ctx, addr, &cfg)
+		cancel()
+		if err == nil {
+			c.Close()
+			t.Fatalf("%v: a client with only AES-128-CCM logged on under required with encryption_ciphers AES-256-GCM", d)
+		}
+		if !errors.Is(err, ntstatus.AccessDenied) {
+			t.Fatalf("%v: %v, want STATUS_ACCESS_DENIED", d, err)
+		}
+		want := "dialect=" + client.DialectString(d) + " status=STATUS_ACCESS_DENIED status_code=0xc0000022 rule=encryption-required " +
+			`reason="encryption = \"required\" and no cipher in common: the client offered AES-128-CCM, encryption_ciphers allows AES-256-GCM: refused rather than served in clear" event_id=4625`
+		if !strings.Contains(log.String(), want) {
+			t.Fatalf("%v: no %s in the log:\n%s", d, want, log)
+		}
+	}
+}

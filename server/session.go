@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"strings"
 
 	"github.com/smbpipe/smbpipe/auth/ntlm"
 	"github.com/smbpipe/smbpipe/auth/spnego"
@@ -74,7 +75,7 @@ func (c *conn) sessionSetup(r *request, buf []byte) ([]byte, ntstatus.Status, er
 		r.noSign = true
 		return buf, ntstatus.RequestNotAccepted, nil
 	}
-	if st := c.encryptionGate(); st != ntstatus.Success {
+	if st := c.encryptionGate(r.hdr.SessionID); st != ntstatus.Success {
 		r.noSign = true
 		return buf, st, nil
 	}
@@ -315,26 +316,48 @@ func (c *conn) establishKeys(s *session, kind policy.Kind, sessionKey [16]byte, 
 // SESSION_SETUP (MS-SMB2 3.3.5.5, EncryptData and RejectUnencryptedAccess):
 // a connection that cannot encrypt, a 2.x dialect or a 3.x one without a
 // cipher in common, is refused with STATUS_ACCESS_DENIED, never served in
-// clear. Anonymous and guest logons are refused later, by the policy's
+// clear, with a "session setup" audit record saying which of these it is.
+// Anonymous and guest logons are refused later, by the policy's
 // EncryptionGate.
-func (c *conn) encryptionGate() ntstatus.Status {
-	cfg := c.srv.snapshot().Config()
+func (c *conn) encryptionGate(sessID uint64) ntstatus.Status {
+	snap := c.srv.snapshot()
+	cfg := snap.Config()
 	if cfg == nil || cfg.Encryption != "required" || c.cipher != 0 {
 		return ntstatus.Success
 	}
+	st := ntstatus.AccessDenied
 	c.srv.metrics.inc(MetricDenials, policy.RuleEncryptionRequired)
-	reason := "the client did not offer encryption"
-	if c.dialect < smb2.Dialect300 {
+	var reason string
+	switch {
+	case c.dialect < smb2.Dialect300:
 		reason = "dialect " + c.dialect.String() + " has no encryption"
+	case len(c.clientCiphers) == 0:
+		reason = "the client did not offer encryption"
+	default:
+		names := make([]string, len(c.clientCiphers))
+		for i, id := range c.clientCiphers {
+			names[i] = smbcrypto.CipherName(id)
+		}
+		reason = "no cipher in common: the client offered " + strings.Join(names, ", ") +
+			", encryption_ciphers allows " + strings.Join(cfg.EncryptionCiphers, ", ")
+		if cfg.EncryptionCiphers == nil {
+			reason = "no cipher in common: the client offered " + strings.Join(names, ", ")
+		}
 	}
+	reason = `encryption = "required" and ` + reason + ": refused rather than served in clear"
 	c.srv.log.LogAttrs(context.Background(), slog.LevelWarn, "session setup",
 		slog.String("client", c.remote),
+		slog.Uint64("session", sessID),
 		slog.String("dialect", c.dialect.String()),
-		slog.String("status", ntstatus.AccessDenied.String()),
+		slog.String("status", st.String()),
+		slog.String("status_code", hex32(uint32(st))),
 		slog.String("rule", policy.RuleEncryptionRequired),
-		slog.String("reason", `encryption = "required" and `+reason+`: refused rather than served in clear`),
+		slog.String("reason", reason),
+		slog.Int("event_id", eventLogonFailed),
+		slog.Int64("policy_revision", snap.Revision()),
 	)
-	return ntstatus.AccessDenied
+	c.recordSession(sessID, policy.User, "", "", st, policy.RuleEncryptionRequired, reason)
+	return st
 }
 
 // unwrap extracts the NTLMSSP token (and the client's mechListMIC) from a

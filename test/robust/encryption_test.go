@@ -707,3 +707,52 @@ func TestEncryptedReauth(t *testing.T) {
 		})
 	}
 }
+
+// TestCallerEncrypted: pipe.Caller.Encrypted, which a Go pipe handler may
+// rely on to keep a secret off the wire in clear, is true when the
+// session must encrypt (every message of the open is sealed) or when the
+// CREATE that opened the instance was sealed; not for a CREATE in clear
+// on a session of encryption = "enabled" that sealed earlier requests (it
+// was true: the session had once encrypted).
+func TestCallerEncrypted(t *testing.T) {
+	create := (&smb2.CreateRequest{ImpersonationLevel: 2, DesiredAccess: 0x0012019F, ShareAccess: 3,
+		CreateDisposition: 1, CreateOptions: 0x00400040, Name: smb2.AppendUTF16(nil, "sink")}).Append(nil)
+	for _, tc := range []struct {
+		config string
+		sealed bool
+		want   bool
+	}{
+		{`encryption = "enabled"`, false, false},
+		{`encryption = "enabled"`, true, true},
+		{`encryption = "required"`, true, true},
+	} {
+		ts := start(t, tc.config)
+		l := sink(t, ts)
+		// The TREE_CONNECT is sealed: the session has encrypted.
+		es := dialEnc(t, ts.addr, smb2.Dialect311, smb2.CipherAES128GCM, &ntlm.Client{User: "alice", Password: "Passw0rd!"}, true)
+		var resp []byte
+		if tc.sealed {
+			if _, err := es.nc.Write(frame(es.seal(smb2.Header{Command: smb2.CmdCreate}, create, es.sid))); err != nil {
+				t.Fatal(err)
+			}
+			resp = es.read(t)
+		} else {
+			_, resp = es.clear(t, smb2.Header{Command: smb2.CmdCreate, TreeID: es.tid}, create)
+		}
+		var h smb2.Header
+		if h.Decode(resp) != nil || h.Status != ntstatus.Success {
+			t.Fatalf("%s, sealed %v: CREATE %v", tc.config, tc.sealed, h.Status)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		end, err := l.AcceptEnd(ctx)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		caller, ok := end.Caller()
+		if !ok || caller.Encrypted != tc.want {
+			t.Errorf("%s, CREATE sealed %v: Caller.Encrypted %v, want %v", tc.config, tc.sealed, caller.Encrypted, tc.want)
+		}
+		end.Close()
+	}
+}

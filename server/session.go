@@ -33,7 +33,10 @@ type session struct {
 	skewTried bool
 	krbMIC    *pendingKerberos // accepted, waiting for the client's mechListMIC
 
-	ident           policy.Identity
+	ident policy.Identity
+	// keyKind is the kind of the first logon, whose session key the
+	// session's keys come from whatever re-authentications follow.
+	keyKind         policy.Kind
 	sids            []string
 	signingRequired bool
 	signer          smbcrypto.Signer // signs responses; used under conn.wmu
@@ -222,6 +225,10 @@ func (c *conn) authenticate(r *request, buf []byte, s *session, snap *policy.Sna
 		ident = policy.Identity{Kind: policy.User, User: name, Domain: cfg.Domain}
 	}
 
+	if why := keylessUpgrade(s, ident.Kind); why != "" {
+		return refuse(policy.User, ntstatus.AccessDenied, ruleReauthKeyless, why)
+	}
+
 	var out []byte
 	if wrapped {
 		resp := spnego.Resp{NegState: spnego.AcceptCompleted}
@@ -255,6 +262,7 @@ func (c *conn) establish(r *request, s *session, req *smb2.SessionSetupRequest, 
 	cfg := snap.Config()
 	reauth = s.valid
 	if !reauth {
+		s.keyKind = ident.Kind
 		installKeys(cfg.Signing == "required" ||
 			uint16(req.SecurityMode)&smb2.SigningRequired != 0 ||
 			c.clientSecMode&smb2.SigningRequired != 0)
@@ -287,6 +295,27 @@ func (c *conn) establish(r *request, s *session, req *smb2.SessionSetupRequest, 
 	c.srv.metrics.inc(MetricSessionsTotal, kindName(ident.Kind))
 	c.sessionUp(s) // the administrator's view and srvsvc's session list
 	return reauth, flags
+}
+
+// ruleReauthKeyless is the audit rule of a refused keylessUpgrade.
+const ruleReauthKeyless = "reauth-keyless-session"
+
+// keylessUpgrade returns why a re-authentication of s as a user of kind
+// is refused, or "" when it is not one that is: s was established
+// anonymous or as a guest, and a re-authentication keeps the session's
+// keys and signing rule (MS-SMB2 3.3.5.5.3). Those keys come from no
+// secret (an anonymous session's from an all-zero session key, which
+// anyone can derive; a guest has none) and no signing is required of
+// such a session, so the user's requests could be forged and their
+// encrypted traffic read, whatever signing and encryption the policy
+// requires. The client logs on in a new session instead (the Go client
+// never re-authenticates such a session; Windows clients make a new one).
+func keylessUpgrade(s *session, kind policy.Kind) string {
+	if !s.valid || kind != policy.User || s.keyKind == policy.User {
+		return ""
+	}
+	return "re-authentication as a user of a session established " + kindName(s.keyKind) +
+		": the session would keep keys that come from no secret; log on in a new session"
 }
 
 // establishKeys derives the keys of a session at its first successful

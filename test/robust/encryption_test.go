@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -754,5 +755,44 @@ func TestCallerEncrypted(t *testing.T) {
 			t.Errorf("%s, CREATE sealed %v: Caller.Encrypted %v, want %v", tc.config, tc.sealed, caller.Encrypted, tc.want)
 		}
 		end.Close()
+	}
+}
+
+// TestReauthKeylessSession: a session established anonymous (keys from an
+// all-zero session key, which anyone can derive) or as a guest (no keys)
+// is not re-authenticated as a user: a re-authentication keeps the keys
+// and the signing rule, so alice's session would be forgeable and, once
+// encrypting, readable, under signing = "required" too. The exchange is
+// refused with STATUS_ACCESS_DENIED, audited, and the session ends (as
+// any failed re-authentication); alice logs on in a new session.
+func TestReauthKeylessSession(t *testing.T) {
+	ts := start(t, "encryption = \"enabled\"\nsigning = \"required\"\nguest = true")
+	setup := func(tok []byte) []byte {
+		return (&smb2.SessionSetupRequest{SecurityMode: 1, SecurityBuffer: tok}).Append(nil)
+	}
+	for _, first := range []*ntlm.Client{{}, {User: "nobody", Password: "x"}} {
+		es := dialEnc(t, ts.addr, smb2.Dialect302, smb2.CipherAES128CCM, first, false)
+		nc := &ntlm.Client{User: "alice", Password: "Passw0rd!"}
+		tok, _ := nc.Negotiate()
+		var h smb2.Header
+		var ss smb2.SessionSetupResponse
+		_, resp := es.clear(t, smb2.Header{Command: smb2.CmdSessionSetup}, setup(tok))
+		if h.Decode(resp) != nil || h.Status != ntstatus.MoreProcessingRequired || ss.Decode(resp) != nil {
+			t.Fatalf("user %q: first leg %v", first.User, h.Status)
+		}
+		auth, _, err := nc.Authenticate(ss.SecurityBuffer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, resp = es.clear(t, smb2.Header{Command: smb2.CmdSessionSetup}, setup(auth)); h.Decode(resp) != nil || h.Status != ntstatus.AccessDenied {
+			t.Fatalf("user %q re-authenticated as alice: %v, want STATUS_ACCESS_DENIED", first.User, h.Status)
+		}
+		_, resp = es.clear(t, smb2.Header{Command: smb2.CmdTreeConnect}, (&smb2.TreeConnectRequest{Path: smb2.AppendUTF16(nil, `\\SMBPIPE\IPC$`)}).Append(nil))
+		if h.Decode(resp) != nil || h.Status != ntstatus.UserSessionDeleted {
+			t.Fatalf("user %q: TREE_CONNECT after the refused re-authentication: %v, want STATUS_USER_SESSION_DELETED", first.User, h.Status)
+		}
+	}
+	if n := strings.Count(ts.log.String(), "rule=reauth-keyless-session"); n != 2 {
+		t.Fatalf("%d audit records of rule reauth-keyless-session, want 2:\n%s", n, ts.log)
 	}
 }

@@ -602,8 +602,12 @@ func (c *Conn) signFor(r *request) *session {
 	}
 	r.seal = nil
 	switch {
-	case s.encrypt && r.hdr.Command != smb2.CmdSessionSetup && !r.noSeal:
-		// Sealed instead of signed (MS-SMB2 3.2.4.1.8).
+	case s.encrypt && !r.noSeal:
+		// Sealed instead of signed (MS-SMB2 3.2.4.1.8), a
+		// re-authentication's SESSION_SETUP too: a server that requires
+		// encryption refuses it in clear (smbd and smbpipe answer
+		// STATUS_ACCESS_DENIED). A first logon's never gets here: it
+		// carries no current session's SessionId.
 		r.seal, r.signer = s, nil
 	case (s.signing || r.forceSign) && s.signer != nil && !r.noSign:
 		r.signer = s

@@ -12,7 +12,9 @@ import (
 	"github.com/smbpipe/smbpipe/client"
 	"github.com/smbpipe/smbpipe/internal/testlog"
 	"github.com/smbpipe/smbpipe/internal/testserver"
+	"github.com/smbpipe/smbpipe/internal/testsmbd"
 	"github.com/smbpipe/smbpipe/ntstatus"
+	"github.com/smbpipe/smbpipe/policy"
 	"github.com/smbpipe/smbpipe/server"
 	"github.com/smbpipe/smbpipe/smb2"
 )
@@ -180,4 +182,155 @@ func TestEncryptionRequiredUnencryptedRequest(t *testing.T) {
 		t.Errorf("clear ECHO: %v", err)
 	}
 	echo(t, c)
+}
+
+// TestEncryptionReauthenticate: a session that encrypts re-authenticates
+// with sealed SESSION_SETUPs, against smbpipe and Samba's smbd with
+// encryption required, on 3.0.2 and 3.1.1; both refuse the exchange in
+// clear (STATUS_ACCESS_DENIED), which the client used to send. The session
+// keeps its keys and goes on encrypting.
+func TestEncryptionReauthenticate(t *testing.T) {
+	ours, _ := startEnc(t, "encryption = \"required\"\n")
+	reauthEncrypted(t, ours, "echo")
+	t.Run("smbd", func(t *testing.T) {
+		reauthEncrypted(t, testsmbd.Start(t, "\tserver smb encrypt = required\n"), "srvsvc")
+	})
+}
+
+// reauthEncrypted re-authenticates alice's encrypting session on 3.0.2 and
+// 3.1.1 with the pipe opened before, then opens it again.
+func reauthEncrypted(t *testing.T, addr, pipe string) {
+	for _, d := range []smb2.Dialect{smb2.Dialect302, smb2.Dialect311} {
+		t.Run(client.DialectString(d), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			cfg := alice(client.EncryptionRequired, d)
+			c, err := client.Dial(ctx, addr, &cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			p, err := c.OpenPipe(ctx, pipe)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Reauthenticate(ctx, nil); err != nil {
+				t.Fatalf("re-authentication of an encrypting session: %v", err)
+			}
+			if !c.Encrypted() {
+				t.Fatal("the session no longer encrypts")
+			}
+			if err := c.Echo(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.OpenPipe(ctx, pipe); err != nil {
+				t.Fatalf("open after the re-authentication: %v", err)
+			}
+		})
+	}
+}
+
+// TestEncryptionHotReload pins what a reload of `encryption` does to
+// sessions already set up: nothing. EncryptData is decided per session at
+// its SESSION_SETUP (MS-SMB2 3.3.5.5.3, Session.EncryptData, then checked
+// per request in 3.3.5.2.9), so enabled -> required leaves an open clear
+// session in clear and refuses only new sessions that cannot encrypt, and
+// required -> off leaves a session that must encrypt refusing clear
+// requests, while new connections are no longer offered a cipher.
+func TestEncryptionHotReload(t *testing.T) {
+	snap := func(enc string) *policy.Snapshot {
+		return testserver.Snapshot(t, "encryption = \""+enc+"\"\n"+testserver.AliceEcho, "test.toml")
+	}
+	srv, addr := testserver.StartWith(t, server.Options{Snapshot: snap("enabled")})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	dial := func(mode client.EncryptionMode) (*client.Conn, error) {
+		cfg := alice(mode, smb2.Dialect311)
+		return client.Dial(ctx, addr, &cfg)
+	}
+	clearEcho := func(c *client.Conn) ntstatus.Status {
+		h := smb2.Header{Command: smb2.CmdEcho, SessionID: c.SessionID(), Credit: 1}
+		resp, err := c.RoundTrip(ctx, &client.RawRequest{Header: h, Body: (&smb2.EchoRequest{}).Append(nil), NoEncrypt: true})
+		if err != nil {
+			var st ntstatus.Status
+			if errors.As(err, &st) {
+				return st
+			}
+			t.Fatalf("clear ECHO: %v", err)
+		}
+		return resp.Header.Status
+	}
+
+	plain, err := dial(client.EncryptionOff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	if err := srv.SetPolicy(snap("required")); err != nil {
+		t.Fatal(err)
+	}
+	if plain.Encrypted() {
+		t.Fatal("the session of encryption = enabled encrypts")
+	}
+	echo(t, plain) // in clear, after the reload to required
+	if c, err := dial(client.EncryptionOff); err == nil || !errors.Is(err, ntstatus.AccessDenied) {
+		t.Fatalf("a new session that does not encrypt under required: %v, want STATUS_ACCESS_DENIED", err)
+	} else if c != nil {
+		c.Close()
+	}
+	sealed, err := dial(client.EncryptionAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sealed.Close()
+	if !sealed.Encrypted() {
+		t.Fatal("a new session under required does not encrypt")
+	}
+
+	if err := srv.SetPolicy(snap("off")); err != nil {
+		t.Fatal(err)
+	}
+	echo(t, sealed)
+	if st := clearEcho(sealed); st != ntstatus.AccessDenied {
+		t.Fatalf("clear ECHO on the session that must encrypt, after the reload to off: %v, want STATUS_ACCESS_DENIED", st)
+	}
+	c, err := dial(client.EncryptionAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.Cipher() != 0 || c.Encrypted() {
+		t.Fatalf("a new connection under off: cipher %#x, encrypted %v", c.Cipher(), c.Encrypted())
+	}
+	echo(t, plain)
+}
+
+// TestEncryptionRequiredNoCommonCipher: a client whose ciphers are all
+// outside encryption_ciphers is refused under required with
+// STATUS_ACCESS_DENIED, and the audit record says why (no cipher in
+// common, and which ones each side has), with the fields of every other
+// "session setup" record (status_code, event_id 4625).
+func TestEncryptionRequiredNoCommonCipher(t *testing.T) {
+	addr, log := startEnc(t, "encryption = \"required\"\nencryption_ciphers = [\"AES-256-GCM\"]\n")
+	for _, d := range []smb2.Dialect{smb2.Dialect302, smb2.Dialect311} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		cfg := alice(client.EncryptionAuto, d, smb2.CipherAES128CCM)
+		c, err := client.Dial(ctx, addr, &cfg)
+		cancel()
+		if err == nil {
+			c.Close()
+			t.Fatalf("%v: a client with only AES-128-CCM logged on under required with encryption_ciphers AES-256-GCM", d)
+		}
+		if !errors.Is(err, ntstatus.AccessDenied) {
+			t.Fatalf("%v: %v, want STATUS_ACCESS_DENIED", d, err)
+		}
+		want := "dialect=" + client.DialectString(d) + " status=STATUS_ACCESS_DENIED status_code=0xc0000022 rule=encryption-required " +
+			`reason="encryption = \"required\" and no cipher in common: the client offered AES-128-CCM, encryption_ciphers allows AES-256-GCM: refused rather than served in clear" event_id=4625`
+		if !strings.Contains(log.String(), want) {
+			t.Fatalf("%v: no %s in the log:\n%s", d, want, log)
+		}
+	}
 }

@@ -437,7 +437,10 @@ func (c *Conn) establish(sid uint64, flags uint16, msg, sessionKey []byte, anon 
 			return nil, protocolErrorf("session setup response header: %v", err)
 		}
 		signed := h.Flags&smb2.FlagSigned != 0
-		if !signed && (c.neg.dialect == smb2.Dialect311 || s.signing) {
+		// A sealed re-authentication's reply arrived sealed (the reader
+		// refuses it otherwise): authenticated, and not signed.
+		sealed := reauth && old.encrypt
+		if !signed && !sealed && (c.neg.dialect == smb2.Dialect311 || s.signing) {
 			return nil, fmt.Errorf("client: session setup: final response not signed: %w", ErrSignature)
 		}
 		// A re-authentication's requests carry the session's SessionId, so

@@ -17,7 +17,11 @@ type Caller struct {
 	ClientAddr string   // remote address of the SMB connection (host:port)
 	SessionID  uint64
 	Signed     bool // the session signs its messages
-	Encrypted  bool // the session or share is encrypted
+	// Encrypted: the session must encrypt, so every message of the
+	// instance is sealed (the server's encryption = "required"), or the
+	// request that opened it was sealed (a client that encrypts by its own
+	// choice under "enabled" may send later ones in clear).
+	Encrypted bool
 }
 
 // Env returns the caller as environment variables for a process serving

@@ -349,19 +349,28 @@ func (c *conn) waitFree(op *asyncOp) error {
 // A CANCEL is verified like any request of its session (MS-SMB2 3.3.5.2.4,
 // 3.3.5.16) and reaches only that session's operations: an unsigned or
 // badly signed CANCEL on a signing session, or one naming another session,
-// is ignored (CANCEL is never answered).
+// is ignored (CANCEL is never answered). Encryption comes first
+// (3.3.5.2.9): a CANCEL in an encrypted frame (c.encrypted) is
+// authenticated by its transform and not verified again, signing rule or
+// not; one in clear on a session that must encrypt is ignored, signed or
+// not, as any other clear request of that session is refused.
 func (c *conn) handleCancel(h *smb2.Header, msg []byte) {
 	s := c.sessions[h.SessionID]
 	if s == nil {
 		c.log.Debug("smb CANCEL for no session of this connection ignored", "session", h.SessionID)
 		return
 	}
-	if h.Flags&smb2.FlagSigned != 0 {
+	switch {
+	case c.encrypted:
+	case s.encryptData:
+		c.log.Warn("smb unencrypted CANCEL on a session that requires encryption ignored", "session", s.id)
+		return
+	case h.Flags&smb2.FlagSigned != 0:
 		if s.verifier == nil || !s.verifier.Verify(msg) {
 			c.log.Warn("smb CANCEL with a bad signature ignored", "session", s.id)
 			return
 		}
-	} else if s.signingRequired {
+	case s.signingRequired:
 		c.log.Warn("smb unsigned CANCEL on a session that requires signing ignored", "session", s.id)
 		return
 	}

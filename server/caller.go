@@ -6,7 +6,10 @@ import (
 )
 
 // caller builds the identity attached to both ends of an instance opened
-// by session s (pipe.End.Caller on the server end).
+// by session s (pipe.End.Caller on the server end), in the request being
+// dispatched. Encrypted is what this open can count on: the session must
+// encrypt, or the CREATE arrived sealed; that the session sealed other
+// requests before says nothing of this one.
 func (c *conn) caller(s *session) *pipe.Caller {
 	return &pipe.Caller{
 		User:       s.ident.User,
@@ -17,6 +20,6 @@ func (c *conn) caller(s *session) *pipe.Caller {
 		ClientAddr: c.remote,
 		SessionID:  s.id,
 		Signed:     s.signer != nil && s.signingRequired,
-		Encrypted:  s.encryptData || s.encrypting,
+		Encrypted:  s.encryptData || c.encrypted,
 	}
 }

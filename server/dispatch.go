@@ -69,9 +69,13 @@ func (c *conn) handleFrame(payload []byte) error {
 		if c.encrypted {
 			// MS-SMB2 3.3.5.2.1.1: the first request of a decrypted
 			// frame is not related and names the transform's session,
-			// as does every later unrelated one.
+			// as does every later unrelated one. A related one inherits
+			// it (3.3.5.2.7.2): one naming another session would run
+			// there unverified, on the word of another session's key
+			// (an anonymous session's comes from a zero session key).
 			related := hdr.Flags&smb2.FlagRelatedOperations != 0
-			if first && related || !related && hdr.SessionID != tsid {
+			if first && related || !related && hdr.SessionID != tsid ||
+				related && hdr.SessionID != tsid && hdr.SessionID != ^uint64(0) {
 				return fmt.Errorf("server: encrypted request of session %#x in a frame encrypted for session %#x", hdr.SessionID, tsid)
 			}
 		}
@@ -207,14 +211,18 @@ func (c *conn) dispatch(buf []byte, r *request) ([]byte, ntstatus.Status, error)
 	// The session, for signing and encryption and for the commands that
 	// need one. A decrypted request is not verified again (MS-SMB2
 	// 3.3.5.2.4); a session that requires encryption refuses anything
-	// else but SESSION_SETUP with STATUS_ACCESS_DENIED, in an encrypted
-	// response (3.3.5.2.9; Samba encrypts that error too).
+	// else with STATUS_ACCESS_DENIED, in an encrypted response (3.3.5.2.9;
+	// Samba encrypts that error too), a re-authentication's SESSION_SETUP
+	// included (its refusal goes in clear, as every SESSION_SETUP response
+	// to a clear request): the session keeps going, its identity unchanged
+	// (as with Samba). Such a session has been established (EncryptData is set
+	// then), so this is never a first logon's exchange.
 	if sid := r.hdr.SessionID; sid != 0 && r.hdr.Command != smb2.CmdNegotiate {
 		if s := c.sessions[sid]; s != nil {
 			r.sess = s
 			switch {
 			case c.encrypted:
-			case s.encryptData && r.hdr.Command != smb2.CmdSessionSetup:
+			case s.encryptData:
 				c.log.Warn("smb unencrypted request on a session that requires encryption", "session", s.id, "command", r.hdr.Command.String())
 				r.noSign = true
 				return buf, ntstatus.AccessDenied, nil

@@ -336,6 +336,9 @@ func (c *conn) kerberosLogon(r *request, buf []byte, s *session, snap *policy.Sn
 	if sd := snap.EncryptionGate(policy.SessionDecision{Status: ntstatus.Success, Kind: policy.User}); sd.Status != ntstatus.Success {
 		return refuse(sd.Status, sd.Rule, sd.Reason)
 	}
+	if why := keylessUpgrade(s, policy.User); why != "" {
+		return refuse(ntstatus.AccessDenied, ruleReauthKeyless, why)
+	}
 
 	var out []byte
 	switch {

@@ -58,11 +58,15 @@ func (c *conn) negotiate(r *request, buf []byte) ([]byte, ntstatus.Status, error
 	c.clientDialects = slices.Clone(req.Dialects)
 	c.serverSecMode = c.securityMode()
 	offered := c.offeredCiphers()
+	c.clientCiphers = nil
 	if d == smb2.Dialect300 || d == smb2.Dialect302 {
 		// AES-128-CCM, implied by SMB2_GLOBAL_CAP_ENCRYPTION in both
 		// directions (MS-SMB2 3.3.5.4).
-		if req.Capabilities&smb2.CapEncryption != 0 && slices.Contains(offered, smb2.CipherAES128CCM) {
-			c.cipher = smb2.CipherAES128CCM
+		if req.Capabilities&smb2.CapEncryption != 0 {
+			c.clientCiphers = []uint16{smb2.CipherAES128CCM}
+			if slices.Contains(offered, smb2.CipherAES128CCM) {
+				c.cipher = smb2.CipherAES128CCM
+			}
 		}
 	}
 
@@ -81,6 +85,7 @@ func (c *conn) negotiate(r *request, buf []byte) ([]byte, ntstatus.Status, error
 					return buf, ntstatus.InvalidParameter, nil
 				}
 				encCtx = true
+				c.clientCiphers = encCaps.Ciphers
 			case smb2.CtxPreauthIntegrity:
 				var p smb2.PreauthIntegrityCaps
 				if err := p.Decode(nc.Data); err != nil {
@@ -221,9 +226,13 @@ type negotiation struct {
 	serverSecMode  uint16
 	serverCaps     uint32
 	signAlg        uint16
-	cipher         uint16                // the cipher sessions encrypt with; 0: none
-	preauth        smbcrypto.PreauthHash // the connection's 3.1.1 preauth hash
-	maxIO          uint32                // MaxTransact/Read/WriteSize offered
+	cipher         uint16 // the cipher sessions encrypt with; 0: none
+	// clientCiphers are the ciphers the client offered (3.1.1:
+	// ENCRYPTION_CAPABILITIES; 3.0, 3.0.2: AES-128-CCM with
+	// SMB2_GLOBAL_CAP_ENCRYPTION), for the reason of a refusal.
+	clientCiphers []uint16
+	preauth       smbcrypto.PreauthHash // the connection's 3.1.1 preauth hash
+	maxIO         uint32                // MaxTransact/Read/WriteSize offered
 }
 
 // handleSMB1 answers an SMB1 NEGOTIATE offering SMB2 with an SMB2 NEGOTIATE

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"strings"
 
 	"github.com/smbpipe/smbpipe/auth/ntlm"
 	"github.com/smbpipe/smbpipe/auth/spnego"
@@ -32,7 +33,10 @@ type session struct {
 	skewTried bool
 	krbMIC    *pendingKerberos // accepted, waiting for the client's mechListMIC
 
-	ident           policy.Identity
+	ident policy.Identity
+	// keyKind is the kind of the first logon, whose session key the
+	// session's keys come from whatever re-authentications follow.
+	keyKind         policy.Kind
 	sids            []string
 	signingRequired bool
 	signer          smbcrypto.Signer // signs responses; used under conn.wmu
@@ -74,7 +78,7 @@ func (c *conn) sessionSetup(r *request, buf []byte) ([]byte, ntstatus.Status, er
 		r.noSign = true
 		return buf, ntstatus.RequestNotAccepted, nil
 	}
-	if st := c.encryptionGate(); st != ntstatus.Success {
+	if st := c.encryptionGate(r.hdr.SessionID); st != ntstatus.Success {
 		r.noSign = true
 		return buf, st, nil
 	}
@@ -221,6 +225,10 @@ func (c *conn) authenticate(r *request, buf []byte, s *session, snap *policy.Sna
 		ident = policy.Identity{Kind: policy.User, User: name, Domain: cfg.Domain}
 	}
 
+	if why := keylessUpgrade(s, ident.Kind); why != "" {
+		return refuse(policy.User, ntstatus.AccessDenied, ruleReauthKeyless, why)
+	}
+
 	var out []byte
 	if wrapped {
 		resp := spnego.Resp{NegState: spnego.AcceptCompleted}
@@ -254,6 +262,7 @@ func (c *conn) establish(r *request, s *session, req *smb2.SessionSetupRequest, 
 	cfg := snap.Config()
 	reauth = s.valid
 	if !reauth {
+		s.keyKind = ident.Kind
 		installKeys(cfg.Signing == "required" ||
 			uint16(req.SecurityMode)&smb2.SigningRequired != 0 ||
 			c.clientSecMode&smb2.SigningRequired != 0)
@@ -288,6 +297,27 @@ func (c *conn) establish(r *request, s *session, req *smb2.SessionSetupRequest, 
 	return reauth, flags
 }
 
+// ruleReauthKeyless is the audit rule of a refused keylessUpgrade.
+const ruleReauthKeyless = "reauth-keyless-session"
+
+// keylessUpgrade returns why a re-authentication of s as a user of kind
+// is refused, or "" when it is not one that is: s was established
+// anonymous or as a guest, and a re-authentication keeps the session's
+// keys and signing rule (MS-SMB2 3.3.5.5.3). Those keys come from no
+// secret (an anonymous session's from an all-zero session key, which
+// anyone can derive; a guest has none) and no signing is required of
+// such a session, so the user's requests could be forged and their
+// encrypted traffic read, whatever signing and encryption the policy
+// requires. The client logs on in a new session instead (the Go client
+// never re-authenticates such a session; Windows clients make a new one).
+func keylessUpgrade(s *session, kind policy.Kind) string {
+	if !s.valid || kind != policy.User || s.keyKind == policy.User {
+		return ""
+	}
+	return "re-authentication as a user of a session established " + kindName(s.keyKind) +
+		": the session would keep keys that come from no secret; log on in a new session"
+}
+
 // establishKeys derives the keys of a session at its first successful
 // authentication (never at a re-authentication):
 //   - a user: from the NTLM session key; signing is required when the
@@ -315,26 +345,48 @@ func (c *conn) establishKeys(s *session, kind policy.Kind, sessionKey [16]byte, 
 // SESSION_SETUP (MS-SMB2 3.3.5.5, EncryptData and RejectUnencryptedAccess):
 // a connection that cannot encrypt, a 2.x dialect or a 3.x one without a
 // cipher in common, is refused with STATUS_ACCESS_DENIED, never served in
-// clear. Anonymous and guest logons are refused later, by the policy's
+// clear, with a "session setup" audit record saying which of these it is.
+// Anonymous and guest logons are refused later, by the policy's
 // EncryptionGate.
-func (c *conn) encryptionGate() ntstatus.Status {
-	cfg := c.srv.snapshot().Config()
+func (c *conn) encryptionGate(sessID uint64) ntstatus.Status {
+	snap := c.srv.snapshot()
+	cfg := snap.Config()
 	if cfg == nil || cfg.Encryption != "required" || c.cipher != 0 {
 		return ntstatus.Success
 	}
+	st := ntstatus.AccessDenied
 	c.srv.metrics.inc(MetricDenials, policy.RuleEncryptionRequired)
-	reason := "the client did not offer encryption"
-	if c.dialect < smb2.Dialect300 {
+	var reason string
+	switch {
+	case c.dialect < smb2.Dialect300:
 		reason = "dialect " + c.dialect.String() + " has no encryption"
+	case len(c.clientCiphers) == 0:
+		reason = "the client did not offer encryption"
+	default:
+		names := make([]string, len(c.clientCiphers))
+		for i, id := range c.clientCiphers {
+			names[i] = smbcrypto.CipherName(id)
+		}
+		reason = "no cipher in common: the client offered " + strings.Join(names, ", ") +
+			", encryption_ciphers allows " + strings.Join(cfg.EncryptionCiphers, ", ")
+		if cfg.EncryptionCiphers == nil {
+			reason = "no cipher in common: the client offered " + strings.Join(names, ", ")
+		}
 	}
+	reason = `encryption = "required" and ` + reason + ": refused rather than served in clear"
 	c.srv.log.LogAttrs(context.Background(), slog.LevelWarn, "session setup",
 		slog.String("client", c.remote),
+		slog.Uint64("session", sessID),
 		slog.String("dialect", c.dialect.String()),
-		slog.String("status", ntstatus.AccessDenied.String()),
+		slog.String("status", st.String()),
+		slog.String("status_code", hex32(uint32(st))),
 		slog.String("rule", policy.RuleEncryptionRequired),
-		slog.String("reason", `encryption = "required" and `+reason+`: refused rather than served in clear`),
+		slog.String("reason", reason),
+		slog.Int("event_id", eventLogonFailed),
+		slog.Int64("policy_revision", snap.Revision()),
 	)
-	return ntstatus.AccessDenied
+	c.recordSession(sessID, policy.User, "", "", st, policy.RuleEncryptionRequired, reason)
+	return st
 }
 
 // unwrap extracts the NTLMSSP token (and the client's mechListMIC) from a

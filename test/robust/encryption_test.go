@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"io"
 	"net"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -268,6 +270,9 @@ var encCases = []encCase{
 	{"wrong SessionId: a related first message", func(t *testing.T, es *encSession) ([][]byte, int) {
 		return one(es.seal(smb2.Header{Command: smb2.CmdCreate, Flags: smb2.FlagRelatedOperations}, createEcho(), es.sid)), 0
 	}},
+	{"wrong SessionId: a related message names another session", func(t *testing.T, es *encSession) ([][]byte, int) {
+		return one(es.sealMsg(relatedPair(es, es.sid+1), es.sid)), 0
+	}},
 	{"short frame: the header only", func(t *testing.T, es *encSession) ([][]byte, int) {
 		return one(tamper(es, func(b []byte) {})[:smb2.TransformHeaderSize]), 0
 	}},
@@ -480,5 +485,314 @@ func TestTransformWithoutLogon(t *testing.T) {
 	defer cancel()
 	if err := good.Conn().Echo(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// pendingRead opens the echo pipe in an encrypted CREATE and sends an
+// encrypted READ of it, which goes async (nothing to read): it returns the
+// READ's MessageId and the AsyncId of its sealed interim response.
+func (es *encSession) pendingRead(t *testing.T) (mid, asyncID uint64) {
+	t.Helper()
+	if _, err := es.nc.Write(frame(es.seal(smb2.Header{Command: smb2.CmdCreate}, createEcho(), es.sid))); err != nil {
+		t.Fatal(err)
+	}
+	var cr smb2.CreateResponse
+	if err := cr.Decode(es.read(t)); err != nil {
+		t.Fatalf("encrypted CREATE: %v", err)
+	}
+	mid = es.mid
+	rr := smb2.ReadRequest{Length: 64, FileID: cr.FileID}
+	if _, err := es.nc.Write(frame(es.seal(smb2.Header{Command: smb2.CmdRead}, rr.Append(nil), es.sid))); err != nil {
+		t.Fatal(err)
+	}
+	var h smb2.Header
+	if err := h.Decode(es.read(t)); err != nil || h.Status != ntstatus.Pending || h.MessageID != mid {
+		t.Fatalf("encrypted READ: %v %v (mid %d, want %d)", h.Status, err, h.MessageID, mid)
+	}
+	return mid, h.AsyncID
+}
+
+// TestEncryptedCancel: CANCEL follows the session's encryption (MS-SMB2
+// 3.3.5.2.9 and 3.3.5.2.4 apply to it as to any request; it has no
+// response): on a session that must encrypt, a CANCEL in clear, unsigned
+// or signed, by MessageId or by AsyncId, is ignored and the pending READ
+// stays; an encrypted one ends it with STATUS_CANCELLED in a sealed
+// response. An encrypted CANCEL is authenticated by its transform: it is
+// acted on without a signature on a session that requires signing.
+func TestEncryptedCancel(t *testing.T) {
+	for _, tc := range []struct{ name, config string }{
+		{"required", `encryption = "required"`},
+		{"enabled, signing required", "encryption = \"enabled\"\nsigning = \"required\""},
+	} {
+		ts := start(t, tc.config)
+		for _, v := range []struct {
+			d      smb2.Dialect
+			cipher uint16
+		}{{smb2.Dialect302, smb2.CipherAES128CCM}, {smb2.Dialect311, smb2.CipherAES256GCM}} {
+			t.Run(tc.name+"/"+client.DialectString(v.d), func(t *testing.T) {
+				es := dialEnc(t, ts.addr, v.d, v.cipher, &ntlm.Client{User: "alice", Password: "Passw0rd!"}, true)
+				mid, asyncID := es.pendingRead(t)
+				if tc.name == "required" {
+					for _, h := range []smb2.Header{
+						{Command: smb2.CmdCancel, MessageID: mid, SessionID: es.sid},
+						{Command: smb2.CmdCancel, Flags: smb2.FlagAsyncCommand, AsyncID: asyncID, SessionID: es.sid},
+						{Command: smb2.CmdCancel, MessageID: mid, SessionID: es.sid, Flags: smb2.FlagSigned, Signature: [16]byte{1}},
+					} {
+						if _, err := es.nc.Write(frame(message(h, (&smb2.CancelRequest{}).Append(nil)))); err != nil {
+							t.Fatal(err)
+						}
+					}
+					es.nc.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+					var b [4]byte
+					if n, err := es.nc.Read(b[:]); !isTimeout(err) {
+						t.Fatalf("a CANCEL in clear on a session that must encrypt was answered (%d bytes, %v): it ended the READ", n, err)
+					}
+					es.nc.SetReadDeadline(time.Time{})
+				}
+				h := smb2.Header{Command: smb2.CmdCancel, Flags: smb2.FlagAsyncCommand, AsyncID: asyncID, SessionID: es.sid}
+				if _, err := es.nc.Write(frame(es.sealMsg(message(h, (&smb2.CancelRequest{}).Append(nil)), es.sid))); err != nil {
+					t.Fatal(err)
+				}
+				es.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+				b := readFrame(t, es.nc, "the cancelled READ")
+				if !smb2.IsTransform(b) {
+					t.Fatal("the cancelled READ's final response is not encrypted")
+				}
+				b, err := es.dec.Open(b)
+				var rh smb2.Header
+				if err != nil || rh.Decode(b) != nil || rh.Status != ntstatus.Cancelled || rh.MessageID != mid {
+					t.Fatalf("after an encrypted CANCEL: %v %v, want STATUS_CANCELLED for mid %d", rh.Status, err, mid)
+				}
+			})
+		}
+	}
+}
+
+// relatedPair is a compound of es: an ECHO of es's session, then a
+// related CREATE of the echo pipe whose header names session sid instead
+// of inheriting es's.
+func relatedPair(es *encSession, sid uint64) []byte {
+	b := message(smb2.Header{Command: smb2.CmdEcho, MessageID: es.mid, CreditCharge: 1, Credit: 8, SessionID: es.sid}, (&smb2.EchoRequest{}).Append(nil))
+	for len(b)%8 != 0 {
+		b = append(b, 0)
+	}
+	smb2.PutNextCommand(b, uint32(len(b)))
+	b = append(b, message(smb2.Header{Command: smb2.CmdCreate, Flags: smb2.FlagRelatedOperations, MessageID: es.mid + 1,
+		CreditCharge: 1, SessionID: sid, TreeID: es.tid}, createEcho())...)
+	es.mid += 2
+	return b
+}
+
+// TestEncryptedRelatedOtherSession: a related request in an encrypted
+// compound inherits the transform's session (MS-SMB2 3.3.5.2.1.1,
+// 3.3.5.2.7.2); one whose header names another session of the connection
+// drops the connection, never runs on that session unverified. The frame
+// here is sealed with the anonymous session's key, which comes from an
+// all-zero session key (on 3.0.2 anyone can compute it), and its related
+// TREE_CONNECT names alice's session, which requires signing: acted on,
+// anyone able to inject a frame would act as alice without her key.
+func TestEncryptedRelatedOtherSession(t *testing.T) {
+	ts := start(t, "encryption = \"enabled\"\nsigning = \"required\"")
+	es := dialEnc(t, ts.addr, smb2.Dialect302, smb2.CipherAES128CCM, &ntlm.Client{}, false)
+	anonSID := es.sid
+	es.sid = 0
+	nc := &ntlm.Client{User: "alice", Password: "Passw0rd!"}
+	tok, _ := nc.Negotiate()
+	_, resp := es.clear(t, smb2.Header{Command: smb2.CmdSessionSetup}, (&smb2.SessionSetupRequest{SecurityMode: 1, SecurityBuffer: tok}).Append(nil))
+	var h smb2.Header
+	var ss smb2.SessionSetupResponse
+	if h.Decode(resp) != nil || h.Status != ntstatus.MoreProcessingRequired || ss.Decode(resp) != nil {
+		t.Fatalf("alice's SESSION_SETUP: %v", h.Status)
+	}
+	es.sid = h.SessionID
+	auth, _, err := nc.Authenticate(ss.SecurityBuffer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, resp = es.clear(t, smb2.Header{Command: smb2.CmdSessionSetup}, (&smb2.SessionSetupRequest{SecurityMode: 1, SecurityBuffer: auth}).Append(nil)); h.Decode(resp) != nil || h.Status != ntstatus.Success {
+		t.Fatalf("alice's SESSION_SETUP: %v", h.Status)
+	}
+	aliceSID := es.sid
+	es.sid = anonSID
+
+	b := message(smb2.Header{Command: smb2.CmdEcho, MessageID: es.mid, CreditCharge: 1, Credit: 8, SessionID: anonSID}, (&smb2.EchoRequest{}).Append(nil))
+	for len(b)%8 != 0 {
+		b = append(b, 0)
+	}
+	smb2.PutNextCommand(b, uint32(len(b)))
+	b = append(b, message(smb2.Header{Command: smb2.CmdTreeConnect, Flags: smb2.FlagRelatedOperations, MessageID: es.mid + 1,
+		CreditCharge: 1, SessionID: aliceSID}, (&smb2.TreeConnectRequest{Path: smb2.AppendUTF16(nil, `\\SMBPIPE\IPC$`)}).Append(nil))...)
+	es.mid += 2
+	if _, err := es.nc.Write(frame(es.sealMsg(b, anonSID))); err != nil {
+		t.Fatal(err)
+	}
+	// Any answer is a failure; one that carries a TREE_CONNECT response
+	// for alice's session shows the request ran on it.
+	es.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var fh [4]byte
+	if _, err := io.ReadFull(es.nc, fh[:]); err == nil {
+		resp := make([]byte, int(fh[1])<<16|int(fh[2])<<8|int(fh[3]))
+		io.ReadFull(es.nc, resp)
+		if plain, err := es.dec.Open(resp); err == nil {
+			for m := plain; len(m) >= smb2.HeaderSize; {
+				var rh smb2.Header
+				rh.Decode(m)
+				if rh.Command == smb2.CmdTreeConnect {
+					t.Errorf("the TREE_CONNECT naming alice's session was answered %v for session %#x (alice %#x)", rh.Status, rh.SessionID, aliceSID)
+				}
+				if rh.NextCommand == 0 || int(rh.NextCommand) > len(m) {
+					break
+				}
+				m = m[rh.NextCommand:]
+			}
+		}
+		t.Fatal("the server answered the frame; want the connection dropped")
+	} else if isTimeout(err) {
+		t.Fatal("the server did not close the connection")
+	}
+}
+
+// TestEncryptedReauth: on a session that must encrypt, a
+// re-authentication's SESSION_SETUP in clear is refused with
+// STATUS_ACCESS_DENIED and changes nothing (Samba's smbd answers the
+// same; MS-SMB2 3.3.5.2.9, RejectUnencryptedAccess): the session keeps
+// encrypting under its keys. The same exchange sealed succeeds, its
+// responses sealed, and the session's keys do not change (MS-SMB2
+// 3.3.5.5.3): requests sealed with the first logon's keys still work.
+func TestEncryptedReauth(t *testing.T) {
+	ts := start(t, `encryption = "required"`)
+	for _, v := range []struct {
+		d      smb2.Dialect
+		cipher uint16
+	}{{smb2.Dialect302, smb2.CipherAES128CCM}, {smb2.Dialect311, smb2.CipherAES128GCM}, {smb2.Dialect311, smb2.CipherAES256CCM}} {
+		t.Run(client.DialectString(v.d)+"/"+smbcrypto.CipherName(v.cipher), func(t *testing.T) {
+			es := dialEnc(t, ts.addr, v.d, v.cipher, &ntlm.Client{User: "alice", Password: "Passw0rd!"}, true)
+			nc := &ntlm.Client{User: "alice", Password: "Passw0rd!"}
+			tok, err := nc.Negotiate()
+			if err != nil {
+				t.Fatal(err)
+			}
+			setup := func(tok []byte) []byte {
+				return (&smb2.SessionSetupRequest{SecurityMode: 1, SecurityBuffer: tok}).Append(nil)
+			}
+			var h smb2.Header
+			if _, resp := es.clear(t, smb2.Header{Command: smb2.CmdSessionSetup}, setup(tok)); h.Decode(resp) != nil || h.Status != ntstatus.AccessDenied {
+				t.Fatalf("a re-authentication in clear: %v, want STATUS_ACCESS_DENIED", h.Status)
+			}
+			if h := es.round(t, smb2.Header{Command: smb2.CmdEcho}, (&smb2.EchoRequest{}).Append(nil)); h.Status != ntstatus.Success {
+				t.Fatalf("encrypted ECHO after the refused re-authentication: %v", h.Status)
+			}
+
+			// The same exchange, sealed.
+			if _, err := es.nc.Write(frame(es.seal(smb2.Header{Command: smb2.CmdSessionSetup}, setup(tok), es.sid))); err != nil {
+				t.Fatal(err)
+			}
+			resp := es.read(t)
+			var ss smb2.SessionSetupResponse
+			if h.Decode(resp) != nil || h.Status != ntstatus.MoreProcessingRequired || ss.Decode(resp) != nil {
+				t.Fatalf("sealed re-authentication, first leg: %v", h.Status)
+			}
+			auth, _, err := nc.Authenticate(ss.SecurityBuffer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h := es.round(t, smb2.Header{Command: smb2.CmdSessionSetup}, setup(auth)); h.Status != ntstatus.Success {
+				t.Fatalf("sealed re-authentication: %v", h.Status)
+			}
+			if _, err := es.nc.Write(frame(es.seal(smb2.Header{Command: smb2.CmdCreate}, createEcho(), es.sid))); err != nil {
+				t.Fatal(err)
+			}
+			if h.Decode(es.read(t)) != nil || h.Status != ntstatus.Success {
+				t.Fatalf("encrypted CREATE after the re-authentication, same keys: %v", h.Status)
+			}
+		})
+	}
+}
+
+// TestCallerEncrypted: pipe.Caller.Encrypted, which a Go pipe handler may
+// rely on to keep a secret off the wire in clear, is true when the
+// session must encrypt (every message of the open is sealed) or when the
+// CREATE that opened the instance was sealed; not for a CREATE in clear
+// on a session of encryption = "enabled" that sealed earlier requests (it
+// was true: the session had once encrypted).
+func TestCallerEncrypted(t *testing.T) {
+	create := (&smb2.CreateRequest{ImpersonationLevel: 2, DesiredAccess: 0x0012019F, ShareAccess: 3,
+		CreateDisposition: 1, CreateOptions: 0x00400040, Name: smb2.AppendUTF16(nil, "sink")}).Append(nil)
+	for _, tc := range []struct {
+		config string
+		sealed bool
+		want   bool
+	}{
+		{`encryption = "enabled"`, false, false},
+		{`encryption = "enabled"`, true, true},
+		{`encryption = "required"`, true, true},
+	} {
+		ts := start(t, tc.config)
+		l := sink(t, ts)
+		// The TREE_CONNECT is sealed: the session has encrypted.
+		es := dialEnc(t, ts.addr, smb2.Dialect311, smb2.CipherAES128GCM, &ntlm.Client{User: "alice", Password: "Passw0rd!"}, true)
+		var resp []byte
+		if tc.sealed {
+			if _, err := es.nc.Write(frame(es.seal(smb2.Header{Command: smb2.CmdCreate}, create, es.sid))); err != nil {
+				t.Fatal(err)
+			}
+			resp = es.read(t)
+		} else {
+			_, resp = es.clear(t, smb2.Header{Command: smb2.CmdCreate, TreeID: es.tid}, create)
+		}
+		var h smb2.Header
+		if h.Decode(resp) != nil || h.Status != ntstatus.Success {
+			t.Fatalf("%s, sealed %v: CREATE %v", tc.config, tc.sealed, h.Status)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		end, err := l.AcceptEnd(ctx)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		caller, ok := end.Caller()
+		if !ok || caller.Encrypted != tc.want {
+			t.Errorf("%s, CREATE sealed %v: Caller.Encrypted %v, want %v", tc.config, tc.sealed, caller.Encrypted, tc.want)
+		}
+		end.Close()
+	}
+}
+
+// TestReauthKeylessSession: a session established anonymous (keys from an
+// all-zero session key, which anyone can derive) or as a guest (no keys)
+// is not re-authenticated as a user: a re-authentication keeps the keys
+// and the signing rule, so alice's session would be forgeable and, once
+// encrypting, readable, under signing = "required" too. The exchange is
+// refused with STATUS_ACCESS_DENIED, audited, and the session ends (as
+// any failed re-authentication); alice logs on in a new session.
+func TestReauthKeylessSession(t *testing.T) {
+	ts := start(t, "encryption = \"enabled\"\nsigning = \"required\"\nguest = true")
+	setup := func(tok []byte) []byte {
+		return (&smb2.SessionSetupRequest{SecurityMode: 1, SecurityBuffer: tok}).Append(nil)
+	}
+	for _, first := range []*ntlm.Client{{}, {User: "nobody", Password: "x"}} {
+		es := dialEnc(t, ts.addr, smb2.Dialect302, smb2.CipherAES128CCM, first, false)
+		nc := &ntlm.Client{User: "alice", Password: "Passw0rd!"}
+		tok, _ := nc.Negotiate()
+		var h smb2.Header
+		var ss smb2.SessionSetupResponse
+		_, resp := es.clear(t, smb2.Header{Command: smb2.CmdSessionSetup}, setup(tok))
+		if h.Decode(resp) != nil || h.Status != ntstatus.MoreProcessingRequired || ss.Decode(resp) != nil {
+			t.Fatalf("user %q: first leg %v", first.User, h.Status)
+		}
+		auth, _, err := nc.Authenticate(ss.SecurityBuffer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, resp = es.clear(t, smb2.Header{Command: smb2.CmdSessionSetup}, setup(auth)); h.Decode(resp) != nil || h.Status != ntstatus.AccessDenied {
+			t.Fatalf("user %q re-authenticated as alice: %v, want STATUS_ACCESS_DENIED", first.User, h.Status)
+		}
+		_, resp = es.clear(t, smb2.Header{Command: smb2.CmdTreeConnect}, (&smb2.TreeConnectRequest{Path: smb2.AppendUTF16(nil, `\\SMBPIPE\IPC$`)}).Append(nil))
+		if h.Decode(resp) != nil || h.Status != ntstatus.UserSessionDeleted {
+			t.Fatalf("user %q: TREE_CONNECT after the refused re-authentication: %v, want STATUS_USER_SESSION_DELETED", first.User, h.Status)
+		}
+	}
+	if n := strings.Count(ts.log.String(), "rule=reauth-keyless-session"); n != 2 {
+		t.Fatalf("%d audit records of rule reauth-keyless-session, want 2:\n%s", n, ts.log)
 	}
 }

@@ -92,6 +92,34 @@ func (es *encSession) sealMsg(msg []byte, tsid uint64) []byte {
 
 // round sends one encrypted request and returns the decrypted response's
 // header.
+// aliceInClear logs alice on on es's connection with a second
+// SESSION_SETUP (SessionId 0), in clear, and returns her SessionId; es.sid
+// is left as it was.
+func (es *encSession) aliceInClear(t *testing.T) uint64 {
+	t.Helper()
+	prev := es.sid
+	es.sid = 0
+	nc := &ntlm.Client{User: "alice", Password: "Passw0rd!"}
+	tok, _ := nc.Negotiate()
+	_, resp := es.clear(t, smb2.Header{Command: smb2.CmdSessionSetup}, (&smb2.SessionSetupRequest{SecurityMode: 1, SecurityBuffer: tok}).Append(nil))
+	var h smb2.Header
+	var ss smb2.SessionSetupResponse
+	if h.Decode(resp) != nil || h.Status != ntstatus.MoreProcessingRequired || ss.Decode(resp) != nil {
+		t.Fatalf("alice's SESSION_SETUP: %v", h.Status)
+	}
+	es.sid = h.SessionID
+	auth, _, err := nc.Authenticate(ss.SecurityBuffer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, resp = es.clear(t, smb2.Header{Command: smb2.CmdSessionSetup}, (&smb2.SessionSetupRequest{SecurityMode: 1, SecurityBuffer: auth}).Append(nil)); h.Decode(resp) != nil || h.Status != ntstatus.Success {
+		t.Fatalf("alice's SESSION_SETUP: %v", h.Status)
+	}
+	alice := es.sid
+	es.sid = prev
+	return alice
+}
+
 func (es *encSession) round(t *testing.T, h smb2.Header, body []byte) smb2.Header {
 	t.Helper()
 	if _, err := es.nc.Write(frame(es.seal(h, body, es.sid))); err != nil {
@@ -434,24 +462,7 @@ func TestTransformWithoutLogon(t *testing.T) {
 			anonSID, anonEnc, anonDec := es.sid, es.enc, es.dec
 			// alice's session on the same connection: a second
 			// SESSION_SETUP with SessionId 0.
-			es.sid = 0
-			nc := &ntlm.Client{User: "alice", Password: "Passw0rd!"}
-			tok, _ := nc.Negotiate()
-			_, resp := es.clear(t, smb2.Header{Command: smb2.CmdSessionSetup}, (&smb2.SessionSetupRequest{SecurityMode: 1, SecurityBuffer: tok}).Append(nil))
-			var h smb2.Header
-			var ss smb2.SessionSetupResponse
-			if h.Decode(resp) != nil || h.Status != ntstatus.MoreProcessingRequired || ss.Decode(resp) != nil {
-				t.Fatalf("alice's SESSION_SETUP: %v", h.Status)
-			}
-			es.sid = h.SessionID
-			auth, _, err := nc.Authenticate(ss.SecurityBuffer)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, resp = es.clear(t, smb2.Header{Command: smb2.CmdSessionSetup}, (&smb2.SessionSetupRequest{SecurityMode: 1, SecurityBuffer: auth}).Append(nil)); h.Decode(resp) != nil || h.Status != ntstatus.Success {
-				t.Fatalf("alice's SESSION_SETUP: %v", h.Status)
-			}
-			aliceSID := es.sid
+			aliceSID := es.aliceInClear(t)
 			es.sid, es.enc, es.dec = anonSID, anonEnc, anonDec
 			if h := es.round(t, smb2.Header{Command: smb2.CmdEcho}, (&smb2.EchoRequest{}).Append(nil)); h.Status != ntstatus.Success {
 				t.Fatalf("the anonymous session's encrypted ECHO after alice logged on: %v", h.Status)
@@ -595,24 +606,7 @@ func TestEncryptedRelatedOtherSession(t *testing.T) {
 	ts := start(t, "encryption = \"enabled\"\nsigning = \"required\"")
 	es := dialEnc(t, ts.addr, smb2.Dialect302, smb2.CipherAES128CCM, &ntlm.Client{}, false)
 	anonSID := es.sid
-	es.sid = 0
-	nc := &ntlm.Client{User: "alice", Password: "Passw0rd!"}
-	tok, _ := nc.Negotiate()
-	_, resp := es.clear(t, smb2.Header{Command: smb2.CmdSessionSetup}, (&smb2.SessionSetupRequest{SecurityMode: 1, SecurityBuffer: tok}).Append(nil))
-	var h smb2.Header
-	var ss smb2.SessionSetupResponse
-	if h.Decode(resp) != nil || h.Status != ntstatus.MoreProcessingRequired || ss.Decode(resp) != nil {
-		t.Fatalf("alice's SESSION_SETUP: %v", h.Status)
-	}
-	es.sid = h.SessionID
-	auth, _, err := nc.Authenticate(ss.SecurityBuffer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, resp = es.clear(t, smb2.Header{Command: smb2.CmdSessionSetup}, (&smb2.SessionSetupRequest{SecurityMode: 1, SecurityBuffer: auth}).Append(nil)); h.Decode(resp) != nil || h.Status != ntstatus.Success {
-		t.Fatalf("alice's SESSION_SETUP: %v", h.Status)
-	}
-	aliceSID := es.sid
+	aliceSID := es.aliceInClear(t)
 	es.sid = anonSID
 
 	b := message(smb2.Header{Command: smb2.CmdEcho, MessageID: es.mid, CreditCharge: 1, Credit: 8, SessionID: anonSID}, (&smb2.EchoRequest{}).Append(nil))

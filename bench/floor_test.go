@@ -106,3 +106,39 @@ func TestSourceAddr(t *testing.T) {
 		}
 	}
 }
+
+// TestTCPFloorChecksEcho: the TCP ping-pong floor checks the echo as the
+// transact op does, so a server that answers other bytes is an error.
+func TestTCPFloorChecksEcho(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		buf := make([]byte, 64)
+		for {
+			n, err := c.Read(buf)
+			if err != nil {
+				return
+			}
+			for i := range buf[:n] {
+				buf[i] ^= 0xFF
+			}
+			if _, err := c.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+	}()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	res, err := Run(ctx, Options{Workload: TCP, Addr: l.Addr().String(), Size: 64, Count: 3})
+	if err == nil && res.Errors == 0 {
+		t.Fatalf("a server answering other bytes: %d ops, no error", res.Ops)
+	}
+}

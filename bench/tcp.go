@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -156,6 +157,11 @@ func setupTCP(ctx context.Context, o *Options) (*worker, error) {
 		}
 		if _, err := io.ReadFull(sc, out); err != nil {
 			return 0, err
+		}
+		// The same check as the transact op's (setupTransact): the
+		// client's work per op is the same, floor or not.
+		if !bytes.Equal(out, msg) {
+			return 0, errShortReply
 		}
 		return int64(len(msg)), nil
 	}

@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"errors"
-	"net"
 	"os"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/smbpipe/smbpipe/auth/kerberos"
 	"github.com/smbpipe/smbpipe/auth/spnego"
 	"github.com/smbpipe/smbpipe/client"
+	"github.com/smbpipe/smbpipe/internal/testclient"
 	"github.com/smbpipe/smbpipe/internal/testkdc"
 	"github.com/smbpipe/smbpipe/internal/testserver"
 	"github.com/smbpipe/smbpipe/ntstatus"
@@ -197,20 +197,9 @@ func TestKerberosSkewRecovery(t *testing.T) {
 	})
 	// A clock that stays wrong: the second AP-REQ, skewed too, is
 	// refused; there is no third round.
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.NewConn(nc, &client.Config{ServerName: "localhost"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := testclient.Negotiated(t, addr, client.Config{ServerName: "localhost"})
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	if err := c.Negotiate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	var sid uint64
 	for i, want := range []ntstatus.Status{ntstatus.MoreProcessingRequired, ntstatus.TimeDifferenceAtDC} {
 		tok, _, err := kerberos.NewAPReq(st, kerberos.InitOptions{Mutual: true, Now: behind})
@@ -234,18 +223,7 @@ func TestKerberosSkewRecovery(t *testing.T) {
 
 	// The three legs of a recovery with a mechListMIC that does not
 	// verify in the last: refused, and the session is not established.
-	nc, err = net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c2, err := client.NewConn(nc, &client.Config{ServerName: "localhost"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c2.Close()
-	if err := c2.Negotiate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	c2 := testclient.Negotiated(t, addr, client.Config{ServerName: "localhost"})
 	sid = 0
 	var serverTime time.Time
 	for i, want := range []ntstatus.Status{ntstatus.MoreProcessingRequired, ntstatus.MoreProcessingRequired, ntstatus.LogonFailure} {

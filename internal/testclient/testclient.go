@@ -5,6 +5,7 @@ package testclient
 
 import (
 	"context"
+	"net"
 	"testing"
 	"time"
 
@@ -25,6 +26,29 @@ func Dial(tb testing.TB, addr string, cfg client.Config) *client.Conn {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Negotiated connects to addr with cfg and negotiates, nothing more (for
+// tests that send their own SESSION_SETUP); the Conn is closed at
+// cleanup.
+func Negotiated(tb testing.TB, addr string, cfg client.Config) *client.Conn {
+	tb.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c, err := client.NewConn(nc, &cfg)
+	if err != nil {
+		nc.Close()
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithTimeout(tb.Context(), Timeout)
+	defer cancel()
+	if err := c.Negotiate(ctx); err != nil {
+		tb.Fatal(err)
+	}
 	return c
 }
 

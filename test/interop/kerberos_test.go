@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -24,6 +23,7 @@ import (
 	"github.com/smbpipe/smbpipe/auth/kerberos"
 	"github.com/smbpipe/smbpipe/auth/spnego"
 	"github.com/smbpipe/smbpipe/client"
+	"github.com/smbpipe/smbpipe/internal/testclient"
 	"github.com/smbpipe/smbpipe/internal/testkdc"
 	"github.com/smbpipe/smbpipe/ntstatus"
 	"github.com/smbpipe/smbpipe/smb2"
@@ -431,20 +431,9 @@ func corruptPACServerSignature(t *testing.T, kt *keytab.Keytab, st *kerberos.Ser
 // SESSION_SETUP carrying buf, returning its status.
 func rawSessionSetup(t *testing.T, addr string, buf []byte) ntstatus.Status {
 	t.Helper()
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.NewConn(nc, &client.Config{ServerName: "localhost"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := testclient.Negotiated(t, addr, client.Config{ServerName: "localhost"})
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	if err := c.Negotiate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	resp, err := c.RoundTrip(ctx, &client.RawRequest{Header: smb2.Header{Command: smb2.CmdSessionSetup},
 		Body: (&smb2.SessionSetupRequest{SecurityMode: uint8(smb2.SigningEnabled), SecurityBuffer: buf}).Append(nil)})
 	if err != nil {

@@ -104,24 +104,7 @@ func (ts *testServer) metric(t *testing.T, name string) float64 {
 var dial = testclient.Dial
 
 // negotiated returns a connection that negotiated and did nothing else.
-func negotiated(t *testing.T, addr string, cfg client.Config) *client.Conn {
-	t.Helper()
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.NewConn(nc, &cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	if err := c.Negotiate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
+var negotiated = testclient.Negotiated
 
 // rawDial opens a plain TCP connection to the server.
 func rawDial(t *testing.T, addr string) net.Conn {

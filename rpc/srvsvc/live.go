@@ -195,9 +195,7 @@ func (q *LiveRequest) MarshalNDR(w *ndr.Writer) {
 	})
 	w.Flush()
 	w.Uint32(q.PrefMaxLen)
-	if w.UniquePtr(!q.ResumeIsNull) {
-		w.Uint32(q.Resume)
-	}
+	svc.WriteResume(w, q.Resume, q.ResumeIsNull)
 }
 
 // UnmarshalNDR reads the request; q.Op must be set. The container sent is
@@ -220,10 +218,7 @@ func (q *LiveRequest) UnmarshalNDR(r *ndr.Reader) {
 		q.Level = readEnum(r, fileLevel, &xs, "file", readFile)
 	}
 	q.PrefMaxLen = r.Uint32()
-	q.ResumeIsNull = !r.UniquePtr()
-	if !q.ResumeIsNull {
-		q.Resume = r.Uint32()
-	}
+	q.Resume, q.ResumeIsNull = svc.ReadResume(r)
 }
 
 // LiveReply is their [out] parameters: the entries (one of Sessions,
@@ -255,9 +250,7 @@ func (p *LiveReply) MarshalNDR(w *ndr.Writer) {
 			func(w *ndr.Writer, f *File) { writeFile(w, p.Level, f) })
 	}
 	w.Uint32(p.Total)
-	if w.UniquePtr(!p.ResumeIsNull) {
-		w.Uint32(p.Resume)
-	}
+	svc.WriteResume(w, p.Resume, p.ResumeIsNull)
 	w.Uint32(p.Result)
 }
 
@@ -274,10 +267,7 @@ func (p *LiveReply) UnmarshalNDR(r *ndr.Reader) {
 		p.Level = readEnum(r, anyLevel, &p.Files, "file", readFile)
 	}
 	p.Total = r.Uint32()
-	p.ResumeIsNull = !r.UniquePtr()
-	if !p.ResumeIsNull {
-		p.Resume = r.Uint32()
-	}
+	p.Resume, p.ResumeIsNull = svc.ReadResume(r)
 	p.Result = r.Uint32()
 }
 

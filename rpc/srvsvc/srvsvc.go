@@ -147,10 +147,7 @@ func (q *EnumRequest) UnmarshalNDR(r *ndr.Reader) {
 	q.ServerName = svc.ServerName(r)
 	q.Level, q.Shares = readEnumStruct(r)
 	q.PrefMaxLen = r.Uint32()
-	q.ResumeIsNull = !r.UniquePtr()
-	if !q.ResumeIsNull {
-		q.Resume = r.Uint32()
-	}
+	q.Resume, q.ResumeIsNull = svc.ReadResume(r)
 }
 
 // MarshalNDR writes the request (a client's view).
@@ -159,9 +156,7 @@ func (q *EnumRequest) MarshalNDR(w *ndr.Writer) {
 	w.WString(`\\` + q.ServerName)
 	writeEnumStruct(w, q.Level, q.Shares, true)
 	w.Uint32(q.PrefMaxLen)
-	if w.UniquePtr(!q.ResumeIsNull) {
-		w.Uint32(q.Resume)
-	}
+	svc.WriteResume(w, q.Resume, q.ResumeIsNull)
 }
 
 // EnumReply is NetrShareEnum's [out] parameters and result.
@@ -178,9 +173,7 @@ type EnumReply struct {
 func (p *EnumReply) MarshalNDR(w *ndr.Writer) {
 	writeEnumStruct(w, p.Level, p.Shares, enumLevel(p.Level) && p.Result == 0)
 	w.Uint32(p.Total)
-	if w.UniquePtr(!p.ResumeIsNull) {
-		w.Uint32(p.Resume)
-	}
+	svc.WriteResume(w, p.Resume, p.ResumeIsNull)
 	w.Uint32(p.Result)
 }
 
@@ -188,10 +181,7 @@ func (p *EnumReply) MarshalNDR(w *ndr.Writer) {
 func (p *EnumReply) UnmarshalNDR(r *ndr.Reader) {
 	p.Level, p.Shares = readEnumStruct(r)
 	p.Total = r.Uint32()
-	p.ResumeIsNull = !r.UniquePtr()
-	if !p.ResumeIsNull {
-		p.Resume = r.Uint32()
-	}
+	p.Resume, p.ResumeIsNull = svc.ReadResume(r)
 	p.Result = r.Uint32()
 }
 

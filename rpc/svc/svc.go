@@ -136,6 +136,23 @@ func UniqueWString(r *ndr.Reader) (string, bool) {
 	return r.WString(), true
 }
 
+// ReadResume reads an [in,out,unique] DWORD* ResumeHandle of the
+// enumerations (NetrShareEnum, NetrSessionEnum, NetrWkstaUserEnum, ...):
+// the handle, and whether the pointer was NULL.
+func ReadResume(r *ndr.Reader) (handle uint32, null bool) {
+	if !r.UniquePtr() {
+		return 0, true
+	}
+	return r.Uint32(), false
+}
+
+// WriteResume writes a ResumeHandle as ReadResume reads it.
+func WriteResume(w *ndr.Writer, handle uint32, null bool) {
+	if w.UniquePtr(!null) {
+		w.Uint32(handle)
+	}
+}
+
 // WriteSID writes the referent of an RPC_SID pointer (MS-DTYP 2.4.2.3): the
 // conformant structure's SubAuthorityCount first, then Revision,
 // SubAuthorityCount, IdentifierAuthority and the SubAuthority array.

@@ -48,3 +48,26 @@ func TestBytes(t *testing.T) {
 		t.Errorf("length 4, conformance 3: %v, %v, want the mismatch error", got, err)
 	}
 }
+
+// TestResume: WriteResume and ReadResume round-trip a ResumeHandle, a
+// NULL one as a NULL pointer (4 bytes) and a present one as a referent
+// and its value (8 bytes).
+func TestResume(t *testing.T) {
+	for _, tc := range []struct {
+		handle uint32
+		null   bool
+		size   int
+	}{{0, true, 4}, {0, false, 8}, {7, false, 8}} {
+		w := ndr.NewWriter(nil, ndr.LittleEndian)
+		svc.WriteResume(w, tc.handle, tc.null)
+		b, err := w.Bytes()
+		if err != nil || len(b) != tc.size {
+			t.Fatalf("%+v: %d bytes, %v; want %d", tc, len(b), err, tc.size)
+		}
+		r := ndr.NewReader(b, ndr.LittleEndian)
+		h, null := svc.ReadResume(r)
+		if r.Err() != nil || h != tc.handle || null != tc.null {
+			t.Errorf("%+v: read %d, %v, %v", tc, h, null, r.Err())
+		}
+	}
+}

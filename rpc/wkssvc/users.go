@@ -50,10 +50,7 @@ func (q *UserEnumRequest) UnmarshalNDR(r *ndr.Reader) {
 		r.Flush()
 	}
 	q.PrefMaxLen = r.Uint32()
-	q.ResumeIsNull = !r.UniquePtr()
-	if !q.ResumeIsNull {
-		q.Resume = r.Uint32()
-	}
+	q.Resume, q.ResumeIsNull = svc.ReadResume(r)
 }
 
 // MarshalNDR writes the request (a client's view), with an empty
@@ -71,9 +68,7 @@ func (q *UserEnumRequest) MarshalNDR(w *ndr.Writer) {
 		w.Flush()
 	}
 	w.Uint32(q.PrefMaxLen)
-	if w.UniquePtr(!q.ResumeIsNull) {
-		w.Uint32(q.Resume)
-	}
+	svc.WriteResume(w, q.Resume, q.ResumeIsNull)
 }
 
 // NET_API_STATUS NetrWkstaUserEnum(ServerName, [in,out]
@@ -107,9 +102,7 @@ func userEnum(env *svc.Env, c *dcerpc.Call, r *ndr.Reader, w *ndr.Writer) error 
 		w.Flush()
 	}
 	w.Uint32(0) // TotalEntries
-	if w.UniquePtr(!q.ResumeIsNull) {
-		w.Uint32(0)
-	}
+	svc.WriteResume(w, 0, q.ResumeIsNull)
 	w.Uint32(result)
 	return nil
 }

@@ -79,15 +79,20 @@ func Echo(l *pipe.Listener) error { return Serve(l, EchoHandler()) }
 
 // EchoHandler answers every message with the same bytes, as one message
 // (byte read mode: echoes whatever one read returns). On a duplex
-// message-type pipe it moves each message straight back with End.Reflect
-// (one copy at most, no buffer of its own); a message longer than the
-// pipe's quota is read by the client in place, from the client's own
-// write, so a client reads the echo of such a message while it writes it
-// (a TRANSCEIVE does). Otherwise it allocates one buffer per end, grown to
-// the largest message. It allocates nothing per message.
+// message-type pipe it hands the end to End.ReflectAll and returns: each
+// message moves straight back inside the client's own write (one copy at
+// most, no buffer and no goroutine of the handler's), a message longer
+// than the pipe's quota is read by the client in place, from the client's
+// own write, so a client reads the echo of such a message while it writes
+// it (a TRANSCEIVE does), and the end closes when the client's does.
+// Otherwise it reads and writes with one buffer per end, grown to the
+// largest message. It allocates nothing per message.
 func EchoHandler() Handler { return HandlerFunc(echo) }
 
 func echo(e *pipe.End) {
+	if e.ReflectAll() == nil {
+		return // the end echoes and closes by itself
+	}
 	defer e.Close()
 	ctx := context.Background()
 	for {

@@ -64,6 +64,9 @@ type End struct {
 	rdl    deadline
 	wdl    deadline
 	closed bool // guarded by inst.mu
+	// reflecting: this end echoes without a reader (ReflectAll); guarded
+	// by inst.mu.
+	reflecting bool
 
 	readMode   Mode           // guarded by inst.mu
 	completion CompletionMode // guarded by inst.mu
@@ -180,6 +183,7 @@ func (e *End) read(ctx context.Context, p []byte, block bool) (n int, more bool,
 			} else {
 				n = e.in.readBytes(p)
 			}
+			e.peer.reflectLocked() // room for, or the end of, a reflected message
 			left := !e.in.empty()
 			in.mu.Unlock()
 			if left && woken {
@@ -308,11 +312,13 @@ func (e *End) send(ctx context.Context, p []byte) (seq uint64, written int, err 
 			}
 		case q.fits(len(p)):
 			q.pushMsg(p)
+			e.peer.reflectLocked()
 			in.mu.Unlock()
 			signal(q.readable)
 			return 0, len(p), nil
 		case len(p) > q.quota && q.canOpen() && !nonBlocking && ctx.Err() == nil:
 			seq := q.openPend(p)
+			e.peer.reflectLocked()
 			in.mu.Unlock()
 			signal(q.readable)
 			return seq, 0, nil
@@ -377,6 +383,7 @@ func (e *End) waitRead(ctx context.Context, seq uint64, p []byte) (int, error) {
 		if err != nil {
 			if q.isOpen && q.openSeq == seq {
 				q.abort()
+				e.peer.reflectLocked()
 			}
 			n := 0
 			if q.openSeq == seq { // ended by abort, here or in Close
@@ -755,10 +762,15 @@ func (e *End) Close() error {
 		e.out.abort()
 	}
 	both := e.peer.closed
+	follow := e.peer.reflecting && !both
 	in.mu.Unlock()
 	close(e.done)
 	if both {
 		in.pipe.release()
+	}
+	if follow {
+		// What the echo handler does when Reflect reports the end.
+		e.peer.Close()
 	}
 	return nil
 }

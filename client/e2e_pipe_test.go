@@ -264,6 +264,32 @@ func TestE2EBufferOverflow(t *testing.T) {
 	if err != nil || more || !bytes.Equal(rest[:n], msg[10:]) {
 		t.Fatalf("rest of transact: %q more=%v err=%v", rest[:n], more, err)
 	}
+
+	// The rest of a transact's reply outlives the request's frame: the
+	// server reads other frames, of every size, into the buffers that frame
+	// was in before the rest is read.
+	c := dialT(t, addr, aliceCfg)
+	p1, p2 := openT(t, c, "echo"), openT(t, c, "echo")
+	defer p1.Close()
+	defer p2.Close()
+	for _, size := range []int{100, 3000, 20000, 70000} {
+		long := make([]byte, size)
+		for i := range long {
+			long[i] = byte(i * 13)
+		}
+		got := make([]byte, size)
+		if n, more, err := p1.Transact(ctx, long, got[:10]); err != nil || !more || n != 10 {
+			t.Fatalf("%d bytes: short transact: %d more=%v err=%v", size, n, more, err)
+		}
+		other := bytes.Repeat([]byte{0xEE}, size)
+		if n, _, err := p2.Transact(ctx, other, make([]byte, size)); err != nil || n != size {
+			t.Fatalf("%d bytes: transact on the second pipe: %d, %v", size, n, err)
+		}
+		n, more, err := p1.ReadMsg(ctx, got[10:])
+		if err != nil || more || n != size-10 || !bytes.Equal(got, long) {
+			t.Fatalf("%d bytes: rest of the short transact: %d more=%v err=%v, equal %v", size, n, more, err, bytes.Equal(got, long))
+		}
+	}
 }
 
 func TestE2EPendingRead(t *testing.T) {

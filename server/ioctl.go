@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -71,8 +70,12 @@ func (c *conn) transceive(r *request, buf []byte, req *smb2.IoctlRequest) ([]byt
 		return buf, ntstatus.PipeBusy, nil
 	}
 	length := int(req.MaxOutputResponse)
-	_, err := o.end.WriteContext(c.done, req.Input)
-	if errors.Is(err, context.Canceled) {
+	// The input is lent to the pipe: a backend that answers at once reads
+	// it straight from the request frame (an echo's reply is then the
+	// input itself), and Settle queues a copy of what is left unread
+	// before the frame can go.
+	seq, err := o.end.Lend(req.Input)
+	if errors.Is(err, pipe.ErrWouldBlock) {
 		// Over quota: write and read in the async operation.
 		return c.goAsync(r, buf, &asyncOp{kind: opTransceive, length: length, data: req.Input}) // copied by goAsync
 	}
@@ -83,6 +86,7 @@ func (c *conn) transceive(r *request, buf []byte, req *smb2.IoctlRequest) ([]byt
 	// The reply is read straight into the response, behind its fixed part.
 	buf, p := reserveBody(buf, smb2.IoctlResponseFixedSize, length)
 	n, more, err := c.tryRead(o, p)
+	o.end.Settle(seq)
 	if errors.Is(err, pipe.ErrWouldBlock) {
 		return c.goAsync(r, buf, &asyncOp{kind: opTransceive, length: length})
 	}

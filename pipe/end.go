@@ -542,8 +542,7 @@ func (e *End) Reflect(ctx context.Context) (int, error) {
 			in.mu.Unlock()
 			return 0, ErrBroken
 		default:
-			l := e.in.firstLen()
-			whole := !e.in.firstOpen() && l <= e.out.quota
+			l, whole := e.firstWhole()
 			if whole && e.out.fits(l) {
 				n := e.in.moveMsgTo(e.out)
 				left := !e.in.empty()

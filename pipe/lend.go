@@ -22,10 +22,11 @@ func (e *End) Lend(p []byte) (seq uint64, err error) {
 	in := e.inst
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	if err := e.unusable(e.canWrite()); err != nil {
+		return 0, err
+	}
 	q := e.out
 	switch {
-	case e.closed || !e.canWrite():
-		return 0, e.unusable(e.canWrite())
 	case !q.message:
 		return 0, ErrBadState
 	case e.peer.closed:
@@ -36,7 +37,6 @@ func (e *End) Lend(p []byte) (seq uint64, err error) {
 		q.pushMsg(p)
 	default:
 		seq = q.openPend(p)
-		q.lent = true
 	}
 	e.peer.reflectLocked()
 	signal(q.readable)
@@ -56,7 +56,7 @@ func (e *End) Settle(seq uint64) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	q := e.out
-	if !q.isOpen || q.openSeq != seq || !q.lent {
+	if !q.isOpen || q.openSeq != seq { // read, dropped or settled
 		return
 	}
 	rest := q.pend

@@ -32,7 +32,6 @@ type queue struct {
 	isOpen   bool
 	pend     []byte // the rest of it, in its writer's buffer (link == nil)
 	link     *queue // or: the rest of it is link's first message
-	lent     bool   // pend is lent (End.Lend): Settle may queue its rest
 	openRead int    // bytes of it the reader has consumed
 	openSeq  uint64 // counts messages opened; names the open one
 	doneSeq  uint64 // the last open message that was read to its end
@@ -234,7 +233,6 @@ func (q *queue) closeOpen() {
 		q.link = nil
 	}
 	q.pend = nil
-	q.lent = false
 	q.isOpen = false
 	q.spaceChanged() // writers waiting for the message to end
 }

@@ -35,7 +35,6 @@ func (e *End) ReflectAll() error {
 	e.reflectLocked()
 	gone := e.peer.closed
 	in.mu.Unlock()
-	signal(e.out.readable)
 	if gone {
 		e.Close()
 	}
@@ -52,14 +51,23 @@ func (e *End) reflectLocked() {
 	}
 }
 
+// firstWhole returns the length of the first message queued for this end
+// and whether it can go back to the peer whole (moved into the peer's
+// queue), rather than be read by the peer in place: it is not open and
+// fits the peer's quota.
+func (e *End) firstWhole() (l int, whole bool) {
+	l = e.in.firstLen()
+	return l, !e.in.firstOpen() && l <= e.out.quota
+}
+
 func (e *End) reflectMore() {
 	moved := false
 	for !e.closed && !e.peer.closed && !e.in.empty() {
-		l := e.in.firstLen()
-		if e.in.firstOpen() || l > e.out.quota {
+		l, whole := e.firstWhole()
+		if !whole {
 			// The peer reads it in place (Reflect's openLink); nothing
 			// is queued behind it until it is read.
-			if e.out.canOpen() && !e.in.linked() && !e.in.claimed {
+			if e.out.canOpen() && !e.in.linked() {
 				e.out.openLink(e.in)
 				moved = true
 			}
